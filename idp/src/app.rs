@@ -1,0 +1,136 @@
+//! The running provider: configuration, storage and keys in one shared state,
+//! and the HTTP server built from it. `tanu serve` and the test kit both start
+//! the provider through [`App::build`] and [`App::serve`]: there is no second
+//! code path.
+use std::{net::SocketAddr, sync::Arc};
+
+use poem::{listener::{Acceptor, Listener, TcpListener}, EndpointExt, Route};
+
+use crate::{
+    config::Config,
+    crypto::MasterKey,
+    interaction::Authenticator,
+    keys::KeyRing,
+    ratelimit::RateLimiter,
+    store::Store,
+};
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub keys: KeyRing,
+    pub authenticator: Arc<dyn Authenticator>,
+    pub limiter: RateLimiter,
+    pairwise_key: [u8; 32],
+    csrf_key: [u8; 32],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("master key file {path}: {source}")]
+    MasterKeyFile { path: std::path::PathBuf, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// The master key from configuration, or from `<data_dir>/master.key`,
+/// generated there (mode 0600) on first start.
+pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
+    if !config.master_key.is_empty() {
+        return Ok(MasterKey::from_base64(&config.master_key)?);
+    }
+    let path = config.data_dir.join("master.key");
+    let io = |source| StartError::MasterKeyFile { path: path.clone(), source };
+    if !path.exists() {
+        std::fs::create_dir_all(&config.data_dir).map_err(io)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        use std::io::Write;
+        opts.open(&path).and_then(|mut f| f.write_all(MasterKey::generate_base64().as_bytes())).map_err(io)?;
+    }
+    Ok(MasterKey::from_base64(&std::fs::read_to_string(&path).map_err(io)?)?)
+}
+
+impl App {
+    /// Connects, migrates and makes sure signing keys exist.
+    pub async fn build(config: Config, authenticator: Arc<dyn Authenticator>) -> Result<Arc<App>, StartError> {
+        let store = Store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        let master = master_key(&config)?;
+        let keys = KeyRing::new(store.clone(), master.clone(), config.key_publish_lead, config.id_token_ttl);
+        keys.ensure_initial_keys().await?;
+        Ok(Arc::new(App {
+            limiter: RateLimiter::per_minute(config.rate_limit_per_minute),
+            pairwise_key: master.derive("tanu pairwise subject v1"),
+            csrf_key: master.derive("tanu csrf v1"),
+            config,
+            store,
+            keys,
+            authenticator,
+        }))
+    }
+
+    pub fn routes(self: &Arc<Self>) -> impl poem::Endpoint + 'static {
+        Route::new()
+            .at("/.well-known/openid-configuration", poem::get(crate::oidc::discovery))
+            .at("/jwks", poem::get(crate::oidc::jwks))
+            .at("/authorize", poem::get(crate::oidc::authorize::authorize).post(crate::oidc::authorize::authorize))
+            .at("/authorize/resume/:id", poem::get(crate::oidc::authorize::resume))
+            .at("/consent/:id", poem::get(crate::interaction::consent_page).post(crate::interaction::consent_submit))
+            .at("/token", poem::post(crate::oidc::token::token))
+            .at("/userinfo", poem::get(crate::oidc::userinfo::userinfo).post(crate::oidc::userinfo::userinfo))
+            .at("/logout", poem::get(crate::oidc::logout::logout).post(crate::oidc::logout::logout))
+            .at("/healthz", poem::get(crate::oidc::healthz))
+            .nest("/login", self.authenticator.routes())
+            .with(poem::middleware::CookieJarManager::new())
+            .with(poem::middleware::SetHeader::new()
+                .overriding("X-Content-Type-Options", "nosniff")
+                .overriding("X-Frame-Options", "DENY")
+                .overriding("Referrer-Policy", "no-referrer"))
+            .with(poem::middleware::CatchPanic::new())
+            .data(self.clone())
+    }
+
+    /// Binds `config.listen` (port 0 picks a free one) and returns the bound
+    /// address and the running server.
+    pub async fn serve(
+        self: Arc<Self>,
+    ) -> Result<(SocketAddr, impl std::future::Future<Output = std::io::Result<()>>), StartError> {
+        let addr = self.config.listen;
+        let acceptor = TcpListener::bind(addr)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let bound = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .unwrap_or(addr);
+        let app = self.routes();
+        Ok((bound, async move { poem::Server::new_with_acceptor(acceptor).run(app).await }))
+    }
+
+    /// `sub` for a citizen as seen by a client: pairwise per sector by default
+    /// (OIDC Core §8.1), so relying parties cannot correlate citizens.
+    pub fn subject(&self, client: &crate::store::Client, citizen_id: &str) -> String {
+        match client.subject_type {
+            crate::domain::SubjectType::Public => citizen_id.to_string(),
+            crate::domain::SubjectType::Pairwise => {
+                crate::crypto::mac(&self.pairwise_key, &[&client.sector_identifier, citizen_id])
+            }
+        }
+    }
+
+    /// A CSRF token bound to an interaction and the browser that started it.
+    pub fn csrf_token(&self, interaction: &str, browser_binding: &str) -> String {
+        crate::crypto::mac(&self.csrf_key, &["csrf", interaction, browser_binding])
+    }
+}

@@ -1,0 +1,135 @@
+//! `tanu clients …`: the operator registers relying parties.
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::{
+    config::Config,
+    domain::{ClientId, Environment, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod},
+    store::{Client, NewClient},
+};
+
+#[derive(Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client; prints its id and (once) its secret.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<RedirectUri>,
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<RedirectUri>,
+        #[arg(long, default_value = "sandbox")]
+        env: Environment,
+        #[arg(long, default_value = "client_secret_basic")]
+        auth_method: TokenAuthMethod,
+        /// JWK Set file with the client's public keys (for private_key_jwt).
+        #[arg(long)]
+        jwks: Option<std::path::PathBuf>,
+        /// `public` only by the operator's decision: it lets services correlate citizens.
+        #[arg(long, default_value = "pairwise")]
+        subject_type: SubjectType,
+        #[arg(long, default_value = "RS256")]
+        id_token_alg: SigningAlg,
+        #[arg(long)]
+        organisation: Option<String>,
+        #[arg(long)]
+        system_name: Option<String>,
+        #[arg(long)]
+        logo_uri: Option<String>,
+        #[arg(long)]
+        policy_uri: Option<String>,
+        #[arg(long)]
+        tos_uri: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show {
+        client_id: ClientId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a client and revoke its grants.
+    Disable { client_id: ClientId },
+}
+
+pub fn client_json(c: &Client) -> serde_json::Value {
+    json!({
+        "client_id": c.id,
+        "name": c.name,
+        "organisation_name": c.organisation_name,
+        "system_name": c.system_name,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "token_endpoint_auth_method": c.auth_method,
+        "subject_type": c.subject_type,
+        "id_token_signed_response_alg": c.id_token_alg,
+        "environment": c.environment,
+        "disabled": c.disabled,
+        "created_at": c.created_at,
+    })
+}
+
+pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
+    let store = super::store(config).await?;
+    match cmd {
+        ClientsCommand::Add {
+            name, redirect_uris, post_logout_redirect_uris, env, auth_method, jwks, subject_type, id_token_alg,
+            organisation, system_name, logo_uri, policy_uri, tos_uri, json,
+        } => {
+            let jwks = match jwks {
+                Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),
+                None => None,
+            };
+            let mut new = NewClient::new(name, redirect_uris);
+            new.post_logout_redirect_uris = post_logout_redirect_uris;
+            new.environment = env;
+            new.auth_method = auth_method;
+            new.jwks = jwks;
+            new.subject_type = subject_type;
+            new.id_token_alg = id_token_alg;
+            new.organisation_name = organisation;
+            new.system_name = system_name;
+            new.logo_uri = logo_uri;
+            new.policy_uri = policy_uri;
+            new.tos_uri = tos_uri;
+            let r = store.register_client(new).await?;
+            if json {
+                println!("{}", json!({ "client_id": r.client.id, "client_secret": r.secret }));
+            } else {
+                println!("client_id:     {}", r.client.id);
+                if let Some(s) = r.secret {
+                    println!("client_secret: {s}\n(the secret is shown only now; Tanu keeps only its hash)");
+                }
+            }
+        }
+        ClientsCommand::List { json } => {
+            let all = store.clients().await?;
+            if json {
+                println!("{}", serde_json::Value::Array(all.iter().map(client_json).collect()));
+            } else {
+                for c in all {
+                    println!("{}\t{}\t{}\t{}", c.id, c.environment, if c.disabled { "disabled" } else { "active" }, c.name);
+                }
+            }
+        }
+        ClientsCommand::Show { client_id, json } => {
+            let c = store.client(&client_id).await?.ok_or_else(|| anyhow::anyhow!("no client {client_id}"))?;
+            let v = client_json(&c);
+            println!("{}", if json { v.to_string() } else { serde_json::to_string_pretty(&v)? });
+        }
+        ClientsCommand::Disable { client_id } => {
+            if !store.disable_client(&client_id).await? {
+                anyhow::bail!("no client {client_id}");
+            }
+            println!("client {client_id} disabled; its grants are revoked");
+        }
+    }
+    Ok(())
+}

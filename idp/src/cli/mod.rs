@@ -1,0 +1,66 @@
+//! The `tanu` command line: one binary for the server and the operator's tools.
+pub mod clients;
+pub mod keys;
+
+use std::{path::PathBuf, sync::Arc};
+
+use clap::{Parser, Subcommand};
+
+use crate::{app::App, config::Config, interaction::NoMethodAuthenticator, store::Store};
+
+#[derive(Parser)]
+#[command(name = "tanu", version, about = "Tanu: national biometric sign-in (OpenID Connect provider)")]
+pub struct Cli {
+    /// TOML configuration file; TANU_* environment variables override it.
+    #[arg(long, global = true, env = "TANU_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run migrations, then serve the provider.
+    Serve,
+    /// Run database migrations and exit.
+    Migrate,
+    /// Register and manage relying parties.
+    #[command(subcommand)]
+    Clients(clients::ClientsCommand),
+    /// Signing keys: list, rotate, prune.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    Ok(Config::load(cli.config.as_deref(), std::env::vars())?)
+}
+
+pub async fn store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = load_config(&cli)?;
+    match cli.command {
+        Command::Serve => {
+            let app = App::build(config, Arc::new(NoMethodAuthenticator)).await?;
+            let issuer = app.config.issuer.clone();
+            let (addr, server) = app.serve().await?;
+            tracing::info!(%addr, %issuer, "tanu is serving");
+            println!("Tanu is serving on http://{addr} (issuer {issuer})");
+            println!("  discovery: {issuer}/.well-known/openid-configuration");
+            server.await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let s = store(&config).await?;
+            println!("migrations applied ({})", s.backend_name());
+            Ok(())
+        }
+        Command::Clients(c) => clients::run(c, &config).await,
+        Command::Keys(k) => keys::run(k, &config).await,
+    }
+}

@@ -1,0 +1,182 @@
+//! One typed configuration: an optional TOML file, then `TANU_*` environment
+//! variables on top. Every field has a default so that `tanu serve` with no
+//! file runs on the embedded defaults (SQLite under `./var/`).
+use std::{net::SocketAddr, path::PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {path} is not valid: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("environment variable {name}={value:?} is not valid: {reason}")]
+    Env { name: &'static str, value: String, reason: String },
+    #[error("issuer {0:?} must be an absolute https URL (http only on a loopback host), with no query or fragment")]
+    Issuer(String),
+}
+
+/// The whole configuration. Durations are in seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier (`iss`), the base URL of every endpoint.
+    pub issuer: String,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// `sqlite://…?mode=rwc` (default) or `postgres://…`.
+    pub database_url: String,
+    /// Directory for the embedded database and the generated master key.
+    pub data_dir: PathBuf,
+    /// Base64 of 32 bytes: the key that seals signing keys at rest. When empty,
+    /// one is generated into `<data_dir>/master.key` (mode 0600) on first start.
+    pub master_key: String,
+    pub authorization_code_ttl: u64,
+    pub access_token_ttl: u64,
+    pub id_token_ttl: u64,
+    pub refresh_token_ttl: u64,
+    pub session_ttl: u64,
+    pub login_request_ttl: u64,
+    /// How long a new signing key is published in the JWKS before it signs,
+    /// so that relying parties' cached key sets pick it up first.
+    pub key_publish_lead: u64,
+    /// Requests per minute one client address may make to a form or token endpoint.
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            listen: "127.0.0.1:8080".parse().expect("literal address"),
+            database_url: "sqlite://var/tanu.db?mode=rwc".into(),
+            data_dir: PathBuf::from("var"),
+            master_key: String::new(),
+            authorization_code_ttl: 60,
+            access_token_ttl: 600,
+            id_token_ttl: 600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            session_ttl: 8 * 3600,
+            login_request_ttl: 600,
+            key_publish_lead: 3600,
+            rate_limit_per_minute: 120,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (if given), then applies `TANU_*` variables from `env`.
+    pub fn load(
+        path: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?
+            }
+            None => Config::default(),
+        };
+        for (name, value) in env {
+            config.apply_env(&name, value)?;
+        }
+        config.issuer = config.issuer.trim_end_matches('/').to_string();
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError> {
+            value.parse().map_err(|_| ConfigError::Env { name, value, reason: "expected a whole number".into() })
+        }
+        match name {
+            "TANU_ISSUER" => self.issuer = value,
+            "TANU_LISTEN" => {
+                self.listen = value.parse().map_err(|_| ConfigError::Env {
+                    name: "TANU_LISTEN",
+                    value,
+                    reason: "expected host:port".into(),
+                })?
+            }
+            "TANU_DATABASE_URL" => self.database_url = value,
+            "TANU_DATA_DIR" => self.data_dir = value.into(),
+            "TANU_MASTER_KEY" => self.master_key = value,
+            "TANU_AUTHORIZATION_CODE_TTL" => self.authorization_code_ttl = num("TANU_AUTHORIZATION_CODE_TTL", value)?,
+            "TANU_ACCESS_TOKEN_TTL" => self.access_token_ttl = num("TANU_ACCESS_TOKEN_TTL", value)?,
+            "TANU_ID_TOKEN_TTL" => self.id_token_ttl = num("TANU_ID_TOKEN_TTL", value)?,
+            "TANU_REFRESH_TOKEN_TTL" => self.refresh_token_ttl = num("TANU_REFRESH_TOKEN_TTL", value)?,
+            "TANU_SESSION_TTL" => self.session_ttl = num("TANU_SESSION_TTL", value)?,
+            "TANU_LOGIN_REQUEST_TTL" => self.login_request_ttl = num("TANU_LOGIN_REQUEST_TTL", value)?,
+            "TANU_KEY_PUBLISH_LEAD" => self.key_publish_lead = num("TANU_KEY_PUBLISH_LEAD", value)?,
+            "TANU_RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = num("TANU_RATE_LIMIT_PER_MINUTE", value)?,
+            // Other TANU_* variables belong to other components (biometrics, registry, temporal).
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.issuer).map_err(|_| ConfigError::Issuer(self.issuer.clone()))?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+        if !scheme_ok || url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base() {
+            return Err(ConfigError::Issuer(self.issuer.clone()));
+        }
+        Ok(())
+    }
+
+    /// The URL of an endpoint under the issuer.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// Cookies are `Secure` whenever the issuer is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.database_url.starts_with("sqlite://var/"));
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn environment_overrides_and_trailing_slash_is_dropped() {
+        let c = Config::load(None, env(&[("TANU_ISSUER", "https://id.example.kz/"), ("TANU_ACCESS_TOKEN_TTL", "30")])).unwrap();
+        assert_eq!(c.issuer, "https://id.example.kz");
+        assert_eq!(c.access_token_ttl, 30);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::load(None, env(&[("TANU_LISTEN", "nowhere")])).unwrap_err();
+        assert!(e.to_string().contains("TANU_LISTEN"));
+        assert!(Config::load(None, env(&[("TANU_ISSUER", "http://id.example.kz")])).is_err(), "plain http off loopback");
+        assert!(Config::load(None, env(&[("TANU_ISSUER", "https://id.example.kz/?a=b")])).is_err());
+    }
+
+    #[test]
+    fn file_is_read_and_unknown_keys_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tanu.toml");
+        std::fs::write(&p, "issuer = \"https://id.example.kz\"\nsession_ttl = 60\n").unwrap();
+        let c = Config::load(Some(&p), env(&[])).unwrap();
+        assert_eq!(c.session_ttl, 60);
+        std::fs::write(&p, "isuer = \"x\"\n").unwrap();
+        assert!(matches!(Config::load(Some(&p), env(&[])), Err(ConfigError::Parse { .. })));
+    }
+}

@@ -1,0 +1,256 @@
+//! Domain types, parsed once at the edge: the core never handles raw strings
+//! for these.
+use std::{collections::BTreeSet, fmt, str::FromStr};
+
+use oxide_auth::primitives::registrar::ExactUrl;
+use serde::{Deserialize, Serialize};
+
+/// Why a value was refused at the edge.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("client_id must be 1 to 64 characters of [A-Za-z0-9._-]")]
+    ClientId,
+    #[error("redirect URI {0:?} is not an absolute URL without a fragment")]
+    RedirectUri(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A relying party's identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn generate() -> Self {
+        Self(format!("tanu-{}", crate::crypto::random_token(12)))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ClientId {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if ok { Ok(Self(s.to_string())) } else { Err(ParseError::ClientId) }
+    }
+}
+impl TryFrom<String> for ClientId {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        s.parse()
+    }
+}
+impl From<ClientId> for String {
+    fn from(c: ClientId) -> String {
+        c.0
+    }
+}
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A registered redirect URI. Matching is exact, character for character
+/// (RFC 9700 §4.1.3): oxide-auth's `ExactUrl` keeps the registered string and
+/// compares strings, never normalised URLs, so no case folding, default port,
+/// trailing-slash or percent-encoding tolerance can creep in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RedirectUri(ExactUrl);
+
+impl RedirectUri {
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+    /// Exact match of a presented value against this registration.
+    pub fn matches(&self, presented: &str) -> bool {
+        self.as_str() == presented
+    }
+    /// The host, which is the pairwise sector identifier (OIDC Core §8.1).
+    pub fn host(&self) -> Option<String> {
+        url::Url::parse(self.as_str()).ok().and_then(|u| u.host_str().map(str::to_string))
+    }
+    /// http is allowed only on loopback hosts (native apps, sandbox testing).
+    pub fn is_secure_or_loopback(&self) -> bool {
+        let Ok(u) = url::Url::parse(self.as_str()) else { return false };
+        u.scheme() == "https"
+            || (u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")))
+    }
+}
+
+impl FromStr for RedirectUri {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let err = || ParseError::RedirectUri(s.to_string());
+        let parsed = url::Url::parse(s).map_err(|_| err())?;
+        // A fragment is forbidden (RFC 6749 §3.1.2); userinfo is a phishing vector.
+        if parsed.fragment().is_some() || s.contains('#') || !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(err());
+        }
+        if s.len() > 2000 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err());
+        }
+        ExactUrl::from_str(s).map(Self).map_err(|_| err())
+    }
+}
+impl TryFrom<String> for RedirectUri {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        s.parse()
+    }
+}
+impl From<RedirectUri> for String {
+    fn from(r: RedirectUri) -> String {
+        r.as_str().to_string()
+    }
+}
+
+/// Scopes this provider knows. Unknown requested scopes are ignored, as
+/// RFC 6749 §3.3 allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Openid,
+    Profile,
+    Iin,
+    OfflineAccess,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::Openid, Scope::Profile, Scope::Iin, Scope::OfflineAccess];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Openid => "openid",
+            Scope::Profile => "profile",
+            Scope::Iin => "iin",
+            Scope::OfflineAccess => "offline_access",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Scope::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    /// Scopes that release personal data and so need the citizen's consent.
+    pub fn needs_consent(self) -> bool {
+        matches!(self, Scope::Profile | Scope::Iin)
+    }
+}
+
+/// A set of known scopes, serialised space-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeSet(pub BTreeSet<Scope>);
+
+impl ScopeSet {
+    pub fn parse_lenient(s: &str) -> Self {
+        Self(s.split(' ').filter_map(Scope::parse).collect())
+    }
+    pub fn contains(&self, s: Scope) -> bool {
+        self.0.contains(&s)
+    }
+    pub fn is_subset(&self, other: &ScopeSet) -> bool {
+        self.0.is_subset(&other.0)
+    }
+    pub fn needing_consent(&self) -> ScopeSet {
+        Self(self.0.iter().copied().filter(|s| s.needs_consent()).collect())
+    }
+}
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        f.write_str(&v.join(" "))
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name { $( #[serde(rename = $text)] $variant ),+ }
+        impl $name {
+            pub fn as_str(self) -> &'static str { match self { $( $name::$variant => $text ),+ } }
+        }
+        impl FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, ParseError> {
+                match s { $( $text => Ok($name::$variant), )+ _ => Err(ParseError::Other(format!(concat!("unknown ", stringify!($name), " {:?}"), s))) }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+string_enum!(
+    /// Where a client may be used: the test environment or production (Rules §14, §17).
+    Environment { Sandbox => "sandbox", Production => "production" }
+);
+string_enum!(
+    /// OIDC Core §8. Pairwise is the default; public only by the operator's decision.
+    SubjectType { Pairwise => "pairwise", Public => "public" }
+);
+string_enum!(
+    /// How a client authenticates at the token endpoint.
+    TokenAuthMethod {
+        ClientSecretBasic => "client_secret_basic",
+        ClientSecretPost => "client_secret_post",
+        PrivateKeyJwt => "private_key_jwt",
+    }
+);
+string_enum!(
+    /// ID token signature algorithms the provider signs with.
+    SigningAlg { Rs256 => "RS256", Es256 => "ES256" }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uri_matching_is_exact() {
+        let r: RedirectUri = "https://rp.example.kz/cb".parse().unwrap();
+        assert!(r.matches("https://rp.example.kz/cb"));
+        for variant in [
+            "https://rp.example.kz/cb/",
+            "https://RP.example.kz/cb",
+            "https://rp.example.kz:443/cb",
+            "http://rp.example.kz/cb",
+            "https://rp.example.kz/cb?x=1",
+            "https://rp.example.kz/cb#f",
+            "https://rp.example.kz/%63b",
+            "https://rp.example.kz/a/../cb",
+            "https://rp.example.kz@evil.example/cb",
+        ] {
+            assert!(!r.matches(variant), "{variant} must not match");
+        }
+    }
+
+    #[test]
+    fn redirect_uri_registration_rejects_fragments_userinfo_and_junk() {
+        for bad in ["https://rp.example.kz/cb#x", "https://u:p@rp.example.kz/cb", "not a url", "/relative", "https://rp.example.kz/a b"] {
+            assert!(bad.parse::<RedirectUri>().is_err(), "{bad}");
+        }
+        assert!("https://rp.example.kz/cb".parse::<RedirectUri>().unwrap().is_secure_or_loopback());
+        assert!("http://127.0.0.1:9000/cb".parse::<RedirectUri>().unwrap().is_secure_or_loopback());
+        assert!(!"http://rp.example.kz/cb".parse::<RedirectUri>().unwrap().is_secure_or_loopback());
+    }
+
+    #[test]
+    fn client_id_charset() {
+        assert!("tanu-abc_1.2".parse::<ClientId>().is_ok());
+        for bad in ["", "a b", "é", &"x".repeat(65)] {
+            assert!(bad.parse::<ClientId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scopes_ignore_unknown_and_know_consent() {
+        let s = ScopeSet::parse_lenient("openid profile email iin");
+        assert_eq!(s.to_string(), "openid profile iin");
+        assert_eq!(s.needing_consent().to_string(), "profile iin");
+    }
+}

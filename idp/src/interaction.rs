@@ -1,0 +1,403 @@
+//! The interactive part of an authorization: the login session handed to an
+//! authenticator, the consent screen, and the browser session that results.
+//!
+//! The authorization endpoint saves a validated request as an *interaction*
+//! bound to the browser (a cookie whose hash is stored with it) and sends the
+//! browser to `/login/{id}`, which the configured [`Authenticator`] serves.
+//! The authenticator calls [`complete_login`] when the citizen is
+//! authenticated, or [`deny`]; the request then resumes at
+//! `/authorize/resume/{id}`.
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use poem::{
+    handler,
+    http::StatusCode,
+    web::{cookie::{Cookie, CookieJar, SameSite}, Data, Form, Path},
+    Request, Response,
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::Deserialize;
+
+use crate::{
+    app::App,
+    crypto::{ct_eq, random_token, token_hash},
+    i18n::{Lang, Msg},
+    oidc::authorize::{proceed, AuthorizationRequest, Back},
+    store::{entities::{browser_session, login_request}, uuid_like, Citizen, Client, StoreError},
+    web::{error_page, html, ConsentPage, LoginUnavailablePage},
+};
+
+pub const SESSION_COOKIE: &str = "tanu_session";
+pub const BINDING_COOKIE: &str = "tanu_binding";
+
+/// An authentication method. Its routes are mounted under `/login`;
+/// `GET /login/{interaction_id}` must begin authentication for that
+/// interaction. Face sign-in is one; tests define their own.
+pub trait Authenticator: Send + Sync + 'static {
+    fn routes(&self) -> poem::Route;
+}
+
+/// A pending authorization, loaded for the browser that started it.
+#[derive(Debug, Clone)]
+pub struct Interaction {
+    pub id: String,
+    pub request: AuthorizationRequest,
+    pub client: Client,
+    pub authenticated_session_id: Option<String>,
+    binding: String,
+}
+
+impl Interaction {
+    pub fn lang(&self) -> Lang {
+        self.request.lang
+    }
+    pub fn csrf(&self, app: &App) -> String {
+        app.csrf_token(&self.id, &self.binding)
+    }
+    pub fn check_csrf(&self, app: &App, presented: &str) -> bool {
+        ct_eq(&self.csrf(app), presented)
+    }
+    fn back<'a>(&'a self, app: &'a App) -> Back<'a> {
+        Back { redirect_uri: &self.request.redirect_uri, state: self.request.state.as_deref(), issuer: &app.config.issuer }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InteractionError {
+    #[error("the sign-in has expired, was completed, or belongs to another browser")]
+    Gone,
+    #[error("invalid form submission")]
+    Csrf,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for InteractionError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        InteractionError::Store(e.into())
+    }
+}
+
+impl InteractionError {
+    pub fn page(&self, lang: Lang) -> Response {
+        match self {
+            InteractionError::Gone => error_page(StatusCode::BAD_REQUEST, lang, Msg::error_expired, None),
+            InteractionError::Csrf => error_page(StatusCode::FORBIDDEN, lang, Msg::error_expired, None),
+            InteractionError::Store(e) => {
+                tracing::error!(error = %e, "interaction");
+                error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
+            }
+        }
+    }
+}
+
+fn cookie(app: &App, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
+    let mut c = Cookie::new_with_str(name, value);
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_path("/");
+    c.set_secure(app.config.secure_cookies());
+    if let Some(s) = max_age {
+        c.set_max_age(std::time::Duration::from_secs(s.max(0) as u64));
+    }
+    c
+}
+
+/// The browser's binding secret, set on first visit.
+fn binding(app: &App, cookies: &CookieJar) -> String {
+    if let Some(c) = cookies.get(BINDING_COOKIE) {
+        let v = c.value_str().to_string();
+        if v.len() >= 32 {
+            return v;
+        }
+    }
+    let v = random_token(32);
+    cookies.add(cookie(app, BINDING_COOKIE, &v, None));
+    v
+}
+
+pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interaction, InteractionError> {
+    let row = login_request::Entity::find_by_id(id).one(&app.store.db).await?.ok_or(InteractionError::Gone)?;
+    let presented = cookies.get(BINDING_COOKIE).map(|c| c.value_str().to_string()).unwrap_or_default();
+    if row.completed_at.is_some() || row.expires_at < Utc::now() || !ct_eq(&token_hash(&presented), &row.browser_binding_hash) {
+        return Err(InteractionError::Gone);
+    }
+    let request: AuthorizationRequest = serde_json::from_str(&row.request)
+        .map_err(|e| StoreError::Corrupt { what: "login request", detail: e.to_string() })?;
+    let client = app.store.client(&request.client_id).await?.filter(|c| !c.disabled).ok_or(InteractionError::Gone)?;
+    Ok(Interaction { id: row.id, request, client, authenticated_session_id: row.authenticated_session_id, binding: presented })
+}
+
+/// The browser's live session, if any.
+pub async fn current_session(app: &App, cookies: &CookieJar) -> Result<Option<browser_session::Model>, StoreError> {
+    let Some(c) = cookies.get(SESSION_COOKIE) else { return Ok(None) };
+    Ok(browser_session::Entity::find()
+        .filter(browser_session::Column::CookieHash.eq(token_hash(c.value_str())))
+        .filter(browser_session::Column::EndedAt.is_null())
+        .filter(browser_session::Column::ExpiresAt.gt(Utc::now()))
+        .one(&app.store.db)
+        .await?)
+}
+
+/// Saves the request (new interaction, or updates the pending one) and returns its id.
+async fn save(app: &App, cookies: &CookieJar, request: &AuthorizationRequest, pending: Option<Interaction>) -> Result<String, StoreError> {
+    let json = serde_json::to_string(request).expect("request serialises");
+    if let Some(i) = pending {
+        let mut row: login_request::ActiveModel = Default::default();
+        row.id = sea_orm::ActiveValue::Unchanged(i.id.clone());
+        row.request = Set(json);
+        row.update(&app.store.db).await?;
+        return Ok(i.id);
+    }
+    let now = Utc::now();
+    let id = uuid_like();
+    login_request::ActiveModel {
+        id: Set(id.clone()),
+        browser_binding_hash: Set(token_hash(&binding(app, cookies))),
+        client_id: Set(request.client_id.to_string()),
+        request: Set(json),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::seconds(app.config.login_request_ttl as i64)),
+        authenticated_session_id: Set(None),
+        completed_at: Set(None),
+    }
+    .insert(&app.store.db)
+    .await?;
+    Ok(id)
+}
+
+fn see_other(location: &str) -> Response {
+    Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).header("Cache-Control", "no-store").finish()
+}
+
+pub async fn start_login(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
+    match save(app, cookies, &request, pending).await {
+        Ok(id) => see_other(&format!("/login/{id}")),
+        Err(e) => InteractionError::from(e).page(request.lang),
+    }
+}
+
+pub async fn start_consent(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
+    match save(app, cookies, &request, pending).await {
+        Ok(id) => see_other(&format!("/consent/{id}")),
+        Err(e) => InteractionError::from(e).page(request.lang),
+    }
+}
+
+/// The interaction has produced its code: it cannot be resumed again.
+pub async fn finish(app: &App, id: &str) -> Result<(), StoreError> {
+    let mut row: login_request::ActiveModel = Default::default();
+    row.id = sea_orm::ActiveValue::Unchanged(id.to_string());
+    row.completed_at = Set(Some(Utc::now()));
+    row.update(&app.store.db).await?;
+    Ok(())
+}
+
+/// What an authenticator proved.
+pub struct Authenticated<'a> {
+    pub citizen: &'a Citizen,
+    /// RFC 8176 method references, e.g. `["face"]`.
+    pub amr: Vec<String>,
+    pub acr: String,
+}
+
+/// Starts a browser session for the authenticated citizen and resumes the request.
+pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Interaction, who: Authenticated<'_>) -> Response {
+    let result: Result<String, InteractionError> = async {
+        // A new login replaces whatever session this browser had.
+        if let Some(old) = current_session(app, cookies).await? {
+            let mut a: browser_session::ActiveModel = old.into();
+            a.ended_at = Set(Some(Utc::now()));
+            a.update(&app.store.db).await?;
+        }
+        let now = Utc::now();
+        let secret = random_token(32);
+        let sid = uuid_like();
+        browser_session::ActiveModel {
+            id: Set(sid.clone()),
+            cookie_hash: Set(token_hash(&secret)),
+            citizen_id: Set(who.citizen.id.clone()),
+            auth_time: Set(now),
+            acr: Set(who.acr),
+            amr: Set(serde_json::to_string(&who.amr).expect("strings serialise")),
+            created_at: Set(now),
+            expires_at: Set(now + Duration::seconds(app.config.session_ttl as i64)),
+            ended_at: Set(None),
+        }
+        .insert(&app.store.db)
+        .await?;
+        let mut row: login_request::ActiveModel = Default::default();
+        row.id = sea_orm::ActiveValue::Unchanged(interaction.id.clone());
+        row.authenticated_session_id = Set(Some(sid));
+        row.update(&app.store.db).await?;
+        cookies.add(cookie(app, SESSION_COOKIE, &secret, Some(app.config.session_ttl as i64)));
+        Ok(interaction.id.clone())
+    }
+    .await;
+    match result {
+        Ok(id) => see_other(&format!("/authorize/resume/{id}")),
+        Err(e) => e.page(interaction.lang()),
+    }
+}
+
+/// Ends the interaction and tells the relying party `access_denied` with a
+/// description that reveals nothing about the citizen.
+pub async fn deny(app: &App, interaction: &Interaction, description: &str) -> Response {
+    if let Err(e) = finish(app, &interaction.id).await {
+        return InteractionError::from(e).page(interaction.lang());
+    }
+    interaction.back(app).error("access_denied", description)
+}
+
+/// Ends the browser's session (logout).
+pub async fn end_session(app: &App, cookies: &CookieJar, sid: Option<&str>) -> Result<(), StoreError> {
+    let now = Utc::now();
+    if let Some(s) = current_session(app, cookies).await? {
+        let mut a: browser_session::ActiveModel = s.into();
+        a.ended_at = Set(Some(now));
+        a.update(&app.store.db).await?;
+    }
+    if let Some(sid) = sid {
+        browser_session::Entity::update_many()
+            .col_expr(browser_session::Column::EndedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(browser_session::Column::Id.eq(sid))
+            .filter(browser_session::Column::EndedAt.is_null())
+            .exec(&app.store.db)
+            .await?;
+    }
+    let mut gone = cookie(app, SESSION_COOKIE, "", Some(0));
+    gone.make_removal();
+    cookies.add(gone);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- consent
+
+fn scope_messages(request: &AuthorizationRequest) -> Vec<Msg> {
+    use crate::domain::Scope;
+    request
+        .scopes()
+        .0
+        .into_iter()
+        .filter_map(|s| match s {
+            Scope::Profile => Some(Msg::consent_scope_profile),
+            Scope::Iin => Some(Msg::consent_scope_iin),
+            Scope::OfflineAccess => Some(Msg::consent_scope_offline_access),
+            Scope::Openid => None,
+        })
+        .collect()
+}
+
+#[handler]
+pub async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    let i = match pending(app, &id, cookies).await {
+        Ok(i) => i,
+        Err(e) => return e.page(lang),
+    };
+    match current_session(app, cookies).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return InteractionError::Gone.page(i.lang()),
+        Err(e) => return InteractionError::from(e).page(i.lang()),
+    }
+    html(StatusCode::OK, ConsentPage {
+        lang: i.lang(),
+        rp: (&i.client).into(),
+        scopes: scope_messages(&i.request),
+        csrf: i.csrf(app),
+        interaction: i.id.clone(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    csrf: String,
+    decision: String,
+}
+
+#[handler]
+pub async fn consent_submit(
+    Path(id): Path<String>,
+    cookies: &CookieJar,
+    req: &Request,
+    form: poem::Result<Form<ConsentForm>>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let lang = Lang::from_request(req);
+    if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+        return error_page(StatusCode::TOO_MANY_REQUESTS, lang, Msg::error_rate_limited, None);
+    }
+    let i = match pending(app, &id, cookies).await {
+        Ok(i) => i,
+        Err(e) => return e.page(lang),
+    };
+    let Ok(Form(form)) = form else { return error_page(StatusCode::BAD_REQUEST, i.lang(), Msg::error_bad_request, None) };
+    if !i.check_csrf(app, &form.csrf) {
+        return InteractionError::Csrf.page(i.lang());
+    }
+    let session = match current_session(app, cookies).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return InteractionError::Gone.page(i.lang()),
+        Err(e) => return InteractionError::from(e).page(i.lang()),
+    };
+    match form.decision.as_str() {
+        "allow" => {
+            let wanted = i.request.scopes().needing_consent();
+            if !wanted.0.is_empty() {
+                if let Err(e) = app.store.record_consent(&session.citizen_id, &i.client.id, &wanted).await {
+                    return InteractionError::from(e).page(i.lang());
+                }
+            }
+            let mut request = i.request.clone();
+            request.consent_given = true;
+            proceed(app, cookies, request, Some(i)).await
+        }
+        "deny" => deny(app, &i, "the citizen declined to share the requested data").await,
+        _ => error_page(StatusCode::BAD_REQUEST, i.lang(), Msg::error_bad_request, None),
+    }
+}
+
+// ---------------------------------------------------------------- no method
+
+/// The authenticator of a build with no authentication method enabled: it
+/// shows who asked, says that sign-in is unavailable, and lets the citizen
+/// cancel. It never authenticates anyone.
+pub struct NoMethodAuthenticator;
+
+#[derive(Deserialize)]
+struct CancelForm {
+    csrf: String,
+}
+
+#[handler]
+async fn no_method_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    match pending(app, &id, cookies).await {
+        Ok(i) => html(StatusCode::OK, LoginUnavailablePage { lang: i.lang(), rp: (&i.client).into(), csrf: i.csrf(app), interaction: i.id.clone() }),
+        Err(e) => e.page(Lang::from_request(req)),
+    }
+}
+
+#[handler]
+async fn no_method_cancel(
+    Path(id): Path<String>,
+    cookies: &CookieJar,
+    req: &Request,
+    form: poem::Result<Form<CancelForm>>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
+    let i = match pending(app, &id, cookies).await {
+        Ok(i) => i,
+        Err(e) => return e.page(Lang::from_request(req)),
+    };
+    match form {
+        Ok(Form(f)) if i.check_csrf(app, &f.csrf) => deny(app, &i, "the citizen cancelled the sign-in").await,
+        _ => InteractionError::Csrf.page(i.lang()),
+    }
+}
+
+impl Authenticator for NoMethodAuthenticator {
+    fn routes(&self) -> poem::Route {
+        poem::Route::new().at("/:id", poem::get(no_method_page)).at("/:id/cancel", poem::post(no_method_cancel))
+    }
+}

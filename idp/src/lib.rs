@@ -1,0 +1,17 @@
+//! Tanu: the national biometric sign-in service, an OpenID Connect provider.
+//!
+//! Layers, from the edge in: `oidc` (HTTP endpoints and protocol errors),
+//! `interaction` (login sessions, consent), `keys` and `store` (persistence),
+//! `domain` (types parsed once at the edge), `config`.
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod i18n;
+pub mod interaction;
+pub mod keys;
+pub mod oidc;
+pub mod ratelimit;
+pub mod store;
+pub mod web;

@@ -1,0 +1,338 @@
+//! The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 7636,
+//! RFC 9207) and the resumption of a request after login or consent.
+use std::{borrow::Cow, sync::Arc};
+
+use chrono::{Duration, Utc};
+use oxide_auth::code_grant::extensions::Pkce;
+use poem::{handler, http::{Method, StatusCode}, web::{cookie::CookieJar, Data, Path}, Body, Request, Response};
+use sea_orm::{ActiveModelTrait, Set};
+use serde::{Deserialize, Serialize};
+
+use super::errors::Params;
+use crate::{
+    app::App,
+    crypto::{random_token, token_hash},
+    domain::{ClientId, Scope, ScopeSet},
+    i18n::{Lang, Msg},
+    interaction::{self, Interaction},
+    store::{entities::{authorization_code, grant}, uuid_like, Client},
+    web::error_page,
+};
+
+/// Which of `prompt`'s values were asked for (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+impl Prompt {
+    fn parse(s: Option<&str>) -> Result<Self, &'static str> {
+        let mut p = Prompt::default();
+        for v in s.unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
+            match v {
+                "none" => p.none = true,
+                "login" => p.login = true,
+                "consent" => p.consent = true,
+                // One account per citizen: choosing an account is the same as logging in.
+                "select_account" => p.login = true,
+                _ => return Err("prompt has an unknown value"),
+            }
+        }
+        if p.none && (p.login || p.consent) {
+            return Err("prompt=none cannot be combined with other values");
+        }
+        Ok(p)
+    }
+}
+
+/// A validated authorization request, kept while the citizen logs in and consents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: ClientId,
+    /// Exactly as registered and presented.
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// The S256 challenge as oxide-auth's PKCE extension encodes it.
+    pub pkce: String,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub acr_values: Vec<String>,
+    pub lang: Lang,
+    #[serde(default)]
+    pub consent_given: bool,
+}
+
+impl AuthorizationRequest {
+    pub fn scopes(&self) -> ScopeSet {
+        ScopeSet::parse_lenient(&self.scope)
+    }
+}
+
+/// Where an error goes back to: a client and redirect URI already checked.
+pub struct Back<'a> {
+    pub redirect_uri: &'a str,
+    pub state: Option<&'a str>,
+    pub issuer: &'a str,
+}
+
+impl Back<'_> {
+    /// `redirect_uri` plus parameters; the registered string is kept as is and
+    /// the parameters are appended (RFC 6749 §3.1.2 keeps its query).
+    pub fn redirect(&self, params: &[(&str, &str)]) -> Response {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+        if let Some(s) = self.state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", self.issuer);
+        let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
+        let location = format!("{}{}{}", self.redirect_uri, sep, q.finish());
+        Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).header("Cache-Control", "no-store").finish()
+    }
+
+    pub fn error(&self, error: &str, description: &str) -> Response {
+        self.redirect(&[("error", error), ("error_description", description)])
+    }
+}
+
+#[handler]
+pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    if app.limiter.check(super::client_ip(req)).is_err() {
+        return error_page(StatusCode::TOO_MANY_REQUESTS, lang, Msg::error_rate_limited, None);
+    }
+    let raw = if req.method() == Method::POST {
+        match body.into_bytes_limit(16 * 1024).await {
+            Ok(b) => b.to_vec(),
+            Err(_) => return error_page(StatusCode::PAYLOAD_TOO_LARGE, lang, Msg::error_bad_request, None),
+        }
+    } else {
+        req.uri().query().unwrap_or("").as_bytes().to_vec()
+    };
+    let params = Params::parse(&raw);
+    let lang = Lang::negotiate(params.get("ui_locales"), req.header("accept-language"));
+
+    // Until client and redirect URI are known good, errors stay on our page (RFC 6749 §4.1.2.1).
+    let client = match params.get("client_id").map(str::parse::<ClientId>) {
+        Some(Ok(id)) => match app.store.client(&id).await {
+            Ok(Some(c)) if !c.disabled => c,
+            Ok(_) => return error_page(StatusCode::BAD_REQUEST, lang, Msg::error_unknown_client, None),
+            Err(e) => return server_error_page(lang, e),
+        },
+        _ => return error_page(StatusCode::BAD_REQUEST, lang, Msg::error_unknown_client, Some("client_id".into())),
+    };
+    let Some(redirect_uri) = params.get("redirect_uri").and_then(|r| client.redirect_uri(r)).map(|r| r.as_str().to_string()) else {
+        return error_page(StatusCode::BAD_REQUEST, lang, Msg::error_redirect_uri, Some("redirect_uri".into()));
+    };
+    let state = params.get("state").map(str::to_string);
+    let back = Back { redirect_uri: &redirect_uri, state: state.as_deref(), issuer: &app.config.issuer };
+
+    match validate(&params, &client, redirect_uri.clone(), lang) {
+        Ok(request) => proceed(app, cookies, request, None).await,
+        Err((error, description)) => back.error(error, description),
+    }
+}
+
+type Refusal = (&'static str, &'static str);
+
+fn validate(params: &Params, client: &Client, redirect_uri: String, lang: Lang) -> Result<AuthorizationRequest, Refusal> {
+    if let Err(e) = params.check() {
+        return Err(("invalid_request", match e {
+            super::errors::ParamError::Repeated(_) => "a parameter is repeated",
+            super::errors::ParamError::TooLong(_) => "a parameter is too long",
+            super::errors::ParamError::TooMany => "too many parameters",
+        }));
+    }
+    if params.get("request").is_some() {
+        return Err(("request_not_supported", "request objects are not supported"));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(("request_uri_not_supported", "request_uri is not supported"));
+    }
+    match params.get("response_type") {
+        None => return Err(("invalid_request", "response_type is required")),
+        Some("code") => {}
+        Some(_) => return Err(("unsupported_response_type", "only response_type=code is supported")),
+    }
+    if params.get("response_mode").is_some_and(|m| m != "query") {
+        return Err(("invalid_request", "only response_mode=query is supported"));
+    }
+    let scopes = ScopeSet::parse_lenient(params.get("scope").unwrap_or(""));
+    if !scopes.contains(Scope::Openid) {
+        return Err(("invalid_scope", "scope must include openid"));
+    }
+    let challenge = params.get("code_challenge");
+    let method = params.get("code_challenge_method");
+    if challenge.is_none() {
+        return Err(("invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256"));
+    }
+    if method != Some("S256") {
+        return Err(("invalid_request", "code_challenge_method must be S256"));
+    }
+    let challenge = challenge.unwrap_or_default();
+    // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is exactly 43 characters.
+    if challenge.len() != 43 || !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(("invalid_request", "code_challenge is not a S256 challenge"));
+    }
+    let pkce = Pkce::required()
+        .challenge(method.map(Cow::Borrowed), Some(Cow::Borrowed(challenge)))
+        .ok()
+        .flatten()
+        .and_then(|v| v.into_private_value().ok().flatten())
+        .ok_or(("invalid_request", "code_challenge is not acceptable"))?;
+    let prompt = Prompt::parse(params.get("prompt")).map_err(|d| ("invalid_request", d))?;
+    let max_age = match params.get("max_age") {
+        None => None,
+        Some(v) => Some(v.parse::<u32>().map_err(|_| ("invalid_request", "max_age must be a whole number of seconds"))? as i64),
+    };
+    let _ = client;
+    Ok(AuthorizationRequest {
+        client_id: client.id.clone(),
+        redirect_uri,
+        scope: scopes.to_string(),
+        state: params.get("state").map(str::to_string),
+        nonce: params.get("nonce").map(str::to_string),
+        pkce,
+        prompt,
+        max_age,
+        acr_values: params.get("acr_values").map(|a| a.split(' ').map(str::to_string).collect()).unwrap_or_default(),
+        lang,
+        consent_given: false,
+    })
+}
+
+fn server_error_page(lang: Lang, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "authorization endpoint");
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
+}
+
+/// After login or consent: the browser comes back here to finish the request.
+#[handler]
+pub async fn resume(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    match interaction::pending(app, &id, cookies).await {
+        Ok(i) => {
+            let request = i.request.clone();
+            proceed(app, cookies, request, Some(i)).await
+        }
+        Err(e) => e.page(lang),
+    }
+}
+
+/// Decides what the request still needs (login, consent) and, when nothing,
+/// issues the code.
+pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
+    let back = Back { redirect_uri: &request.redirect_uri, state: request.state.as_deref(), issuer: &app.config.issuer };
+    let session = match interaction::current_session(app, cookies).await {
+        Ok(s) => s,
+        Err(e) => return server_error_page(request.lang, e),
+    };
+    let fresh = matches!((&session, &pending), (Some(s), Some(i)) if i.authenticated_session_id.as_deref() == Some(s.id.as_str()));
+    let now = Utc::now();
+    let needs_login = match &session {
+        None => true,
+        Some(_) if fresh => false,
+        Some(s) => request.prompt.login || request.max_age.is_some_and(|m| now - s.auth_time > Duration::seconds(m)),
+    };
+    if needs_login {
+        if request.prompt.none {
+            return back.error("login_required", "the citizen is not signed in");
+        }
+        return interaction::start_login(app, cookies, request, pending).await;
+    }
+    let session = session.expect("checked above");
+    let client = match app.store.client(&request.client_id).await {
+        Ok(Some(c)) if !c.disabled => c,
+        Ok(_) => return back.error("unauthorized_client", "the client has been disabled"),
+        Err(e) => return server_error_page(request.lang, e),
+    };
+    let wanted = request.scopes().needing_consent();
+    let consented = match app.store.consented_scopes(&session.citizen_id, &client.id).await {
+        Ok(c) => c,
+        Err(e) => return server_error_page(request.lang, e),
+    };
+    let needs_consent = (!wanted.0.is_empty() && !wanted.is_subset(&consented)) || (request.prompt.consent && !request.consent_given);
+    if needs_consent {
+        if request.prompt.none {
+            return back.error("consent_required", "the citizen has not consented to the requested scopes");
+        }
+        return interaction::start_consent(app, cookies, request, pending).await;
+    }
+    match issue_code(app, &request, &session).await {
+        Ok(code) => {
+            if let Some(i) = pending {
+                if let Err(e) = interaction::finish(app, &i.id).await {
+                    return server_error_page(request.lang, e);
+                }
+            }
+            back.redirect(&[("code", &code)])
+        }
+        Err(e) => server_error_page(request.lang, e),
+    }
+}
+
+async fn issue_code(
+    app: &App,
+    request: &AuthorizationRequest,
+    session: &crate::store::entities::browser_session::Model,
+) -> Result<String, sea_orm::DbErr> {
+    let now = Utc::now();
+    let grant_id = uuid_like();
+    grant::ActiveModel {
+        id: Set(grant_id.clone()),
+        client_id: Set(request.client_id.to_string()),
+        citizen_id: Set(session.citizen_id.clone()),
+        session_id: Set(session.id.clone()),
+        scope: Set(request.scope.clone()),
+        auth_time: Set(session.auth_time),
+        acr: Set(session.acr.clone()),
+        amr: Set(session.amr.clone()),
+        created_at: Set(now),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+    }
+    .insert(&app.store.db)
+    .await?;
+    let code = random_token(32);
+    authorization_code::ActiveModel {
+        code_hash: Set(token_hash(&code)),
+        grant_id: Set(grant_id),
+        client_id: Set(request.client_id.to_string()),
+        redirect_uri: Set(request.redirect_uri.clone()),
+        pkce_challenge: Set(request.pkce.clone()),
+        nonce: Set(request.nonce.clone()),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::seconds(app.config.authorization_code_ttl as i64)),
+        used_at: Set(None),
+    }
+    .insert(&app.store.db)
+    .await?;
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_values() {
+        assert_eq!(Prompt::parse(Some("login consent")).unwrap(), Prompt { none: false, login: true, consent: true });
+        assert!(Prompt::parse(Some("none login")).is_err());
+        assert!(Prompt::parse(Some("bogus")).is_err());
+        assert_eq!(Prompt::parse(None).unwrap(), Prompt::default());
+    }
+
+    #[test]
+    fn back_keeps_the_registered_query_and_adds_iss() {
+        let b = Back { redirect_uri: "https://rp.kz/cb?x=1", state: Some("s t"), issuer: "https://id.kz" };
+        let r = b.error("access_denied", "no");
+        let loc = r.headers().get("location").unwrap().to_str().unwrap();
+        assert_eq!(loc, "https://rp.kz/cb?x=1&error=access_denied&error_description=no&state=s+t&iss=https%3A%2F%2Fid.kz");
+    }
+}

@@ -1,0 +1,135 @@
+//! Protocol errors in the protocol's own form: RFC 6749 §5.2 JSON for the
+//! token endpoint, RFC 6750 §3 for userinfo, redirects with `error`, `state`
+//! and `iss` (RFC 9207) for the authorization endpoint.
+use poem::{http::StatusCode, IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct OAuthError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub error_description: String,
+    #[serde(skip)]
+    pub www_authenticate: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self { status, error, error_description: description.into(), www_authenticate: None }
+    }
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", d)
+    }
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", d)
+    }
+    pub fn invalid_client(d: impl Into<String>, basic_used: bool) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", d);
+        if basic_used {
+            e.www_authenticate = Some("Basic realm=\"tanu\"".into());
+        }
+        e
+    }
+    pub fn server_error(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "server error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error; it has been logged")
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut r = poem::web::Json(&self)
+            .with_status(self.status)
+            .with_header("Cache-Control", "no-store")
+            .with_header("Pragma", "no-cache")
+            .into_response();
+        if let Some(h) = &self.www_authenticate {
+            r.headers_mut().insert("WWW-Authenticate", h.parse().expect("static header value"));
+        }
+        r
+    }
+}
+
+/// RFC 9457 problem details, for endpoints outside OAuth's own error forms.
+pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = serde_json::json!({ "type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail });
+    Response::builder()
+        .status(status)
+        .content_type("application/problem+json")
+        .header("Cache-Control", "no-store")
+        .body(body.to_string())
+}
+
+/// Parameters of a request, from a query string or a form body.
+/// RFC 6749 §3.1: a parameter must not appear more than once.
+#[derive(Debug, Default)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+pub const MAX_PARAM_LEN: usize = 4096;
+pub const MAX_PARAMS: usize = 40;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ParamError {
+    #[error("parameter {0} is repeated")]
+    Repeated(String),
+    #[error("parameter {0} is too long")]
+    TooLong(String),
+    #[error("too many parameters")]
+    TooMany,
+}
+
+impl Params {
+    pub fn parse(raw: &[u8]) -> Self {
+        Self { pairs: url::form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect() }
+    }
+
+    /// The value of `name` if it appears exactly once; empty values count as absent
+    /// (RFC 6749 §3.1: "parameters sent without a value MUST be treated as if
+    /// they were omitted").
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let mut it = self.pairs.iter().filter(|(k, _)| k == name);
+        match (it.next(), it.next()) {
+            (Some((_, v)), None) if !v.is_empty() => Some(v.as_str()),
+            _ => None,
+        }
+    }
+
+    pub fn is_repeated(&self, name: &str) -> bool {
+        self.pairs.iter().filter(|(k, _)| k == name).count() > 1
+    }
+
+    pub fn check(&self) -> Result<(), ParamError> {
+        if self.pairs.len() > MAX_PARAMS {
+            return Err(ParamError::TooMany);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (k, v) in &self.pairs {
+            if !seen.insert(k) {
+                return Err(ParamError::Repeated(k.clone()));
+            }
+            if v.len() > MAX_PARAM_LEN || k.len() > 100 {
+                return Err(ParamError::TooLong(k.chars().take(100).collect()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_reject_repeats_and_oversize() {
+        let p = Params::parse(b"a=1&b=2&a=3");
+        assert_eq!(p.get("a"), None);
+        assert_eq!(p.get("b"), Some("2"));
+        assert_eq!(p.check(), Err(ParamError::Repeated("a".into())));
+        let long = format!("x={}", "y".repeat(MAX_PARAM_LEN + 1));
+        assert!(matches!(Params::parse(long.as_bytes()).check(), Err(ParamError::TooLong(_))));
+        assert_eq!(Params::parse(b"e=").get("e"), None, "empty means absent");
+    }
+}

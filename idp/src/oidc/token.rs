@@ -1,0 +1,387 @@
+//! The token endpoint (RFC 6749 §3.2, §4.1.3, §6; OIDC Core §3.1.3; RFC 7523
+//! client assertions). Codes are single-use and a replayed code revokes every
+//! token issued from it; refresh tokens rotate on use and a reused one
+//! revokes the whole grant.
+use std::{borrow::Cow, sync::Arc};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::{Duration, Utc};
+use openidconnect::{
+    core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreTokenType},
+    AccessToken, AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference,
+    EmptyExtraTokenFields, IdToken, IdTokenClaims, IdTokenFields, IssuerUrl, Nonce, RefreshToken, StandardClaims,
+    StandardTokenResponse, SubjectIdentifier,
+};
+use oxide_auth::{code_grant::extensions::Pkce, primitives::grant::Value};
+use poem::{handler, http::StatusCode, web::{Data, Json}, Body, IntoResponse, Request, Response};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+
+use super::errors::{OAuthError, Params};
+use crate::{
+    app::App,
+    crypto::{random_token, token_hash, verify_secret},
+    domain::{ClientId, ScopeSet, TokenAuthMethod},
+    keys::Signer,
+    store::{
+        entities::{access_token, authorization_code, client_assertion, grant, refresh_token},
+        Client,
+    },
+};
+
+/// Claims beyond the standard ones: the session id (OIDC Front/Back-Channel Logout).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct TanuClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+impl AdditionalClaims for TanuClaims {}
+
+pub type TanuIdToken = IdToken<TanuClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+type TanuTokenResponse = StandardTokenResponse<
+    IdTokenFields<TanuClaims, EmptyExtraTokenFields, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
+    CoreTokenType,
+>;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+#[handler]
+pub async fn token(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    match token_inner(req, body, app).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn token_inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthError> {
+    if let Err(wait) = app.limiter.check(super::client_ip(req)) {
+        let mut e = OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "invalid_request", "too many requests");
+        e.www_authenticate = None;
+        return Ok(e.into_response().with_header_value("Retry-After", wait.to_string()));
+    }
+    let content_type = req.content_type().unwrap_or("");
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+    }
+    let raw = body.into_bytes_limit(16 * 1024).await.map_err(|_| OAuthError::invalid_request("the body is too large"))?;
+    let params = Params::parse(&raw);
+    params.check().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let client = authenticate_client(app, req, &params).await?;
+    match params.get("grant_type") {
+        Some("authorization_code") => authorization_code_grant(app, &client, &params).await,
+        Some("refresh_token") => refresh_token_grant(app, &client, &params).await,
+        Some(_) => Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", "supported: authorization_code, refresh_token")),
+        None => Err(OAuthError::invalid_request("grant_type is required")),
+    }
+}
+
+trait WithHeader {
+    fn with_header_value(self, name: &'static str, value: String) -> Response;
+}
+impl WithHeader for Response {
+    fn with_header_value(mut self, name: &'static str, value: String) -> Response {
+        if let Ok(v) = value.parse() {
+            self.headers_mut().insert(name, v);
+        }
+        self
+    }
+}
+
+// ---------------------------------------------------------------- client authentication
+
+/// RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic credentials.
+fn basic_credentials(req: &Request) -> Option<Result<(String, String), ()>> {
+    let h = req.header("authorization")?;
+    let b64 = h.strip_prefix("Basic ").or_else(|| h.strip_prefix("basic "))?;
+    Some((|| {
+        let decoded = String::from_utf8(STANDARD.decode(b64.trim()).map_err(|_| ())?).map_err(|_| ())?;
+        let (id, secret) = decoded.split_once(':').ok_or(())?;
+        let dec = |s: &str| -> Result<String, ()> {
+            Ok(url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().ok_or(())?.1.into_owned())
+        };
+        Ok((dec(id)?, dec(secret)?))
+    })())
+}
+
+async fn authenticate_client(app: &App, req: &Request, params: &Params) -> Result<Client, OAuthError> {
+    let basic = basic_credentials(req);
+    let basic_used = basic.is_some();
+    let post_secret = params.get("client_secret");
+    let assertion = params.get("client_assertion");
+    let presented = [basic.is_some(), post_secret.is_some(), assertion.is_some()].iter().filter(|x| **x).count();
+    if presented > 1 {
+        return Err(OAuthError::invalid_request("use exactly one client authentication method"));
+    }
+    let bad = |d: &str| OAuthError::invalid_client(d, basic_used);
+
+    let (client_id, method) = if let Some(b) = &basic {
+        let (id, _) = b.as_ref().map_err(|_| bad("malformed Basic credentials"))?;
+        if params.get("client_id").is_some_and(|p| p != id) {
+            return Err(OAuthError::invalid_request("client_id does not match the credentials"));
+        }
+        (id.clone(), TokenAuthMethod::ClientSecretBasic)
+    } else if post_secret.is_some() {
+        (params.get("client_id").ok_or_else(|| bad("client_id is required"))?.to_string(), TokenAuthMethod::ClientSecretPost)
+    } else if let Some(a) = assertion {
+        if params.get("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_request("client_assertion_type must be jwt-bearer"));
+        }
+        #[derive(Deserialize)]
+        struct Sub {
+            sub: String,
+        }
+        // The signature is checked below, against the key of the client named here.
+        let sub = jsonwebtoken::dangerous::insecure_decode::<Sub>(a).map_err(|_| bad("malformed client assertion"))?.claims.sub;
+        if params.get("client_id").is_some_and(|p| p != sub) {
+            return Err(OAuthError::invalid_request("client_id does not match the client assertion"));
+        }
+        (sub, TokenAuthMethod::PrivateKeyJwt)
+    } else {
+        return Err(bad("client authentication is required"));
+    };
+
+    let id: ClientId = client_id.parse().map_err(|_| bad("unknown client"))?;
+    let client = app.store.client(&id).await.map_err(OAuthError::server_error)?;
+    let client = client.filter(|c| !c.disabled).ok_or_else(|| bad("unknown client"))?;
+    if client.auth_method != method {
+        return Err(bad("this client must authenticate with its registered method"));
+    }
+    match method {
+        TokenAuthMethod::ClientSecretBasic | TokenAuthMethod::ClientSecretPost => {
+            let secret = match &basic {
+                Some(Ok((_, s))) => s.clone(),
+                _ => post_secret.unwrap_or_default().to_string(),
+            };
+            let hash = client.secret_hash.clone().unwrap_or_default();
+            // Argon2 is deliberately slow: keep it off the async workers.
+            let ok = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash)).await.unwrap_or(false);
+            if !ok {
+                return Err(bad("client authentication failed"));
+            }
+        }
+        TokenAuthMethod::PrivateKeyJwt => verify_assertion(app, &client, assertion.unwrap_or_default()).await?,
+    }
+    Ok(client)
+}
+
+/// RFC 7523 §3 with OIDC Core §9: iss = sub = client_id, aud = the token
+/// endpoint or the issuer, exp present, jti not seen before.
+async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result<(), OAuthError> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let bad = |d: &str| OAuthError::invalid_client(d, false);
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| bad("malformed client assertion"))?;
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {
+        return Err(bad("client assertion algorithm not accepted"));
+    }
+    let jwks = client.jwks.as_ref().ok_or_else(|| bad("client has no registered keys"))?;
+    let keys: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
+        Some(kid) => jwks.keys.iter().filter(|k| k.common.key_id.as_deref() == Some(kid)).collect(),
+        None => jwks.keys.iter().collect(),
+    };
+    #[derive(Deserialize)]
+    struct Claims {
+        jti: String,
+        exp: i64,
+    }
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[client.id.as_str()]);
+    validation.sub = Some(client.id.to_string());
+    validation.set_audience(&[app.config.endpoint("/token"), app.config.issuer.clone()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    validation.leeway = 30;
+    let claims = keys
+        .iter()
+        .filter_map(|k| DecodingKey::from_jwk(k).ok())
+        .find_map(|k| jsonwebtoken::decode::<Claims>(assertion, &k, &validation).ok())
+        .ok_or_else(|| bad("client assertion is not valid"))?
+        .claims;
+    if claims.exp > Utc::now().timestamp() + 600 {
+        return Err(bad("client assertion lives too long"));
+    }
+    let inserted = client_assertion::ActiveModel {
+        jti: Set(format!("{}:{}", client.id, claims.jti)),
+        client_id: Set(client.id.to_string()),
+        expires_at: Set(chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now)),
+    }
+    .insert(&app.store.db)
+    .await;
+    if inserted.is_err() {
+        return Err(bad("client assertion has been used before"));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- grants
+
+async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -> Result<Response, OAuthError> {
+    let code = params.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let redirect_uri = params.get("redirect_uri").ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
+    let verifier = params.get("code_verifier").ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    // RFC 7636 §4.1.
+    if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)) {
+        return Err(OAuthError::invalid_request("code_verifier is malformed"));
+    }
+    let db = &app.store.db;
+    let row = authorization_code::Entity::find_by_id(token_hash(code))
+        .one(db)
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(|| OAuthError::invalid_grant("the authorization code is invalid"))?;
+    if row.client_id != client.id.as_str() {
+        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+    }
+    // Single use, atomically: only one request can flip used_at.
+    let now = Utc::now();
+    let flipped = authorization_code::Entity::update_many()
+        .col_expr(authorization_code::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(authorization_code::Column::CodeHash.eq(row.code_hash.clone()))
+        .filter(authorization_code::Column::UsedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(OAuthError::server_error)?
+        .rows_affected;
+    if flipped != 1 {
+        // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
+        revoke_grant(app, &row.grant_id, "authorization code replayed").await?;
+        return Err(OAuthError::invalid_grant("the authorization code has already been used"));
+    }
+    if row.expires_at < now {
+        return Err(OAuthError::invalid_grant("the authorization code has expired"));
+    }
+    if row.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+    }
+    let stored = Value::private(Some(row.pkce_challenge.clone()));
+    if Pkce::required().verify(Some(stored), Some(Cow::Borrowed(verifier))).is_err() {
+        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+    }
+    let g = live_grant(app, &row.grant_id).await?;
+    issue(app, client, &g, row.nonce.as_deref()).await
+}
+
+async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Result<Response, OAuthError> {
+    let presented = params.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let db = &app.store.db;
+    let row = refresh_token::Entity::find_by_id(token_hash(presented))
+        .one(db)
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    let g = grant::Entity::find_by_id(row.grant_id.clone())
+        .one(db)
+        .await
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    if g.client_id != client.id.as_str() {
+        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+    }
+    let now = Utc::now();
+    let flipped = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(refresh_token::Column::TokenHash.eq(row.token_hash.clone()))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(OAuthError::server_error)?
+        .rows_affected;
+    if flipped != 1 {
+        // A rotated token presented again means it leaked: end the whole grant.
+        revoke_grant(app, &g.id, "refresh token reused").await?;
+        return Err(OAuthError::invalid_grant("the refresh token has already been used"));
+    }
+    if row.expires_at < now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    let mut g = live_grant(app, &g.id).await?;
+    if let Some(s) = params.get("scope") {
+        let asked = ScopeSet::parse_lenient(s);
+        let had = ScopeSet::parse_lenient(&g.scope);
+        if !asked.is_subset(&had) || asked.0.is_empty() {
+            return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", "scope exceeds the original grant"));
+        }
+        g.scope = asked.to_string();
+    }
+    issue(app, client, &g, None).await
+}
+
+async fn live_grant(app: &App, id: &str) -> Result<grant::Model, OAuthError> {
+    grant::Entity::find_by_id(id.to_string())
+        .one(&app.store.db)
+        .await
+        .map_err(OAuthError::server_error)?
+        .filter(|g| g.revoked_at.is_none())
+        .ok_or_else(|| OAuthError::invalid_grant("the grant has been revoked"))
+}
+
+pub async fn revoke_grant(app: &App, grant_id: &str, reason: &str) -> Result<(), OAuthError> {
+    let db = &app.store.db;
+    grant::Entity::update_many()
+        .col_expr(grant::Column::RevokedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(grant::Column::RevokedReason, sea_orm::sea_query::Expr::value(reason))
+        .filter(grant::Column::Id.eq(grant_id))
+        .filter(grant::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(OAuthError::server_error)?;
+    access_token::Entity::delete_many().filter(access_token::Column::GrantId.eq(grant_id)).exec(db).await.map_err(OAuthError::server_error)?;
+    refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::GrantId.eq(grant_id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(OAuthError::server_error)?;
+    tracing::warn!(grant = grant_id, reason, "grant revoked");
+    Ok(())
+}
+
+/// Issues an access token, a rotated refresh token and an ID token for `g`.
+async fn issue(app: &App, client: &Client, g: &grant::Model, nonce: Option<&str>) -> Result<Response, OAuthError> {
+    let now = Utc::now();
+    let cfg = &app.config;
+    let access = random_token(32);
+    let refresh = random_token(32);
+    access_token::ActiveModel {
+        token_hash: Set(token_hash(&access)),
+        grant_id: Set(g.id.clone()),
+        expires_at: Set(now + Duration::seconds(cfg.access_token_ttl as i64)),
+    }
+    .insert(&app.store.db)
+    .await
+    .map_err(OAuthError::server_error)?;
+    refresh_token::ActiveModel {
+        token_hash: Set(token_hash(&refresh)),
+        grant_id: Set(g.id.clone()),
+        expires_at: Set(now + Duration::seconds(cfg.refresh_token_ttl as i64)),
+        used_at: Set(None),
+    }
+    .insert(&app.store.db)
+    .await
+    .map_err(OAuthError::server_error)?;
+
+    let amr: Vec<String> = serde_json::from_str(&g.amr).unwrap_or_default();
+    let claims = IdTokenClaims::new(
+        IssuerUrl::new(cfg.issuer.clone()).map_err(OAuthError::server_error)?,
+        vec![Audience::new(client.id.to_string())],
+        now + Duration::seconds(cfg.id_token_ttl as i64),
+        now,
+        StandardClaims::new(SubjectIdentifier::new(app.subject(client, &g.citizen_id))),
+        TanuClaims { sid: Some(g.session_id.clone()) },
+    )
+    .set_nonce(nonce.map(|n| Nonce::new(n.to_string())))
+    .set_auth_time(Some(g.auth_time))
+    .set_auth_context_ref(Some(AuthenticationContextClass::new(g.acr.clone())))
+    .set_auth_method_refs(Some(amr.into_iter().map(AuthenticationMethodReference::new).collect()));
+    let signer = app.keys.signer(client.id_token_alg).await.map_err(OAuthError::server_error)?;
+    let at = AccessToken::new(access.clone());
+    let id_token = match &*signer {
+        Signer::Rs256(k) => TanuIdToken::new(claims, k, signer.alg(), Some(&at), None),
+        Signer::Es256(k) => TanuIdToken::new(claims, k, signer.alg(), Some(&at), None),
+    }
+    .map_err(OAuthError::server_error)?;
+
+    let mut response = TanuTokenResponse::new(at, CoreTokenType::Bearer, IdTokenFields::new(Some(id_token), EmptyExtraTokenFields {}));
+    response.set_expires_in(Some(&std::time::Duration::from_secs(cfg.access_token_ttl)));
+    response.set_refresh_token(Some(RefreshToken::new(refresh)));
+    response.set_scopes(Some(ScopeSet::parse_lenient(&g.scope).0.iter().map(|s| openidconnect::Scope::new(s.as_str().into())).collect()));
+    Ok(Json(response).with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache").into_response())
+}

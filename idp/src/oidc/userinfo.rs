@@ -1,0 +1,95 @@
+//! The userinfo endpoint (OIDC Core §5.3, RFC 6750). Claims are limited to the
+//! scopes the grant holds: `profile` and `iin` only with the citizen's consent.
+use std::sync::Arc;
+
+use chrono::Utc;
+use openidconnect::{
+    core::CoreGenderClaim, AdditionalClaims, EndUserFamilyName, EndUserGivenName, EndUserName, LocalizedClaim,
+    StandardClaims, SubjectIdentifier, UserInfoClaims,
+};
+use poem::{handler, http::{Method, StatusCode}, web::{Data, Json}, Body, IntoResponse, Request, Response};
+use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
+
+use super::errors::{OAuthError, Params};
+use crate::{
+    app::App,
+    crypto::token_hash,
+    domain::{ClientId, Scope, ScopeSet},
+    store::entities::{access_token, grant},
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IinClaim {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iin: Option<String>,
+}
+impl AdditionalClaims for IinClaim {}
+
+fn bearer_error(error: &'static str, description: &str) -> OAuthError {
+    let mut e = OAuthError::new(StatusCode::UNAUTHORIZED, error, description);
+    e.www_authenticate = Some(format!("Bearer error=\"{error}\", error_description=\"{description}\""));
+    e
+}
+
+#[handler]
+pub async fn userinfo(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+    match inner(req, body, app).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthError> {
+    let header = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+    let form_token = if req.method() == Method::POST && req.content_type().is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
+        let raw = body.into_bytes_limit(16 * 1024).await.map_err(|_| OAuthError::invalid_request("the body is too large"))?;
+        Params::parse(&raw).get("access_token").map(str::to_string)
+    } else {
+        None
+    };
+    let token = match (header, form_token) {
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("send the access token once")),
+        (Some(h), None) => h.trim().to_string(),
+        (None, Some(f)) => f,
+        (None, None) => {
+            let mut e = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_request", "an access token is required");
+            e.www_authenticate = Some("Bearer realm=\"tanu\"".into());
+            return Err(e);
+        }
+    };
+    let db = &app.store.db;
+    let invalid = || bearer_error("invalid_token", "the access token is invalid or expired");
+    let at = access_token::Entity::find_by_id(token_hash(&token)).one(db).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
+    if at.expires_at < Utc::now() {
+        return Err(invalid());
+    }
+    let g = grant::Entity::find_by_id(at.grant_id).one(db).await.map_err(OAuthError::server_error)?;
+    let g = g.filter(|g| g.revoked_at.is_none()).ok_or_else(invalid)?;
+    let client_id: ClientId = g.client_id.parse().map_err(OAuthError::server_error)?;
+    let client = app.store.client(&client_id).await.map_err(OAuthError::server_error)?;
+    let client = client.filter(|c| !c.disabled).ok_or_else(invalid)?;
+    let citizen = app.store.citizen(&g.citizen_id).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
+
+    let scopes = ScopeSet::parse_lenient(&g.scope);
+    let mut standard = StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(app.subject(&client, &citizen.id)));
+    if scopes.contains(Scope::Profile) {
+        let one = |v: String| Some(LocalizedClaim::from(v));
+        standard = standard
+            .set_name(one(format!("{} {}", citizen.given_name, citizen.family_name)).map(|c| localized(c, EndUserName::new)))
+            .set_given_name(one(citizen.given_name.clone()).map(|c| localized(c, EndUserGivenName::new)))
+            .set_family_name(one(citizen.family_name.clone()).map(|c| localized(c, EndUserFamilyName::new)))
+            .set_birthdate(citizen.birthdate.clone().map(openidconnect::EndUserBirthday::new));
+    }
+    let iin = scopes.contains(Scope::Iin).then(|| citizen.iin.clone());
+    let claims = UserInfoClaims::new(standard, IinClaim { iin });
+    Ok(Json(claims).with_header("Cache-Control", "no-store").into_response())
+}
+
+fn localized<T>(c: LocalizedClaim<String>, f: fn(String) -> T) -> LocalizedClaim<T> {
+    let mut out = LocalizedClaim::new();
+    for (lang, v) in c.iter() {
+        out.insert(lang.cloned(), f(v.clone()));
+    }
+    out
+}

@@ -1,0 +1,209 @@
+//! sea-orm entities, one module per table of `migrations/`.
+#![allow(missing_docs)]
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod client {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "clients")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: String,
+        pub secret_hash: Option<String>,
+        pub name: String,
+        pub organisation_name: String,
+        pub system_name: String,
+        pub logo_uri: Option<String>,
+        pub policy_uri: Option<String>,
+        pub tos_uri: Option<String>,
+        /// JSON array of strings.
+        pub redirect_uris: String,
+        /// JSON array of strings.
+        pub post_logout_redirect_uris: String,
+        /// A JWK Set, for `private_key_jwt`.
+        pub jwks: Option<String>,
+        pub token_endpoint_auth_method: String,
+        pub subject_type: String,
+        pub sector_identifier: String,
+        pub id_token_signed_response_alg: String,
+        pub environment: String,
+        pub disabled: bool,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod signing_key {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kid: String,
+        pub alg: String,
+        pub public_jwk: String,
+        pub sealed_private_key: String,
+        pub created_at: DateTimeUtc,
+        pub activates_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod citizen {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "citizens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub iin: String,
+        pub given_name: String,
+        pub family_name: String,
+        pub birthdate: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod browser_session {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "browser_sessions")]
+    pub struct Model {
+        /// The `sid` claim.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub cookie_hash: String,
+        pub citizen_id: String,
+        pub auth_time: DateTimeUtc,
+        pub acr: String,
+        /// JSON array of strings.
+        pub amr: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub ended_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod login_request {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "login_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub browser_binding_hash: String,
+        pub client_id: String,
+        /// The validated authorization request, JSON.
+        pub request: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub authenticated_session_id: Option<String>,
+        pub completed_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod grant {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "grants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub citizen_id: String,
+        pub session_id: String,
+        pub scope: String,
+        pub auth_time: DateTimeUtc,
+        pub acr: String,
+        pub amr: String,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+        pub revoked_reason: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod authorization_code {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "authorization_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code_hash: String,
+        pub grant_id: String,
+        pub client_id: String,
+        pub redirect_uri: String,
+        pub pkce_challenge: String,
+        pub nonce: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub used_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod access_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "access_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub grant_id: String,
+        pub expires_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod refresh_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub token_hash: String,
+        pub grant_id: String,
+        pub expires_at: DateTimeUtc,
+        pub used_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod client_assertion {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_assertions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub jti: String,
+        pub client_id: String,
+        pub expires_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod consent {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub citizen_id: String,
+        pub client_id: String,
+        pub scopes: String,
+        pub granted_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}

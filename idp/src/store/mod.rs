@@ -1,0 +1,375 @@
+//! Persistence: one `Store` over a sea-orm connection (SQLite or PostgreSQL).
+//! Rows are turned into domain types here, so nothing above this module
+//! handles raw column strings.
+pub mod entities;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use tanu_migrations::{Migrator, MigratorTrait};
+
+use crate::domain::{ClientId, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
+use entities::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("stored {what} is corrupt: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<ParseError> for StoreError {
+    fn from(e: ParseError) -> Self {
+        StoreError::Invalid(e.to_string())
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects and runs pending migrations. For SQLite the parent directory
+    /// of the file is created.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let file = path.split('?').next().unwrap_or_default();
+            if let Some(dir) = std::path::Path::new(file).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+                }
+            }
+        }
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            // One writer at a time is what SQLite offers; a single connection
+            // avoids "database is locked" under concurrent requests.
+            opts.max_connections(1);
+        }
+        let db = Database::connect(opts).await?;
+        Ok(Self { db })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => "postgres",
+            sea_orm::DatabaseBackend::Sqlite => "sqlite",
+            _ => "other",
+        }
+    }
+}
+
+fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt { what, detail: detail.to_string() }
+}
+
+// ---------------------------------------------------------------- clients
+
+/// A registered relying party.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: ClientId,
+    pub secret_hash: Option<String>,
+    pub name: String,
+    pub organisation_name: String,
+    pub system_name: String,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    pub auth_method: TokenAuthMethod,
+    pub subject_type: SubjectType,
+    pub sector_identifier: String,
+    pub id_token_alg: SigningAlg,
+    pub environment: Environment,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Client {
+    pub fn redirect_uri(&self, presented: &str) -> Option<&RedirectUri> {
+        self.redirect_uris.iter().find(|r| r.matches(presented))
+    }
+    pub fn post_logout_uri(&self, presented: &str) -> Option<&RedirectUri> {
+        self.post_logout_redirect_uris.iter().find(|r| r.matches(presented))
+    }
+}
+
+impl TryFrom<client::Model> for Client {
+    type Error = StoreError;
+    fn try_from(m: client::Model) -> Result<Self, StoreError> {
+        let uris = |s: &str| -> Result<Vec<RedirectUri>, StoreError> {
+            serde_json::from_str(s).map_err(|e| corrupt("client redirect URIs", e))
+        };
+        Ok(Client {
+            id: m.client_id.parse()?,
+            secret_hash: m.secret_hash,
+            name: m.name,
+            organisation_name: m.organisation_name,
+            system_name: m.system_name,
+            logo_uri: m.logo_uri,
+            policy_uri: m.policy_uri,
+            tos_uri: m.tos_uri,
+            redirect_uris: uris(&m.redirect_uris)?,
+            post_logout_redirect_uris: uris(&m.post_logout_redirect_uris)?,
+            jwks: m.jwks.map(|j| serde_json::from_str(&j)).transpose().map_err(|e| corrupt("client JWKS", e))?,
+            auth_method: m.token_endpoint_auth_method.parse()?,
+            subject_type: m.subject_type.parse()?,
+            sector_identifier: m.sector_identifier,
+            id_token_alg: m.id_token_signed_response_alg.parse()?,
+            environment: m.environment.parse()?,
+            disabled: m.disabled,
+            created_at: m.created_at,
+        })
+    }
+}
+
+/// What the operator registers. Validated by `Store::register_client`.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub organisation_name: Option<String>,
+    pub system_name: Option<String>,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    pub auth_method: TokenAuthMethod,
+    pub subject_type: SubjectType,
+    pub id_token_alg: SigningAlg,
+    pub environment: Environment,
+}
+
+impl NewClient {
+    pub fn new(name: impl Into<String>, redirect_uris: Vec<RedirectUri>) -> Self {
+        Self {
+            name: name.into(),
+            organisation_name: None,
+            system_name: None,
+            logo_uri: None,
+            policy_uri: None,
+            tos_uri: None,
+            redirect_uris,
+            post_logout_redirect_uris: vec![],
+            jwks: None,
+            auth_method: TokenAuthMethod::ClientSecretBasic,
+            subject_type: SubjectType::Pairwise,
+            id_token_alg: SigningAlg::Rs256,
+            environment: Environment::Sandbox,
+        }
+    }
+}
+
+/// A registered client and, for secret-based methods, its secret, shown once.
+pub struct Registered {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+impl Store {
+    pub async fn register_client(&self, new: NewClient) -> Result<Registered, StoreError> {
+        if new.name.trim().is_empty() || new.name.len() > 200 {
+            return Err(StoreError::Invalid("name must be 1 to 200 characters".into()));
+        }
+        if new.redirect_uris.is_empty() {
+            return Err(StoreError::Invalid("at least one redirect URI is required".into()));
+        }
+        for r in &new.redirect_uris {
+            // A production client may only redirect over https (Rules §17: real citizens' data).
+            let ok = match new.environment {
+                Environment::Production => r.as_str().starts_with("https://"),
+                Environment::Sandbox => r.is_secure_or_loopback(),
+            };
+            if !ok {
+                return Err(StoreError::Invalid(format!(
+                    "redirect URI {} must use https (plain http only for a loopback host in the sandbox)",
+                    r.as_str()
+                )));
+            }
+        }
+        // OIDC Core §8.1: without a sector_identifier_uri, pairwise subjects need one host.
+        let hosts: std::collections::BTreeSet<String> = new.redirect_uris.iter().filter_map(|r| r.host()).collect();
+        if hosts.len() != 1 {
+            return Err(StoreError::Invalid("all redirect URIs must share one host (the pairwise sector)".into()));
+        }
+        let sector = hosts.into_iter().next().unwrap_or_default();
+        if new.auth_method == TokenAuthMethod::PrivateKeyJwt && new.jwks.as_ref().is_none_or(|j| j.keys.is_empty()) {
+            return Err(StoreError::Invalid("private_key_jwt needs a JWKS with at least one key".into()));
+        }
+        let id = ClientId::generate();
+        let secret = match new.auth_method {
+            TokenAuthMethod::PrivateKeyJwt => None,
+            _ => Some(crate::crypto::random_token(32)),
+        };
+        let secret_hash = secret
+            .as_deref()
+            .map(crate::crypto::hash_secret)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let to_json = |v: &Vec<RedirectUri>| serde_json::to_string(v).expect("strings serialise");
+        let model = client::ActiveModel {
+            client_id: Set(id.to_string()),
+            secret_hash: Set(secret_hash),
+            organisation_name: Set(new.organisation_name.unwrap_or_else(|| new.name.clone())),
+            system_name: Set(new.system_name.unwrap_or_else(|| new.name.clone())),
+            name: Set(new.name),
+            logo_uri: Set(new.logo_uri),
+            policy_uri: Set(new.policy_uri),
+            tos_uri: Set(new.tos_uri),
+            redirect_uris: Set(to_json(&new.redirect_uris)),
+            post_logout_redirect_uris: Set(to_json(&new.post_logout_redirect_uris)),
+            jwks: Set(new.jwks.as_ref().map(|j| serde_json::to_string(j).expect("JWKS serialises"))),
+            token_endpoint_auth_method: Set(new.auth_method.to_string()),
+            subject_type: Set(new.subject_type.to_string()),
+            sector_identifier: Set(sector),
+            id_token_signed_response_alg: Set(new.id_token_alg.to_string()),
+            environment: Set(new.environment.to_string()),
+            disabled: Set(false),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(Registered { client: model.try_into()?, secret })
+    }
+
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        client::Entity::find_by_id(id.as_str()).one(&self.db).await?.map(Client::try_from).transpose()
+    }
+
+    pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        client::Entity::find()
+            .order_by_asc(client::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
+    /// Disabling a client also revokes every grant it holds.
+    pub async fn disable_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let Some(m) = client::Entity::find_by_id(id.as_str()).one(&self.db).await? else { return Ok(false) };
+        let mut a: client::ActiveModel = m.into();
+        a.disabled = Set(true);
+        a.update(&self.db).await?;
+        grant::Entity::update_many()
+            .col_expr(grant::Column::RevokedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+            .col_expr(grant::Column::RevokedReason, sea_orm::sea_query::Expr::value("client disabled"))
+            .filter(grant::Column::ClientId.eq(id.as_str()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(true)
+    }
+}
+
+// ---------------------------------------------------------------- citizens
+
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    pub id: String,
+    pub iin: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub birthdate: Option<String>,
+}
+
+impl From<citizen::Model> for Citizen {
+    fn from(m: citizen::Model) -> Self {
+        Citizen { id: m.id, iin: m.iin, given_name: m.given_name, family_name: m.family_name, birthdate: m.birthdate }
+    }
+}
+
+impl Store {
+    /// The citizen's account, created on first sign-in. `iin` has been parsed
+    /// and checked by the caller (the authenticator).
+    pub async fn upsert_citizen(
+        &self,
+        iin: &str,
+        given_name: &str,
+        family_name: &str,
+        birthdate: Option<&str>,
+    ) -> Result<Citizen, StoreError> {
+        if let Some(m) = citizen::Entity::find().filter(citizen::Column::Iin.eq(iin)).one(&self.db).await? {
+            let mut a: citizen::ActiveModel = m.into();
+            a.given_name = Set(given_name.into());
+            a.family_name = Set(family_name.into());
+            a.birthdate = Set(birthdate.map(Into::into));
+            return Ok(a.update(&self.db).await?.into());
+        }
+        Ok(citizen::ActiveModel {
+            id: Set(uuid_like()),
+            iin: Set(iin.into()),
+            given_name: Set(given_name.into()),
+            family_name: Set(family_name.into()),
+            birthdate: Set(birthdate.map(Into::into)),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&self.db)
+        .await?
+        .into())
+    }
+
+    pub async fn citizen(&self, id: &str) -> Result<Option<Citizen>, StoreError> {
+        Ok(citizen::Entity::find_by_id(id).one(&self.db).await?.map(Into::into))
+    }
+
+    /// Whether the citizen has granted `client` every scope in `scopes`.
+    pub async fn consented_scopes(&self, citizen_id: &str, client: &ClientId) -> Result<crate::domain::ScopeSet, StoreError> {
+        let rows = consent::Entity::find()
+            .filter(consent::Column::CitizenId.eq(citizen_id))
+            .filter(consent::Column::ClientId.eq(client.as_str()))
+            .filter(consent::Column::RevokedAt.is_null())
+            .all(&self.db)
+            .await?;
+        let mut set = crate::domain::ScopeSet::default();
+        for r in rows {
+            set.0.extend(crate::domain::ScopeSet::parse_lenient(&r.scopes).0);
+        }
+        Ok(set)
+    }
+
+    pub async fn record_consent(
+        &self,
+        citizen_id: &str,
+        client: &ClientId,
+        scopes: &crate::domain::ScopeSet,
+    ) -> Result<(), StoreError> {
+        consent::ActiveModel {
+            id: Set(uuid_like()),
+            citizen_id: Set(citizen_id.into()),
+            client_id: Set(client.to_string()),
+            scopes: Set(scopes.to_string()),
+            granted_at: Set(Utc::now()),
+            revoked_at: Set(None),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+}
+
+/// A random 128-bit identifier, hex. Identifiers are not secrets but must not
+/// be guessable either (they appear in URLs).
+pub fn uuid_like() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    hex::encode(b)
+}

@@ -1,0 +1,61 @@
+//! HTML pages (askama templates in `templates/`) and their responses.
+use askama::Template;
+use poem::{http::StatusCode, IntoResponse, Response};
+
+use crate::{i18n::{Lang, Msg}, store::Client};
+
+/// What a page shows of a relying party (Rules, Appendix 1).
+pub struct RelyingPartyView {
+    pub organisation_name: String,
+    pub system_name: String,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+}
+
+impl From<&Client> for RelyingPartyView {
+    fn from(c: &Client) -> Self {
+        Self {
+            organisation_name: c.organisation_name.clone(),
+            system_name: c.system_name.clone(),
+            logo_uri: c.logo_uri.clone(),
+            policy_uri: c.policy_uri.clone(),
+            tos_uri: c.tos_uri.clone(),
+        }
+    }
+}
+
+macro_rules! page {
+    ($name:ident, $file:literal { $($field:ident : $ty:ty),* $(,)? }) => {
+        #[derive(Template)]
+        #[template(path = $file)]
+        pub struct $name { pub lang: Lang, $(pub $field: $ty),* }
+        impl $name {
+            fn t<M: std::borrow::Borrow<Msg>>(&self, m: M) -> &'static str { m.borrow().text(self.lang) }
+        }
+    };
+}
+
+page!(ErrorPage, "error.html" { message: Msg, detail: Option<String> });
+page!(ConsentPage, "consent.html" { rp: RelyingPartyView, scopes: Vec<Msg>, interaction: String, csrf: String });
+page!(LoginUnavailablePage, "login_unavailable.html" { rp: RelyingPartyView, interaction: String, csrf: String });
+page!(SignedOutPage, "signed_out.html" {});
+
+/// Renders a page with a status. Pages never cache: they carry per-session data.
+pub fn html(status: StatusCode, page: impl Template) -> Response {
+    match page.render() {
+        Ok(body) => poem::web::Html(body)
+            .with_status(status)
+            .with_header("Cache-Control", "no-store")
+            .with_header("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-ancestors 'none'")
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+pub fn error_page(status: StatusCode, lang: Lang, message: Msg, detail: Option<String>) -> Response {
+    html(status, ErrorPage { lang, message, detail })
+}

@@ -1,0 +1,18 @@
+//! Tanu's database schema, as sea-orm migrations.
+//!
+//! The same migrations run on SQLite (the embedded default) and PostgreSQL
+//! (production); they use only column types both support. JSON documents
+//! are kept as text so that both backends store them byte-for-byte alike.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_oidc_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_oidc_core::Migration)]
+    }
+}
