@@ -150,6 +150,6 @@ mod tests {
 
     #[test]
     fn pkce_matches_rfc7636_appendix_b() {
-        assert_eq!(pkce_s256("dBjftJeZ4CVP-mJ0kJVkmPOXJ5X4lUtBB2FeYVfKkMs"), "E9Melhoa2OwvFrEXgJXoCaRpkOvZUXbGQTnYrV_kB-M");
+        assert_eq!(pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 }
