@@ -1,0 +1,288 @@
+//! The test kit: starts a real Tanu (the same `App::build` and `App::serve`
+//! that `tanu serve` runs) on a random port, against SQLite or a fresh
+//! PostgreSQL database chosen by `TANU_TEST_DATABASE` (`sqlite` | `postgres`),
+//! with a test-only authenticator. Also a minimal browser (cookies, no
+//! automatic redirects) and PKCE helpers.
+use std::sync::{Arc, Mutex};
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use poem::{handler, web::{cookie::CookieJar, Data, Path}, Response};
+use sea_orm::{ConnectionTrait, Database};
+use tanu_idp::{
+    app::App,
+    config::Config,
+    domain::{ClientId, RedirectUri, ScopeSet},
+    interaction::{complete_login, deny, pending, Authenticated, Authenticator},
+    oidc::ACR_FACE_LIVENESS,
+    store::{Citizen, Client, NewClient},
+};
+
+pub use tanu_idp;
+
+/// Signs in whoever the test says, at once. Exists only in test code: the
+/// shipped binary has no authenticator that lets anyone in without a method.
+struct TestAuthenticator {
+    next: Arc<Mutex<Option<Citizen>>>,
+}
+
+#[handler]
+async fn test_login(Path(id): Path<String>, cookies: &CookieJar, Data(app): Data<&Arc<App>>, Data(next): Data<&Arc<Mutex<Option<Citizen>>>>) -> Response {
+    let i = match pending(app, &id, cookies).await {
+        Ok(i) => i,
+        Err(e) => return e.page(tanu_idp::i18n::Lang::En),
+    };
+    let who = next.lock().unwrap().clone();
+    match who {
+        Some(c) => complete_login(app, cookies, &i, Authenticated { citizen: &c, amr: vec!["face".into()], acr: ACR_FACE_LIVENESS.into() }).await,
+        None => deny(app, &i, "authentication failed").await,
+    }
+}
+
+impl Authenticator for TestAuthenticator {
+    fn routes(&self) -> poem::Route {
+        use poem::EndpointExt;
+        poem::Route::new().at("/:id", poem::get(test_login).data(self.next.clone()))
+    }
+}
+
+pub struct Tanu {
+    pub base: String,
+    pub app: Arc<App>,
+    next: Arc<Mutex<Option<Citizen>>>,
+    server: tokio::task::JoinHandle<()>,
+    postgres_db: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TANU_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Which database this run uses.
+pub fn database_kind() -> String {
+    std::env::var("TANU_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
+}
+
+impl Tanu {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut config = Config::default();
+        config.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        config.issuer = format!("http://127.0.0.1:{port}");
+        config.data_dir = dir.path().to_path_buf();
+        config.rate_limit_per_minute = 100_000;
+        let mut postgres_db = None;
+        config.database_url = match database_kind().as_str() {
+            "postgres" => {
+                let name = format!("tanu_t_{}", tanu_idp::store::uuid_like());
+                let admin = Database::connect(postgres_admin_url()).await.expect("PostgreSQL reachable for tests");
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                postgres_db = Some(name.clone());
+                let base = postgres_admin_url();
+                format!("{}/{name}", &base[..base.rfind('/').unwrap()])
+            }
+            "sqlite" => format!("sqlite://{}/tanu.db?mode=rwc", dir.path().display()),
+            other => panic!("TANU_TEST_DATABASE={other}: expected sqlite or postgres"),
+        };
+        tweak(&mut config);
+        let next = Arc::new(Mutex::new(None));
+        let app = App::build(config, Arc::new(TestAuthenticator { next: next.clone() })).await.expect("tanu starts");
+        let (addr, server) = app.clone().serve().await.expect("tanu listens");
+        let server = tokio::spawn(async move {
+            let _ = server.await;
+        });
+        let base = format!("http://{addr}");
+        assert_eq!(base, app.config.issuer, "issuer is the served address");
+        Tanu { base, app, next, server, postgres_db, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Registers a client; `tweak` adjusts the registration.
+    pub async fn client(&self, redirect_uri: &str, tweak: impl FnOnce(&mut NewClient)) -> (Client, Option<String>) {
+        let mut new = NewClient::new("Test RP", vec![redirect_uri.parse::<RedirectUri>().unwrap()]);
+        tweak(&mut new);
+        let r = self.app.store.register_client(new).await.expect("client registers");
+        (r.client, r.secret)
+    }
+
+    pub async fn citizen(&self, iin: &str, given: &str, family: &str) -> Citizen {
+        self.app.store.upsert_citizen(iin, given, family, Some("1990-05-17")).await.unwrap()
+    }
+
+    /// Who the test authenticator signs in next (`None`: it refuses).
+    pub fn sign_in_as(&self, who: Option<&Citizen>) {
+        *self.next.lock().unwrap() = who.cloned();
+    }
+
+    pub async fn consent(&self, citizen: &Citizen, client: &ClientId, scopes: &str) {
+        self.app.store.record_consent(&citizen.id, client, &ScopeSet::parse_lenient(scopes)).await.unwrap();
+    }
+}
+
+impl Drop for Tanu {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Some(db) = self.postgres_db.take() {
+            // Dropping a database needs a connection of its own; do it on a
+            // thread with its own runtime, as Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(admin) = Database::connect(postgres_admin_url()).await {
+                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A PKCE pair (RFC 7636).
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn new() -> Self {
+        let verifier = tanu_idp::crypto::random_token(48);
+        let challenge = tanu_idp::crypto::pkce_s256(&verifier);
+        Self { verifier, challenge }
+    }
+}
+
+impl Default for Pkce {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where a navigation ended.
+#[derive(Debug)]
+pub enum Landing {
+    /// Redirected out of the provider (to the relying party).
+    Redirect(url::Url),
+    /// A page of the provider's own.
+    Page { status: u16, body: String, url: String },
+}
+
+impl Landing {
+    pub fn redirect(self) -> url::Url {
+        match self {
+            Landing::Redirect(u) => u,
+            Landing::Page { status, body, url } => panic!("expected a redirect out, got page {status} at {url}: {body}"),
+        }
+    }
+    pub fn param(&self, name: &str) -> Option<String> {
+        match self {
+            Landing::Redirect(u) => u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// A browser: keeps cookies, follows the provider's own redirects, stops at
+/// the first redirect that leaves the provider.
+pub struct Browser {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    pub fn new(tanu: &Tanu) -> Self {
+        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { http, base: tanu.base.clone() }
+    }
+
+    pub async fn navigate(&self, url: &str) -> Landing {
+        self.follow(self.http.get(url).send().await.expect("request")).await
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Landing {
+        self.follow(self.http.post(url).form(form).send().await.expect("request")).await
+    }
+
+    async fn follow(&self, mut resp: reqwest::Response) -> Landing {
+        for _ in 0..10 {
+            let url = resp.url().to_string();
+            let status = resp.status().as_u16();
+            assert!(status < 500, "server error {status} at {url}");
+            if (300..400).contains(&status) {
+                let loc = resp.headers().get("location").expect("Location").to_str().unwrap().to_string();
+                let next = resp.url().join(&loc).unwrap();
+                if !next.as_str().starts_with(&self.base) {
+                    return Landing::Redirect(next);
+                }
+                resp = self.http.get(next).send().await.expect("request");
+                continue;
+            }
+            return Landing::Page { status, body: resp.text().await.unwrap_or_default(), url };
+        }
+        panic!("redirect loop")
+    }
+
+    /// Submits the consent form on `page` with `decision` (`allow` | `deny`).
+    pub async fn consent(&self, page: &Landing, decision: &str) -> Landing {
+        let Landing::Page { body, .. } = page else { panic!("no consent page: {page:?}") };
+        let action = between(body, "action=\"", "\"").expect("form action");
+        let csrf = between(body, "name=\"csrf\" value=\"", "\"").expect("csrf field");
+        self.post_form(&format!("{}{}", self.base, action), &[("csrf", &csrf), ("decision", decision)]).await
+    }
+}
+
+pub fn between(s: &str, a: &str, b: &str) -> Option<String> {
+    let start = s.find(a)? + a.len();
+    let end = s[start..].find(b)? + start;
+    Some(s[start..end].to_string())
+}
+
+/// An authorization URL with PKCE S256, state and nonce; `extra` adds or
+/// overrides parameters (an empty value removes one).
+pub fn authorize_url(tanu: &Tanu, client_id: &ClientId, redirect_uri: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
+    let mut params: Vec<(String, String)> = vec![
+        ("response_type".into(), "code".into()),
+        ("client_id".into(), client_id.to_string()),
+        ("redirect_uri".into(), redirect_uri.into()),
+        ("scope".into(), "openid".into()),
+        ("state".into(), "st-123".into()),
+        ("nonce".into(), "n-456".into()),
+        ("code_challenge".into(), pkce.challenge.clone()),
+        ("code_challenge_method".into(), "S256".into()),
+    ];
+    for (k, v) in extra {
+        params.retain(|(pk, _)| pk != k);
+        if !v.is_empty() {
+            params.push((k.to_string(), v.to_string()));
+        }
+    }
+    let q = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    tanu.url(&format!("/authorize?{q}"))
+}
+
+/// Redeems a code with client_secret_basic; returns status and JSON body.
+pub async fn redeem(tanu: &Tanu, client_id: &ClientId, secret: &str, code: &str, redirect_uri: &str, verifier: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(tanu.url("/token"))
+        .basic_auth(client_id.as_str(), Some(secret))
+        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri), ("code_verifier", verifier)])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Decodes a JWT's payload without verifying it (tests verify separately).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    let payload = jwt.split('.').nth(1).expect("JWT payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
