@@ -1,0 +1,66 @@
+// A relying party on openid-client v6 (panva), acting also as the citizen's
+// browser: it follows Tanu's redirects with a cookie jar until the redirect
+// to its own callback. Prints one JSON line of what it verified.
+//
+// Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI.
+import * as client from 'openid-client';
+
+const { TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = process.env;
+const fail = (msg) => { console.error(`node-rp: ${msg}`); process.exit(1); };
+
+// Tanu enforces the registered token endpoint auth method; this client registered client_secret_basic.
+const config = await client.discovery(new URL(TANU_ISSUER), CLIENT_ID, undefined, client.ClientSecretBasic(CLIENT_SECRET), {
+  execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks], // loopback http; verify ID token signatures
+});
+
+const verifier = client.randomPKCECodeVerifier();
+const state = client.randomState();
+const nonce = client.randomNonce();
+const authUrl = client.buildAuthorizationUrl(config, {
+  redirect_uri: REDIRECT_URI,
+  scope: 'openid profile iin',
+  code_challenge: await client.calculatePKCECodeChallenge(verifier),
+  code_challenge_method: 'S256',
+  state,
+  nonce,
+});
+
+// The browser part: manual redirects, cookies kept.
+const jar = new Map();
+let url = authUrl.href;
+let callback;
+for (let i = 0; i < 10 && !callback; i++) {
+  const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const eq = pair.indexOf('=');
+    jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  if (res.status < 300 || res.status >= 400) fail(`expected a redirect, got ${res.status} at ${url}`);
+  const next = new URL(res.headers.get('location'), url).href;
+  if (next.startsWith(REDIRECT_URI)) callback = new URL(next);
+  url = next;
+}
+if (!callback) fail('never reached the callback');
+
+const tokens = await client.authorizationCodeGrant(config, callback, {
+  pkceCodeVerifier: verifier,
+  expectedState: state,
+  expectedNonce: nonce,
+  idTokenExpected: true,
+});
+const claims = tokens.claims();
+if (claims.iss !== TANU_ISSUER || claims.aud !== CLIENT_ID && !(Array.isArray(claims.aud) && claims.aud.includes(CLIENT_ID))) fail('iss/aud');
+if (claims.nonce !== nonce) fail('nonce');
+const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+if (!refreshed.access_token || refreshed.refresh_token === tokens.refresh_token) fail('refresh did not rotate');
+console.log(JSON.stringify({
+  library: 'openid-client',
+  sub: claims.sub,
+  amr: claims.amr,
+  acr: claims.acr,
+  iin: userinfo.iin,
+  given_name: userinfo.given_name,
+  refreshed_sub: refreshed.claims()?.sub,
+}));

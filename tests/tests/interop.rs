@@ -1,0 +1,55 @@
+//! Interop: independent relying-party libraries in other languages complete
+//! code + PKCE, verify the ID token, call userinfo and refresh against a real
+//! Tanu over HTTP. (The Rust `openidconnect` crate's run is in conformance.rs.)
+use std::process::Command;
+
+use tanu_tests::*;
+
+const CB: &str = "http://127.0.0.1:9/callback";
+
+fn workspace() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+async fn run_rp(program: &str, args: &[&str]) {
+    let tanu = Tanu::start().await;
+    let citizen = tanu.citizen("900517300124", "Aigerim", "Seitkali").await;
+    tanu.sign_in_as(Some(&citizen));
+    let (client, secret) = tanu.client(CB, |_| {}).await;
+    tanu.consent(&citizen, &client.id, "profile iin").await;
+    let out = tokio::task::spawn_blocking({
+        let (program, args, base, id, secret) = (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), tanu.base.clone(), client.id.to_string(), secret.unwrap());
+        move || {
+            Command::new(program)
+                .args(args)
+                .current_dir(workspace())
+                .env("TANU_ISSUER", base)
+                .env("CLIENT_ID", id)
+                .env("CLIENT_SECRET", secret)
+                .env("REDIRECT_URI", CB)
+                .output()
+                .expect("the relying party runs (make test installs node and the Python venv)")
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{program} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).expect("a JSON report");
+    assert_eq!(report["sub"], tanu.app.subject(&client, &citizen.id), "the pairwise subject for this client");
+    assert_eq!(report["amr"], serde_json::json!(["face"]));
+    assert_eq!(report["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
+    assert_eq!(report["iin"], "900517300124");
+    assert_eq!(report["given_name"], "Aigerim");
+}
+
+#[tokio::test]
+async fn node_openid_client_v6() {
+    run_rp("node", &["tests/interop/node/rp.mjs"]).await;
+}
+
+#[tokio::test]
+async fn python_authlib() {
+    let python = workspace().join("ops/vendor/venv/bin/python");
+    run_rp(python.to_str().unwrap(), &["tests/interop/python/rp.py"]).await;
+}
