@@ -1,0 +1,32 @@
+# The two commands of the README. Both set the machine up first (idempotent).
+SHELL := /bin/bash
+TANU := target/debug/tanu
+export TANU_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test setup build test-sqlite test-postgres
+
+setup:
+	@bash ops/setup/all.sh
+
+build: setup
+	cargo build -p tanu-idp
+
+## make run: set up, build, migrate, create demo data, serve on http://127.0.0.1:8080
+run: build
+	$(TANU) migrate
+	@bash ops/setup/demo.sh
+	@echo
+	@echo "Discovery: http://127.0.0.1:8080/.well-known/openid-configuration"
+	@echo "Demo client: var/demo-client.json (redirect URI http://127.0.0.1:8081/callback)"
+	$(TANU) serve
+
+## make test: set up, then every test, on SQLite and on PostgreSQL
+test: setup
+	cargo build --workspace --all-targets
+	$(MAKE) --no-print-directory test-sqlite test-postgres
+
+test-sqlite:
+	TANU_TEST_DATABASE=sqlite cargo test --workspace --no-fail-fast
+
+test-postgres:
+	TANU_TEST_DATABASE=postgres cargo test -p tanu-tests --no-fail-fast
