@@ -176,7 +176,13 @@ macro_rules! string_enum {
         impl FromStr for $name {
             type Err = ParseError;
             fn from_str(s: &str) -> Result<Self, ParseError> {
-                match s { $( $text => Ok($name::$variant), )+ _ => Err(ParseError::Other(format!(concat!("unknown ", stringify!($name), " {:?}"), s))) }
+                match s {
+                    $( $text => Ok($name::$variant), )+
+                    _ => Err(ParseError::Other(format!(
+                        concat!("unknown ", stringify!($name), " {:?} (expected one of: ", $( $text, " " ),+ , ")"),
+                        s
+                    ))),
+                }
             }
         }
         impl fmt::Display for $name {

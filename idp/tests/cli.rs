@@ -1,0 +1,79 @@
+//! The `tanu` binary's operator commands, run as a process against a fresh
+//! SQLite database.
+use std::process::Command;
+
+fn tanu(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tanu"))
+        .args(args)
+        .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.display()))
+        .env("TANU_DATA_DIR", dir)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn clients_add_list_show_disable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = tanu(dir.path(), &["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--redirect-uri", "https://bank.kz/cb2", "--env", "production", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let id = v["client_id"].as_str().unwrap().to_string();
+    assert!(v["client_secret"].as_str().unwrap().len() >= 40);
+    let (ok, out, _) = tanu(dir.path(), &["clients", "show", &id, "--json"]);
+    assert!(ok);
+    let shown: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(shown["redirect_uris"], serde_json::json!(["https://bank.kz/cb", "https://bank.kz/cb2"]));
+    assert_eq!(shown["environment"], "production");
+    assert!(!out.contains(v["client_secret"].as_str().unwrap()), "the secret is never shown again");
+    let (_, list, _) = tanu(dir.path(), &["clients", "list"]);
+    assert!(list.contains(&id) && list.contains("active"));
+    assert!(tanu(dir.path(), &["clients", "disable", &id]).0);
+    let (_, list, _) = tanu(dir.path(), &["clients", "list"]);
+    assert!(list.contains("disabled"));
+}
+
+#[test]
+fn clients_add_refuses_bad_registrations_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, reason) in [
+        (vec!["--redirect-uri", "http://bank.kz/cb", "--env", "production"], "https"),
+        (vec!["--redirect-uri", "http://bank.kz/cb"], "https"),
+        (vec!["--redirect-uri", "https://bank.kz/cb#x"], "fragment"),
+        (vec!["--redirect-uri", "https://a.kz/cb", "--redirect-uri", "https://b.kz/cb"], "one host"),
+        (vec!["--redirect-uri", "https://a.kz/cb", "--auth-method", "private_key_jwt"], "JWKS"),
+        (vec!["--redirect-uri", "https://a.kz/cb", "--env", "staging"], "sandbox"),
+    ] {
+        let mut all = vec!["clients", "add", "--name", "X"];
+        all.extend(args.iter());
+        let (ok, _, err) = tanu(dir.path(), &all);
+        assert!(!ok, "{args:?} must fail");
+        assert!(err.contains(reason) || err.to_lowercase().contains(&reason.to_lowercase()), "{args:?}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+#[test]
+fn keys_rotate_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = tanu(dir.path(), &["keys", "list"]);
+    assert!(ok);
+    assert_eq!(out.matches("Active").count(), 2, "one RS256 and one ES256 key: {out}");
+    assert!(tanu(dir.path(), &["keys", "rotate"]).0);
+    let (_, out, _) = tanu(dir.path(), &["keys", "list"]);
+    assert_eq!(out.matches("Next").count(), 2, "new keys wait for the publish lead: {out}");
+    let key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(key.trim().len(), 44, "base64 of 32 bytes");
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tanu")).args(["migrate"]).env("TANU_ISSUER", "ftp://x").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("issuer"));
+}

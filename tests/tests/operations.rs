@@ -1,0 +1,49 @@
+//! Operational properties: rate limits, secrets at rest.
+use sea_orm::{ConnectionTrait, Statement};
+use tanu_tests::*;
+
+#[tokio::test]
+async fn token_and_authorize_endpoints_are_rate_limited_per_address() {
+    let tanu = Tanu::start_with(|c| c.rate_limit_per_minute = 5).await;
+    let http = reqwest::Client::new();
+    let mut statuses = vec![];
+    for _ in 0..8 {
+        statuses.push(http.post(tanu.url("/token")).form(&[("grant_type", "refresh_token")]).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(&statuses[..5], &[401; 5], "within the quota: ordinary errors");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    let page = Browser::new(&tanu).navigate(&tanu.url("/authorize?client_id=x")).await;
+    assert!(matches!(page, Landing::Page { status: 429, .. }), "the same address is over its quota on /authorize too");
+}
+
+#[tokio::test]
+async fn secrets_are_stored_only_hashed_or_sealed() {
+    let tanu = Tanu::start().await;
+    let citizen = tanu.citizen("900517300124", "A", "B").await;
+    tanu.sign_in_as(Some(&citizen));
+    let cb = "http://127.0.0.1:9/cb";
+    let (client, secret) = tanu.client(cb, |_| {}).await;
+    let secret = secret.unwrap();
+    let pkce = Pkce::new();
+    let code = Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &pkce, &[])).await.param("code").unwrap();
+    let (_, tokens) = redeem(&tanu, &client.id, &secret, &code, cb, &pkce.verifier).await;
+    let db = &tanu.app.store.db;
+    let mut dump = String::new();
+    for (table, cols) in [
+        ("clients", "secret_hash"),
+        ("authorization_codes", "code_hash"),
+        ("access_tokens", "token_hash"),
+        ("refresh_tokens", "token_hash"),
+        ("signing_keys", "sealed_private_key"),
+    ] {
+        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), format!("SELECT {cols} FROM {table}"))).await.unwrap();
+        assert!(!rows.is_empty(), "{table}");
+        for r in rows {
+            dump.push_str(&r.try_get_by_index::<String>(0).unwrap());
+        }
+    }
+    for plain in [secret.as_str(), code.as_str(), tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap(), "PRIVATE KEY"] {
+        assert!(!dump.contains(plain), "{plain} must not be stored in the clear");
+    }
+    assert!(dump.contains("$argon2id$"), "client secrets are argon2id hashes");
+}
