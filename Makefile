@@ -3,7 +3,7 @@ SHELL := /bin/bash
 TANU := target/debug/tanu
 export TANU_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test setup build test-sqlite test-postgres
+.PHONY: run test setup build
 
 setup:
 	@bash ops/setup/all.sh
@@ -23,10 +23,4 @@ run: build
 ## make test: set up, then every test, on SQLite and on PostgreSQL
 test: setup
 	cargo build --workspace --all-targets
-	$(MAKE) --no-print-directory test-sqlite test-postgres
-
-test-sqlite:
-	TANU_TEST_DATABASE=sqlite cargo test --workspace --no-fail-fast
-
-test-postgres:
-	TANU_TEST_DATABASE=postgres cargo test -p tanu-tests --no-fail-fast
+	@bash ops/run-tests.sh
