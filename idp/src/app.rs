@@ -21,6 +21,7 @@ pub struct App {
     pub keys: KeyRing,
     pub authenticator: Arc<dyn Authenticator>,
     pub limiter: RateLimiter,
+    pub journal: crate::audit::Journal,
     pairwise_key: [u8; 32],
     csrf_key: [u8; 32],
 }
@@ -69,6 +70,7 @@ impl App {
         keys.ensure_initial_keys().await?;
         Ok(Arc::new(App {
             limiter: RateLimiter::per_minute(config.rate_limit_per_minute),
+            journal: crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1")),
             pairwise_key: master.derive("tanu pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),
             config,

@@ -204,6 +204,7 @@ pub struct Authenticated<'a> {
 
 /// Starts a browser session for the authenticated citizen and resumes the request.
 pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Interaction, who: Authenticated<'_>) -> Response {
+    let who_iin = who.citizen.iin.clone();
     let result: Result<String, InteractionError> = async {
         // A new login replaces whatever session this browser had.
         if let Some(old) = current_session(app, cookies).await? {
@@ -236,7 +237,20 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
     }
     .await;
     match result {
-        Ok(id) => see_other(&format!("/authorize/resume/{id}")),
+        Ok(id) => {
+            let event = crate::audit::Event {
+                client_id: Some(interaction.client.id.as_str()),
+                subject: Some(app.journal.pseudonym(&who_iin)),
+                step: "sign_in",
+                outcome: crate::audit::Outcome::Success,
+                reason: None,
+            };
+            if let Err(e) = app.journal.append(event).await {
+                // §8: no unrecorded sign-in. Refuse rather than proceed unjournalled.
+                return InteractionError::from(e).page(interaction.lang());
+            }
+            see_other(&format!("/authorize/resume/{id}"))
+        }
         Err(e) => e.page(interaction.lang()),
     }
 }
@@ -245,6 +259,16 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
 /// description that reveals nothing about the citizen.
 pub async fn deny(app: &App, interaction: &Interaction, description: &str) -> Response {
     if let Err(e) = finish(app, &interaction.id).await {
+        return InteractionError::from(e).page(interaction.lang());
+    }
+    let event = crate::audit::Event {
+        client_id: Some(interaction.client.id.as_str()),
+        subject: None,
+        step: "sign_in",
+        outcome: crate::audit::Outcome::Failure,
+        reason: Some(description),
+    };
+    if let Err(e) = app.journal.append(event).await {
         return InteractionError::from(e).page(interaction.lang());
     }
     interaction.back(app).error("access_denied", description)

@@ -4,6 +4,7 @@
 //! `interaction` (login sessions, consent), `keys` and `store` (persistence),
 //! `domain` (types parsed once at the edge), `config`.
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -77,3 +77,37 @@ fn bad_configuration_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("issuer"));
 }
+
+/// The journal as the operator checks it: intact, then tampered in the database.
+#[tokio::test]
+async fn audit_verify_detects_tampering_in_the_database() {
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    let store = tanu_idp::store::Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let journal = tanu_idp::audit::Journal::new(store.clone(), [7; 32]);
+    for i in 0..4 {
+        journal
+            .append(tanu_idp::audit::Event { client_id: Some("c"), subject: Some(journal.pseudonym("900517300124")), step: "liveness", outcome: tanu_idp::audit::Outcome::Failure, reason: Some(if i % 2 == 0 { "spoof" } else { "no_face" }) })
+            .await
+            .unwrap();
+    }
+    let (ok, out, _) = tanu(dir.path(), &["audit", "verify"]);
+    assert!(ok, "{out}");
+    let head = out.split_whitespace().last().unwrap().to_string();
+    assert_eq!(head.len(), 64);
+    store.db.execute_unprepared("UPDATE audit_journal SET outcome = 'success' WHERE seq = 2").await.unwrap();
+    let (ok, out, _) = tanu(dir.path(), &["audit", "verify", "--json"]);
+    assert!(!ok);
+    assert!(out.contains("\"problem\":\"edited\",\"seq\":2"), "{out}");
+    store.db.execute_unprepared("UPDATE audit_journal SET outcome = 'failure' WHERE seq = 2").await.unwrap();
+    assert!(tanu(dir.path(), &["audit", "verify"]).0, "restored");
+    store.db.execute_unprepared("DELETE FROM audit_journal WHERE seq = 4").await.unwrap();
+    assert!(tanu(dir.path(), &["audit", "verify"]).0, "a truncated tail is self-consistent...");
+    let (ok, out, _) = tanu(dir.path(), &["audit", "verify", "--head", &head]);
+    assert!(!ok && out.contains("HeadMissing"), "...but not against the anchored head: {out}");
+    store.db.execute_unprepared("DELETE FROM audit_journal WHERE seq = 2").await.unwrap();
+    let (ok, out, _) = tanu(dir.path(), &["audit", "verify"]);
+    assert!(!ok && out.contains("Unlinked"), "{out}");
+}

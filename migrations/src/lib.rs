@@ -7,12 +7,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_oidc_core;
+mod m20261122_000002_audit_journal;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_oidc_core::Migration)]
+        vec![
+            Box::new(m20261122_000001_oidc_core::Migration),
+            Box::new(m20261122_000002_audit_journal::Migration),
+        ]
     }
 }

@@ -47,3 +47,28 @@ async fn secrets_are_stored_only_hashed_or_sealed() {
     }
     assert!(dump.contains("$argon2id$"), "client secrets are argon2id hashes");
 }
+
+/// Every sign-in attempt lands in the hash-chained journal, on either database.
+#[tokio::test]
+async fn sign_in_attempts_are_journalled_in_a_verifiable_chain() {
+    let tanu = Tanu::start().await;
+    let citizen = tanu.citizen("900517300124", "A", "B").await;
+    let cb = "http://127.0.0.1:9/cb";
+    let (client, _) = tanu.client(cb, |_| {}).await;
+    tanu.sign_in_as(None);
+    let refused = Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &Pkce::new(), &[])).await;
+    assert_eq!(refused.param("error").as_deref(), Some("access_denied"));
+    tanu.sign_in_as(Some(&citizen));
+    assert!(Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &Pkce::new(), &[])).await.param("code").is_some());
+    let records = tanu.app.journal.records().await.unwrap();
+    let outcomes: Vec<_> = records.iter().map(|r| (r.seq, r.outcome.as_str(), r.client_id.as_deref())).collect();
+    assert_eq!(outcomes, vec![(1, "failure", Some(client.id.as_str())), (2, "success", Some(client.id.as_str()))]);
+    assert_eq!(records[1].subject.as_deref(), Some(tanu.app.journal.pseudonym("900517300124").as_str()));
+    assert!(!records.iter().any(|r| r.subject.as_deref() == Some("900517300124")), "no raw IIN in the journal");
+    let v = tanu.app.journal.verify(None).await.unwrap();
+    assert!(v.breaks.is_empty());
+    let db = &tanu.app.store.db;
+    db.execute_unprepared("UPDATE audit_journal SET reason = 'nothing happened' WHERE seq = 1").await.unwrap();
+    let v = tanu.app.journal.verify(Some(&v.head_hash)).await.unwrap();
+    assert_eq!(v.breaks, vec![tanu_idp::audit::Break::Edited { seq: 1 }]);
+}

@@ -1,4 +1,5 @@
 //! The `tanu` command line: one binary for the server and the operator's tools.
+pub mod audit;
 pub mod clients;
 pub mod keys;
 
@@ -30,6 +31,9 @@ pub enum Command {
     /// Signing keys: list, rotate, prune.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The attempt journal (Rules §8): list, verify.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -62,5 +66,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Clients(c) => clients::run(c, &config).await,
         Command::Keys(k) => keys::run(k, &config).await,
+        Command::Audit(a) => audit::run(a, &config).await,
     }
 }

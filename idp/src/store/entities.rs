@@ -207,3 +207,23 @@ pub mod consent {
     }
     no_relations!();
 }
+
+pub mod audit_record {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_journal")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub at: DateTimeUtc,
+        pub client_id: Option<String>,
+        /// The citizen's IIN, pseudonymised (HMAC under a key derived from the master key).
+        pub subject: Option<String>,
+        pub step: String,
+        pub outcome: String,
+        pub reason: Option<String>,
+        pub prev_hash: String,
+        pub hash: String,
+    }
+    no_relations!();
+}

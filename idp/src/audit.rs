@@ -1,0 +1,249 @@
+//! The attempt journal (Rules §8: "every attempt to pass biometric
+//! identification is recorded in sequence"): append-only and hash-chained.
+//!
+//! Each record's hash is SHA-256 over the previous record's hash and the
+//! record's own canonical form (including its sequence number), so an edited,
+//! removed, inserted or reordered record breaks the chain at that point;
+//! `tanu audit verify` finds it. Removing records from the *end* leaves a
+//! valid shorter chain: operators anchor the head (`tanu audit verify`
+//! prints it) outside the database and pass it back with `--head`.
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::store::{entities::audit_record, Store, StoreError};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// One attempt or step of one, as the journal records it.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub client_id: Option<&'a str>,
+    /// Already pseudonymised (see [`Journal::pseudonym`]).
+    pub subject: Option<String>,
+    pub step: &'a str,
+    pub outcome: Outcome,
+    pub reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Canonical<'a> {
+    seq: i64,
+    at: String,
+    client_id: Option<&'a str>,
+    subject: Option<&'a str>,
+    step: &'a str,
+    outcome: &'a str,
+    reason: Option<&'a str>,
+}
+
+fn record_hash(prev: &str, r: &Canonical<'_>) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(serde_json::to_vec(r).expect("canonical record serialises"));
+    hex::encode(h.finalize())
+}
+
+fn canonical(m: &audit_record::Model) -> Canonical<'_> {
+    Canonical {
+        seq: m.seq,
+        at: m.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        client_id: m.client_id.as_deref(),
+        subject: m.subject.as_deref(),
+        step: &m.step,
+        outcome: &m.outcome,
+        reason: m.reason.as_deref(),
+    }
+}
+
+/// Where and how the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Break {
+    /// The record's content does not give its stored hash: it was edited.
+    Edited { seq: i64 },
+    /// The record does not follow the one before it: records were removed,
+    /// inserted or reordered before it.
+    Unlinked { seq: i64, expected_prev: String },
+    /// The chain ends before the anchored head.
+    HeadMissing { head: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub records: u64,
+    pub head_seq: i64,
+    pub head_hash: String,
+    pub breaks: Vec<Break>,
+}
+
+#[derive(Clone)]
+pub struct Journal {
+    store: Store,
+    pseudonym_key: [u8; 32],
+}
+
+impl Journal {
+    pub fn new(store: Store, pseudonym_key: [u8; 32]) -> Self {
+        Self { store, pseudonym_key }
+    }
+
+    /// A stable pseudonym for an IIN: attempts by one person can be grouped
+    /// without the journal holding the identifier itself.
+    pub fn pseudonym(&self, iin: &str) -> String {
+        crate::crypto::mac(&self.pseudonym_key, &["iin", iin])
+    }
+
+    pub async fn append(&self, e: Event<'_>) -> Result<i64, StoreError> {
+        // The unique prev_hash makes a concurrent append fail; retry on the new head.
+        let mut last_err = None;
+        for _ in 0..8 {
+            let head = audit_record::Entity::find().order_by_desc(audit_record::Column::Seq).one(&self.store.db).await?;
+            let (seq, prev) = head.map(|h| (h.seq + 1, h.hash)).unwrap_or((1, GENESIS.to_string()));
+            let mut m = audit_record::Model {
+                seq,
+                at: stored_time(Utc::now()),
+                client_id: e.client_id.map(str::to_string),
+                subject: e.subject.clone(),
+                step: e.step.to_string(),
+                outcome: e.outcome.as_str().to_string(),
+                reason: e.reason.map(str::to_string),
+                prev_hash: prev.clone(),
+                hash: String::new(),
+            };
+            m.hash = record_hash(&prev, &canonical(&m));
+            let active = audit_record::ActiveModel {
+                seq: Set(m.seq),
+                at: Set(m.at),
+                client_id: Set(m.client_id),
+                subject: Set(m.subject),
+                step: Set(m.step),
+                outcome: Set(m.outcome),
+                reason: Set(m.reason),
+                prev_hash: Set(m.prev_hash),
+                hash: Set(m.hash),
+            };
+            match active.insert(&self.store.db).await {
+                Ok(_) => return Ok(seq),
+                Err(err) => last_err = Some(err),
+            }
+        }
+        Err(last_err.expect("tried at least once").into())
+    }
+
+    pub async fn records(&self) -> Result<Vec<audit_record::Model>, StoreError> {
+        Ok(audit_record::Entity::find().order_by_asc(audit_record::Column::Seq).all(&self.store.db).await?)
+    }
+
+    /// Walks the chain from the genesis; `anchored_head` is a head hash kept
+    /// elsewhere that must still be in the chain.
+    pub async fn verify(&self, anchored_head: Option<&str>) -> Result<Verification, StoreError> {
+        let records = self.records().await?;
+        Ok(verify_chain(&records, anchored_head))
+    }
+}
+
+/// Pure check over records in sequence order.
+pub fn verify_chain(records: &[audit_record::Model], anchored_head: Option<&str>) -> Verification {
+    let mut breaks = vec![];
+    let mut prev = GENESIS.to_string();
+    for r in records {
+        if r.prev_hash != prev {
+            breaks.push(Break::Unlinked { seq: r.seq, expected_prev: prev.clone() });
+        }
+        if record_hash(&r.prev_hash, &canonical(r)) != r.hash {
+            breaks.push(Break::Edited { seq: r.seq });
+        }
+        prev = r.hash.clone();
+    }
+    if let Some(head) = anchored_head {
+        if !records.iter().any(|r| r.hash == head) {
+            breaks.push(Break::HeadMissing { head: head.to_string() });
+        }
+    }
+    Verification {
+        records: records.len() as u64,
+        head_seq: records.last().map(|r| r.seq).unwrap_or(0),
+        head_hash: prev,
+        breaks,
+    }
+}
+
+/// `at` as stored: whole microseconds, so that both databases give it back
+/// exactly as it was hashed.
+pub fn stored_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> Vec<audit_record::Model> {
+        let mut out: Vec<audit_record::Model> = vec![];
+        for seq in 1..=n {
+            let prev = out.last().map(|r| r.hash.clone()).unwrap_or(GENESIS.into());
+            let mut m = audit_record::Model {
+                seq,
+                at: stored_time(Utc::now()),
+                client_id: Some("c".into()),
+                subject: Some(format!("p{seq}")),
+                step: "liveness".into(),
+                outcome: "failure".into(),
+                reason: Some("spoof".into()),
+                prev_hash: prev.clone(),
+                hash: String::new(),
+            };
+            m.hash = record_hash(&prev, &canonical(&m));
+            out.push(m);
+        }
+        out
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let c = chain(5);
+        let v = verify_chain(&c, Some(&c[4].hash));
+        assert!(v.breaks.is_empty());
+        assert_eq!((v.records, v.head_seq), (5, 5));
+    }
+
+    #[test]
+    fn edits_removals_reorders_and_truncation_are_found() {
+        let mut edited = chain(5);
+        edited[2].outcome = "success".into();
+        assert_eq!(verify_chain(&edited, None).breaks, vec![Break::Edited { seq: 3 }]);
+
+        let mut removed = chain(5);
+        removed.remove(2);
+        assert!(matches!(verify_chain(&removed, None).breaks[..], [Break::Unlinked { seq: 4, .. }]));
+
+        let mut swapped = chain(5);
+        swapped.swap(1, 2);
+        assert!(!verify_chain(&swapped, None).breaks.is_empty());
+
+        let full = chain(5);
+        let head = full[4].hash.clone();
+        let truncated = &full[..3];
+        assert!(verify_chain(truncated, None).breaks.is_empty(), "a shorter chain is self-consistent...");
+        assert_eq!(verify_chain(truncated, Some(&head)).breaks, vec![Break::HeadMissing { head }], "...but not with its anchor");
+    }
+}
