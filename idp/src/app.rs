@@ -117,7 +117,12 @@ impl App {
             .and_then(|a| a.as_socket_addr().copied())
             .unwrap_or(addr);
         let app = self.routes();
-        Ok((bound, async move { poem::Server::new_with_acceptor(acceptor).run(app).await }))
+        Ok((bound, async move {
+            let delivery = tokio::spawn(crate::notify::run_delivery(self));
+            let served = poem::Server::new_with_acceptor(acceptor).run(app).await;
+            delivery.abort();
+            served
+        }))
     }
 
     /// `sub` for a citizen as seen by a client: pairwise per sector by default

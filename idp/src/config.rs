@@ -43,6 +43,8 @@ pub struct Config {
     pub key_publish_lead: u64,
     /// Requests per minute one client address may make to a form or token endpoint.
     pub rate_limit_per_minute: u32,
+    /// First retry delay of a failed event delivery, in milliseconds; it doubles per failure.
+    pub notification_retry_base_ms: u64,
 }
 
 impl Default for Config {
@@ -61,6 +63,7 @@ impl Default for Config {
             login_request_ttl: 600,
             key_publish_lead: 3600,
             rate_limit_per_minute: 120,
+            notification_retry_base_ms: 2000,
         }
     }
 }
@@ -111,6 +114,7 @@ impl Config {
             "TANU_LOGIN_REQUEST_TTL" => self.login_request_ttl = num("TANU_LOGIN_REQUEST_TTL", value)?,
             "TANU_KEY_PUBLISH_LEAD" => self.key_publish_lead = num("TANU_KEY_PUBLISH_LEAD", value)?,
             "TANU_RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = num("TANU_RATE_LIMIT_PER_MINUTE", value)?,
+            "TANU_NOTIFICATION_RETRY_BASE_MS" => self.notification_retry_base_ms = num("TANU_NOTIFICATION_RETRY_BASE_MS", value)?,
             // Other TANU_* variables belong to other components (biometrics, registry, temporal).
             _ => {}
         }

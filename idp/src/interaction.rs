@@ -249,15 +249,67 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
                 // §8: no unrecorded sign-in. Refuse rather than proceed unjournalled.
                 return InteractionError::from(e).page(interaction.lang());
             }
+            if let Err(e) = notify_outcome(app, interaction, crate::audit::Outcome::Success, "ok").await {
+                return InteractionError::from(e).page(interaction.lang());
+            }
             see_other(&format!("/authorize/resume/{id}"))
         }
         Err(e) => e.page(interaction.lang()),
     }
 }
 
-/// Ends the interaction and tells the relying party `access_denied` with a
-/// description that reveals nothing about the citizen.
-pub async fn deny(app: &App, interaction: &Interaction, description: &str) -> Response {
+/// Why a sign-in ended without success. The code goes to the journal and
+/// to the relying party's §10 event; the description (to the relying party
+/// in `error_description`) reveals nothing about the citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Cancelled,
+    ConsentDeclined,
+    NotAuthenticated,
+    NoFace,
+    SeveralFaces,
+    LivenessFailed,
+    NoMatch,
+    Timeout,
+    TooManyAttempts,
+}
+
+impl Failure {
+    pub fn code(self) -> &'static str {
+        match self {
+            Failure::Cancelled => "cancelled",
+            Failure::ConsentDeclined => "consent_declined",
+            Failure::NotAuthenticated => "not_authenticated",
+            Failure::NoFace => "no_face",
+            Failure::SeveralFaces => "several_faces",
+            Failure::LivenessFailed => "liveness_failed",
+            Failure::NoMatch => "no_match",
+            Failure::Timeout => "timeout",
+            Failure::TooManyAttempts => "too_many_attempts",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Failure::Cancelled => "the citizen cancelled the sign-in",
+            Failure::ConsentDeclined => "the citizen declined to share the requested data",
+            _ => "the citizen could not be authenticated",
+        }
+    }
+}
+
+/// Tells the relying party of an attempt's outcome (Rules §10), if it asked to be told.
+async fn notify_outcome(app: &App, interaction: &Interaction, outcome: crate::audit::Outcome, reason: &str) -> Result<(), StoreError> {
+    let outcome = match outcome {
+        crate::audit::Outcome::Success => "success",
+        crate::audit::Outcome::Failure => "failure",
+    };
+    let event = crate::notify::AttemptEvent { outcome, reason, state: interaction.request.state.as_deref(), time: Utc::now().timestamp() };
+    crate::notify::enqueue(app, &interaction.client, event).await
+}
+
+/// Ends the interaction and tells the relying party `access_denied`.
+pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Response {
     if let Err(e) = finish(app, &interaction.id).await {
         return InteractionError::from(e).page(interaction.lang());
     }
@@ -266,12 +318,15 @@ pub async fn deny(app: &App, interaction: &Interaction, description: &str) -> Re
         subject: None,
         step: "sign_in",
         outcome: crate::audit::Outcome::Failure,
-        reason: Some(description),
+        reason: Some(failure.code()),
     };
     if let Err(e) = app.journal.append(event).await {
         return InteractionError::from(e).page(interaction.lang());
     }
-    interaction.back(app).error("access_denied", description)
+    if let Err(e) = notify_outcome(app, interaction, crate::audit::Outcome::Failure, failure.code()).await {
+        return InteractionError::from(e).page(interaction.lang());
+    }
+    interaction.back(app).error("access_denied", failure.description())
 }
 
 /// Ends the browser's session (logout).
@@ -377,7 +432,7 @@ pub async fn consent_submit(
             request.consent_given = true;
             proceed(app, cookies, request, Some(i)).await
         }
-        "deny" => deny(app, &i, "the citizen declined to share the requested data").await,
+        "deny" => deny(app, &i, Failure::ConsentDeclined).await,
         _ => error_page(StatusCode::BAD_REQUEST, i.lang(), Msg::error_bad_request, None),
     }
 }
@@ -415,7 +470,7 @@ async fn no_method_cancel(
         Err(e) => return e.page(Lang::from_request(req)),
     };
     match form {
-        Ok(Form(f)) if i.check_csrf(app, &f.csrf) => deny(app, &i, "the citizen cancelled the sign-in").await,
+        Ok(Form(f)) if i.check_csrf(app, &f.csrf) => deny(app, &i, Failure::Cancelled).await,
         _ => InteractionError::Csrf.page(i.lang()),
     }
 }

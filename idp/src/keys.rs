@@ -265,6 +265,26 @@ impl KeyRing {
         Ok(signer)
     }
 
+    /// The active RS256 key as a `jsonwebtoken` encoder, for JWTs other than
+    /// ID tokens (Security Event Tokens).
+    pub async fn jwt_encoder(&self) -> Result<(String, jsonwebtoken::EncodingKey), KeyError> {
+        let keys = self.all().await?;
+        let active = self
+            .states(&keys, Utc::now())
+            .into_iter()
+            .find(|(k, s)| k.alg == SigningAlg::Rs256 && *s == KeyState::Active)
+            .map(|(k, _)| k)
+            .ok_or(KeyError::NoActiveKey("RS256"))?;
+        let row = signing_key::Entity::find_by_id(active.kid.clone())
+            .one(&self.store.db)
+            .await?
+            .ok_or(KeyError::NoActiveKey("RS256"))?;
+        let bad = |detail: String| KeyError::Unusable { kid: row.kid.clone(), detail };
+        let pem = self.master.open(&row.sealed_private_key, &row.kid).map_err(|e| bad(e.to_string()))?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).map_err(|e| bad(e.to_string()))?;
+        Ok((row.kid.clone(), key))
+    }
+
     /// Deletes keys that are no longer published.
     pub async fn prune(&self) -> Result<usize, KeyError> {
         let keys = self.all().await?;

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod i18n;
 pub mod interaction;
 pub mod keys;
+pub mod notify;
 pub mod oidc;
 pub mod ratelimit;
 pub mod store;

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_oidc_core;
 mod m20261122_000002_audit_journal;
+mod m20261122_000003_notifications;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_oidc_core::Migration),
             Box::new(m20261122_000002_audit_journal::Migration),
+            Box::new(m20261122_000003_notifications::Migration),
         ]
     }
 }

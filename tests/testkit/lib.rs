@@ -34,7 +34,7 @@ async fn test_login(Path(id): Path<String>, cookies: &CookieJar, Data(app): Data
     let who = next.lock().unwrap().clone();
     match who {
         Some(c) => complete_login(app, cookies, &i, Authenticated { citizen: &c, amr: vec!["face".into()], acr: ACR_FACE_LIVENESS.into() }).await,
-        None => deny(app, &i, "authentication failed").await,
+        None => deny(app, &i, tanu_idp::interaction::Failure::NotAuthenticated).await,
     }
 }
 

@@ -41,6 +41,9 @@ pub enum ClientsCommand {
         policy_uri: Option<String>,
         #[arg(long)]
         tos_uri: Option<String>,
+        /// Where outcome events (signed Security Event Tokens, Rules §10) are pushed.
+        #[arg(long)]
+        notification_endpoint: Option<RedirectUri>,
         #[arg(long)]
         json: bool,
     },
@@ -72,6 +75,7 @@ pub fn client_json(c: &Client) -> serde_json::Value {
         "id_token_signed_response_alg": c.id_token_alg,
         "environment": c.environment,
         "disabled": c.disabled,
+        "notification_endpoint": c.notification_endpoint,
         "created_at": c.created_at,
     })
 }
@@ -81,7 +85,7 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::Add {
             name, redirect_uris, post_logout_redirect_uris, env, auth_method, jwks, subject_type, id_token_alg,
-            organisation, system_name, logo_uri, policy_uri, tos_uri, json,
+            organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, json,
         } => {
             let jwks = match jwks {
                 Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),
@@ -99,6 +103,7 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.logo_uri = logo_uri;
             new.policy_uri = policy_uri;
             new.tos_uri = tos_uri;
+            new.notification_endpoint = notification_endpoint;
             let r = store.register_client(new).await?;
             if json {
                 println!("{}", json!({ "client_id": r.client.id, "client_secret": r.secret }));

@@ -36,6 +36,8 @@ pub mod client {
         pub environment: String,
         pub disabled: bool,
         pub created_at: DateTimeUtc,
+        /// Where §10 outcome events (Security Event Tokens) are pushed.
+        pub notification_endpoint: Option<String>,
     }
     no_relations!();
 }
@@ -224,6 +226,25 @@ pub mod audit_record {
         pub reason: Option<String>,
         pub prev_hash: String,
         pub hash: String,
+    }
+    no_relations!();
+}
+
+pub mod event_delivery {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub jti: String,
+        pub client_id: String,
+        pub endpoint: String,
+        pub set_jwt: String,
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        pub delivered_at: Option<DateTimeUtc>,
+        pub last_error: Option<String>,
+        pub created_at: DateTimeUtc,
     }
     no_relations!();
 }

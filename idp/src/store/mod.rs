@@ -99,6 +99,7 @@ pub struct Client {
     pub environment: Environment,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    pub notification_endpoint: Option<String>,
 }
 
 impl Client {
@@ -135,6 +136,7 @@ impl TryFrom<client::Model> for Client {
             environment: m.environment.parse()?,
             disabled: m.disabled,
             created_at: m.created_at,
+            notification_endpoint: m.notification_endpoint,
         })
     }
 }
@@ -155,6 +157,7 @@ pub struct NewClient {
     pub subject_type: SubjectType,
     pub id_token_alg: SigningAlg,
     pub environment: Environment,
+    pub notification_endpoint: Option<RedirectUri>,
 }
 
 impl NewClient {
@@ -173,6 +176,7 @@ impl NewClient {
             subject_type: SubjectType::Pairwise,
             id_token_alg: SigningAlg::Rs256,
             environment: Environment::Sandbox,
+            notification_endpoint: None,
         }
     }
 }
@@ -202,6 +206,11 @@ impl Store {
                     "redirect URI {} must use https (plain http only for a loopback host in the sandbox)",
                     r.as_str()
                 )));
+            }
+        }
+        if let Some(n) = &new.notification_endpoint {
+            if !n.is_secure_or_loopback() {
+                return Err(StoreError::Invalid("the notification endpoint must use https".into()));
             }
         }
         // OIDC Core §8.1: without a sector_identifier_uri, pairwise subjects need one host.
@@ -243,6 +252,7 @@ impl Store {
             environment: Set(new.environment.to_string()),
             disabled: Set(false),
             created_at: Set(Utc::now()),
+            notification_endpoint: Set(new.notification_endpoint.map(String::from)),
         }
         .insert(&self.db)
         .await?;
