@@ -286,3 +286,48 @@ pub fn jwt_claims(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).expect("JWT payload");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
+
+/// The common setup: a running Tanu, one citizen whom the test authenticator
+/// signs in, and one client with a secret.
+pub struct Scenario {
+    pub tanu: Tanu,
+    pub citizen: Citizen,
+    pub client: Client,
+    pub secret: String,
+    pub redirect_uri: String,
+}
+
+impl Scenario {
+    pub async fn start(redirect_uri: &str) -> Self {
+        Self::start_with(redirect_uri, |_| {}, |_| {}).await
+    }
+
+    pub async fn start_with(redirect_uri: &str, config: impl FnOnce(&mut Config), client: impl FnOnce(&mut NewClient)) -> Self {
+        let tanu = Tanu::start_with(config).await;
+        let citizen = tanu.citizen("900517300124", "Aigerim", "Seitkali").await;
+        tanu.sign_in_as(Some(&citizen));
+        let (client, secret) = tanu.client(redirect_uri, client).await;
+        let secret = secret.expect("a secret-based client");
+        Scenario { tanu, citizen, client, secret, redirect_uri: redirect_uri.into() }
+    }
+
+    /// Runs the authorization request in `browser` and returns the code.
+    pub async fn code(&self, browser: &Browser, extra: &[(&str, &str)]) -> (String, Pkce) {
+        let pkce = Pkce::new();
+        let landing = browser.navigate(&authorize_url(&self.tanu, &self.client.id, &self.redirect_uri, &pkce, extra)).await;
+        let code = landing.param("code").unwrap_or_else(|| panic!("no code: {landing:?}"));
+        (code, pkce)
+    }
+
+    /// A code redeemed with client_secret_basic: the token response, which must be 200.
+    pub async fn tokens(&self, browser: &Browser, extra: &[(&str, &str)]) -> serde_json::Value {
+        let (code, pkce) = self.code(browser, extra).await;
+        let (status, body) = redeem(&self.tanu, &self.client.id, &self.secret, &code, &self.redirect_uri, &pkce.verifier).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.tanu)
+    }
+}

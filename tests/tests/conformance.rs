@@ -131,38 +131,27 @@ async fn pairwise_subjects_differ_between_relying_parties_and_public_is_stable()
 
 #[tokio::test]
 async fn acr_values_are_accepted_and_acr_returned() {
-    let tanu = Tanu::start().await;
-    let citizen = tanu.citizen("900517300124", "A", "B").await;
-    tanu.sign_in_as(Some(&citizen));
-    let (client, secret) = tanu.client(CB, |_| {}).await;
-    let (code, pkce) = signed_in_flow(&tanu, &Browser::new(&tanu), &client.id, &[("acr_values", "urn:kz:tanu:loa:face-liveness urn:other")]).await;
-    let (_, body) = redeem(&tanu, &client.id, secret.as_deref().unwrap(), &code, CB, &pkce.verifier).await;
+    let s = Scenario::start(CB).await;
+    let body = s.tokens(&s.browser(), &[("acr_values", "urn:kz:tanu:loa:face-liveness urn:other")]).await;
     assert_eq!(jwt_claims(body["id_token"].as_str().unwrap())["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
 }
 
-async fn auth_time(tanu: &Tanu, browser: &Browser, client: &tanu_idp::store::Client, secret: &str, extra: &[(&str, &str)]) -> i64 {
-    let (code, pkce) = signed_in_flow(tanu, browser, &client.id, extra).await;
-    let (status, body) = redeem(tanu, &client.id, secret, &code, CB, &pkce.verifier).await;
-    assert_eq!(status, 200, "{body}");
-    jwt_claims(body["id_token"].as_str().unwrap())["auth_time"].as_i64().unwrap()
+async fn auth_time(s: &Scenario, browser: &Browser, extra: &[(&str, &str)]) -> i64 {
+    jwt_claims(s.tokens(browser, extra).await["id_token"].as_str().unwrap())["auth_time"].as_i64().unwrap()
 }
 
 #[tokio::test]
 async fn max_age_and_prompt_login_force_a_new_authentication() {
-    let tanu = Tanu::start().await;
-    let citizen = tanu.citizen("900517300124", "A", "B").await;
-    tanu.sign_in_as(Some(&citizen));
-    let (client, secret) = tanu.client(CB, |_| {}).await;
-    let secret = secret.unwrap();
-    let browser = Browser::new(&tanu);
-    let first = auth_time(&tanu, &browser, &client, &secret, &[]).await;
+    let s = Scenario::start(CB).await;
+    let browser = s.browser();
+    let first = auth_time(&s, &browser, &[]).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let long = auth_time(&tanu, &browser, &client, &secret, &[("max_age", "10000")]).await;
+    let long = auth_time(&s, &browser, &[("max_age", "10000")]).await;
     assert_eq!(long, first, "max_age=10000: the session is recent enough");
-    let short = auth_time(&tanu, &browser, &client, &secret, &[("max_age", "1")]).await;
+    let short = auth_time(&s, &browser, &[("max_age", "1")]).await;
     assert!(short > first, "max_age=1: re-authenticated");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let forced = auth_time(&tanu, &browser, &client, &secret, &[("prompt", "login")]).await;
+    let forced = auth_time(&s, &browser, &[("prompt", "login")]).await;
     assert!(forced > short, "prompt=login: re-authenticated");
 }
 
@@ -212,11 +201,7 @@ async fn consent_is_asked_once_recorded_and_asked_again_with_prompt_consent() {
 }
 
 async fn code_reuse(wait: Duration) {
-    let tanu = Tanu::start().await;
-    let citizen = tanu.citizen("900517300124", "A", "B").await;
-    tanu.sign_in_as(Some(&citizen));
-    let (client, secret) = tanu.client(CB, |_| {}).await;
-    let secret = secret.unwrap();
+    let Scenario { tanu, client, secret, .. } = Scenario::start(CB).await;
     let (code, pkce) = signed_in_flow(&tanu, &Browser::new(&tanu), &client.id, &[]).await;
     let (status, first) = redeem(&tanu, &client.id, &secret, &code, CB, &pkce.verifier).await;
     assert_eq!(status, 200);
@@ -327,13 +312,9 @@ async fn private_key_jwt_client_authenticates_and_assertions_are_single_use() {
 
 #[tokio::test]
 async fn refresh_token_reuse_revokes_the_grant() {
-    let tanu = Tanu::start().await;
-    let citizen = tanu.citizen("900517300124", "A", "B").await;
-    tanu.sign_in_as(Some(&citizen));
-    let (client, secret) = tanu.client(CB, |_| {}).await;
-    let secret = secret.unwrap();
-    let (code, pkce) = signed_in_flow(&tanu, &Browser::new(&tanu), &client.id, &[]).await;
-    let (_, first) = redeem(&tanu, &client.id, &secret, &code, CB, &pkce.verifier).await;
+    let s = Scenario::start(CB).await;
+    let first = s.tokens(&s.browser(), &[]).await;
+    let (tanu, client, secret) = (&s.tanu, &s.client, &s.secret);
     let refresh = |rt: String| {
         let url = tanu.url("/token");
         let id = client.id.to_string();
@@ -381,15 +362,11 @@ async fn logout_ends_the_session_and_returns_only_to_a_registered_uri() {
 
 #[tokio::test]
 async fn key_rotation_publishes_before_signing_and_keeps_old_keys_published() {
-    let tanu = Tanu::start_with(|c| c.key_publish_lead = 3).await;
-    let citizen = tanu.citizen("900517300124", "A", "B").await;
-    tanu.sign_in_as(Some(&citizen));
-    let (client, secret) = tanu.client(CB, |_| {}).await;
-    let secret = secret.unwrap();
-    let browser = Browser::new(&tanu);
+    let s = Scenario::start_with(CB, |c| c.key_publish_lead = 3, |_| {}).await;
+    let tanu = &s.tanu;
+    let browser = s.browser();
     let kid_now = || async {
-        let (code, pkce) = signed_in_flow(&tanu, &browser, &client.id, &[]).await;
-        let (_, t) = redeem(&tanu, &client.id, &secret, &code, CB, &pkce.verifier).await;
+        let t = s.tokens(&browser, &[]).await;
         let header = t["id_token"].as_str().unwrap().split('.').next().unwrap().to_string();
         let h: serde_json::Value = serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap()).unwrap();
         h["kid"].as_str().unwrap().to_string()

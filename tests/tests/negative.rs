@@ -83,30 +83,21 @@ async fn request_errors_redirect_back_with_error_state_and_iss() {
     assert_eq!(browser.navigate(&dup).await.param("error").as_deref(), Some("invalid_request"));
 }
 
-struct Flow {
-    tanu: Tanu,
-    client: tanu_idp::store::Client,
-    secret: String,
+async fn flow() -> Scenario {
+    Scenario::start(CB).await
 }
 
-async fn flow() -> Flow {
-    flow_with(|_| {}).await
+async fn flow_with(tweak: impl FnOnce(&mut tanu_idp::config::Config)) -> Scenario {
+    Scenario::start_with(CB, tweak, |_| {}).await
 }
 
-async fn flow_with(tweak: impl FnOnce(&mut tanu_idp::config::Config)) -> Flow {
-    let tanu = Tanu::start_with(tweak).await;
-    let citizen = tanu.citizen("900517300124", "A", "B").await;
-    tanu.sign_in_as(Some(&citizen));
-    let (client, secret) = tanu.client(CB, |_| {}).await;
-    Flow { tanu, client, secret: secret.unwrap() }
+/// Token requests that check the protocol's invariants on every answer.
+trait TokenProbe {
+    async fn token(&self, auth: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, serde_json::Value);
+    fn auth(&self) -> Option<(&str, &str)>;
 }
 
-impl Flow {
-    async fn code(&self) -> (String, Pkce) {
-        let pkce = Pkce::new();
-        let code = Browser::new(&self.tanu).navigate(&authorize_url(&self.tanu, &self.client.id, CB, &pkce, &[])).await.param("code").unwrap();
-        (code, pkce)
-    }
+impl TokenProbe for Scenario {
     async fn token(&self, auth: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
         let mut req = reqwest::Client::new().post(self.tanu.url("/token")).form(form);
         if let Some((id, secret)) = auth {
@@ -123,10 +114,14 @@ impl Flow {
     }
 }
 
+async fn fresh_code(f: &Scenario) -> (String, Pkce) {
+    f.code(&f.browser(), &[]).await
+}
+
 #[tokio::test]
 async fn token_endpoint_refusals() {
     let f = flow().await;
-    let (code, pkce) = f.code().await;
+    let (code, pkce) = fresh_code(&f).await;
     let grant = |code: &'static str| code;
     let _ = grant;
     let cases: Vec<(Option<(&str, &str)>, Vec<(&str, &str)>, u16, &str)> = vec![
@@ -151,7 +146,7 @@ async fn token_endpoint_refusals() {
     let (s, _) = f.token(f.auth(), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)]).await;
     assert_eq!(s, 400, "a code is spent by its first use");
     // Redirect URI must be the one the code was issued for.
-    let (code, pkce) = f.code().await;
+    let (code, pkce) = fresh_code(&f).await;
     let (s, body) = f.token(f.auth(), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://rp.example.kz/cb/"), ("code_verifier", &pkce.verifier)]).await;
     assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
     // Wrong Basic header shapes.
@@ -171,7 +166,7 @@ async fn token_endpoint_refusals() {
 async fn code_of_another_client_is_refused() {
     let f = flow().await;
     let (other, other_secret) = f.tanu.client(CB, |_| {}).await;
-    let (code, pkce) = f.code().await;
+    let (code, pkce) = fresh_code(&f).await;
     let (s, body) = redeem(&f.tanu, &other.id, other_secret.as_deref().unwrap(), &code, CB, &pkce.verifier).await;
     assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
     let (s, _) = redeem(&f.tanu, &f.client.id, &f.secret, &code, CB, &pkce.verifier).await;
@@ -181,7 +176,7 @@ async fn code_of_another_client_is_refused() {
 #[tokio::test]
 async fn expired_code_is_refused() {
     let f = flow_with(|c| c.authorization_code_ttl = 1).await;
-    let (code, pkce) = f.code().await;
+    let (code, pkce) = fresh_code(&f).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (s, body) = redeem(&f.tanu, &f.client.id, &f.secret, &code, CB, &pkce.verifier).await;
     assert_eq!((s, body["error"].as_str(), body["error_description"].as_str()), (400, Some("invalid_grant"), Some("the authorization code has expired")));
@@ -190,7 +185,7 @@ async fn expired_code_is_refused() {
 #[tokio::test]
 async fn disabled_client_is_refused_everywhere() {
     let f = flow().await;
-    let (code, pkce) = f.code().await;
+    let (code, pkce) = fresh_code(&f).await;
     f.tanu.app.store.disable_client(&f.client.id).await.unwrap();
     let (s, body) = redeem(&f.tanu, &f.client.id, &f.secret, &code, CB, &pkce.verifier).await;
     assert_eq!((s, body["error"].as_str()), (401, Some("invalid_client")));
@@ -209,7 +204,7 @@ async fn userinfo_refusals() {
     assert_eq!(r.status(), 401);
     assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
     // Without the profile/iin scopes nothing but sub is released.
-    let (code, pkce) = f.code().await;
+    let (code, pkce) = fresh_code(&f).await;
     let (_, t) = redeem(&f.tanu, &f.client.id, &f.secret, &code, CB, &pkce.verifier).await;
     let info: serde_json::Value = http.get(f.tanu.url("/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
     assert_eq!(info.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["sub"]);
