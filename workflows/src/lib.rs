@@ -1,1 +1,15 @@
-//! placeholder
+//! Workflow building blocks for Tanu.
+//!
+//! * [`calendar`] — working days in the Republic of Kazakhstan (weekends,
+//!   public holidays, moved days off, Government transfers loaded from
+//!   `ops/calendar/kz-YYYY.toml`) and deadlines in Asia/Almaty time.
+//! * [`ids`] — Kazakhstan identification numbers ([`Bin`]).
+
+pub mod calendar;
+pub mod ids;
+
+pub use calendar::{
+    add_calendar_months, end_of_local_day, Calendar, CalendarError, DayKind, Transfer, WorkingDays,
+    YearData, ALMATY,
+};
+pub use ids::{kz_check_digit_valid, Bin, BinError};
