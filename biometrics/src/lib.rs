@@ -1,1 +1,35 @@
-//! placeholder
+//! Liveness-checked 1:1 face verification on ONNX Runtime (Rules §4–§11).
+//!
+//! The crate has one job: given images of a face, say whether they show the
+//! same living person. It knows nothing of HTTP, OIDC or storage; the `idp`
+//! crate drives it.
+//!
+//! Layers, from pure to I/O:
+//! - [`iin`], [`decision`], [`align`]: pure logic (identifiers, thresholds, fusion,
+//!   the sequence liveness decision, the alignment transform), unit-tested alone.
+//! - [`image_input`]: bounded decoding of untrusted JPEG/PNG bytes.
+//! - [`models`]: the ONNX models behind one small interface ([`models::ModelSet`]),
+//!   each with its input contract; another set can replace them by configuration.
+//! - [`pipeline`]: detect → landmarks → align → embed, quality gates, per-frame
+//!   observations ([`pipeline::Engine`]).
+//! - [`template`]: reference templates sealed with a per-citizen data key.
+//! - [`registry`]: the person registry adapter (document photos, §9).
+//! - [`eval`]: verification figures on a labelled pair list.
+
+pub mod align;
+pub mod decision;
+pub mod eval;
+pub mod iin;
+pub mod image_input;
+pub mod models;
+mod onnx_patch;
+pub mod pipeline;
+pub mod registry;
+pub mod sequence;
+pub mod template;
+
+pub use decision::{Challenge, Embedding, LivenessReport, MatchDecision, Threshold};
+pub use iin::Iin;
+pub use image_input::{decode_image, DecodeLimits, ImageError};
+pub use models::{ModelError, ModelSet, ModelsConfig};
+pub use pipeline::{Engine, FaceError, FaceObservation};

@@ -45,6 +45,38 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// First retry delay of a failed event delivery, in milliseconds; it doubles per failure.
     pub notification_retry_base_ms: u64,
+    /// The face pipeline, its models and the person registry (`[biometrics]`).
+    pub biometrics: BiometricsConfig,
+}
+
+/// `[biometrics]`: models, pipeline gates, liveness policy, threshold, registry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BiometricsConfig {
+    pub models: tanu_biometrics::ModelsConfig,
+    pub pipeline: tanu_biometrics::pipeline::PipelineConfig,
+    pub liveness: tanu_biometrics::decision::LivenessPolicy,
+    pub decode: tanu_biometrics::DecodeLimits,
+    /// Similarity at or above which two faces match (README, "Verification figures").
+    pub threshold: f32,
+    /// The embedded person registry: `<IIN>.json` + photo per person.
+    pub registry_dir: PathBuf,
+    /// When set, the state registry over HTTP replaces the directory.
+    pub registry_http: Option<tanu_biometrics::registry::HttpRegistryConfig>,
+}
+
+impl Default for BiometricsConfig {
+    fn default() -> Self {
+        BiometricsConfig {
+            models: Default::default(),
+            pipeline: Default::default(),
+            liveness: Default::default(),
+            decode: Default::default(),
+            threshold: tanu_biometrics::Threshold::CALIBRATED.0,
+            registry_dir: PathBuf::from("var/registry"),
+            registry_http: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -64,6 +96,7 @@ impl Default for Config {
             key_publish_lead: 3600,
             rate_limit_per_minute: 120,
             notification_retry_base_ms: 2000,
+            biometrics: BiometricsConfig::default(),
         }
     }
 }
@@ -92,7 +125,7 @@ impl Config {
 
     fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
         fn num<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError> {
-            value.parse().map_err(|_| ConfigError::Env { name, value, reason: "expected a whole number".into() })
+            value.parse().map_err(|_| ConfigError::Env { name, value, reason: "expected a number".into() })
         }
         match name {
             "TANU_ISSUER" => self.issuer = value,
@@ -115,6 +148,13 @@ impl Config {
             "TANU_KEY_PUBLISH_LEAD" => self.key_publish_lead = num("TANU_KEY_PUBLISH_LEAD", value)?,
             "TANU_RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = num("TANU_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_NOTIFICATION_RETRY_BASE_MS" => self.notification_retry_base_ms = num("TANU_NOTIFICATION_RETRY_BASE_MS", value)?,
+            "TANU_BIOMETRICS_MODELS_DIR" => self.biometrics.models.dir = value.into(),
+            "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
+            "TANU_BIOMETRICS_THRESHOLD" => self.biometrics.threshold = num("TANU_BIOMETRICS_THRESHOLD", value)?,
+            "TANU_REGISTRY_DIR" => self.biometrics.registry_dir = value.into(),
+            "TANU_REGISTRY_URL" => {
+                self.biometrics.registry_http.get_or_insert_with(Default::default).base_url = value;
+            }
             // Other TANU_* variables belong to other components (biometrics, registry, temporal).
             _ => {}
         }

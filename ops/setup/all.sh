@@ -15,6 +15,8 @@ need_apt=()
 for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg"); done
 command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
+# ffmpeg: video files to frames (tanu biometrics liveness --video, the browser's fake camera).
+command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

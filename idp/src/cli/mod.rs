@@ -1,5 +1,6 @@
 //! The `tanu` command line: one binary for the server and the operator's tools.
 pub mod audit;
+pub mod biometrics;
 pub mod clients;
 pub mod keys;
 
@@ -34,6 +35,12 @@ pub enum Command {
     /// The attempt journal (Rules §8): list, verify.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The face engine: compare, eval, liveness (Rules §4–§11).
+    #[command(subcommand)]
+    Biometrics(biometrics::BiometricsCommand),
+    /// The embedded person registry (document photos, §9).
+    #[command(subcommand)]
+    Registry(biometrics::RegistryCommand),
 }
 
 pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -67,5 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(c) => clients::run(c, &config).await,
         Command::Keys(k) => keys::run(k, &config).await,
         Command::Audit(a) => audit::run(a, &config).await,
+        Command::Biometrics(b) => tokio::task::block_in_place(|| biometrics::run(b, &config)),
+        Command::Registry(r) => biometrics::run_registry(r, &config).await,
     }
 }

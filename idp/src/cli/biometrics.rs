@@ -1,0 +1,326 @@
+//! `tanu biometrics compare|eval|liveness` and `tanu registry add`: the face
+//! engine from the command line, machine-readable for scripts and evaluation.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+use tanu_biometrics::decision::{Challenge, Embedding, MatchDecision, Threshold};
+use tanu_biometrics::eval::{calibrate, eer, fnmr_at_fmr, rates_at, Scored};
+use tanu_biometrics::pipeline::{Alignment, Engine, NmsOrder};
+use tanu_biometrics::registry::DirectoryRegistry;
+use tanu_biometrics::sequence::Frame;
+use tanu_biometrics::{decode_image, FaceError, Iin, ModelSet};
+
+use crate::config::{BiometricsConfig, Config};
+
+#[derive(Subcommand)]
+pub enum BiometricsCommand {
+    /// Compare the faces in two images (1:1).
+    Compare {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verification figures on a labelled pair list (file_x,file_y,Decision).
+    Eval(EvalArgs),
+    /// Liveness over a frame sequence: image files in order, or a video.
+    Liveness(LivenessArgs),
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[arg(long)]
+    pairs: PathBuf,
+    #[arg(long)]
+    images: PathBuf,
+    #[arg(long)]
+    json: bool,
+    /// Alignment to measure (the default is the engine's).
+    #[arg(long, value_enum)]
+    alignment: Option<AlignmentArg>,
+    /// Order of non-maximum suppression to measure.
+    #[arg(long, value_enum)]
+    nms: Option<NmsArg>,
+    /// Score the pairs with faceplugin's `matchFeature` instead of cosine similarity.
+    #[arg(long)]
+    js_match_feature: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AlignmentArg {
+    FivePoint,
+    ThreePoint,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NmsArg {
+    Score,
+    BottomEdge,
+}
+
+#[derive(Args)]
+pub struct LivenessArgs {
+    /// Frames in capture order (JPEG/PNG).
+    frames: Vec<PathBuf>,
+    /// A video file, split into frames with ffmpeg.
+    #[arg(long, conflicts_with = "frames")]
+    video: Option<PathBuf>,
+    /// Frames per second taken from the video, or assumed between image files.
+    #[arg(long, default_value_t = 10)]
+    fps: u32,
+    /// The challenge that was shown; random when omitted.
+    #[arg(long)]
+    challenge: Option<String>,
+    /// When the challenge was shown, in ms from the first frame.
+    #[arg(long, default_value_t = 0)]
+    challenge_at_ms: u32,
+    /// Judge the sequence checks without requiring the challenge.
+    #[arg(long)]
+    no_challenge: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum RegistryCommand {
+    /// Add (or replace) a person in the embedded registry directory.
+    Add {
+        #[arg(long)]
+        iin: String,
+        #[arg(long)]
+        name: String,
+        /// The document photo: JPEG or PNG with exactly one face.
+        #[arg(long)]
+        photo: PathBuf,
+    },
+}
+
+pub fn engine(config: &BiometricsConfig) -> anyhow::Result<Engine> {
+    let models = ModelSet::load(&config.models)?;
+    Ok(Engine::new(models, config.pipeline.clone()))
+}
+
+fn read_image(path: &Path, config: &BiometricsConfig) -> Result<image::RgbImage, FaceError> {
+    let bytes = std::fs::read(path).map_err(|e| FaceError::Image(tanu_biometrics::ImageError::Corrupt(e.to_string())))?;
+    Ok(decode_image(&bytes, &config.decode)?)
+}
+
+fn embed(engine: &Engine, path: &Path, config: &BiometricsConfig) -> Result<Embedding, FaceError> {
+    let img = read_image(path, config)?;
+    Ok(engine.observe(&img)?.embedding)
+}
+
+fn refusal(path: &Path, e: &FaceError) -> serde_json::Value {
+    json!({"error": e.code(), "message": e.to_string(), "image": path.display().to_string()})
+}
+
+pub fn run(cmd: BiometricsCommand, config: &Config) -> anyhow::Result<()> {
+    let bio = &config.biometrics;
+    match cmd {
+        BiometricsCommand::Compare { a, b, json } => {
+            let engine = engine(bio)?;
+            let result = embed(&engine, &a, bio).map_err(|e| (a.clone(), e)).and_then(|ea| {
+                embed(&engine, &b, bio).map_err(|e| (b.clone(), e)).map(|eb| MatchDecision::decide(&ea, &eb, Threshold(bio.threshold)))
+            });
+            match result {
+                Ok(d) if json => println!("{}", serde_json::to_string(&d)?),
+                Ok(d) => println!("similarity {:.4}, threshold {:.4}: {}", d.similarity, d.threshold, if d.is_match { "match" } else { "no match" }),
+                Err((path, e)) if json => {
+                    println!("{}", refusal(&path, &e));
+                    std::process::exit(2);
+                }
+                Err((path, e)) => anyhow::bail!("{}: {e}", path.display()),
+            }
+            Ok(())
+        }
+        BiometricsCommand::Eval(args) => eval(args, bio),
+        BiometricsCommand::Liveness(args) => liveness(args, bio),
+    }
+}
+
+fn eval(args: EvalArgs, bio: &BiometricsConfig) -> anyhow::Result<()> {
+    let mut bio = bio.clone();
+    if let Some(a) = args.alignment {
+        bio.pipeline.alignment = match a {
+            AlignmentArg::FivePoint => Alignment::FivePointSimilarity,
+            AlignmentArg::ThreePoint => Alignment::ThreePointAffine,
+        };
+    }
+    if let Some(n) = args.nms {
+        bio.pipeline.nms_order = match n {
+            NmsArg::Score => NmsOrder::Score,
+            NmsArg::BottomEdge => NmsOrder::BottomEdge,
+        };
+    }
+    let engine = engine(&bio)?;
+    let text = std::fs::read_to_string(&args.pairs).with_context(|| format!("reading {}", args.pairs.display()))?;
+    let mut pairs = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let cols: Vec<&str> = line.trim().split(',').collect();
+        if cols.len() != 3 {
+            anyhow::bail!("{}:{}: expected file_x,file_y,Decision", args.pairs.display(), n + 1);
+        }
+        pairs.push((cols[0].to_owned(), cols[1].to_owned(), cols[2].eq_ignore_ascii_case("yes")));
+    }
+    let mut cache: HashMap<String, Result<Embedding, &'static str>> = HashMap::new();
+    for (x, y, _) in &pairs {
+        for f in [x, y] {
+            if !cache.contains_key(f) {
+                let r = embed(&engine, &args.images.join(f), &bio).map_err(|e| e.code());
+                cache.insert(f.clone(), r);
+            }
+        }
+    }
+    let mut scores = Vec::new();
+    let mut skipped = 0;
+    for (x, y, genuine) in &pairs {
+        match (&cache[x], &cache[y]) {
+            (Ok(a), Ok(b)) => {
+                let similarity = if args.js_match_feature { js_match_feature(a.as_slice(), b.as_slice()) } else { a.similarity(b) };
+                scores.push(Scored { similarity, genuine: *genuine });
+            }
+            _ => skipped += 1,
+        }
+    }
+    let mut refused: Vec<(&String, &str)> =
+        cache.iter().filter_map(|(f, r)| r.as_ref().err().map(|code| (f, *code))).collect();
+    refused.sort();
+    let genuine = scores.iter().filter(|s| s.genuine).count();
+    let at_threshold = rates_at(&scores, bio.threshold);
+    let report = json!({
+        "pairs": pairs.len(),
+        "genuine": genuine,
+        "impostor": scores.len() - genuine,
+        "pairs_skipped": skipped,
+        "images": cache.len(),
+        "faces_not_found": refused.iter().map(|(f, c)| json!({"image": f, "reason": c})).collect::<Vec<_>>(),
+        "eer": eer(&scores),
+        "fnmr_at_fmr_1pct": fnmr_at_fmr(&scores, 0.01),
+        "fnmr_at_fmr_0": fnmr_at_fmr(&scores, 0.0),
+        "calibrated_threshold": calibrate(&scores),
+        "threshold": at_threshold,
+        "lowest_genuine": scores.iter().filter(|s| s.genuine).map(|s| s.similarity).fold(f32::INFINITY, f32::min),
+        "highest_impostor": scores.iter().filter(|s| !s.genuine).map(|s| s.similarity).fold(f32::NEG_INFINITY, f32::max),
+        "alignment": bio.pipeline.alignment,
+        "nms_order": bio.pipeline.nms_order,
+        "score": if args.js_match_feature { "faceplugin_matchFeature" } else { "cosine" },
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
+
+/// faceplugin's `matchFeature`, kept to show what it computes: it subtracts
+/// the pair's element-wise mean from both vectors, which leaves f1 = −f2, so
+/// every pair scores −1.
+fn js_match_feature(f1: &[f32], f2: &[f32]) -> f32 {
+    let (mut a, mut b) = (f1.to_vec(), f2.to_vec());
+    let (mut sa, mut sb) = (0f32, 0f32);
+    for i in 0..a.len() {
+        let m = (a[i] + b[i]) / 2.0;
+        a[i] -= m;
+        b[i] -= m;
+        sa += a[i] * a[i];
+        sb += b[i] * b[i];
+    }
+    (0..a.len()).map(|i| a[i] / sa.sqrt() * (b[i] / sb.sqrt())).sum()
+}
+
+fn liveness(args: LivenessArgs, bio: &BiometricsConfig) -> anyhow::Result<()> {
+    let engine = engine(bio)?;
+    let step = 1000 / args.fps.max(1);
+    let tmp;
+    let paths: Vec<PathBuf> = match &args.video {
+        Some(video) => {
+            tmp = tempfile::tempdir()?;
+            video_frames(video, args.fps, tmp.path())?
+        }
+        None => args.frames.clone(),
+    };
+    if paths.is_empty() {
+        anyhow::bail!("give frames or --video");
+    }
+    let mut frames = Vec::with_capacity(paths.len());
+    for (i, p) in paths.iter().enumerate() {
+        let image = read_image(p, bio).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        frames.push(Frame { at_ms: i as u32 * step, image });
+    }
+    let challenge = match &args.challenge {
+        Some(c) => Challenge::parse(c).ok_or_else(|| anyhow::anyhow!("challenge must be turn_left, turn_right or blink"))?,
+        None => Challenge::random(),
+    };
+    let mut policy = bio.liveness.clone();
+    if args.no_challenge {
+        policy.require_challenge = false;
+    }
+    let outcome = engine.analyse_sequence(&frames, challenge, args.challenge_at_ms, &policy)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&outcome)?);
+    } else {
+        for c in &outcome.report.checks {
+            println!("{:<24} {:<5} {}", c.check, if c.passed { "ok" } else { "FAIL" }, c.detail);
+        }
+        println!("decision: {}", if outcome.report.live { "live" } else { "refused" });
+    }
+    if !outcome.report.live {
+        std::process::exit(3);
+    }
+    Ok(())
+}
+
+/// Splits a video into PNG frames at `fps` with ffmpeg (a Debian package; setup installs it).
+pub fn video_frames(video: &Path, fps: u32, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-i"])
+        .arg(video)
+        .args(["-vf", &format!("fps={fps}")])
+        .arg(dir.join("frame-%04d.png"))
+        .status()
+        .context("running ffmpeg (install the Debian package ffmpeg)")?;
+    if !status.success() {
+        anyhow::bail!("ffmpeg could not read {}", video.display());
+    }
+    let mut frames: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    frames.sort();
+    Ok(frames)
+}
+
+pub async fn run_registry(cmd: RegistryCommand, config: &Config) -> anyhow::Result<()> {
+    let bio = &config.biometrics;
+    match cmd {
+        RegistryCommand::Add { iin, name, photo } => {
+            let iin: Iin = iin.parse().map_err(|e| anyhow::anyhow!("--iin: {e}"))?;
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                anyhow::bail!("--name must be 1 to 200 characters");
+            }
+            let bytes = std::fs::read(&photo).with_context(|| format!("reading {}", photo.display()))?;
+            let img = decode_image(&bytes, &bio.decode).map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
+            // The registry photo must be usable for the first verification.
+            let engine = engine(bio)?;
+            engine.observe(&img).map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
+            let ext = if bytes.starts_with(&[0x89, b'P', b'N', b'G']) { "png" } else { "jpg" };
+            let path = DirectoryRegistry::new(&bio.registry_dir).add(&iin, name, &bytes, ext)?;
+            println!("added {} to {}", iin, path.display());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn faceplugin_match_feature_is_always_minus_one() {
+        let a = [0.3, -0.1, 0.7, 0.2];
+        let b = [0.25, -0.05, 0.6, 0.3];
+        assert!((super::js_match_feature(&a, &b) + 1.0).abs() < 1e-5);
+        assert!((super::js_match_feature(&a, &[-0.9, 0.4, 0.0, 0.1]) + 1.0).abs() < 1e-5);
+    }
+}
