@@ -145,7 +145,8 @@ pub struct LivenessPolicy {
     pub min_landmark_motion: f32,
     /// Share of frames whose pixels repeat an earlier, non-adjacent frame.
     pub max_repeated_share: f32,
-    /// Lowest similarity of any frame to the capture's fused face.
+    /// Lowest similarity of any usable frame to the capture's fused face: by
+    /// default the verification threshold, i.e. every frame must match the rest.
     pub min_identity: f32,
     /// Yaw change (degrees) from the baseline that counts as a turn.
     pub turn_degrees: f32,
@@ -166,7 +167,7 @@ impl Default for LivenessPolicy {
             min_mean_change: 0.6,
             min_landmark_motion: 0.002,
             max_repeated_share: 0.2,
-            min_identity: 0.5,
+            min_identity: Threshold::CALIBRATED.0,
             turn_degrees: 12.0,
             eyes_closed_below: 0.5,
             min_passive: 0.0,

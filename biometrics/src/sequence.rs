@@ -47,22 +47,27 @@ impl Engine {
             }
             observed.push((f.at_ms, faces.len(), obs));
         }
+        // Identity is judged on frames that pass the quality gates: a face
+        // turned 45° for the challenge is not comparable, and is not asked to be.
+        let mut usable = vec![false; observed.len()];
+        for (k, (at, _, o)) in observed.iter().enumerate() {
+            if let Some(o) = o {
+                match self.check_quality(o) {
+                    Ok(()) => usable[k] = true,
+                    Err(e) => unusable.push((*at, e.code())),
+                }
+            }
+        }
         let good: Vec<Embedding> = observed
             .iter()
-            .filter_map(|(at, _, o)| o.as_ref().map(|o| (at, o)))
-            .filter_map(|(at, o)| match self.check_quality(o) {
-                Ok(()) => Some(o.embedding.clone()),
-                Err(e) => {
-                    unusable.push((*at, e.code()));
-                    None
-                }
-            })
+            .zip(&usable)
+            .filter(|(_, ok)| **ok)
+            .filter_map(|((_, _, o), _)| o.as_ref().map(|o| o.embedding.clone()))
             .collect();
-        let all: Vec<Embedding> = observed.iter().filter_map(|(_, _, o)| o.as_ref().map(|o| o.embedding.clone())).collect();
-        let centre = Embedding::fuse(&all);
+        let centre = Embedding::fuse(&good);
         let mut evidence = Vec::with_capacity(observed.len());
         let mut previous: Option<&FaceObservation> = None;
-        for (at_ms, faces, obs) in &observed {
+        for ((at_ms, faces, obs), usable) in observed.iter().zip(&usable) {
             let e = match obs {
                 Some(o) => FrameEvidence {
                     at_ms: *at_ms,
@@ -73,7 +78,7 @@ impl Engine {
                     passive_live: o.passive_live(),
                     change_from_previous: previous.map(|p| mean_abs_diff(&p.grey64, &o.grey64)),
                     landmark_motion: previous.map(|p| landmark_motion(p, o)),
-                    identity: centre.as_ref().map(|c| c.similarity(&o.embedding)),
+                    identity: centre.as_ref().filter(|_| *usable).map(|c| c.similarity(&o.embedding)),
                     fingerprint: fingerprint(&o.grey64),
                 },
                 None => FrameEvidence {

@@ -192,7 +192,7 @@ def main():
                 rec["five_points"] = five_points(pts).round(2).tolist()
                 rec["liveness"] = p.liveness(rgb, box).round(4).tolist()
                 rec["pose"] = [round(v, 2) for v in p.pose_of(rgb, box)]
-                rec["embedding_head"] = p.embed(rgb, pts)[:4].round(4).tolist()
+                rec["embedding"] = p.embed(rgb, pts).round(5).tolist()
             print(json.dumps(rec))
     elif cmd == "pairs":
         p = Pipeline()

@@ -27,6 +27,8 @@ pub enum BiometricsCommand {
     },
     /// Verification figures on a labelled pair list (file_x,file_y,Decision).
     Eval(EvalArgs),
+    /// Every stage's output for one image (faces, points, pose, eyes, passive score).
+    Inspect { image: PathBuf },
     /// Liveness over a frame sequence: image files in order, or a video.
     Liveness(LivenessArgs),
 }
@@ -138,6 +140,18 @@ pub fn run(cmd: BiometricsCommand, config: &Config) -> anyhow::Result<()> {
             Ok(())
         }
         BiometricsCommand::Eval(args) => eval(args, bio),
+        BiometricsCommand::Inspect { image } => {
+            let engine = engine(bio)?;
+            let img = read_image(&image, bio)?;
+            let faces = engine.detect(&img)?;
+            let observation = match engine.observe(&img) {
+                Ok(o) => json!({"observation": o, "quality": engine.check_quality(&o).err().map(|e| e.code()),
+                                "embedding_head": &o.embedding.as_slice()[..4]}),
+                Err(e) => refusal(&image, &e),
+            };
+            println!("{}", json!({"image": image.display().to_string(), "faces": faces, "result": observation}));
+            Ok(())
+        }
         BiometricsCommand::Liveness(args) => liveness(args, bio),
     }
 }
