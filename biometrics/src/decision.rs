@@ -139,6 +139,10 @@ pub struct FrameEvidence {
 #[serde(default)]
 pub struct LivenessPolicy {
     pub min_frames: usize,
+    /// Share of frames that may show a second face (a detector false positive
+    /// on a hand or a microphone happens in live video; a second person in
+    /// many frames does not pass).
+    pub max_multi_face_share: f32,
     /// Mean frame-to-frame change (grey levels) below which the capture is still.
     pub min_mean_change: f32,
     /// Median landmark motion (fraction of face size) below which nothing moves.
@@ -164,6 +168,7 @@ impl Default for LivenessPolicy {
     fn default() -> Self {
         LivenessPolicy {
             min_frames: 8,
+            max_multi_face_share: 0.05,
             min_mean_change: 0.6,
             min_landmark_motion: 0.002,
             max_repeated_share: 0.2,
@@ -212,7 +217,7 @@ pub fn evaluate_sequence(
 
     checks.push(CheckResult {
         check: "single_face",
-        passed: multi == 0,
+        passed: multi as f32 <= policy.max_multi_face_share * frames.len() as f32,
         detail: format!("{multi} of {} frames show more than one face", frames.len()),
     });
     checks.push(CheckResult {
@@ -450,6 +455,8 @@ mod tests {
         let p = LivenessPolicy::default();
         let mut frames = capture(20, -20.0, |_| 0.95);
         frames[3].faces = 2;
+        assert!(failed(&frames, Challenge::TurnLeft, &p).is_empty(), "one stray detection in 20 frames is tolerated");
+        frames[4].faces = 2;
         assert_eq!(failed(&frames, Challenge::TurnLeft, &p), ["single_face"]);
         let mut frames = capture(20, -20.0, |_| 0.95);
         frames[15].identity = Some(0.1);

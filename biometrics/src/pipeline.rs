@@ -272,7 +272,7 @@ impl Engine {
         let region = scaled_crop(img, (x1, y1, bw, bh), 1.0);
         let crop = resize_region(img, region, 64, 64);
         let grey = grey_swapped(&crop);
-        let input = Array4::from_shape_fn((1, 1, 64, 64), |(_, _, y, x)| f32::from(grey.get_pixel(x as u32, y as u32)[0]) / 256.0);
+        let input = grey_input(&grey, 256.0);
         let out = self.models.landmark.run(input.view())?;
         let mut pts = [[0f32; 2]; 68];
         for (i, p) in pts.iter_mut().enumerate() {
@@ -323,7 +323,7 @@ impl Engine {
             let size = size.min(w as f32 - x0 - 1.0).min(h as f32 - y0 - 1.0).max(1.0);
             let crop = resize_region(img, (x0, y0, size, size), 24, 24);
             let grey = grey_swapped(&crop);
-            let input = Array4::from_shape_fn((1, 1, 24, 24), |(_, _, y, x)| f32::from(grey.get_pixel(x as u32, y as u32)[0]) / 255.0);
+            let input = grey_input(&grey, 255.0);
             let out = self.models.eye.run(input.view())?;
             result[k] = softmax(&out[0])[1];
         }
@@ -436,19 +436,36 @@ pub fn scaled_crop(img: &RgbImage, (x, y, bw, bh): (f32, f32, f32, f32), scale_v
 }
 
 /// Bilinear resize of the region (x, y, w, h) to `out_w`×`out_h` with OpenCV's
-/// pixel-centre convention (`cv.resize`, INTER_LINEAR), edges replicated.
+/// pixel-centre convention (`cv.resize`, INTER_LINEAR: no antialiasing, edges
+/// replicated), which is what the models were fed in the package. Written out
+/// rather than taken from a resampling crate because those antialias when
+/// downscaling, which changes what the models see; imageproc's generic warp
+/// does sample this way but is 10× slower here (README, Benchmarks).
 pub fn resize_region(img: &RgbImage, (x, y, w, h): (f32, f32, f32, f32), out_w: u32, out_h: u32) -> RgbImage {
     let (sx, sy) = (w / out_w as f32, h / out_h as f32);
-    let (max_x, max_y) = ((x + w - 1.0).min(img.width() as f32 - 1.0), (y + h - 1.0).min(img.height() as f32 - 1.0));
-    let mut out = RgbImage::new(out_w, out_h);
-    warp_into_with(
-        img,
-        |ox, oy| (((ox + 0.5) * sx - 0.5 + x).clamp(x, max_x), ((oy + 0.5) * sy - 0.5 + y).clamp(y, max_y)),
-        Interpolation::Bilinear,
-        Rgb([0, 0, 0]),
-        &mut out,
-    );
-    out
+    let (max_x, max_y) = ((x + w - 1.0).min(img.width() as f32 - 1.0).max(0.0), (y + h - 1.0).min(img.height() as f32 - 1.0).max(0.0));
+    let taps = |o: u32, s: f32, start: f32, max: f32| {
+        let v = ((o as f32 + 0.5) * s - 0.5 + start).clamp(start.min(max), max);
+        let i0 = v.floor();
+        let i1 = (i0 + 1.0).min(max);
+        (i0 as usize, i1 as usize, v - i0)
+    };
+    let xs: Vec<(usize, usize, f32)> = (0..out_w).map(|o| taps(o, sx, x, max_x)).collect();
+    let stride = img.width() as usize * 3;
+    let src = img.as_raw();
+    let mut out = Vec::with_capacity((out_w * out_h * 3) as usize);
+    for oy in 0..out_h {
+        let (y0, y1, fy) = taps(oy, sy, y, max_y);
+        let (r0, r1) = (&src[y0 * stride..], &src[y1 * stride..]);
+        for &(x0, x1, fx) in &xs {
+            for c in 0..3 {
+                let top = f32::from(r0[x0 * 3 + c]) * (1.0 - fx) + f32::from(r0[x1 * 3 + c]) * fx;
+                let bottom = f32::from(r1[x0 * 3 + c]) * (1.0 - fx) + f32::from(r1[x1 * 3 + c]) * fx;
+                out.push((top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8);
+            }
+        }
+    }
+    RgbImage::from_raw(out_w, out_h, out).expect("out_w × out_h × 3 bytes")
 }
 
 /// Greyscale the way the JS computes it on RGBA with a BGR code: weights swapped.
@@ -461,7 +478,21 @@ pub fn grey_swapped(img: &RgbImage) -> GrayImage {
 }
 
 fn nchw(img: &RgbImage, f: impl Fn(&Rgb<u8>, usize) -> f32) -> Array4<f32> {
-    Array4::from_shape_fn((1, 3, img.height() as usize, img.width() as usize), |(_, c, y, x)| f(img.get_pixel(x as u32, y as u32), c))
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let plane = w * h;
+    let mut data = vec![0f32; 3 * plane];
+    for (i, px) in img.pixels().enumerate() {
+        for c in 0..3 {
+            data[c * plane + i] = f(px, c);
+        }
+    }
+    Array4::from_shape_vec((1, 3, h, w), data).expect("3 planes of w×h")
+}
+
+fn grey_input(grey: &GrayImage, scale: f32) -> Array4<f32> {
+    let (w, h) = (grey.width() as usize, grey.height() as usize);
+    let data = grey.as_raw().iter().map(|v| f32::from(*v) / scale).collect();
+    Array4::from_shape_vec((1, 1, h, w), data).expect("one plane of w×h")
 }
 
 fn softmax(v: &[f32]) -> Vec<f32> {

@@ -71,7 +71,12 @@ fn every_stage_agrees_with_the_independent_python_run() {
         for (got, want) in [face.x1, face.y1, face.x2, face.y2].iter().zip(py_face.as_array().unwrap()) {
             assert!((got - want.as_f64().unwrap() as f32).abs() < 0.02 * side, "{name}: box {face:?} vs {py_face}");
         }
-        let o = e.observe_face(&img, face).unwrap();
+        // Each later stage gets the reference's own box, so a stage is compared
+        // on the same input: the box itself jitters by a few pixels with the
+        // JPEG decoder, and the pose model's answer moves with the crop.
+        let v = |i: usize| py_face[i].as_f64().unwrap() as f32;
+        let same_box = FaceBox { x1: v(0), y1: v(1), x2: v(2), y2: v(3), score: v(4) };
+        let o = e.observe_face(&img, same_box).unwrap();
         for (p, q) in o.five_points.iter().zip(r["five_points"].as_array().unwrap()) {
             for k in 0..2 {
                 assert!((p[k] - q[k].as_f64().unwrap() as f32).abs() < 0.03 * side, "{name}: points {:?} vs {}", o.five_points, r["five_points"]);
@@ -224,7 +229,9 @@ fn the_live_clip_passes_and_its_first_frame_repeated_does_not() {
 fn a_recording_that_does_not_perform_the_challenge_fails() {
     // 3.7–5.0 s: the head turns to his right only.
     let frames = clip_frames(3.7, 1.3);
-    let policy = LivenessPolicy { min_frames: 8, ..Default::default() };
+    // 13 frames: the one stray detection in this stretch is more than 5 %, and
+    // this test is about the challenge only.
+    let policy = LivenessPolicy { max_multi_face_share: 0.1, ..Default::default() };
     let right = engine().analyse_sequence(&frames, Challenge::TurnRight, 300, &policy).unwrap();
     assert!(right.report.live, "{:?}", right.report.checks);
     let left = engine().analyse_sequence(&frames, Challenge::TurnLeft, 300, &policy).unwrap();
