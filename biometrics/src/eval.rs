@@ -80,6 +80,21 @@ pub fn calibrate(scores: &[Scored]) -> f32 {
     }
 }
 
+/// Separation of the genuine and impostor score distributions,
+/// (μg − μi) / √((σg² + σi²) / 2): larger is better, and unlike the error
+/// rates it still moves when a small set is already perfectly separated.
+pub fn d_prime(scores: &[Scored]) -> f64 {
+    let stats = |genuine: bool| {
+        let v: Vec<f64> = scores.iter().filter(|s| s.genuine == genuine).map(|s| f64::from(s.similarity)).collect();
+        let n = v.len().max(1) as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        (mean, v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n)
+    };
+    let ((mg, vg), (mi, vi)) = (stats(true), stats(false));
+    let spread = ((vg + vi) / 2.0).sqrt();
+    if spread == 0.0 { 0.0 } else { (mg - mi) / spread }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +119,15 @@ mod tests {
         assert!((calibrate(&scores) - 0.5).abs() < 1e-6);
         let r = fnmr_at_fmr(&scores, 0.0);
         assert_eq!(r.fnmr, 0.0);
+    }
+
+    #[test]
+    fn d_prime_grows_with_separation() {
+        let near = [s(0.6, true), s(0.5, true), s(0.4, false), s(0.3, false)];
+        let far = [s(0.9, true), s(0.8, true), s(0.1, false), s(0.0, false)];
+        // Means 0.55 and 0.35, both variances 0.0025: 0.2 / 0.05 = 4.
+        assert!((d_prime(&near) - 4.0).abs() < 1e-5, "{}", d_prime(&near));
+        assert!(d_prime(&far) > d_prime(&near));
     }
 
     #[test]

@@ -204,6 +204,7 @@ fn eval(args: EvalArgs, bio: &BiometricsConfig) -> anyhow::Result<()> {
         cache.iter().filter_map(|(f, r)| r.as_ref().err().map(|code| (f, *code))).collect();
     refused.sort();
     let genuine = scores.iter().filter(|s| s.genuine).count();
+    let fusion = fusion_effect(&pairs, &cache, args.js_match_feature);
     let at_threshold = rates_at(&scores, bio.threshold);
     let report = json!({
         "pairs": pairs.len(),
@@ -216,9 +217,11 @@ fn eval(args: EvalArgs, bio: &BiometricsConfig) -> anyhow::Result<()> {
         "fnmr_at_fmr_1pct": fnmr_at_fmr(&scores, 0.01),
         "fnmr_at_fmr_0": fnmr_at_fmr(&scores, 0.0),
         "calibrated_threshold": calibrate(&scores),
+        "d_prime": tanu_biometrics::eval::d_prime(&scores),
         "threshold": at_threshold,
         "lowest_genuine": scores.iter().filter(|s| s.genuine).map(|s| s.similarity).fold(f32::INFINITY, f32::min),
         "highest_impostor": scores.iter().filter(|s| !s.genuine).map(|s| s.similarity).fold(f32::NEG_INFINITY, f32::max),
+        "fusion": fusion,
         "alignment": bio.pipeline.alignment,
         "nms_order": bio.pipeline.nms_order,
         "score": if args.js_match_feature { "faceplugin_matchFeature" } else { "cosine" },
@@ -229,6 +232,57 @@ fn eval(args: EvalArgs, bio: &BiometricsConfig) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(())
+}
+
+/// Does fusing several captures into one reference help? People with three or
+/// more photos (grouped through the genuine pairs) give, for each probe photo,
+/// the genuine score against one other photo and against the fused rest; the
+/// impostor scores are the probe against the other people's fused galleries.
+fn fusion_effect(pairs: &[(String, String, bool)], cache: &HashMap<String, Result<Embedding, &'static str>>, skip: bool) -> serde_json::Value {
+    if skip {
+        return serde_json::Value::Null;
+    }
+    let mut parent: HashMap<&str, &str> = HashMap::new();
+    fn find<'a>(p: &mut HashMap<&'a str, &'a str>, x: &'a str) -> &'a str {
+        let up = *p.get(x).unwrap_or(&x);
+        if up == x { x } else { let r = find(p, up); p.insert(x, r); r }
+    }
+    for (x, y, genuine) in pairs {
+        if *genuine {
+            let (a, b) = (find(&mut parent, x), find(&mut parent, y));
+            parent.insert(a, b);
+        }
+    }
+    let mut groups: HashMap<&str, Vec<(&str, &Embedding)>> = HashMap::new();
+    for (name, e) in cache.iter().filter_map(|(n, e)| e.as_ref().ok().map(|e| (n.as_str(), e))) {
+        groups.entry(find(&mut parent, name)).or_default().push((name, e));
+    }
+    let people: Vec<&Vec<(&str, &Embedding)>> = groups.values().filter(|g| g.len() >= 3).collect();
+    let (mut single, mut fused, mut impostor_single, mut impostor_fused) = (vec![], vec![], vec![], vec![]);
+    for (i, person) in people.iter().enumerate() {
+        for (k, (_, probe)) in person.iter().enumerate() {
+            let rest: Vec<Embedding> = person.iter().enumerate().filter(|(j, _)| *j != k).map(|(_, (_, e))| (*e).clone()).collect();
+            single.extend(rest.iter().map(|r| probe.similarity(r)));
+            if let Some(f) = Embedding::fuse(&rest) {
+                fused.push(probe.similarity(&f));
+            }
+            for (j, other) in people.iter().enumerate().filter(|(j, _)| *j != i) {
+                let _ = j;
+                let all: Vec<Embedding> = other.iter().map(|(_, e)| (*e).clone()).collect();
+                impostor_single.extend(all.iter().map(|r| probe.similarity(r)));
+                if let Some(f) = Embedding::fuse(&all) {
+                    impostor_fused.push(probe.similarity(&f));
+                }
+            }
+        }
+    }
+    let stats = |v: &[f32]| {
+        let n = v.len().max(1) as f32;
+        json!({"n": v.len(), "mean": v.iter().sum::<f32>() / n,
+               "min": v.iter().copied().fold(f32::INFINITY, f32::min), "max": v.iter().copied().fold(f32::NEG_INFINITY, f32::max)})
+    };
+    json!({"people": people.len(), "genuine_single": stats(&single), "genuine_fused": stats(&fused),
+           "impostor_single": stats(&impostor_single), "impostor_fused": stats(&impostor_fused)})
 }
 
 /// faceplugin's `matchFeature`, kept to show what it computes: it subtracts
