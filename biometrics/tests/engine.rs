@@ -249,3 +249,14 @@ fn passive_scores_on_the_spoof_samples_are_reported() {
         assert!((o.passive.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
 }
+
+#[test]
+fn pose_of_a_face_at_the_border_is_measured_not_a_crash() {
+    // The package's predictPose throws when the grown box leaves the image.
+    let img = load("faces-dev/img1.jpg");
+    let face = engine().observe(&img).unwrap().face;
+    let cut = image::imageops::crop_imm(&img, face.x1 as u32 + 10, 0, img.width() - face.x1 as u32 - 10, img.height()).to_image();
+    let edge = FaceBox { x1: 0.0, x2: face.width() - 10.0, ..face };
+    let pose = engine().pose(&cut, &edge).unwrap();
+    assert!(pose.iter().all(|a| a.is_finite() && a.abs() <= 99.0), "{pose:?}");
+}
