@@ -24,6 +24,8 @@ pub struct App {
     pub journal: crate::audit::Journal,
     pairwise_key: [u8; 32],
     csrf_key: [u8; 32],
+    /// Wraps each citizen's template data key (biometrics::template).
+    pub template_key: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,7 @@ impl App {
             journal: crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1")),
             pairwise_key: master.derive("tanu pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),
+            template_key: master.derive("tanu biometric templates v1"),
             config,
             store,
             keys,

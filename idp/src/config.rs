@@ -15,6 +15,8 @@ pub enum ConfigError {
     Env { name: &'static str, value: String, reason: String },
     #[error("issuer {0:?} must be an absolute https URL (http only on a loopback host), with no query or fragment")]
     Issuer(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The whole configuration. Durations are in seconds.
@@ -47,6 +49,56 @@ pub struct Config {
     pub notification_retry_base_ms: u64,
     /// The face pipeline, its models and the person registry (`[biometrics]`).
     pub biometrics: BiometricsConfig,
+    /// Face sign-in: capture limits and attempt limits (`[face]`).
+    pub face: FaceConfig,
+}
+
+/// `[face]`: how a face sign-in captures frames and how often it may fail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaceConfig {
+    /// Whether `tanu serve` offers face sign-in (needs the models). When
+    /// false the login page says sign-in is unavailable.
+    pub enabled: bool,
+    /// Largest accepted frame (JPEG or PNG bytes).
+    pub max_frame_bytes: usize,
+    /// Most frames accepted in one capture.
+    pub max_frames: usize,
+    /// Frames received before the challenge is shown (the baseline).
+    pub frames_before_challenge: usize,
+    /// Frames received after the challenge before the capture is complete.
+    pub frames_after_challenge: usize,
+    /// Seconds a capture may take from its first frame.
+    pub capture_timeout: u64,
+    /// Captures one sign-in may try.
+    pub max_tries: u32,
+    /// Window, in seconds, over which failures are counted.
+    pub failure_window: u64,
+    /// Failures per IIN within the window after which sign-in is refused.
+    pub max_failures_per_iin: u64,
+    /// Failures per client address within the window after which sign-in is refused.
+    pub max_failures_per_address: u64,
+    /// Test configurations only: always this challenge instead of a random one.
+    /// Production leaves it unset (README, "Face sign-in").
+    pub fixed_challenge: Option<String>,
+}
+
+impl Default for FaceConfig {
+    fn default() -> Self {
+        FaceConfig {
+            enabled: true,
+            max_frame_bytes: 400 * 1024,
+            max_frames: 60,
+            frames_before_challenge: 8,
+            frames_after_challenge: 24,
+            capture_timeout: 30,
+            max_tries: 3,
+            failure_window: 900,
+            max_failures_per_iin: 5,
+            max_failures_per_address: 20,
+            fixed_challenge: None,
+        }
+    }
 }
 
 /// `[biometrics]`: models, pipeline gates, liveness policy, threshold, registry.
@@ -97,6 +149,7 @@ impl Default for Config {
             rate_limit_per_minute: 120,
             notification_retry_base_ms: 2000,
             biometrics: BiometricsConfig::default(),
+            face: FaceConfig::default(),
         }
     }
 }
@@ -155,6 +208,14 @@ impl Config {
             "TANU_REGISTRY_URL" => {
                 self.biometrics.registry_http.get_or_insert_with(Default::default).base_url = value;
             }
+            "TANU_FACE_MAX_FAILURES_PER_IIN" => self.face.max_failures_per_iin = num("TANU_FACE_MAX_FAILURES_PER_IIN", value)?,
+            "TANU_FACE_MAX_FAILURES_PER_ADDRESS" => {
+                self.face.max_failures_per_address = num("TANU_FACE_MAX_FAILURES_PER_ADDRESS", value)?
+            }
+            "TANU_FACE_ENABLED" => {
+                self.face.enabled = value.parse().map_err(|_| ConfigError::Env { name: "TANU_FACE_ENABLED", value, reason: "expected true or false".into() })?
+            }
+            "TANU_FACE_FIXED_CHALLENGE" => self.face.fixed_challenge = Some(value),
             // Other TANU_* variables belong to other components (biometrics, registry, temporal).
             _ => {}
         }
@@ -167,6 +228,14 @@ impl Config {
         let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
         if !scheme_ok || url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base() {
             return Err(ConfigError::Issuer(self.issuer.clone()));
+        }
+        if let Some(c) = &self.face.fixed_challenge {
+            if tanu_biometrics::Challenge::parse(c).is_none() {
+                return Err(ConfigError::Invalid(format!("face.fixed_challenge {c:?} must be turn_left, turn_right or blink")));
+            }
+        }
+        if !(-1.0..=1.0).contains(&self.biometrics.threshold) {
+            return Err(ConfigError::Invalid("biometrics.threshold must be between -1 and 1".into()));
         }
         Ok(())
     }

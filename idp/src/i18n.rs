@@ -86,6 +86,37 @@ messages! {
     consent_deny { kk: "Тыйым салу", ru: "Запретить", en: "Deny" }
     privacy_policy { kk: "Құпиялылық саясаты", ru: "Политика конфиденциальности", en: "Privacy policy" }
     user_agreement { kk: "Пайдаланушы келісімі", ru: "Пользовательское соглашение", en: "User agreement" }
+    face_iin_label { kk: "Жеке сәйкестендіру нөміріңіз (ЖСН)", ru: "Ваш индивидуальный идентификационный номер (ИИН)", en: "Your individual identification number (IIN)" }
+    face_iin_hint { kk: "12 сан", ru: "12 цифр", en: "12 digits" }
+    face_continue { kk: "Жалғастыру", ru: "Продолжить", en: "Continue" }
+    face_iin_invalid { kk: "ЖСН дұрыс емес: 12 санды тексеріңіз.", ru: "ИИН указан неверно: проверьте 12 цифр.", en: "This IIN is not valid: please check the 12 digits." }
+    face_not_in_registry { kk: "Бұл ЖСН мемлекеттік тұлғалар тізілімінде табылмады.", ru: "Этот ИИН не найден в государственном реестре физических лиц.", en: "This IIN was not found in the state person registry." }
+    face_registry_unavailable { kk: "Тұлғалар тізілімі уақытша қолжетімсіз. Кейінірек қайталаңыз.", ru: "Реестр физических лиц временно недоступен. Повторите позже.", en: "The person registry is unavailable at the moment. Please try again later." }
+    face_locked { kk: "Бұл ЖСН немесе желі үшін сәтсіз әрекеттер тым көп. Кейінірек қайталаңыз.", ru: "Слишком много неудачных попыток для этого ИИН или из этой сети. Повторите позже.", en: "Too many failed attempts for this IIN or from this network. Please try again later." }
+    bio_consent_title { kk: "Биометриялық деректерді өңдеуге келісім", ru: "Согласие на обработку биометрических данных", en: "Consent to the processing of your biometric data" }
+    bio_consent_text { kk: "Жеке басыңызды растау үшін Tanu камерадан бет бейнеңізді алады, оның тірі адам екенін тексереді және алғаш рет мемлекеттік тізілімдегі құжат фотосуретімен, кейін жүйеде сақталған эталондық үлгімен салыстырады. Кадрлар тек осы әрекет барысында жадта болады; тек шифрланған эталондық үлгі сақталады. Келісімді кез келген уақытта кері қайтарып алуға болады, сонда үлгі жойылады.", ru: "Чтобы подтвердить вашу личность, Tanu получает изображение вашего лица с камеры, проверяет, что перед камерой живой человек, и сравнивает его в первый раз с фотографией из документа в государственном реестре, а затем с эталонным образцом, хранимым в системе. Кадры находятся в памяти только во время этой попытки; хранится только зашифрованный эталонный образец. Согласие можно отозвать в любое время, и образец будет удалён.", en: "To confirm who you are, Tanu takes images of your face from the camera, checks that a living person is in front of it, and compares them the first time with the photo of your identity document in the state registry, and afterwards with a reference template kept in the system. The images are held in memory for this attempt only; only the encrypted reference template is kept. You may withdraw this consent at any time, and the template is then deleted." }
+    bio_consent_version { kk: "Мәтін нұсқасы", ru: "Версия текста", en: "Text version" }
+    bio_consent_accept { kk: "Келісемін", ru: "Согласен(на)", en: "I agree" }
+    bio_consent_decline { kk: "Келіспеймін", ru: "Не согласен(на)", en: "I do not agree" }
+    camera_title { kk: "Бетті тексеру", ru: "Проверка лица", en: "Face check" }
+    camera_guide { kk: "Бетіңізді сопақтың ішіне орналастырыңыз, жарық жеткілікті болсын, камераны қол созымында ұстаңыз.", ru: "Поместите лицо в овал, обеспечьте хорошее освещение, держите камеру на расстоянии вытянутой руки.", en: "Place your face inside the oval, in good light, with the camera at arm's length." }
+    camera_start { kk: "Камераны қосу", ru: "Включить камеру", en: "Start the camera" }
+    camera_denied { kk: "Камераға қол жеткізу мүмкін болмады. Браузерде камераға рұқсат беріңіз.", ru: "Нет доступа к камере. Разрешите браузеру использовать камеру.", en: "The camera could not be opened. Please allow this page to use the camera." }
+    camera_look { kk: "Камераға тура қараңыз", ru: "Смотрите прямо в камеру", en: "Look straight at the camera" }
+    camera_checking { kk: "Тексерілуде…", ru: "Проверяем…", en: "Checking…" }
+    challenge_turn_left { kk: "Басыңызды баяу солға бұрыңыз", ru: "Медленно поверните голову влево", en: "Slowly turn your head to your left" }
+    challenge_turn_right { kk: "Басыңызды баяу оңға бұрыңыз", ru: "Медленно поверните голову вправо", en: "Slowly turn your head to your right" }
+    challenge_blink { kk: "Көзіңізді жыпылықтатыңыз", ru: "Моргните", en: "Blink your eyes" }
+    fail_title { kk: "Растау мүмкін болмады", ru: "Подтвердить не удалось", en: "We could not confirm it is you" }
+    fail_no_face { kk: "Бет табылмады. Бетіңіз сопақтың ішінде және жақсы жарықтандырылған болсын.", ru: "Лицо не найдено. Убедитесь, что лицо в овале и хорошо освещено.", en: "No face was found. Make sure your face is inside the oval and well lit." }
+    fail_several_faces { kk: "Кадрда бірнеше бет бар. Камера алдында тек сіз болуыңыз керек.", ru: "В кадре несколько лиц. Перед камерой должны быть только вы.", en: "More than one face is in view. Only you should be in front of the camera." }
+    fail_liveness { kk: "Тірі адам екеніңізді растау мүмкін болмады. Нұсқауды орындаңыз; фотосуретті немесе экранды көрсетпеңіз.", ru: "Не удалось подтвердить, что перед камерой живой человек. Выполните указание на экране; не показывайте фотографию или экран.", en: "We could not confirm that a living person is in front of the camera. Follow the instruction on screen; do not show a photo or a screen." }
+    fail_no_match { kk: "Бет құжаттағы фотосуретке немесе эталондық үлгіге сәйкес келмеді.", ru: "Лицо не совпало с фотографией документа или эталонным образцом.", en: "Your face did not match the document photo or your reference template." }
+    fail_timeout { kk: "Уақыт бітті.", ru: "Время истекло.", en: "The time ran out." }
+    fail_engine { kk: "Тексеру уақытша мүмкін емес. Кейінірек қайталаңыз.", ru: "Проверка временно невозможна. Повторите позже.", en: "The check is unavailable at the moment. Please try again later." }
+    fail_tries_left { kk: "Қалған әрекеттер саны:", ru: "Осталось попыток:", en: "Attempts left:" }
+    retry { kk: "Қайталау", ru: "Повторить", en: "Try again" }
+    return_to_service { kk: "Жүйеге оралу", ru: "Вернуться в систему", en: "Return to the service" }
     signed_out { kk: "Сіз жүйеден шықтыңыз.", ru: "Вы вышли из системы.", en: "You have signed out." }
 }
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod face;
 pub mod i18n;
 pub mod interaction;
 pub mod keys;

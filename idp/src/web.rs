@@ -40,6 +40,10 @@ page!(ErrorPage, "error.html" { message: Msg, detail: Option<String> });
 page!(ConsentPage, "consent.html" { rp: RelyingPartyView, scopes: Vec<Msg>, interaction: String, csrf: String });
 page!(LoginUnavailablePage, "login_unavailable.html" { rp: RelyingPartyView, interaction: String, csrf: String });
 page!(SignedOutPage, "signed_out.html" {});
+page!(FaceIinPage, "face_iin.html" { rp: RelyingPartyView, interaction: String, csrf: String, iin: String, error: Option<Msg> });
+page!(FaceConsentPage, "face_consent.html" { interaction: String, csrf: String, version: &'static str });
+page!(FaceCameraPage, "face_camera.html" { interaction: String, csrf: String });
+page!(FaceResultPage, "face_result.html" { interaction: String, csrf: String, code: &'static str, reason: Msg, tries_left: u32 });
 
 /// Renders a page with a status. Pages never cache: they carry per-session data.
 pub fn html(status: StatusCode, page: impl Template) -> Response {

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_oidc_core;
 mod m20261122_000002_audit_journal;
 mod m20261122_000003_notifications;
+mod m20261122_000004_biometrics;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_oidc_core::Migration),
             Box::new(m20261122_000002_audit_journal::Migration),
             Box::new(m20261122_000003_notifications::Migration),
+            Box::new(m20261122_000004_biometrics::Migration),
         ]
     }
 }

@@ -57,7 +57,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = load_config(&cli)?;
     match cli.command {
         Command::Serve => {
-            let app = App::build(config, Arc::new(NoMethodAuthenticator)).await?;
+            // Face sign-in needs the models; without them the server does not
+            // start (a clear error), unless face sign-in is switched off.
+            let authenticator: Arc<dyn crate::interaction::Authenticator> = if config.face.enabled {
+                Arc::new(crate::face::FaceAuthenticator::new(&config).map_err(|e| anyhow::anyhow!("face sign-in: {e}"))?)
+            } else {
+                tracing::warn!("face.enabled = false: no authentication method; sign-in is unavailable");
+                Arc::new(NoMethodAuthenticator)
+            };
+            let app = App::build(config, authenticator).await?;
             let issuer = app.config.issuer.clone();
             let (addr, server) = app.serve().await?;
             tracing::info!(%addr, %issuer, "tanu is serving");

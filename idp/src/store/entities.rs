@@ -248,3 +248,47 @@ pub mod event_delivery {
     }
     no_relations!();
 }
+
+pub mod biometric_consent {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "biometric_consents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub citizen_id: String,
+        pub text_version: String,
+        pub accepted_at: DateTimeUtc,
+        pub withdrawn_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod reference_template {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reference_templates")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub citizen_id: String,
+        pub wrapped_key: String,
+        pub sealed_embedding: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod face_failure {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "face_failures")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub iin_hash: String,
+        pub client_address: String,
+        pub reason: String,
+        pub at: DateTimeUtc,
+    }
+    no_relations!();
+}
