@@ -69,6 +69,33 @@ impl Tanu {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let next = Arc::new(Mutex::new(None));
+        let authenticator = TestAuthenticator { next: next.clone() };
+        Self::launch(tweak, next, move |_| Arc::new(authenticator)).await
+    }
+
+    /// A Tanu with face sign-in exactly as `tanu serve` builds it (the real
+    /// models, the embedded directory registry in a temporary directory).
+    pub async fn start_face(tweak: impl FnOnce(&mut Config)) -> Self {
+        let root = workspace_root();
+        let tweak = move |c: &mut Config| {
+            c.biometrics.models.dir = root.join("ops/vendor/models");
+            c.biometrics.models.ort_dylib =
+                Some(root.join("ops/vendor/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"));
+            c.biometrics.registry_dir = c.data_dir.join("registry");
+            tweak(c);
+        };
+        Self::launch(tweak, Arc::new(Mutex::new(None)), |config| {
+            Arc::new(tanu_idp::face::FaceAuthenticator::new(config).expect("face sign-in starts (run make setup)"))
+        })
+        .await
+    }
+
+    async fn launch(
+        tweak: impl FnOnce(&mut Config),
+        next: Arc<Mutex<Option<Citizen>>>,
+        authenticator: impl FnOnce(&Config) -> Arc<dyn Authenticator>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut config = Config::default();
@@ -90,8 +117,8 @@ impl Tanu {
             other => panic!("TANU_TEST_DATABASE={other}: expected sqlite or postgres"),
         };
         tweak(&mut config);
-        let next = Arc::new(Mutex::new(None));
-        let app = App::build(config, Arc::new(TestAuthenticator { next: next.clone() })).await.expect("tanu starts");
+        let authenticator = authenticator(&config);
+        let app = App::build(config, authenticator).await.expect("tanu starts");
         let (addr, server) = app.clone().serve().await.expect("tanu listens");
         let server = tokio::spawn(async move {
             let _ = server.await;
@@ -237,6 +264,33 @@ impl Browser {
         let csrf = between(body, "name=\"csrf\" value=\"", "\"").expect("csrf field");
         self.post_form(&format!("{}{}", self.base, action), &[("csrf", &csrf), ("decision", decision)]).await
     }
+}
+
+/// The repository's root (the test data is at `../shared/data` from it).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_owned()
+}
+
+pub fn shared_data(rel: &str) -> std::path::PathBuf {
+    workspace_root().join("../shared/data").join(rel)
+}
+
+/// JPEG frames of `../shared/data/video/short_hamilton_clip.mp4` from
+/// `from_s` for `seconds` at 10 fps (ffmpeg, installed by `make setup`), as a
+/// browser's canvas would send them.
+pub fn clip_frames(from_s: f32, seconds: f32) -> Vec<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-ss", &from_s.to_string(), "-t", &seconds.to_string(), "-i"])
+        .arg(shared_data("video/short_hamilton_clip.mp4"))
+        .args(["-vf", "fps=10", "-q:v", "3"])
+        .arg(dir.path().join("f-%03d.jpg"))
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "ffmpeg");
+    let mut paths: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
 pub fn between(s: &str, a: &str, b: &str) -> Option<String> {

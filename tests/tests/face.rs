@@ -1,0 +1,294 @@
+//! Face sign-in end to end over HTTP (Rules §4–§11): a real Tanu with the
+//! real models, the page's requests made by the test as the browser would
+//! (the browser itself drives the same pages in `browser.rs`).
+
+use tanu_biometrics::registry::DirectoryRegistry;
+use tanu_biometrics::Iin;
+use tanu_tests::*;
+
+const IIN: &str = "900101300017";
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+
+/// A document photo for the registry: one frame of the clip (4.0 s).
+fn document_photo() -> Vec<u8> {
+    clip_frames(4.0, 0.1).remove(0)
+}
+
+async fn face_tanu(tweak: impl FnOnce(&mut tanu_idp::config::Config)) -> (Tanu, tanu_idp::store::Client, String) {
+    let tanu = Tanu::start_face(|c| {
+        c.face.fixed_challenge = Some("turn_right".into());
+        tweak(c)
+    })
+    .await;
+    let iin: Iin = IIN.parse().unwrap();
+    DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&iin, "Miranda Lin-Manuel", &document_photo(), "jpg").unwrap();
+    let (client, secret) = tanu.client(REDIRECT, |_| {}).await;
+    (tanu, client, secret.unwrap())
+}
+
+fn page(l: &Landing) -> (&str, &str) {
+    match l {
+        Landing::Page { body, url, .. } => (body, url),
+        other => panic!("expected a page, got {other:?}"),
+    }
+}
+
+fn csrf(body: &str) -> String {
+    between(body, "name=\"csrf\" value=\"", "\"").expect("csrf field")
+}
+
+/// Where a sign-in is: the interaction id of a /login/{id}… page.
+fn interaction(url: &str) -> String {
+    url.split("/login/").nth(1).unwrap().split(['/', '?']).next().unwrap().to_owned()
+}
+
+/// Enters the IIN on the login page.
+async fn enter_iin(tanu: &Tanu, b: &Browser, login: &Landing, iin: &str) -> Landing {
+    let (body, url) = page(login);
+    let id = interaction(url);
+    b.post_form(&tanu.url(&format!("/login/{id}")), &[("csrf", &csrf(body)), ("iin", iin)]).await
+}
+
+/// Sends frames as the camera page does until the server says done; returns the server's answers.
+async fn send_frames(tanu: &Tanu, b: &Browser, camera: &Landing, frames: &[Vec<u8>]) -> Vec<serde_json::Value> {
+    let (body, url) = page(camera);
+    let id = interaction(url);
+    let token = csrf(body);
+    let mut answers = Vec::new();
+    for f in frames {
+        let resp = b
+            .http
+            .post(tanu.url(&format!("/login/{id}/frame")))
+            .header("content-type", "image/jpeg")
+            .header("x-csrf-token", &token)
+            .body(f.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let v: serde_json::Value = resp.json().await.unwrap();
+        let done = v["done"].as_bool().unwrap();
+        answers.push(v);
+        if done {
+            break;
+        }
+    }
+    answers
+}
+
+async fn verify(tanu: &Tanu, b: &Browser, camera: &Landing) -> Landing {
+    let (body, url) = page(camera);
+    let id = interaction(url);
+    b.post_form(&tanu.url(&format!("/login/{id}/verify")), &[("csrf", &csrf(body))]).await
+}
+
+async fn journal_steps(tanu: &Tanu) -> Vec<(String, String, Option<String>)> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use tanu_idp::store::entities::audit_record;
+    audit_record::Entity::find()
+        .order_by_asc(audit_record::Column::Seq)
+        .all(&tanu.app.store.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.step, r.outcome, r.reason))
+        .collect()
+}
+
+/// One full sign-in with the live clip; returns the ID token's claims.
+async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str, expect_biometric_consent: bool) -> serde_json::Value {
+    let b = Browser::new(tanu);
+    let pkce = Pkce::new();
+    let login = b.navigate(&authorize_url(tanu, &client.id, REDIRECT, &pkce, &[("scope", "openid profile")])).await;
+    assert!(page(&login).0.contains("Test RP"), "the page names the relying party");
+    let mut next = enter_iin(tanu, &b, &login, IIN).await;
+    if expect_biometric_consent {
+        assert!(page(&next).1.ends_with("/biometric-consent"), "first time: biometric consent");
+        next = b.consent(&next, "accept").await;
+    }
+    let camera = next;
+    assert!(page(&camera).1.ends_with("/camera"), "{:?}", page(&camera).1);
+    let answers = send_frames(tanu, &b, &camera, &clip_frames(3.7, 4.1)).await;
+    assert!(answers.iter().take(7).all(|a| a["challenge"].is_null()), "no challenge before the baseline");
+    assert_eq!(answers.last().unwrap()["challenge"], "turn_right");
+    assert_eq!(answers.last().unwrap()["done"], true);
+    let after = verify(tanu, &b, &camera).await;
+    // Then the relying party's consent (first time for this client), then back.
+    let landing = match after {
+        Landing::Page { ref url, .. } if url.contains("/consent/") => b.consent(&after, "allow").await,
+        other => other,
+    };
+    let code = landing.param("code").unwrap_or_else(|| panic!("no code: {landing:?}"));
+    let (status, tokens) = redeem(tanu, &client.id, secret, &code, REDIRECT, &pkce.verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let mut claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    let userinfo: serde_json::Value = reqwest::Client::new()
+        .get(tanu.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    claims["userinfo"] = userinfo;
+    claims
+}
+
+#[tokio::test]
+async fn first_time_then_reference_then_withdrawal() {
+    let (tanu, client, secret) = face_tanu(|_| {}).await;
+    let claims = sign_in(&tanu, &client, &secret, true).await;
+    assert_eq!(claims["amr"], serde_json::json!(["face", "liveness_challenge"]));
+    assert_eq!(claims["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
+    assert!(claims["auth_time"].as_i64().is_some());
+    assert_eq!(claims["userinfo"]["given_name"], "Lin-Manuel");
+    assert_eq!(claims["userinfo"]["family_name"], "Miranda");
+    let citizen = tanu.app.store.citizen_by_iin(IIN).await.unwrap().expect("account created on success");
+    assert_eq!(citizen.birthdate.as_deref(), Some("1990-01-01"));
+    assert!(tanu.app.store.biometric_consent(&citizen.id).await.unwrap().is_some());
+    let sealed = tanu.app.store.reference_template(&citizen.id).await.unwrap().expect("reference formed (§5)");
+    assert!(sealed.sealed_embedding.len() > 2048, "a sealed 512-float template");
+    let steps = journal_steps(&tanu).await;
+    assert!(steps.contains(&("match".into(), "success".into(), Some("document_photo".into()))), "{steps:?}");
+    assert!(steps.contains(&("reference_formed".into(), "success".into(), None)));
+
+    // Later: no consent asked, compared against the reference.
+    sign_in(&tanu, &client, &secret, false).await;
+    let steps = journal_steps(&tanu).await;
+    assert!(steps.contains(&("match".into(), "success".into(), Some("reference_template".into()))), "{steps:?}");
+
+    // Withdrawal deletes the template: back to first time.
+    assert!(tanu.app.store.withdraw_biometric_consent(&citizen.id).await.unwrap());
+    assert!(tanu.app.store.reference_template(&citizen.id).await.unwrap().is_none());
+    sign_in(&tanu, &client, &secret, true).await;
+    assert!(tanu.app.store.reference_template(&citizen.id).await.unwrap().is_some());
+}
+
+/// The production default (a random challenge) with a still photo held up:
+/// refused whatever the challenge, the reason shown, access_denied to the RP.
+#[tokio::test]
+async fn a_still_photo_is_refused_as_a_spoof() {
+    let (tanu, client, _) = face_tanu(|c| c.face.fixed_challenge = None).await;
+    let b = Browser::new(&tanu);
+    let pkce = Pkce::new();
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &pkce, &[])).await;
+    let consent = enter_iin(&tanu, &b, &login, IIN).await;
+    let camera = b.consent(&consent, "accept").await;
+    let photo = clip_frames(4.0, 0.1).remove(0);
+    let answers = send_frames(&tanu, &b, &camera, &vec![photo; 40]).await;
+    assert_eq!(answers.last().unwrap()["done"], true);
+    let result = verify(&tanu, &b, &camera).await;
+    let Landing::Page { status, body, .. } = &result else { panic!("{result:?}") };
+    assert_eq!(*status, 422);
+    assert!(body.contains("data-code=\"liveness_failed\""), "{body}");
+    assert!(body.contains("Attempts left") || body.contains("Қалған") || body.contains("Осталось"));
+    let steps = journal_steps(&tanu).await;
+    let liveness = steps.iter().find(|s| s.0 == "liveness").expect("journalled");
+    assert_eq!(liveness.1, "failure");
+    assert!(liveness.2.as_deref().unwrap().contains("motion"), "{liveness:?}");
+    // The citizen gives up: the relying party learns only access_denied.
+    let back = b.post_form(&tanu.url(&format!("/login/{}/give-up", interaction(page(&camera).1))), &[("csrf", &csrf(body))]).await;
+    assert_eq!(back.param("error").as_deref(), Some("access_denied"));
+    assert_eq!(back.param("state").as_deref(), Some("st-123"));
+    let description = back.param("error_description").unwrap_or_default();
+    assert!(!description.contains("liveness") && !description.contains("spoof"), "non-revealing: {description}");
+    assert!(tanu.app.store.citizen_by_iin(IIN).await.unwrap().is_none(), "nothing kept for an unproven person");
+}
+
+#[tokio::test]
+async fn a_recording_without_the_challenge_is_refused() {
+    // 3.7–5.0 s turns right only; the server asks for a left turn.
+    let (tanu, client, _) = face_tanu(|c| {
+        c.face.fixed_challenge = Some("turn_left".into());
+        c.face.frames_after_challenge = 5;
+        c.biometrics.liveness.max_multi_face_share = 0.1;
+    })
+    .await;
+    let b = Browser::new(&tanu);
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+    let camera = b.consent(&enter_iin(&tanu, &b, &login, IIN).await, "accept").await;
+    send_frames(&tanu, &b, &camera, &clip_frames(3.7, 1.3)).await;
+    let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
+    assert!(body.contains("data-code=\"liveness_failed\""), "{body}");
+    let steps = journal_steps(&tanu).await;
+    assert!(steps.iter().any(|s| s.0 == "liveness" && s.2.as_deref() == Some("challenge")), "{steps:?}");
+}
+
+#[tokio::test]
+async fn another_persons_face_does_not_match() {
+    let (tanu, client, _) = face_tanu(|_| {}).await;
+    // The registry says this IIN's photo is someone else.
+    let other = std::fs::read(shared_data("faces-dev/img1.jpg")).unwrap();
+    DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&IIN.parse().unwrap(), "Someone Else", &other, "jpg").unwrap();
+    let b = Browser::new(&tanu);
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+    let camera = b.consent(&enter_iin(&tanu, &b, &login, IIN).await, "accept").await;
+    send_frames(&tanu, &b, &camera, &clip_frames(3.7, 4.1)).await;
+    let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
+    assert!(body.contains("data-code=\"no_match\""), "{body}");
+    assert!(journal_steps(&tanu).await.contains(&("match".into(), "failure".into(), Some("document_photo".into()))));
+}
+
+#[tokio::test]
+async fn declining_biometric_consent_ends_with_access_denied() {
+    let (tanu, client, _) = face_tanu(|_| {}).await;
+    let b = Browser::new(&tanu);
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[("ui_locales", "ru")])).await;
+    let consent = enter_iin(&tanu, &b, &login, IIN).await;
+    assert!(page(&consent).0.contains("Согласие на обработку биометрических данных"));
+    let back = b.consent(&consent, "decline").await;
+    assert_eq!(back.param("error").as_deref(), Some("access_denied"));
+}
+
+#[tokio::test]
+async fn iin_form_errors_and_attempt_limits() {
+    let (tanu, client, _) = face_tanu(|c| c.face.max_failures_per_iin = 2).await;
+    let b = Browser::new(&tanu);
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[("ui_locales", "en")])).await;
+    let bad = enter_iin(&tanu, &b, &login, "900101300018").await;
+    let Landing::Page { status, body, .. } = &bad else { panic!() };
+    assert_eq!(*status, 422);
+    assert!(body.contains("This IIN is not valid"));
+    let unknown = enter_iin(&tanu, &b, &login, "850523400026").await;
+    assert!(page(&unknown).0.contains("not found in the state person registry"));
+    // Two failed captures for the IIN, then it is refused for the window.
+    for _ in 0..2 {
+        let camera = enter_iin(&tanu, &b, &login, IIN).await;
+        let camera = if page(&camera).1.ends_with("/biometric-consent") { b.consent(&camera, "accept").await } else { camera };
+        send_frames(&tanu, &b, &camera, &vec![clip_frames(4.0, 0.1).remove(0); 40]).await;
+        verify(&tanu, &b, &camera).await;
+    }
+    let locked = enter_iin(&tanu, &b, &login, IIN).await;
+    let Landing::Page { status, body, .. } = &locked else { panic!() };
+    assert_eq!(*status, 429);
+    assert!(body.contains("Too many failed attempts"));
+}
+
+#[tokio::test]
+async fn frames_are_bound_to_the_session_and_limited() {
+    let (tanu, client, _) = face_tanu(|c| c.face.max_frame_bytes = 50_000).await;
+    let b = Browser::new(&tanu);
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+    let camera = b.consent(&enter_iin(&tanu, &b, &login, IIN).await, "accept").await;
+    let id = interaction(page(&camera).1);
+    let token = csrf(page(&camera).0);
+    let post = |client: &reqwest::Client, ct: &str, csrf: &str, body: Vec<u8>| {
+        client
+            .post(tanu.url(&format!("/login/{id}/frame")))
+            .header("content-type", ct)
+            .header("x-csrf-token", csrf)
+            .body(body)
+            .send()
+    };
+    let frame = clip_frames(4.0, 0.1).remove(0);
+    assert_eq!(post(&b.http, "image/jpeg", "wrong", frame.clone()).await.unwrap().status(), 403);
+    assert_eq!(post(&b.http, "text/plain", &token, frame.clone()).await.unwrap().status(), 415);
+    assert_eq!(post(&b.http, "image/jpeg", &token, vec![0u8; 60_000]).await.unwrap().status(), 413);
+    // Another browser (no binding cookie) cannot feed this sign-in.
+    let stranger = reqwest::Client::new();
+    let r = post(&stranger, "image/jpeg", &token, frame.clone()).await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(post(&b.http, "image/jpeg", &token, frame).await.unwrap().status(), 200);
+}
