@@ -17,6 +17,8 @@ command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
 # ffmpeg: video files to frames (tanu biometrics liveness --video, the browser's fake camera).
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+# Chromium and its driver: the browser tests (playwright-core drives /usr/bin/chromium).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -43,6 +45,12 @@ fi
 if [ ! -d tests/interop/node/node_modules/openid-client ]; then
   log "npm ci (tests/interop/node)"
   (cd tests/interop/node && npm ci --no-audit --no-fund --silent)
+fi
+
+# Browser test driver (playwright-core, pinned by its lock file; it uses Debian's Chromium).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  log "npm ci (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --silent)
 fi
 
 # PostgreSQL: the machine runs one at 127.0.0.1:5432; start it if it stopped.

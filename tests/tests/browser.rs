@@ -1,0 +1,143 @@
+//! Face sign-in in a real browser: Debian Chromium driven by playwright-core
+//! (`tests/browser/face.mjs`), its camera fed from `../shared/data` through
+//! Chromium's fake capture device, a relying party on the `openidconnect`
+//! crate. Screenshots of every page in Kazakh, Russian and English are saved
+//! to `target/browser-artifacts/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse};
+use tanu_biometrics::registry::DirectoryRegistry;
+use tanu_tests::*;
+
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+
+fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y"])
+        .args(args)
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    out
+}
+
+/// The live shot of the clip (3.7–7.8 s), slowed to 1.5× so that the looped
+/// file does not wrap during one capture; and its first frame as a still.
+fn cameras(dir: &Path) -> (PathBuf, PathBuf) {
+    let clip = shared_data("video/short_hamilton_clip.mp4");
+    let clip = clip.to_str().unwrap();
+    let live = y4m(dir, "live.y4m", &["-ss", "3.7", "-t", "4.1", "-i", clip, "-vf", "setpts=1.5*PTS,fps=15,scale=640:360"]);
+    let still = y4m(dir, "still.y4m", &["-ss", "4.0", "-i", clip, "-frames:v", "1", "-vf", "scale=640:360"]);
+    (live, still)
+}
+
+fn artifacts() -> PathBuf {
+    let dir = workspace_root().join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[derive(serde::Deserialize, Debug)]
+struct Run {
+    redirect: Option<String>,
+    #[serde(default)]
+    pages: Vec<String>,
+    reason: Option<String>,
+    error: Option<String>,
+}
+
+fn drive(url: &str, iin: &str, camera: &Path, lang: &str, tag: &str) -> Run {
+    let args = serde_json::json!({
+        "url": url, "iin": iin, "camera": camera, "lang": lang, "tag": tag, "redirect": REDIRECT,
+        "shots": artifacts(),
+    });
+    let out = Command::new("node")
+        .arg(workspace_root().join("tests/browser/face.mjs"))
+        .arg(args.to_string())
+        .output()
+        .expect("node (installed by make setup)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    let run: Run = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert!(run.error.is_none(), "browser run failed: {run:?}; see target/browser-artifacts/{tag}-error.png");
+    run
+}
+
+async fn relying_party(tanu: &Tanu, client_id: &str, secret: &str) -> (CoreClient<openidconnect::EndpointSet, openidconnect::EndpointNotSet, openidconnect::EndpointNotSet, openidconnect::EndpointNotSet, openidconnect::EndpointMaybeSet, openidconnect::EndpointMaybeSet>, openidconnect::reqwest::Client) {
+    let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build().unwrap();
+    let md = CoreProviderMetadata::discover_async(IssuerUrl::new(tanu.base.clone()).unwrap(), &http).await.unwrap();
+    let rp = CoreClient::from_provider_metadata(md, ClientId::new(client_id.into()), Some(ClientSecret::new(secret.into())))
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+    (rp, http)
+}
+
+#[tokio::test]
+async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (live, still) = cameras(dir.path());
+    // The positive journey fixes the challenge to one the recording performs
+    // (this test's configuration only; the default is random, tested below).
+    let tanu = Tanu::start_face(|c| c.face.fixed_challenge = Some("turn_right".into())).await;
+    let photo = clip_frames(4.0, 0.1).remove(0);
+    let registry = DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir);
+    let people = [("kk", "900101300017"), ("ru", "850523400026"), ("en", "921112500036")];
+    for (_, iin) in people {
+        registry.add(&iin.parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
+    }
+    let (client, secret) = tanu.client(REDIRECT, |c| {
+        c.organisation_name = Some("Demo bank".into());
+        c.system_name = Some("Online banking".into());
+    })
+    .await;
+    let (rp, http) = relying_party(&tanu, client.id.as_str(), &secret.unwrap()).await;
+
+    for (lang, iin) in people {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = rp
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("iin".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let url = url.to_string();
+        let run = tokio::task::spawn_blocking({
+            let live = live.clone();
+            move || drive(&url, iin, &live, lang, lang)
+        })
+        .await
+        .unwrap();
+        assert_eq!(run.pages, ["iin", "iin-invalid", "biometric-consent", "camera", "challenge", "consent"], "{lang}");
+        let back = url::Url::parse(run.redirect.as_deref().expect("sent back to the relying party")).unwrap();
+        let param = |k: &str| back.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
+        assert_eq!(param("state").as_deref(), Some(state.secret().as_str()));
+        let code = param("code").unwrap_or_else(|| panic!("{lang}: no code in {back}"));
+        let tokens = rp.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(verifier).request_async(&http).await.unwrap();
+        let id_token = tokens.id_token().expect("an ID token");
+        let claims = id_token.claims(&rp.id_token_verifier(), &nonce).expect("the ID token verifies");
+        let amr: Vec<&str> = claims.auth_method_refs().unwrap().iter().map(|a| a.as_str()).collect();
+        assert_eq!(amr, ["face", "liveness_challenge"]);
+        assert_eq!(claims.auth_context_ref().unwrap().as_str(), tanu_idp::oidc::ACR_FACE_LIVENESS);
+        assert!(claims.auth_time().is_some());
+    }
+
+    // A photo held up to the camera, under the production default (a random challenge).
+    let strict = Tanu::start_face(|_| {}).await;
+    DirectoryRegistry::new(&strict.app.config.biometrics.registry_dir).add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
+    let (client, secret) = strict.client(REDIRECT, |_| {}).await;
+    let (rp, _) = relying_party(&strict, client.id.as_str(), &secret.unwrap()).await;
+    for lang in ["kk", "ru", "en"] {
+        let (url, _, _) = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0).url();
+        let url = url.to_string();
+        let still = still.clone();
+        let run = tokio::task::spawn_blocking(move || drive(&url, "900101300017", &still, lang, &format!("{lang}-spoof"))).await.unwrap();
+        assert_eq!(run.reason.as_deref(), Some("liveness_failed"), "{lang}: {run:?}");
+        let back = url::Url::parse(run.redirect.as_deref().unwrap()).unwrap();
+        assert!(back.query_pairs().any(|(k, v)| k == "error" && v == "access_denied"), "{back}");
+    }
+}
