@@ -16,9 +16,10 @@ run: build
 	$(TANU) migrate
 	@bash ops/setup/demo.sh
 	@echo
-	@echo "Discovery: http://127.0.0.1:8080/.well-known/openid-configuration"
-	@echo "Demo client: var/demo-client.json (redirect URI http://127.0.0.1:8081/callback)"
-	$(TANU) serve
+	@echo "Discovery:           http://127.0.0.1:8080/.well-known/openid-configuration"
+	@echo "Demo relying party:  http://127.0.0.1:8081/   (click 'Log in with national biometrics')"
+	@echo "Add yourself first:  $(TANU) registry add --iin <your IIN> --name '<Family Given>' --photo selfie.jpg"
+	@bash ops/run.sh
 
 ## make test: set up, then every test, on SQLite and on PostgreSQL
 test: setup

@@ -47,6 +47,12 @@ if [ ! -d tests/interop/node/node_modules/openid-client ]; then
   (cd tests/interop/node && npm ci --no-audit --no-fund --silent)
 fi
 
+# The demo relying party of `make run` (openid-client, pinned by its lock file).
+if [ ! -d ops/demo/node_modules/openid-client ]; then
+  log "npm ci (ops/demo)"
+  (cd ops/demo && npm ci --no-audit --no-fund --silent)
+fi
+
 # Browser test driver (playwright-core, pinned by its lock file; it uses Debian's Chromium).
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   log "npm ci (tests/browser)"
