@@ -7,6 +7,7 @@
 
 pub mod calendar;
 pub mod ids;
+pub mod onboarding;
 
 pub use calendar::{
     add_calendar_months, end_of_local_day, Calendar, CalendarError, DayKind, Transfer, WorkingDays,
