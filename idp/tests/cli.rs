@@ -111,3 +111,24 @@ async fn audit_verify_detects_tampering_in_the_database() {
     let (ok, out, _) = tanu(dir.path(), &["audit", "verify"]);
     assert!(!ok && out.contains("Unlinked"), "{out}");
 }
+
+#[test]
+fn calendar_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, want) in [
+        (&["calendar", "add-working-days", "2025-12-31", "2"][..], "2026-01-06"), // 1–2 Jan, weekend, 5, 6
+        (&["calendar", "add-working-days", "2026-03-20", "3"][..], "2026-03-30"), // Nauryz and its moved days
+        (&["calendar", "add-working-days", "2026-06-01", "0"][..], "2026-06-01"),
+        (&["calendar", "is-working-day", "2025-01-04"][..], "true"), // a Saturday declared working
+        (&["calendar", "is-working-day", "2025-01-03"][..], "false"), // the Friday given off for it
+        (&["calendar", "is-working-day", "2026-12-16"][..], "false"),
+    ] {
+        let (ok, out, err) = tanu(dir.path(), args);
+        assert!(ok, "{args:?}: {err}");
+        assert_eq!(out.trim(), want, "{args:?}");
+    }
+    let (ok, _, err) = tanu(dir.path(), &["calendar", "add-working-days", "2031-01-01", "1"]);
+    assert!(!ok && err.contains("2031"), "a year without data is an error: {err}");
+    let (ok, _, err) = tanu(dir.path(), &["calendar", "is-working-day", "2026-02-30"]);
+    assert!(!ok && err.contains("invalid"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! The `tanu` command line: one binary for the server and the operator's tools.
 pub mod audit;
 pub mod biometrics;
+pub mod calendar;
 pub mod clients;
 pub mod keys;
 
@@ -41,6 +42,9 @@ pub enum Command {
     /// The embedded person registry (document photos, §9).
     #[command(subcommand)]
     Registry(biometrics::RegistryCommand),
+    /// Kazakhstan working days (weekends, holidays, transfers in ops/calendar).
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
 }
 
 pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -54,6 +58,9 @@ pub async fn store(config: &Config) -> anyhow::Result<Store> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Calendar(c) = cli.command {
+        return calendar::run(c);
+    }
     let config = load_config(&cli)?;
     match cli.command {
         Command::Serve => {
@@ -84,5 +91,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(a) => audit::run(a, &config).await,
         Command::Biometrics(b) => tokio::task::block_in_place(|| biometrics::run(b, &config)),
         Command::Registry(r) => biometrics::run_registry(r, &config).await,
+        Command::Calendar(_) => unreachable!("handled before the configuration is loaded"),
     }
 }
