@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod ids;
 pub mod onboarding;
+pub mod temporal;
 
 pub use calendar::{
     add_calendar_months, end_of_local_day, Calendar, CalendarError, DayKind, Transfer, WorkingDays,
