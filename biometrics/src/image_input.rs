@@ -68,7 +68,8 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Ima
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(map_err)?;
     img.apply_orientation(orientation);
-    Ok(img.to_rgb8())
+    // `into_rgb8` takes the buffer as it is when the decoder already gave RGB8.
+    Ok(img.into_rgb8())
 }
 
 fn map_err(e: image::ImageError) -> ImageError {

@@ -37,6 +37,12 @@ fn cameras(dir: &Path) -> (PathBuf, PathBuf) {
     (live, still)
 }
 
+/// 3.7–5.0 s of the clip: the head turns to his right only.
+fn right_turn_only(dir: &Path) -> PathBuf {
+    let clip = shared_data("video/short_hamilton_clip.mp4");
+    y4m(dir, "right.y4m", &["-ss", "3.7", "-t", "1.3", "-i", clip.to_str().unwrap(), "-vf", "fps=15,scale=640:360"])
+}
+
 fn artifacts() -> PathBuf {
     let dir = workspace_root().join("target/browser-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
@@ -140,4 +146,15 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
         let back = url::Url::parse(run.redirect.as_deref().unwrap()).unwrap();
         assert!(back.query_pairs().any(|(k, v)| k == "error" && v == "access_denied"), "{back}");
     }
+
+    // A recording that does not perform the challenge: it turns right, the server asks for left.
+    let recording = right_turn_only(dir.path());
+    let left = Tanu::start_face(|c| c.face.fixed_challenge = Some("turn_left".into())).await;
+    DirectoryRegistry::new(&left.app.config.biometrics.registry_dir).add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
+    let (client, secret) = left.client(REDIRECT, |_| {}).await;
+    let (rp, _) = relying_party(&left, client.id.as_str(), &secret.unwrap()).await;
+    let (url, _, _) = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0).url();
+    let url = url.to_string();
+    let run = tokio::task::spawn_blocking(move || drive(&url, "900101300017", &recording, "en", "en-recording")).await.unwrap();
+    assert_eq!(run.reason.as_deref(), Some("liveness_failed"), "{run:?}");
 }

@@ -6,6 +6,7 @@
 //! * [`ids`] — Kazakhstan identification numbers ([`Bin`]).
 
 pub mod calendar;
+pub mod eds;
 pub mod ids;
 pub mod onboarding;
 pub mod temporal;
