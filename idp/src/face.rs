@@ -150,6 +150,32 @@ async fn load(app: &App, id: &str, cookies: &CookieJar, req: &Request) -> Result
     pending(app, id, cookies).await.map_err(|e| e.page(Lang::from_request(req)))
 }
 
+/// A form that carries the interaction's CSRF token.
+trait CsrfBound {
+    fn csrf(&self) -> &str;
+}
+
+macro_rules! csrf_bound {
+    ($($t:ty),*) => { $(impl CsrfBound for $t { fn csrf(&self) -> &str { &self.csrf } })* };
+}
+csrf_bound!(CsrfForm, IinForm, ConsentForm);
+
+/// The interaction and its submitted form, or the page that says why not
+/// (expired sign-in, missing or wrong CSRF token).
+async fn load_form<T: CsrfBound>(
+    app: &App,
+    id: &str,
+    cookies: &CookieJar,
+    req: &Request,
+    form: poem::Result<Form<T>>,
+) -> Result<(Interaction, T), Response> {
+    let i = load(app, id, cookies, req).await?;
+    match form {
+        Ok(Form(f)) if i.check_csrf(app, f.csrf()) => Ok((i, f)),
+        _ => Err(InteractionError::Csrf.page(i.lang())),
+    }
+}
+
 fn iin_form(app: &App, i: &Interaction, iin: &str, error: Option<Msg>, status: StatusCode) -> Response {
     html(status, FaceIinPage { lang: i.lang(), rp: (&i.client).into(), interaction: i.id.clone(), csrf: i.csrf(app), iin: iin.into(), error })
 }
@@ -182,16 +208,12 @@ async fn iin_submit(
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    let i = match load(app, &id, cookies, req).await {
-        Ok(i) => i,
+    let (i, f) = match load_form(app, &id, cookies, req, form).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     if app.limiter.check(client_ip(req)).is_err() {
         return iin_form(app, &i, "", Some(Msg::error_rate_limited), StatusCode::TOO_MANY_REQUESTS);
-    }
-    let Ok(Form(f)) = form else { return InteractionError::Csrf.page(i.lang()) };
-    if !i.check_csrf(app, &f.csrf) {
-        return InteractionError::Csrf.page(i.lang());
     }
     let shown: String = f.iin.chars().filter(char::is_ascii_digit).take(12).collect();
     let Ok(iin) = f.iin.trim().parse::<Iin>() else {
@@ -289,14 +311,10 @@ async fn consent_submit(
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    let i = match load(app, &id, cookies, req).await {
-        Ok(i) => i,
+    let (i, f) = match load_form(app, &id, cookies, req, form).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(Form(f)) = form else { return InteractionError::Csrf.page(i.lang()) };
-    if !i.check_csrf(app, &f.csrf) {
-        return InteractionError::Csrf.page(i.lang());
-    }
     match f.decision.as_str() {
         "accept" => match state.with_login(&i.id, |l| l.consent_given_now = true) {
             Some(()) => see_other(&format!("/login/{}/camera", i.id)),
@@ -416,14 +434,10 @@ async fn verify(
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    let i = match load(app, &id, cookies, req).await {
-        Ok(i) => i,
+    let (i, _) = match load_form(app, &id, cookies, req, form).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(Form(f)) = form else { return InteractionError::Csrf.page(i.lang()) };
-    if !i.check_csrf(app, &f.csrf) {
-        return InteractionError::Csrf.page(i.lang());
-    }
     let taken = state.with_login(&i.id, |l| {
         (l.iin.clone(), l.citizen_id.clone(), l.consented || l.consent_given_now, l.capture.take())
     });
@@ -611,16 +625,12 @@ async fn give_up(
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    let i = match load(app, &id, cookies, req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match form {
-        Ok(Form(f)) if i.check_csrf(app, &f.csrf) => {
+    match load_form(app, &id, cookies, req, form).await {
+        Ok((i, _)) => {
             let last = state.logins.lock().expect("logins lock").remove(&i.id).and_then(|l| l.last_failure);
             deny(app, &i, last.unwrap_or(Failure::Cancelled)).await
         }
-        _ => InteractionError::Csrf.page(i.lang()),
+        Err(r) => r,
     }
 }
 
@@ -633,16 +643,12 @@ async fn cancel(
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    let i = match load(app, &id, cookies, req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match form {
-        Ok(Form(f)) if i.check_csrf(app, &f.csrf) => {
+    match load_form(app, &id, cookies, req, form).await {
+        Ok((i, _)) => {
             state.logins.lock().expect("logins lock").remove(&i.id);
             deny(app, &i, Failure::Cancelled).await
         }
-        _ => InteractionError::Csrf.page(i.lang()),
+        Err(r) => r,
     }
 }
 

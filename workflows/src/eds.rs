@@ -128,7 +128,7 @@ pub fn verify_detached(
     let signers = pkcs7.signers(&none, Pkcs7Flags::empty()).map_err(|e| EdsError::Invalid(describe(&e)))?;
     let cert = signers.iter().next().ok_or_else(|| EdsError::Invalid("no signer certificate".into()))?;
     let entry = |nid: Nid| -> Vec<String> {
-        cert.subject_name().entries_by_nid(nid).filter_map(|e| e.data().as_utf8().ok().map(|s| s.to_string())).collect()
+        cert.subject_name().entries_by_nid(nid).filter_map(|e| e.data().to_string().ok()).collect()
     };
     let digits = |prefix: &str, values: &[String]| {
         values

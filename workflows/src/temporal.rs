@@ -25,7 +25,7 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::{ActivityOptions, ApplicationFailure, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 
 use crate::calendar::{Calendar, YearData};
-use crate::onboarding::{Action, Actor, Application, Effect, Reason, Side, Step};
+use crate::onboarding::{Action, Actor, Application, Effect, Side, Step};
 
 /// The task queue the onboarding worker polls.
 pub const TASK_QUEUE: &str = "tanu-onboarding";
@@ -42,40 +42,23 @@ pub struct OnboardingInput {
     pub time_scale: f64,
 }
 
-/// What the portal and the console ask for. The grants carry no client id:
-/// the workflow creates the client in an activity.
+/// What the portal and the console ask for: an action, or a grant, for which
+/// the workflow first creates the OIDC client in an activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
-    Approve,
-    Refuse { reason: Reason },
     GrantSandbox,
-    RecordTest { positive: bool, note: String },
-    SubmitAct { document_sha256: String, signer: String },
-    ApproveAct { document_sha256: String, signer: String },
-    ReturnAct { reason: Reason },
-    ResubmitAct { document_sha256: String, signer: String },
-    SendDraftContract,
-    ConcludeContract,
     GrantProduction,
+    Act { action: Action },
 }
 
 impl Command {
     /// The action this command becomes, given the client created for a grant.
     pub fn into_action(self, client_id: Option<String>) -> Action {
-        let id = || client_id.clone().unwrap_or_default();
         match self {
-            Command::Approve => Action::Approve,
-            Command::Refuse { reason } => Action::Refuse { reason },
-            Command::GrantSandbox => Action::GrantSandbox { client_id: id() },
-            Command::RecordTest { positive, note } => Action::RecordTest { positive, note },
-            Command::SubmitAct { document_sha256, signer } => Action::SubmitAct { document_sha256, signer },
-            Command::ApproveAct { document_sha256, signer } => Action::ApproveAct { document_sha256, signer },
-            Command::ReturnAct { reason } => Action::ReturnAct { reason },
-            Command::ResubmitAct { document_sha256, signer } => Action::ResubmitAct { document_sha256, signer },
-            Command::SendDraftContract => Action::SendDraftContract,
-            Command::ConcludeContract => Action::ConcludeContract,
-            Command::GrantProduction => Action::GrantProduction { client_id: id() },
+            Command::GrantSandbox => Action::GrantSandbox { client_id: client_id.unwrap_or_default() },
+            Command::GrantProduction => Action::GrantProduction { client_id: client_id.unwrap_or_default() },
+            Command::Act { action } => action,
         }
     }
 
@@ -83,8 +66,13 @@ impl Command {
         match self {
             Command::GrantSandbox => Some(ClientEnvironment::Sandbox),
             Command::GrantProduction => Some(ClientEnvironment::Production),
-            _ => None,
+            Command::Act { .. } => None,
         }
+    }
+
+    /// Grants name no client of the caller's choosing: only the workflow's own.
+    fn smuggles_a_client(&self) -> bool {
+        matches!(self, Command::Act { action: Action::GrantSandbox { .. } | Action::GrantProduction { .. } })
     }
 }
 
@@ -199,6 +187,9 @@ impl OnboardingWorkflow {
     /// applies, run on a copy so the caller learns at once.
     fn check(&self, now: DateTime<Utc>, request: &Request) -> Result<(), String> {
         let Some(app) = &self.application else { return Err("the application could not be filed".into()) };
+        if request.command.smuggles_a_client() {
+            return Err("access is granted with grant_sandbox / grant_production, which create the client".into());
+        }
         let calendar = self.calendar()?;
         // Against the state as it will be once the requests already accepted are applied.
         let mut copy = app.clone();
@@ -324,7 +315,7 @@ async fn handle_request(ctx: &mut WorkflowContext<OnboardingWorkflow>, calendar:
     let Some(request) = ctx.state(|s| s.inbox.front().cloned()) else { return Ok(Vec::new()) };
     let now = ctx.state(|s| s.procedure_time(ctx_time(ctx)));
     let valid = ctx.state(|s| {
-        let mut rest = s.clone_without_inbox();
+        let rest = s.clone_without_inbox();
         rest.check(now, &request)
     });
     if valid.is_err() {

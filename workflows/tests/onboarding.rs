@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use tanu_workflows::onboarding::{Actor, Application, Effect, Reason, Side, Step};
+use tanu_workflows::onboarding::{Action, Actor, Application, Effect, Reason, Side, Step};
 use tanu_workflows::temporal::{ClientEnvironment, Command, OnboardingActivities, OnboardingInput, OnboardingPorts, OnboardingWorkflow, Request};
 use tanu_workflows::{calendar::EMBEDDED_FILES, ALMATY};
 use temporalio_client::{Client, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowStartOptions};
@@ -187,26 +187,28 @@ async fn the_whole_procedure_on_time_with_a_returned_act() {
     // A wrong action is refused at once, with the reason.
     let err = case.act(operator(), Command::GrantSandbox).await.unwrap_err();
     assert!(err.contains("not possible"), "{err}");
-    let err = case.act(initiator(), Command::Approve).await.unwrap_err();
+    let err = case.act(initiator(), Command::Act { action: Action::Approve }).await.unwrap_err();
     assert!(err.contains("not for the Initiator"), "{err}");
+    let err = case.act(operator(), Command::Act { action: Action::GrantSandbox { client_id: "mine".into() } }).await.unwrap_err();
+    assert!(err.contains("create the client"), "{err}");
 
-    case.act(operator(), Command::Approve).await.unwrap();
+    case.act(operator(), Command::Act { action: Action::Approve }).await.unwrap();
     case.until("sandbox step", |a| a.step == Step::Sandbox).await;
     case.act(operator(), Command::GrantSandbox).await.unwrap();
     let a = case.until("testing", |a| a.step == Step::Testing).await;
     assert_eq!(a.sandbox_client_id.as_deref(), Some("sandbox-1"));
-    case.act(initiator(), Command::RecordTest { positive: false, note: "401 at /token".into() }).await.unwrap();
-    case.act(initiator(), Command::RecordTest { positive: true, note: "all scenarios".into() }).await.unwrap();
-    case.act(initiator(), Command::SubmitAct { document_sha256: "aa".into(), signer: "IIN900101300017".into() }).await.unwrap();
+    case.act(initiator(), Command::Act { action: Action::RecordTest { positive: false, note: "401 at /token".into() } }).await.unwrap();
+    case.act(initiator(), Command::Act { action: Action::RecordTest { positive: true, note: "all scenarios".into() } }).await.unwrap();
+    case.act(initiator(), Command::Act { action: Action::SubmitAct { document_sha256: "aa".into(), signer: "IIN900101300017".into() } }).await.unwrap();
     case.until("act review", |a| a.step == Step::ActReview).await;
-    case.act(operator(), Command::ReturnAct { reason: reason("date of commissioning missing") }).await.unwrap();
+    case.act(operator(), Command::Act { action: Action::ReturnAct { reason: reason("date of commissioning missing") } }).await.unwrap();
     case.until("rework", |a| a.step == Step::Rework).await;
-    case.act(initiator(), Command::ResubmitAct { document_sha256: "bb".into(), signer: "IIN900101300017".into() }).await.unwrap();
+    case.act(initiator(), Command::Act { action: Action::ResubmitAct { document_sha256: "bb".into(), signer: "IIN900101300017".into() } }).await.unwrap();
     case.until("re-review", |a| a.step == Step::ActReReview).await;
-    case.act(operator(), Command::ApproveAct { document_sha256: "bb".into(), signer: "IIN850523400026".into() }).await.unwrap();
-    case.act(operator(), Command::SendDraftContract).await.unwrap();
+    case.act(operator(), Command::Act { action: Action::ApproveAct { document_sha256: "bb".into(), signer: "IIN850523400026".into() } }).await.unwrap();
+    case.act(operator(), Command::Act { action: Action::SendDraftContract }).await.unwrap();
     case.until("contract", |a| a.step == Step::Contract).await;
-    case.act(initiator(), Command::ConcludeContract).await.unwrap();
+    case.act(initiator(), Command::Act { action: Action::ConcludeContract }).await.unwrap();
     case.until("production", |a| a.step == Step::Production).await;
     case.act(operator(), Command::GrantProduction).await.unwrap();
     assert_eq!(case.result().await, Step::Connected);
@@ -273,7 +275,7 @@ async fn a_late_operator_is_reminded_then_marked_overdue_and_the_application_wai
     assert_eq!(a.breaches.len(), 1);
     assert!(ports.has(|e| matches!(e, Effect::Remind { to: Side::Operator, step: Step::Review, .. })));
     assert!(ports.notified(|e| matches!(e, Effect::Breach { step: Step::Review, .. })).await);
-    case.act(operator(), Command::Approve).await.unwrap();
+    case.act(operator(), Command::Act { action: Action::Approve }).await.unwrap();
     let a = case.until("sandbox", |a| a.step == Step::Sandbox).await;
     let approve = a.timeline.iter().find(|e| e.event == "approve").unwrap();
     assert_eq!(approve.on_time, Some(false), "the late answer is marked late");
@@ -286,7 +288,7 @@ async fn a_refusal_closes_and_a_new_application_can_be_filed() {
     let ports = Arc::new(Recorder::default());
     let _w = worker(env.client().clone(), "q-refuse", ports.clone());
     let case = Case::start(env.client(), "q-refuse", input("app-r1", local(2026, 6, 1, 10), MINUTE_PER_SECOND)).await;
-    let err = case.act(operator(), Command::Refuse { reason: Reason::try_from("x".to_owned()).unwrap() }).await;
+    let err = case.act(operator(), Command::Act { action: Action::Refuse { reason: Reason::try_from("x".to_owned()).unwrap() } }).await;
     assert!(err.is_ok());
     assert_eq!(case.result().await, Step::Refused);
     assert_eq!(case.state().await.closing_reason.as_deref(), Some("x"));
@@ -301,10 +303,10 @@ async fn testing_lapses_after_three_months() {
     let _w = worker(env.client().clone(), "q-lapse", ports.clone());
     // 30 procedure days per second: three months pass in about 3 s.
     let case = Case::start(env.client(), "q-lapse", input("app-lapse", local(2026, 6, 1, 10), 30.0 * 86400.0)).await;
-    case.act(operator(), Command::Approve).await.unwrap();
+    case.act(operator(), Command::Act { action: Action::Approve }).await.unwrap();
     case.until("sandbox", |a| a.step == Step::Sandbox).await;
     case.act(operator(), Command::GrantSandbox).await.unwrap();
-    case.act(initiator(), Command::RecordTest { positive: false, note: "still failing".into() }).await.unwrap();
+    case.act(initiator(), Command::Act { action: Action::RecordTest { positive: false, note: "still failing".into() } }).await.unwrap();
     assert_eq!(case.result().await, Step::Lapsed);
     let a = case.state().await;
     assert!(a.closing_reason.as_deref().unwrap().contains("testing"), "{:?}", a.closing_reason);
@@ -322,11 +324,11 @@ async fn a_missed_rework_lapses() {
     // initiator then lets the 3 working days of rework pass.
     let case = Case::start(env.client(), "q-rework", input("app-rework", local(2026, 6, 1, 10), 2.0 * 86400.0)).await;
     for (actor, command) in [
-        (operator(), Command::Approve),
+        (operator(), Command::Act { action: Action::Approve }),
         (operator(), Command::GrantSandbox),
-        (initiator(), Command::RecordTest { positive: true, note: "ok".into() }),
-        (initiator(), Command::SubmitAct { document_sha256: "aa".into(), signer: "i".into() }),
-        (operator(), Command::ReturnAct { reason: reason("wrong scenario") }),
+        (initiator(), Command::Act { action: Action::RecordTest { positive: true, note: "ok".into() } }),
+        (initiator(), Command::Act { action: Action::SubmitAct { document_sha256: "aa".into(), signer: "i".into() } }),
+        (operator(), Command::Act { action: Action::ReturnAct { reason: reason("wrong scenario") } }),
     ] {
         let before = case.state().await.timeline.len();
         case.act(actor, command).await.unwrap();
@@ -349,7 +351,7 @@ async fn durable_across_worker_and_server_restarts() {
     let w = worker(env.client().clone(), "q-durable", ports.clone());
     // One procedure hour per second: the review's reminder is ~23 h away.
     let case = Case::start(env.client(), "q-durable", input("app-durable", local(2026, 6, 1, 10), 3600.0)).await;
-    case.act(operator(), Command::Approve).await.unwrap();
+    case.act(operator(), Command::Act { action: Action::Approve }).await.unwrap();
     case.until("sandbox", |a| a.step == Step::Sandbox).await;
     // The worker dies.
     w.abort();
