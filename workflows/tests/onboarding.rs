@@ -71,12 +71,22 @@ async fn server(db: Option<PathBuf>, port: Option<u16>) -> WorkflowEnvironment<t
     WorkflowEnvironment::start_local(options).await.expect("the Temporal dev server starts (make setup installs it)")
 }
 
-/// Runs a worker for `queue` in the background until the returned handle is dropped/aborted.
-fn worker(client: Client, queue: &str, ports: Arc<Recorder>) -> tokio::task::JoinHandle<()> {
+/// A worker for `queue` on a thread of its own (the SDK's worker is not
+/// `Send`); it shuts down when the guard is dropped.
+struct WorkerGuard {
+    shutdown: Box<dyn Fn() + Send>,
+}
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        (self.shutdown)()
+    }
+}
+
+fn worker(client: Client, queue: &str, ports: Arc<Recorder>) -> WorkerGuard {
     let queue = queue.to_owned();
     let (tx, rx) = std::sync::mpsc::channel();
-    // The worker is not Send: it runs on a thread of its own with its own runtime.
-    let thread = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
@@ -91,16 +101,7 @@ fn worker(client: Client, queue: &str, ports: Arc<Recorder>) -> tokio::task::Joi
         });
     });
     let shutdown = rx.recv().unwrap();
-    tokio::spawn(async move {
-        struct Stop<F: Fn()>(F);
-        impl<F: Fn()> Drop for Stop<F> {
-            fn drop(&mut self) {
-                (self.0)()
-            }
-        }
-        let _stop = Stop(shutdown);
-        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    })
+    WorkerGuard { shutdown: Box::new(shutdown) }
 }
 
 fn local(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -353,9 +354,8 @@ async fn durable_across_worker_and_server_restarts() {
     let case = Case::start(env.client(), "q-durable", input("app-durable", local(2026, 6, 1, 10), 3600.0)).await;
     case.act(operator(), Command::Act { action: Action::Approve }).await.unwrap();
     case.until("sandbox", |a| a.step == Step::Sandbox).await;
-    // The worker dies.
-    w.abort();
-    let _ = w.await;
+    // The worker goes away mid-procedure.
+    drop(w);
     tokio::time::sleep(Duration::from_millis(500)).await;
     // The server restarts on the same database.
     env.shutdown().await.unwrap();
