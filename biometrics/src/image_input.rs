@@ -123,4 +123,30 @@ mod tests {
         bomb[20..24].copy_from_slice(&60000u32.to_be_bytes());
         assert!(decode_image(&bomb, &DecodeLimits::default()).is_err());
     }
+
+    /// A JPEG whose EXIF says "rotate 90° clockwise" (orientation 6) decodes upright.
+    #[test]
+    fn exif_orientation_is_applied() {
+        let img = RgbImage::from_pixel(40, 30, image::Rgb([200, 100, 50]));
+        let mut jpeg = Cursor::new(Vec::new());
+        img.write_to(&mut jpeg, ImageFormat::Jpeg).unwrap();
+        let jpeg = jpeg.into_inner();
+        // APP1 "Exif" with a little-endian TIFF header and one IFD entry: 0x0112 = 6.
+        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+        tiff.extend_from_slice(&1u16.to_le_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+        tiff.extend_from_slice(&3u16.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&[6, 0, 0, 0]);
+        tiff.extend_from_slice(&0u32.to_le_bytes());
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut with_exif = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        with_exif.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        with_exif.extend_from_slice(&app1);
+        with_exif.extend_from_slice(&jpeg[2..]);
+        let decoded = decode_image(&with_exif, &DecodeLimits::default()).unwrap();
+        assert_eq!(decoded.dimensions(), (30, 40), "rotated upright");
+        assert_eq!(decode_image(&jpeg, &DecodeLimits::default()).unwrap().dimensions(), (40, 30));
+    }
 }

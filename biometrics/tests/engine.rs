@@ -260,3 +260,22 @@ fn pose_of_a_face_at_the_border_is_measured_not_a_crash() {
     let pose = engine().pose(&cut, &edge).unwrap();
     assert!(pose.iter().all(|a| a.is_finite() && a.abs() <= 99.0), "{pose:?}");
 }
+
+#[test]
+fn quality_gates_name_their_reason() {
+    let e = engine();
+    let img = load("faces-dev/img2.jpg");
+    e.check_quality(&e.observe(&img).unwrap()).expect("the dev photo passes every gate");
+    let dark = image::ImageBuffer::from_fn(img.width(), img.height(), |x, y| {
+        let p = img.get_pixel(x, y);
+        image::Rgb([p[0] / 8, p[1] / 8, p[2] / 8])
+    });
+    assert!(matches!(e.observe(&dark).and_then(|o| e.check_quality(&o)), Err(FaceError::TooDark)));
+    let blurred = image::imageops::blur(&img, 12.0);
+    assert!(matches!(e.observe(&blurred).and_then(|o| e.check_quality(&o)), Err(FaceError::Blurred)));
+    let small = image::imageops::resize(&img, img.width() / 12, img.height() / 12, image::imageops::FilterType::Triangle);
+    assert!(matches!(e.observe(&small).and_then(|o| e.check_quality(&o)), Err(FaceError::TooSmall(_))));
+    for err in [FaceError::TooDark, FaceError::Blurred, FaceError::TooSmall(10.0), FaceError::HeadTurned, FaceError::EyesClosed] {
+        assert!(!err.code().is_empty() && err.code() != "engine_error");
+    }
+}

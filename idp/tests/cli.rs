@@ -132,3 +132,46 @@ fn calendar_commands() {
     let (ok, _, err) = tanu(dir.path(), &["calendar", "is-working-day", "2026-02-30"]);
     assert!(!ok && err.contains("invalid"), "{err}");
 }
+
+/// The face engine's commands, with the models `make setup` installs.
+#[test]
+fn registry_add_and_biometrics_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
+    let data = root.join("../shared/data/faces-dev");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tanu"))
+            .args(args)
+            .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.path().display()))
+            .env("TANU_DATA_DIR", dir.path())
+            .env("TANU_REGISTRY_DIR", dir.path().join("registry"))
+            .env("TANU_BIOMETRICS_MODELS_DIR", root.join("ops/vendor/models"))
+            .env("ORT_DYLIB_PATH", root.join("ops/vendor/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"))
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let img = |f: &str| data.join(f).display().to_string();
+
+    let (code, out, _) = run(&["biometrics", "compare", &img("img1.jpg"), &img("img2.jpg"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((code, v["match"].as_bool()), (Some(0), Some(true)), "{out}");
+    let (code, out, _) = run(&["biometrics", "compare", &img("img1.jpg"), &img("couple.jpg"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((code, v["error"].as_str()), (Some(2), Some("several_faces")), "{out}");
+
+    let (code, out, err) = run(&["biometrics", "eval", "--pairs", &img("master.csv"), "--images", &data.display().to_string(), "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v["pairs"].as_u64(), v["genuine"].as_u64(), v["eer"]["fmr"].as_f64()), (Some(300), Some(38), Some(0.0)));
+
+    let (code, _, err) = run(&["registry", "add", "--iin", "900101300017", "--name", "Demo Citizen", "--photo", &img("img1.jpg")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("registry/900101300017.json").is_file());
+    let (code, _, err) = run(&["registry", "add", "--iin", "900101300018", "--name", "X", "--photo", &img("img1.jpg")]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("check digit"), "{err}");
+    let (code, _, err) = run(&["registry", "add", "--iin", "850523400026", "--name", "Two", "--photo", &img("couple.jpg")]);
+    assert_ne!(code, Some(0), "a registry photo must show exactly one face");
+    assert!(err.contains("faces"), "{err}");
+}
