@@ -385,3 +385,24 @@ impl Scenario {
         Browser::new(&self.tanu)
     }
 }
+
+/// A relying party on the `openidconnect` crate, configured by discovery.
+pub type OidcRp = openidconnect::core::CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// Discovers `tanu` and builds the relying party for a client; the HTTP
+/// client follows no redirects, as the crate requires.
+pub async fn oidc_rp(tanu: &Tanu, client_id: &str, secret: &str, redirect_uri: &str) -> (OidcRp, openidconnect::reqwest::Client) {
+    use openidconnect::{core::CoreProviderMetadata, ClientSecret, IssuerUrl, RedirectUrl};
+    let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build().unwrap();
+    let md = CoreProviderMetadata::discover_async(IssuerUrl::new(tanu.base.clone()).unwrap(), &http).await.unwrap();
+    let rp = openidconnect::core::CoreClient::from_provider_metadata(md, openidconnect::ClientId::new(client_id.into()), Some(ClientSecret::new(secret.into())))
+        .set_redirect_uri(RedirectUrl::new(redirect_uri.into()).unwrap());
+    (rp, http)
+}

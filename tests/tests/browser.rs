@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
-use openidconnect::{AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse};
+use openidconnect::core::CoreAuthenticationFlow;
+use openidconnect::{AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, Scope, TokenResponse};
 use tanu_biometrics::registry::DirectoryRegistry;
 use tanu_tests::*;
 
@@ -75,14 +75,6 @@ fn drive(url: &str, iin: &str, camera: &Path, lang: &str, tag: &str) -> Run {
     run
 }
 
-async fn relying_party(tanu: &Tanu, client_id: &str, secret: &str) -> (CoreClient<openidconnect::EndpointSet, openidconnect::EndpointNotSet, openidconnect::EndpointNotSet, openidconnect::EndpointNotSet, openidconnect::EndpointMaybeSet, openidconnect::EndpointMaybeSet>, openidconnect::reqwest::Client) {
-    let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build().unwrap();
-    let md = CoreProviderMetadata::discover_async(IssuerUrl::new(tanu.base.clone()).unwrap(), &http).await.unwrap();
-    let rp = CoreClient::from_provider_metadata(md, ClientId::new(client_id.into()), Some(ClientSecret::new(secret.into())))
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
-    (rp, http)
-}
-
 #[tokio::test]
 async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -101,7 +93,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
         c.system_name = Some("Online banking".into());
     })
     .await;
-    let (rp, http) = relying_party(&tanu, client.id.as_str(), &secret.unwrap()).await;
+    let (rp, http) = oidc_rp(&tanu, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
 
     for (lang, iin) in people {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -136,7 +128,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     let strict = Tanu::start_face(|_| {}).await;
     DirectoryRegistry::new(&strict.app.config.biometrics.registry_dir).add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
     let (client, secret) = strict.client(REDIRECT, |_| {}).await;
-    let (rp, _) = relying_party(&strict, client.id.as_str(), &secret.unwrap()).await;
+    let (rp, _) = oidc_rp(&strict, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
     for lang in ["kk", "ru", "en"] {
         let (url, _, _) = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0).url();
         let url = url.to_string();
@@ -152,7 +144,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     let left = Tanu::start_face(|c| c.face.fixed_challenge = Some("turn_left".into())).await;
     DirectoryRegistry::new(&left.app.config.biometrics.registry_dir).add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
     let (client, secret) = left.client(REDIRECT, |_| {}).await;
-    let (rp, _) = relying_party(&left, client.id.as_str(), &secret.unwrap()).await;
+    let (rp, _) = oidc_rp(&left, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
     let (url, _, _) = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0).url();
     let url = url.to_string();
     let run = tokio::task::spawn_blocking(move || drive(&url, "900101300017", &recording, "en", "en-recording")).await.unwrap();

@@ -51,9 +51,8 @@ async fn discovery_is_complete_and_consistent_with_jwks() {
 #[tokio::test]
 async fn openidconnect_crate_relying_party_completes_the_flow() {
     use openidconnect::{
-        core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
-        AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-        RedirectUrl, Scope, TokenResponse,
+        core::{CoreAuthenticationFlow, CoreUserInfoClaims},
+        AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, Scope, TokenResponse,
     };
     let tanu = Tanu::start().await;
     let citizen = tanu.citizen("900517300124", "Aigerim", "Seitkali").await;
@@ -61,10 +60,7 @@ async fn openidconnect_crate_relying_party_completes_the_flow() {
     for alg in [tanu_idp::domain::SigningAlg::Rs256, tanu_idp::domain::SigningAlg::Es256] {
         let (client, secret) = tanu.client(CB, |c| c.id_token_alg = alg).await;
         tanu.consent(&citizen, &client.id, "profile iin").await;
-        let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build().unwrap();
-        let md = CoreProviderMetadata::discover_async(IssuerUrl::new(tanu.base.clone()).unwrap(), &http).await.unwrap();
-        let rp = CoreClient::from_provider_metadata(md, ClientId::new(client.id.to_string()), Some(ClientSecret::new(secret.unwrap())))
-            .set_redirect_uri(RedirectUrl::new(CB.into()).unwrap());
+        let (rp, http) = oidc_rp(&tanu, client.id.as_str(), &secret.unwrap(), CB).await;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = rp
             .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
