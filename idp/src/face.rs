@@ -388,6 +388,10 @@ async fn frame(
         if !(l.consented || l.consent_given_now) {
             return Err((StatusCode::CONFLICT, "consent first"));
         }
+        // The retry link disappears after the last try; the server holds the line too.
+        if l.tries >= face.max_tries {
+            return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
+        }
         let capture = l.capture.get_or_insert_with(|| Capture {
             started: Instant::now(),
             challenge: fixed.unwrap_or_else(Challenge::random),

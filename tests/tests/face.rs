@@ -187,6 +187,22 @@ async fn a_still_photo_is_refused_as_a_spoof() {
     let liveness = steps.iter().find(|s| s.0 == "liveness").expect("journalled");
     assert_eq!(liveness.1, "failure");
     assert!(liveness.2.as_deref().unwrap().contains("motion"), "{liveness:?}");
+    // Two more failed tries use up the sign-in's three; then no more frames are taken.
+    for _ in 0..2 {
+        b.navigate(&tanu.url(&format!("/login/{}/camera", interaction(page(&camera).1)))).await;
+        send_frames(&tanu, &b, &camera, &vec![clip_frames(4.0, 0.1).remove(0); 40]).await;
+        verify(&tanu, &b, &camera).await;
+    }
+    let refused = b
+        .http
+        .post(tanu.url(&format!("/login/{}/frame", interaction(page(&camera).1))))
+        .header("content-type", "image/jpeg")
+        .header("x-csrf-token", csrf(page(&camera).0))
+        .body(clip_frames(4.0, 0.1).remove(0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409, "no attempts left");
     // The citizen gives up: the relying party learns only access_denied.
     let back = b.post_form(&tanu.url(&format!("/login/{}/give-up", interaction(page(&camera).1))), &[("csrf", &csrf(body))]).await;
     assert_eq!(back.param("error").as_deref(), Some("access_denied"));
