@@ -62,6 +62,11 @@ impl Command {
         }
     }
 
+    /// The action as it will be applied, with a stand-in for a client not yet created.
+    fn preview(&self) -> Action {
+        self.clone().into_action(self.environment().map(|_| "pending".to_owned()))
+    }
+
     fn environment(&self) -> Option<ClientEnvironment> {
         match self {
             Command::GrantSandbox => Some(ClientEnvironment::Sandbox),
@@ -144,23 +149,20 @@ pub struct OnboardingWorkflow {
     last_seen: Option<SystemTime>,
     application: Option<Application>,
     inbox: VecDeque<Request>,
+    /// Parsed once from the input's calendar files; `None` if they are invalid.
+    calendar: Option<Calendar>,
 }
 
 fn activity_options() -> ActivityOptions {
     ActivityOptions::start_to_close_timeout(Duration::from_secs(30))
 }
 
+fn parse_calendar(files: &[String]) -> Result<Calendar, String> {
+    let years = files.iter().map(|t| YearData::from_toml_str(t)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    Calendar::from_years(years).map_err(|e| e.to_string())
+}
+
 impl OnboardingWorkflow {
-    fn calendar(&self) -> Result<Calendar, String> {
-        let years = self
-            .input
-            .calendar_years
-            .iter()
-            .map(|t| YearData::from_toml_str(t))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        Calendar::from_years(years).map_err(|e| e.to_string())
-    }
 
     /// Procedure time: the filing time plus the elapsed workflow time, scaled.
     fn procedure_time(&self, workflow_now: Option<SystemTime>) -> DateTime<Utc> {
@@ -172,35 +174,20 @@ impl OnboardingWorkflow {
         self.input.filed_at + chrono::Duration::milliseconds((scaled * 1000.0) as i64)
     }
 
-    /// A copy with an empty inbox: the head request is checked on its own.
-    fn clone_without_inbox(&self) -> OnboardingWorkflow {
-        OnboardingWorkflow {
-            input: self.input.clone(),
-            started: self.started,
-            last_seen: self.last_seen,
-            application: self.application.clone(),
-            inbox: VecDeque::new(),
-        }
-    }
-
-    /// Whether `request` would be accepted now: the same check the workflow
-    /// applies, run on a copy so the caller learns at once.
-    fn check(&self, now: DateTime<Utc>, request: &Request) -> Result<(), String> {
-        let Some(app) = &self.application else { return Err("the application could not be filed".into()) };
+    /// Whether `request` would be accepted after the `queued` requests: the
+    /// same check the workflow applies, run on a copy so the caller learns at once.
+    fn check<'a>(&self, now: DateTime<Utc>, queued: impl IntoIterator<Item = &'a Request>, request: &Request) -> Result<(), String> {
+        let (Some(app), Some(calendar)) = (&self.application, &self.calendar) else {
+            return Err("the application could not be filed".into());
+        };
         if request.command.smuggles_a_client() {
             return Err("access is granted with grant_sandbox / grant_production, which create the client".into());
         }
-        let calendar = self.calendar()?;
-        // Against the state as it will be once the requests already accepted are applied.
         let mut copy = app.clone();
-        for queued in &self.inbox {
-            let placeholder = queued.command.environment().map(|_| "pending".to_owned());
-            let _ = copy.apply(queued.command.clone().into_action(placeholder), queued.actor.clone(), now, &calendar);
+        for q in queued {
+            let _ = copy.apply(q.command.preview(), q.actor.clone(), now, calendar);
         }
-        let placeholder = request.command.environment().map(|_| "pending".to_owned());
-        copy.apply(request.command.clone().into_action(placeholder), request.actor.clone(), now, &calendar)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        copy.apply(request.command.preview(), request.actor.clone(), now, calendar).map(|_| ()).map_err(|e| e.to_string())
     }
 }
 
@@ -210,18 +197,19 @@ impl OnboardingWorkflow {
     pub fn new(_ctx: &WorkflowContextView, input: OnboardingInput) -> Self {
         // Filed here, not in `run`, so that an update arriving with the first
         // workflow task already finds the application.
-        let mut w = OnboardingWorkflow { input, started: None, last_seen: None, application: None, inbox: VecDeque::new() };
-        if let Ok(calendar) = w.calendar() {
-            w.application =
-                Application::filed(w.input.application_id.clone(), w.input.filed_at, w.input.filed_by.clone(), &calendar).ok();
-        }
-        w
+        let calendar = parse_calendar(&input.calendar_years).ok();
+        let application = calendar
+            .as_ref()
+            .and_then(|c| Application::filed(input.application_id.clone(), input.filed_at, input.filed_by.clone(), c).ok());
+        OnboardingWorkflow { input, started: None, last_seen: None, application, inbox: VecDeque::new(), calendar }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Step> {
         let started = ctx.workflow_time();
-        let calendar = ctx.state(|s| s.calendar()).map_err(ApplicationFailure::new)?;
+        let calendar = ctx
+            .state(|s| s.calendar.clone())
+            .ok_or_else(|| ApplicationFailure::new("the workflow's calendar files do not parse"))?;
         let Some(app) = ctx.state(|s| s.application.clone()) else {
             // Only a calendar without the filing year gets here.
             let year = ctx.state(|s| s.input.filed_at.format("%Y").to_string());
@@ -241,7 +229,7 @@ impl OnboardingWorkflow {
             if closed && ctx.state(|s| s.inbox.is_empty()) {
                 return Ok(ctx.state(|s| s.application.as_ref().expect("set").step));
             }
-            let now = ctx.state(|s| s.procedure_time(ctx_time(ctx)));
+            let now = ctx.state(|s| s.procedure_time(ctx.workflow_time()));
             let effects = match wake {
                 Some(at) => {
                     let scale = ctx.state(|s| s.input.time_scale.max(f64::MIN_POSITIVE));
@@ -252,7 +240,7 @@ impl OnboardingWorkflow {
                         _ = ctx.wait_condition(|s: &Self| !s.inbox.is_empty()) => {}
                     }
                     if fired {
-                        let now = ctx.state(|s| s.procedure_time(ctx_time(ctx)));
+                        let now = ctx.state(|s| s.procedure_time(ctx.workflow_time()));
                         ctx.state_mut(|s| s.application.as_mut().expect("set").tick(now.max(at)))
                     } else {
                         handle_request(ctx, &calendar).await?
@@ -274,7 +262,7 @@ impl OnboardingWorkflow {
     #[update_validator(act)]
     fn validate_act(&self, _ctx: &WorkflowContextView, request: &Request) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let now = self.procedure_time(self.last_seen);
-        self.check(now, request).map_err(Into::into)
+        self.check(now, &self.inbox, request).map_err(Into::into)
     }
 
     /// An action on the application (validated first; applied in order).
@@ -298,11 +286,7 @@ impl OnboardingWorkflow {
     }
 }
 
-/// The workflow time now, remembered for queries and validators.
-fn ctx_time(ctx: &WorkflowContext<OnboardingWorkflow>) -> Option<SystemTime> {
-    ctx.workflow_time()
-}
-
+/// Remembers the workflow time for queries and validators (they have no clock).
 fn remember_time(ctx: &WorkflowContext<OnboardingWorkflow>) {
     let t = ctx.workflow_time();
     ctx.state_mut(|s| s.last_seen = t);
@@ -313,14 +297,11 @@ async fn handle_request(ctx: &mut WorkflowContext<OnboardingWorkflow>, calendar:
     // The request stays at the head of the inbox until it is applied, so that
     // validators of later requests see it while its client is being created.
     let Some(request) = ctx.state(|s| s.inbox.front().cloned()) else { return Ok(Vec::new()) };
-    let now = ctx.state(|s| s.procedure_time(ctx_time(ctx)));
-    let valid = ctx.state(|s| {
-        let rest = s.clone_without_inbox();
-        rest.check(now, &request)
-    });
-    if valid.is_err() {
-        // It was valid when accepted; the state moved since (e.g. the
-        // application lapsed). Dropped, as the timeline shows.
+    let now = ctx.state(|s| s.procedure_time(ctx.workflow_time()));
+    // Checked again on its own: it was valid when accepted, but time may have
+    // moved the state since (e.g. the application lapsed). Then it is dropped
+    // and the step stays as the caller's next query shows.
+    if ctx.state(|s| s.check(now, [], &request)).is_err() {
         ctx.state_mut(|s| s.inbox.pop_front());
         return Ok(Vec::new());
     }
@@ -333,7 +314,7 @@ async fn handle_request(ctx: &mut WorkflowContext<OnboardingWorkflow>, calendar:
         None => None,
     };
     let action = request.command.into_action(client_id);
-    let now = ctx.state(|s| s.procedure_time(ctx_time(ctx)));
+    let now = ctx.state(|s| s.procedure_time(ctx.workflow_time()));
     let result = ctx.state_mut(|s| {
         s.inbox.pop_front();
         s.application.as_mut().expect("set").apply(action, request.actor, now, calendar)

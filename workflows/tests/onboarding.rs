@@ -302,8 +302,10 @@ async fn testing_lapses_after_three_months() {
     let env = server(None, None).await;
     let ports = Arc::new(Recorder::default());
     let _w = worker(env.client().clone(), "q-lapse", ports.clone());
-    // 30 procedure days per second: three months pass in about 3 s.
-    let case = Case::start(env.client(), "q-lapse", input("app-lapse", local(2026, 6, 1, 10), 30.0 * 86400.0)).await;
+    // 10 procedure days per second: three months pass in about 9 s, and the
+    // reminder (Fri 28 Aug 09:00, 4.6 days before the end) has half a second
+    // of real time to fire before the deadline overtakes it.
+    let case = Case::start(env.client(), "q-lapse", input("app-lapse", local(2026, 6, 1, 10), 10.0 * 86400.0)).await;
     case.act(operator(), Command::Act { action: Action::Approve }).await.unwrap();
     case.until("sandbox", |a| a.step == Step::Sandbox).await;
     case.act(operator(), Command::GrantSandbox).await.unwrap();
