@@ -189,6 +189,11 @@ impl Engine {
         Engine { models, config }
     }
 
+    /// Loads the models (and ONNX Runtime) of `models` and builds the engine.
+    pub fn load(models: &crate::models::ModelsConfig, config: PipelineConfig) -> Result<Self, ModelError> {
+        Ok(Engine::new(ModelSet::load(models)?, config))
+    }
+
     /// All faces the detector finds, as counted for the one-face rule.
     /// A face that fills the frame (a close selfie) is missed by this detector,
     /// so when nothing is found the image is searched again with a border.
@@ -432,7 +437,7 @@ pub fn scaled_crop(img: &RgbImage, (x, y, bw, bh): (f32, f32, f32, f32), scale_v
         b = src_h - 1.0;
     }
     let (x0, y0) = (l.trunc().max(0.0), t.trunc().max(0.0));
-    ((x0), (y0), (r - l).trunc().min(src_w - 1.0).max(1.0), (b - t).trunc().min(src_h - 1.0).max(1.0))
+    (x0, y0, (r - l).trunc().min(src_w - 1.0).max(1.0), (b - t).trunc().min(src_h - 1.0).max(1.0))
 }
 
 /// Bilinear resize of the region (x, y, w, h) to `out_w`×`out_h` with OpenCV's

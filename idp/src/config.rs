@@ -80,7 +80,7 @@ pub struct FaceConfig {
     pub max_failures_per_address: u64,
     /// Test configurations only: always this challenge instead of a random one.
     /// Production leaves it unset (README, "Face sign-in").
-    pub fixed_challenge: Option<String>,
+    pub fixed_challenge: Option<tanu_biometrics::Challenge>,
 }
 
 impl Default for FaceConfig {
@@ -215,7 +215,13 @@ impl Config {
             "TANU_FACE_ENABLED" => {
                 self.face.enabled = value.parse().map_err(|_| ConfigError::Env { name: "TANU_FACE_ENABLED", value, reason: "expected true or false".into() })?
             }
-            "TANU_FACE_FIXED_CHALLENGE" => self.face.fixed_challenge = Some(value),
+            "TANU_FACE_FIXED_CHALLENGE" => {
+                self.face.fixed_challenge = Some(tanu_biometrics::Challenge::parse(&value).ok_or_else(|| ConfigError::Env {
+                    name: "TANU_FACE_FIXED_CHALLENGE",
+                    value,
+                    reason: "expected turn_left, turn_right or blink".into(),
+                })?)
+            }
             // Other TANU_* variables belong to other components (biometrics, registry, temporal).
             _ => {}
         }
@@ -228,11 +234,6 @@ impl Config {
         let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
         if !scheme_ok || url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base() {
             return Err(ConfigError::Issuer(self.issuer.clone()));
-        }
-        if let Some(c) = &self.face.fixed_challenge {
-            if tanu_biometrics::Challenge::parse(c).is_none() {
-                return Err(ConfigError::Invalid(format!("face.fixed_challenge {c:?} must be turn_left, turn_right or blink")));
-            }
         }
         if !(-1.0..=1.0).contains(&self.biometrics.threshold) {
             return Err(ConfigError::Invalid("biometrics.threshold must be between -1 and 1".into()));
@@ -280,6 +281,9 @@ mod tests {
         assert!(e.to_string().contains("TANU_LISTEN"));
         assert!(Config::load(None, env(&[("TANU_ISSUER", "http://id.example.kz")])).is_err(), "plain http off loopback");
         assert!(Config::load(None, env(&[("TANU_ISSUER", "https://id.example.kz/?a=b")])).is_err());
+        assert!(Config::load(None, env(&[("TANU_FACE_FIXED_CHALLENGE", "smile")])).is_err());
+        let c = Config::load(None, env(&[("TANU_FACE_FIXED_CHALLENGE", "blink")])).unwrap();
+        assert_eq!(c.face.fixed_challenge, Some(tanu_biometrics::Challenge::Blink));
     }
 
     #[test]

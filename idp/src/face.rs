@@ -89,12 +89,12 @@ struct FaceState {
 impl FaceAuthenticator {
     /// Loads the models (a clear error when they are missing) and the registry.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let engine = crate::cli::biometrics::engine(&config.biometrics)?;
+        let engine = Engine::load(&config.biometrics.models, config.biometrics.pipeline.clone())?;
         let registry: Arc<dyn PersonRegistry> = match &config.biometrics.registry_http {
             Some(http) if !http.base_url.is_empty() => Arc::new(HttpRegistry::new(http.clone())?),
             _ => Arc::new(DirectoryRegistry::new(&config.biometrics.registry_dir)),
         };
-        let fixed_challenge = config.face.fixed_challenge.as_deref().and_then(Challenge::parse);
+        let fixed_challenge = config.face.fixed_challenge;
         if let Some(c) = fixed_challenge {
             tracing::warn!(challenge = c.as_str(), "face.fixed_challenge is set: for tests only, never in production");
         }

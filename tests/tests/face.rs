@@ -16,7 +16,7 @@ fn document_photo() -> Vec<u8> {
 
 async fn face_tanu(tweak: impl FnOnce(&mut tanu_idp::config::Config)) -> (Tanu, tanu_idp::store::Client, String) {
     let tanu = Tanu::start_face(|c| {
-        c.face.fixed_challenge = Some("turn_right".into());
+        c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnRight);
         tweak(c)
     })
     .await;
@@ -216,7 +216,7 @@ async fn a_still_photo_is_refused_as_a_spoof() {
 async fn a_recording_without_the_challenge_is_refused() {
     // 3.7–5.0 s turns right only; the server asks for a left turn.
     let (tanu, client, _) = face_tanu(|c| {
-        c.face.fixed_challenge = Some("turn_left".into());
+        c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnLeft);
         c.face.frames_after_challenge = 5;
         c.biometrics.liveness.max_multi_face_share = 0.1;
     })

@@ -12,7 +12,7 @@ use tanu_biometrics::eval::{calibrate, eer, fnmr_at_fmr, rates_at, Scored};
 use tanu_biometrics::pipeline::{Alignment, Engine, NmsOrder};
 use tanu_biometrics::registry::DirectoryRegistry;
 use tanu_biometrics::sequence::Frame;
-use tanu_biometrics::{decode_image, FaceError, Iin, ModelSet};
+use tanu_biometrics::{decode_image, FaceError, Iin};
 
 use crate::config::{BiometricsConfig, Config};
 
@@ -101,9 +101,8 @@ pub enum RegistryCommand {
     },
 }
 
-pub fn engine(config: &BiometricsConfig) -> anyhow::Result<Engine> {
-    let models = ModelSet::load(&config.models)?;
-    Ok(Engine::new(models, config.pipeline.clone()))
+fn engine(config: &BiometricsConfig) -> anyhow::Result<Engine> {
+    Ok(Engine::load(&config.models, config.pipeline.clone())?)
 }
 
 fn read_image(path: &Path, config: &BiometricsConfig) -> Result<image::RgbImage, FaceError> {
