@@ -4,7 +4,9 @@ Python (onnxruntime + OpenCV + numpy), following faceplugin's lib/*.js.
 
 Two uses:
   * reference numbers for the Rust unit tests (`reference.py dump IMG...`),
-  * the Python baseline of the benchmark (`reference.py bench IMG`).
+  * the Python baseline of the benchmark (`reference.py bench IMG [THREADS]`,
+    and per stage: `reference.py stages IMG`),
+  * the passive model's sensitivity (`reference.py passive-noise IMG`).
 
 It reproduces the JS quirks that decide what the models see (canvas RGBA read,
 then BGR conversion codes: the detector and pose get BGR, the embedder and the
@@ -204,6 +206,33 @@ def main():
                 if f not in cache:
                     cache[f] = p.verify_one(load(f"{base}/{f}"))[0]
             print(f'{row["file_x"]},{row["file_y"]},{row["Decision"]},{float(cache[row["file_x"]] @ cache[row["file_y"]]):.4f}')
+    elif cmd == "stages":
+        p = Pipeline(1)
+        data = open(args[0], "rb").read()
+        decode = lambda: cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        rgb = decode()
+        box = max(p.detect(rgb), key=lambda f: (f[2] - f[0]) * (f[3] - f[1]))
+        pts = p.landmarks(rgb, box)
+        stages = {"decode": decode, "detect": lambda: p.detect(rgb), "landmarks": lambda: p.landmarks(rgb, box),
+                  "passive_liveness": lambda: p.liveness(rgb, box), "align_and_embed": lambda: p.embed(rgb, pts)}
+        out = {}
+        for name, f in stages.items():
+            f()
+            t0 = time.perf_counter()
+            for _ in range(50):
+                f()
+            out[name] = round((time.perf_counter() - t0) / 50 * 1000, 2)
+        print(json.dumps({"ms_per_stage": out, "threads": 1}))
+    elif cmd == "passive-noise":
+        p = Pipeline()
+        rgb = load(args[0])
+        box = max(p.detect(rgb), key=lambda f: (f[2] - f[0]) * (f[3] - f[1]))
+        rng = np.random.default_rng(1)
+        scores = [round(float(p.liveness(rgb, box)[0]), 3)]
+        for _ in range(5):
+            noisy = np.clip(rgb.astype(int) + rng.integers(-1, 2, rgb.shape), 0, 255).astype(np.uint8)
+            scores.append(round(float(p.liveness(noisy, box)[0]), 3))
+        print(json.dumps({"image": args[0], "class0_clean_then_noisy": scores}))
     elif cmd == "bench":
         threads = int(args[1]) if len(args) > 1 else 1
         p = Pipeline(threads)

@@ -265,8 +265,7 @@ fn fusion_effect(pairs: &[(String, String, bool)], cache: &HashMap<String, Resul
             if let Some(f) = Embedding::fuse(&rest) {
                 fused.push(probe.similarity(&f));
             }
-            for (j, other) in people.iter().enumerate().filter(|(j, _)| *j != i) {
-                let _ = j;
+            for (_, other) in people.iter().enumerate().filter(|(j, _)| *j != i) {
                 let all: Vec<Embedding> = other.iter().map(|(_, e)| (*e).clone()).collect();
                 impostor_single.extend(all.iter().map(|r| probe.similarity(r)));
                 if let Some(f) = Embedding::fuse(&all) {
