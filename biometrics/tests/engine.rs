@@ -83,7 +83,7 @@ fn every_stage_agrees_with_the_independent_python_run() {
             }
         }
         // The passive model swings by up to 0.25 when ±1 grey-level noise is
-        // added to image_F2 (measured in Python), and the two JPEG decoders
+        // added to image_F2 (`ops/bench/reference.py passive-noise`), and the two JPEG decoders
         // differ by about that much: a wide tolerance, and one more reason the
         // model is only advisory.
         for (p, q) in o.passive.iter().zip(r["liveness"].as_array().unwrap()) {
