@@ -240,8 +240,11 @@ impl OnboardingWorkflow {
                         _ = ctx.wait_condition(|s: &Self| !s.inbox.is_empty()) => {}
                     }
                     if fired {
-                        let now = ctx.state(|s| s.procedure_time(ctx.workflow_time()));
-                        ctx.state_mut(|s| s.application.as_mut().expect("set").tick(now.max(at)))
+                        // Time is let pass to the instant the timer was for, not to
+                        // "now": a worker that wakes late (down, overloaded) still
+                        // sends the reminder before the breach or lapse, in order;
+                        // the next turn of the loop reaches the next instant at once.
+                        ctx.state_mut(|s| s.application.as_mut().expect("set").tick(at))
                     } else {
                         handle_request(ctx, &calendar).await?
                     }
