@@ -26,6 +26,10 @@ pub struct App {
     csrf_key: [u8; 32],
     /// Wraps each citizen's template data key (biometrics::template).
     pub template_key: [u8; 32],
+    /// Seals client secrets until the initiator has seen them once.
+    master: MasterKey,
+    /// The connection of initiators (portal, console, workflow worker).
+    pub onboarding: crate::onboarding::Onboarding,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,8 @@ pub enum StartError {
     Crypto(#[from] crate::crypto::CryptoError),
     #[error("master key file {path}: {source}")]
     MasterKeyFile { path: std::path::PathBuf, source: std::io::Error },
+    #[error("onboarding: {0}")]
+    Onboarding(#[from] crate::onboarding::OnboardingError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -70,17 +76,37 @@ impl App {
         let master = master_key(&config)?;
         let keys = KeyRing::new(store.clone(), master.clone(), config.key_publish_lead, config.id_token_ttl);
         keys.ensure_initial_keys().await?;
-        Ok(Arc::new(App {
+        let onboarding = crate::onboarding::Onboarding::new(&config.onboarding)?;
+        let app = Arc::new(App {
             limiter: RateLimiter::per_minute(config.rate_limit_per_minute),
             journal: crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1")),
             pairwise_key: master.derive("tanu pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),
             template_key: master.derive("tanu biometric templates v1"),
+            master,
+            onboarding,
             config,
             store,
             keys,
             authenticator,
-        }))
+        });
+        crate::onboarding::web::ensure_portal_client(&app).await?;
+        Ok(app)
+    }
+
+    /// Seals a client secret for one later display (`open_secret`).
+    pub fn seal_secret(&self, secret: &[u8], client_id: &str) -> String {
+        self.master.seal(secret, &format!("tanu onboarding client secret v1 {client_id}"))
+    }
+
+    pub fn open_secret(&self, sealed: &str, client_id: &str) -> Result<Vec<u8>, crate::crypto::CryptoError> {
+        self.master.open(sealed, &format!("tanu onboarding client secret v1 {client_id}"))
+    }
+
+    /// A secret derived from the master key for `purpose` (the same on every
+    /// instance sharing the key).
+    pub fn derived_secret(&self, purpose: &str) -> String {
+        hex::encode(self.master.derive(purpose))
     }
 
     pub fn routes(self: &Arc<Self>) -> impl poem::Endpoint + 'static {
@@ -95,6 +121,9 @@ impl App {
             .at("/logout", poem::get(crate::oidc::logout::logout).post(crate::oidc::logout::logout))
             .at("/healthz", poem::get(crate::oidc::healthz))
             .nest("/login", self.authenticator.routes())
+            .nest("/onboarding", crate::onboarding::web::auth_routes())
+            .nest("/portal", crate::onboarding::web::portal_routes())
+            .nest("/console", crate::onboarding::web::console_routes())
             .with(poem::middleware::CookieJarManager::new())
             .with(poem::middleware::SetHeader::new()
                 .overriding("X-Content-Type-Options", "nosniff")
@@ -120,10 +149,15 @@ impl App {
             .and_then(|a| a.as_socket_addr().copied())
             .unwrap_or(addr);
         let app = self.routes();
+        if self.onboarding.configured() && self.config.onboarding.worker {
+            crate::onboarding::spawn_worker(self.clone());
+        }
         Ok((bound, async move {
+            let mail = tokio::spawn(crate::onboarding::mail::run_delivery(self.clone(), self.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
             let delivery = tokio::spawn(crate::notify::run_delivery(self));
             let served = poem::Server::new_with_acceptor(acceptor).run(app).await;
             delivery.abort();
+            mail.abort();
             served
         }))
     }

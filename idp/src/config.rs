@@ -51,6 +51,61 @@ pub struct Config {
     pub biometrics: BiometricsConfig,
     /// Face sign-in: capture limits and attempt limits (`[face]`).
     pub face: FaceConfig,
+    /// The connection of initiators on Temporal (`[onboarding]`).
+    pub onboarding: OnboardingConfig,
+}
+
+/// `[onboarding]`: the connection procedure (Rules chapter 3), its Temporal
+/// cluster, signatures and mail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnboardingConfig {
+    /// The Temporal frontend (`http://host:7233`). Empty: the portal and
+    /// console say the service is not configured; sign-in is unaffected.
+    pub temporal_address: String,
+    pub temporal_namespace: String,
+    pub task_queue: String,
+    /// Whether `tanu serve` runs the workflow worker too (else run `tanu worker`).
+    pub worker: bool,
+    /// Procedure time per real time. 1 in production; tests alone set more so
+    /// that working days pass in seconds (README, "Onboarding").
+    pub time_scale: f64,
+    /// The working-day calendar files (`kz-YYYY.toml`); the built-in copy when absent.
+    pub calendar_dir: PathBuf,
+    /// PEM file of the CA certificates EDS signatures must chain to.
+    pub eds_roots: Option<PathBuf>,
+    /// CRL files (PEM or DER) checked for every certificate of the chain.
+    pub eds_crls: Vec<PathBuf>,
+    /// The operator as the act names it (Appendix 2, field 1).
+    pub operator_name: String,
+    /// The operator's BIN: staff approval signatures must carry it (`OU=BIN…`).
+    pub operator_bin: String,
+    /// `smtp://host:port` (plain, for a local relay), `smtps://…` or
+    /// `smtp://…?tls=required`; empty records mails without sending them.
+    pub smtp_url: String,
+    pub mail_from: String,
+    /// How long a portal or console sign-in lasts, in seconds.
+    pub session_ttl: u64,
+}
+
+impl Default for OnboardingConfig {
+    fn default() -> Self {
+        OnboardingConfig {
+            temporal_address: String::new(),
+            temporal_namespace: "default".into(),
+            task_queue: tanu_workflows::temporal::TASK_QUEUE.into(),
+            worker: true,
+            time_scale: 1.0,
+            calendar_dir: PathBuf::from("ops/calendar"),
+            eds_roots: None,
+            eds_crls: Vec::new(),
+            operator_name: "Operator of the National Biometric Authentication System".into(),
+            operator_bin: String::new(),
+            smtp_url: String::new(),
+            mail_from: "Tanu <no-reply@tanu.localhost>".into(),
+            session_ttl: 8 * 3600,
+        }
+    }
 }
 
 /// `[face]`: how a face sign-in captures frames and how often it may fail.
@@ -150,6 +205,7 @@ impl Default for Config {
             notification_retry_base_ms: 2000,
             biometrics: BiometricsConfig::default(),
             face: FaceConfig::default(),
+            onboarding: OnboardingConfig::default(),
         }
     }
 }
@@ -222,6 +278,19 @@ impl Config {
                     reason: "expected turn_left, turn_right or blink".into(),
                 })?)
             }
+            "TANU_TEMPORAL_ADDRESS" => self.onboarding.temporal_address = value,
+            "TANU_TEMPORAL_NAMESPACE" => self.onboarding.temporal_namespace = value,
+            "TANU_ONBOARDING_TASK_QUEUE" => self.onboarding.task_queue = value,
+            "TANU_ONBOARDING_WORKER" => {
+                self.onboarding.worker = value.parse().map_err(|_| ConfigError::Env { name: "TANU_ONBOARDING_WORKER", value, reason: "expected true or false".into() })?
+            }
+            "TANU_ONBOARDING_TIME_SCALE" => self.onboarding.time_scale = num("TANU_ONBOARDING_TIME_SCALE", value)?,
+            "TANU_CALENDAR_DIR" => self.onboarding.calendar_dir = value.into(),
+            "TANU_EDS_ROOTS" => self.onboarding.eds_roots = Some(value.into()),
+            "TANU_EDS_CRLS" => self.onboarding.eds_crls = value.split(',').filter(|s| !s.is_empty()).map(PathBuf::from).collect(),
+            "TANU_OPERATOR_BIN" => self.onboarding.operator_bin = value,
+            "TANU_SMTP_URL" => self.onboarding.smtp_url = value,
+            "TANU_MAIL_FROM" => self.onboarding.mail_from = value,
             // Other TANU_* variables belong to other components (biometrics, registry, temporal).
             _ => {}
         }
@@ -234,6 +303,15 @@ impl Config {
         let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
         if !scheme_ok || url.query().is_some() || url.fragment().is_some() || url.cannot_be_a_base() {
             return Err(ConfigError::Issuer(self.issuer.clone()));
+        }
+        if !(self.onboarding.time_scale.is_finite() && self.onboarding.time_scale >= 1.0) {
+            return Err(ConfigError::Invalid("onboarding.time_scale must be 1 or more".into()));
+        }
+        if !self.onboarding.operator_bin.is_empty() && self.onboarding.operator_bin.parse::<tanu_workflows::Bin>().is_err() {
+            return Err(ConfigError::Invalid(format!("onboarding.operator_bin {:?} is not a valid BIN", self.onboarding.operator_bin)));
+        }
+        if !self.onboarding.mail_from.is_empty() && self.onboarding.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid(format!("onboarding.mail_from {:?} is not a mailbox", self.onboarding.mail_from)));
         }
         if !(-1.0..=1.0).contains(&self.biometrics.threshold) {
             return Err(ConfigError::Invalid("biometrics.threshold must be between -1 and 1".into()));

@@ -19,6 +19,11 @@ impl Lang {
         }
     }
 
+    /// A stored language code (`kk`, `ru`, `en`); Kazakh for anything else.
+    pub fn from_code(code: &str) -> Lang {
+        Lang::from_tag(code).unwrap_or_default()
+    }
+
     fn from_tag(tag: &str) -> Option<Lang> {
         let primary = tag.trim().split(['-', '_', ';']).next()?.to_ascii_lowercase();
         match primary.as_str() {
@@ -118,6 +123,139 @@ messages! {
     retry { kk: "Қайталау", ru: "Повторить", en: "Try again" }
     return_to_service { kk: "Жүйеге оралу", ru: "Вернуться в систему", en: "Return to the service" }
     signed_out { kk: "Сіз жүйеден шықтыңыз.", ru: "Вы вышли из системы.", en: "You have signed out." }
+
+    // Connection of systems (Rules chapter 3): portal, console and mail.
+    onb_title { kk: "Жүйелерді қосу", ru: "Подключение систем", en: "Connecting systems" }
+    onb_intro { kk: "Ұлттық биометриялық аутентификация жүйесіне ақпараттық жүйені қосу (Қағидалардың 3-тарауы).", ru: "Подключение информационной системы к национальной системе биометрической аутентификации (глава 3 Правил).", en: "Connecting a digital system to the national biometric authentication system (Rules, chapter 3)." }
+    onb_sign_in { kk: "Tanu арқылы кіру", ru: "Войти через Tanu", en: "Sign in with Tanu" }
+    onb_sign_out { kk: "Шығу", ru: "Выйти", en: "Sign out" }
+    onb_signed_in_as { kk: "Сіз кірдіңіз:", ru: "Вы вошли как", en: "Signed in as" }
+    onb_portal { kk: "Бастамашы порталы", ru: "Портал инициатора", en: "Initiator portal" }
+    onb_console { kk: "Оператор консолі", ru: "Консоль оператора", en: "Operator console" }
+    onb_no_role { kk: "Сізде әлі өтінім жоқ. Жаңа өтінім беруге болады.", ru: "У вас пока нет заявок. Можно подать новую заявку.", en: "You have no applications yet. You may file a new one." }
+    onb_new_application { kk: "Жаңа өтінім", ru: "Новая заявка", en: "New application" }
+    onb_applications { kk: "Өтінімдер", ru: "Заявки", en: "Applications" }
+    onb_application { kk: "Өтінім", ru: "Заявка", en: "Application" }
+    onb_section_initiator { kk: "Бастамашы", ru: "Инициатор", en: "Initiator" }
+    onb_section_system { kk: "Бастамашының ақпараттық жүйесі", ru: "Информационная система инициатора", en: "The initiator's digital system" }
+    onb_f_organisation_name { kk: "Ұйымның атауы", ru: "Наименование организации", en: "Organisation name" }
+    onb_f_bin { kk: "БСН", ru: "БИН", en: "BIN" }
+    onb_f_responsible_official { kk: "Жүйені пайдалануға жауапты лауазымды тұлға", ru: "Должностное лицо, ответственное за эксплуатацию", en: "Official responsible for operation" }
+    onb_f_contact_email { kk: "Хат алмасуға арналған электрондық пошта", ru: "Электронная почта для уведомлений", en: "E-mail for notices" }
+    onb_f_system_name { kk: "Ақпараттық жүйенің атауы", ru: "Наименование информационной системы", en: "Name of the digital system" }
+    onb_f_redirect_uri { kk: "Қайта бағыттау мекенжайы (redirect URI, https)", ru: "Адрес перенаправления (redirect URI, https)", en: "Redirect URI (https)" }
+    onb_f_sandbox_redirect_uri { kk: "Тест ортасына арналған redirect URI (міндетті емес; loopback үшін http рұқсат)", ru: "Redirect URI для тестовой среды (необязательно; http только для loopback)", en: "Sandbox redirect URI (optional; http only for loopback)" }
+    onb_f_tos_uri { kk: "Пайдаланушы келісіміне сілтеме", ru: "Ссылка на пользовательское соглашение", en: "Link to the user agreement" }
+    onb_f_policy_uri { kk: "Құпиялылық саясатына сілтеме", ru: "Ссылка на политику конфиденциальности", en: "Link to the privacy policy" }
+    onb_f_logo { kk: "Логотип (PNG, JPEG немесе SVG, 256 КБ дейін; міндетті емес)", ru: "Логотип (PNG, JPEG или SVG, до 256 КБ; необязательно)", en: "Logo (PNG, JPEG or SVG, up to 256 KB; optional)" }
+    onb_f_authorised_person { kk: "Уәкілетті тұлғаның аты-жөні", ru: "ФИО уполномоченного лица", en: "Full name of the authorised person" }
+    onb_file { kk: "Өтінім беру", ru: "Подать заявку", en: "File the application" }
+    onb_err_required { kk: "Міндетті өріс.", ru: "Обязательное поле.", en: "This field is required." }
+    onb_err_text { kk: "Мәтін тым ұзын немесе рұқсат етілмеген таңбалары бар.", ru: "Текст слишком длинный или содержит недопустимые символы.", en: "Too long, or contains characters that are not allowed." }
+    onb_err_bin { kk: "БСН дұрыс емес: 12 санды және бақылау санын тексеріңіз.", ru: "БИН указан неверно: проверьте 12 цифр и контрольный разряд.", en: "This BIN is not valid: check the 12 digits and the check digit." }
+    onb_err_email { kk: "Электрондық пошта мекенжайы дұрыс емес.", ru: "Неверный адрес электронной почты.", en: "This is not a valid e-mail address." }
+    onb_err_redirect { kk: "https://, фрагментсіз және логинсіз толық мекенжай болуы керек.", ru: "Нужен полный адрес https:// без фрагмента и без логина.", en: "Must be a full https:// address, without a fragment or credentials." }
+    onb_err_sandbox_redirect { kk: "https:// немесе loopback (127.0.0.1, localhost) үшін http:// мекенжайы болуы керек.", ru: "Нужен адрес https:// или http:// для loopback (127.0.0.1, localhost).", en: "Must be https://, or http:// on a loopback host (127.0.0.1, localhost)." }
+    onb_err_link { kk: "https:// толық сілтемесі болуы керек.", ru: "Нужна полная ссылка https://.", en: "Must be a full https:// link." }
+    onb_err_logo_size { kk: "Логотип 256 КБ-тан үлкен.", ru: "Логотип больше 256 КБ.", en: "The logo is larger than 256 KB." }
+    onb_err_logo_format { kk: "Логотип PNG, JPEG немесе SVG болуы керек.", ru: "Логотип должен быть в формате PNG, JPEG или SVG.", en: "The logo must be a PNG, JPEG or SVG image." }
+    onb_err_bin_taken { kk: "Бұл БСН атынан басқа тұлға әрекет етеді. Операторға хабарласыңыз.", ru: "От имени этого БИН действует другое лицо. Обратитесь к оператору.", en: "Another person acts for this BIN. Please contact the operator." }
+    onb_err_unavailable { kk: "Қосу қызметі уақытша қолжетімсіз. Деректеріңіз сақталды; кейінірек қайталаңыз.", ru: "Сервис подключения временно недоступен. Ваши данные сохранены в форме; повторите позже.", en: "The connection service is unavailable at the moment. Your data is kept in the form; please try again later." }
+    onb_err_not_now { kk: "Бұл әрекет өтінімнің қазіргі қадамында мүмкін емес.", ru: "Это действие невозможно на текущем шаге заявки.", en: "This action is not possible at the application's current step." }
+    onb_err_forbidden { kk: "Бұл бетке немесе әрекетке рұқсатыңыз жоқ.", ru: "У вас нет доступа к этой странице или действию.", en: "You are not allowed to see this page or take this action." }
+    onb_err_signature { kk: "ЭЦҚ тексерілмеді:", ru: "ЭЦП не прошла проверку:", en: "The digital signature did not verify:" }
+    onb_err_signer { kk: "Құжатқа сіздің ЭЦҚ-ңызбен қол қойылуы керек.", ru: "Документ должен быть подписан вашей ЭЦП.", en: "The document must be signed with your own digital signature." }
+    onb_err_reason { kk: "Себебін жазыңыз (4000 таңбаға дейін).", ru: "Укажите причину (до 4000 символов).", en: "Please give the reason (up to 4000 characters)." }
+    onb_step { kk: "Қадам", ru: "Шаг", en: "Step" }
+    onb_step_review { kk: "Өтінімді қарау", ru: "Рассмотрение заявки", en: "Review of the application" }
+    onb_step_sandbox { kk: "Тест ортасына қолжетімділік беру", ru: "Предоставление доступа к тестовой среде", en: "Sandbox access" }
+    onb_step_testing { kk: "Интеграциялық тестілеу", ru: "Интеграционное тестирование", en: "Integration testing" }
+    onb_step_act_review { kk: "Актіні қарау", ru: "Рассмотрение акта", en: "Review of the act" }
+    onb_step_rework { kk: "Актіні пысықтау", ru: "Доработка акта", en: "Rework of the act" }
+    onb_step_act_re_review { kk: "Пысықталған актіні қайта қарау", ru: "Повторное рассмотрение акта", en: "Re-review of the act" }
+    onb_step_draft_contract { kk: "Шарт жобасын жіберу", ru: "Направление проекта договора", en: "Draft contract" }
+    onb_step_contract { kk: "Шарт жасасу", ru: "Заключение договора", en: "Conclusion of the contract" }
+    onb_step_production { kk: "Өнеркәсіптік ортаға қолжетімділік", ru: "Доступ к промышленной среде", en: "Production access" }
+    onb_step_connected { kk: "Қосылды", ru: "Подключена", en: "Connected" }
+    onb_step_refused { kk: "Бас тартылды", ru: "Отказано", en: "Refused" }
+    onb_step_lapsed { kk: "Мерзімі өтіп, жабылды", ru: "Закрыта по истечении срока", en: "Lapsed" }
+    onb_deadline { kk: "Мерзім", ru: "Срок", en: "Deadline" }
+    onb_awaited_operator { kk: "Оператордың әрекеті күтілуде", ru: "Ожидается действие оператора", en: "Awaiting the operator" }
+    onb_awaited_initiator { kk: "Бастамашының әрекеті күтілуде", ru: "Ожидается действие инициатора", en: "Awaiting the initiator" }
+    onb_working_days_left { kk: "Қалған жұмыс күндері", ru: "Осталось рабочих дней", en: "Working days left" }
+    onb_overdue { kk: "Мерзімі өтті", ru: "Просрочено", en: "Overdue" }
+    onb_breaches { kk: "Бұзылған мерзімдер", ru: "Нарушенные сроки", en: "Missed deadlines" }
+    onb_timeline { kk: "Өтінім тарихы", ru: "История заявки", en: "Timeline" }
+    onb_when { kk: "Уақыты (Алматы)", ru: "Время (Алматы)", en: "Time (Almaty)" }
+    onb_who { kk: "Кім", ru: "Кто", en: "Who" }
+    onb_event { kk: "Оқиға", ru: "Событие", en: "Event" }
+    onb_on_time { kk: "мерзімінде", ru: "в срок", en: "on time" }
+    onb_late { kk: "кешіктірілді", ru: "с опозданием", en: "late" }
+    onb_closing_reason { kk: "Себебі", ru: "Причина", en: "Reason" }
+    onb_refile { kk: "Қайта өтінім беру", ru: "Подать заявку повторно", en: "Apply again" }
+    onb_actions { kk: "Әрекеттер", ru: "Действия", en: "Actions" }
+    onb_reason { kk: "Себебі (міндетті)", ru: "Причина (обязательно)", en: "Reason (required)" }
+    onb_a_approve { kk: "Өтінімді мақұлдау", ru: "Одобрить заявку", en: "Approve the application" }
+    onb_a_refuse { kk: "Дәлелді бас тарту", ru: "Мотивированный отказ", en: "Refuse, with reasons" }
+    onb_a_grant_sandbox { kk: "Тест ортасына қолжетімділік беру", ru: "Предоставить доступ к тестовой среде", en: "Grant sandbox access" }
+    onb_a_record_test { kk: "Тест нәтижесін тіркеу", ru: "Записать результат теста", en: "Record a test result" }
+    onb_a_positive { kk: "Оң", ru: "Положительный", en: "Positive" }
+    onb_a_negative { kk: "Теріс", ru: "Отрицательный", en: "Negative" }
+    onb_a_note { kk: "Сипаттама", ru: "Описание", en: "Note" }
+    onb_a_submit_act { kk: "Сынақ және пайдалануға енгізу актісі", ru: "Акт испытаний и ввода в эксплуатацию", en: "Act of testing and commissioning" }
+    onb_a_approve_act { kk: "Актіні ЭЦҚ-мен мақұлдау", ru: "Согласовать акт ЭЦП", en: "Approve the act by EDS" }
+    onb_a_return_act { kk: "Актіні пысықтауға қайтару", ru: "Вернуть акт на доработку", en: "Return the act for rework" }
+    onb_a_send_draft_contract { kk: "Шарт жобасын жіберу", ru: "Направить проект договора", en: "Send the draft contract" }
+    onb_a_conclude_contract { kk: "Шарт жасалды", ru: "Договор заключён", en: "The contract is concluded" }
+    onb_a_grant_production { kk: "Өнеркәсіптік ортаға қолжетімділік беру", ru: "Предоставить доступ к промышленной среде", en: "Grant production access" }
+    onb_done { kk: "Орындалды.", ru: "Выполнено.", en: "Done." }
+    onb_act_conclusion { kk: "Қорытынды", ru: "Заключение", en: "Conclusion" }
+    onb_act_scenario { kk: "Тест сценарийі", ru: "Сценарий тестирования", en: "Test scenario" }
+    onb_act_decision { kk: "Тест нәтижелері бойынша шешім", ru: "Решение по результатам тестирования", en: "Decision on the test results" }
+    onb_act_commissioning { kk: "Пайдалануға енгізу күні", ru: "Дата ввода в эксплуатацию", en: "Date of commissioning" }
+    onb_act_prepare { kk: "Құжатты дайындау", ru: "Сформировать документ", en: "Prepare the document" }
+    onb_act_download { kk: "Құжатты жүктеп алу", ru: "Скачать документ", en: "Download the document" }
+    onb_act_sign_hint { kk: "Құжатқа ЭЦҚ-мен қол қойып (CMS, бөлек қолтаңба), қолтаңба файлын жүктеңіз.", ru: "Подпишите документ ЭЦП (CMS, отсоединённая подпись) и загрузите файл подписи.", en: "Sign the document with your EDS (CMS, detached signature) and upload the signature file." }
+    onb_signature_file { kk: "Қолтаңба файлы (.p7s, .cms)", ru: "Файл подписи (.p7s, .cms)", en: "Signature file (.p7s, .cms)" }
+    onb_act_send { kk: "Қол қойылған актіні жіберу", ru: "Отправить подписанный акт", en: "Send the signed act" }
+    onb_approval_send { kk: "Қол қойылған келісімді жіберу", ru: "Отправить подписанное согласование", en: "Send the signed approval" }
+    onb_documents { kk: "Қол қойылған құжаттар", ru: "Подписанные документы", en: "Signed documents" }
+    onb_credentials { kk: "Клиент деректемелері", ru: "Реквизиты клиента", en: "Client credentials" }
+    onb_env_sandbox { kk: "Тест ортасы", ru: "Тестовая среда", en: "Sandbox" }
+    onb_env_production { kk: "Өнеркәсіптік орта", ru: "Промышленная среда", en: "Production" }
+    onb_show_secret { kk: "Құпияны көрсету (бір рет қана)", ru: "Показать секрет (только один раз)", en: "Show the secret (once only)" }
+    onb_secret_shown { kk: "Құпия көрсетілді; ол қайта көрсетілмейді. Оны қауіпсіз жерде сақтаңыз.", ru: "Секрет показан и больше показан не будет. Сохраните его в надёжном месте.", en: "The secret has been shown and will not be shown again. Keep it somewhere safe." }
+    onb_secret_gone { kk: "Құпия бұрын көрсетілген.", ru: "Секрет уже был показан.", en: "The secret has already been shown." }
+    onb_mails { kk: "Жіберілген хаттар", ru: "Отправленные письма", en: "Mails sent" }
+    onb_filter_all { kk: "Барлығы", ru: "Все", en: "All" }
+    onb_filter_overdue { kk: "Тек мерзімі өткендер", ru: "Только просроченные", en: "Overdue only" }
+    onb_filter_closed { kk: "Жабылғандарды қоса", ru: "Включая закрытые", en: "Include closed" }
+    onb_filter { kk: "Сүзу", ru: "Фильтр", en: "Filter" }
+    onb_export_csv { kk: "Тізілім (CSV)", ru: "Реестр (CSV)", en: "Register (CSV)" }
+    onb_none { kk: "Өтінім жоқ.", ru: "Заявок нет.", en: "No applications." }
+    onb_filed { kk: "Берілді", ru: "Подана", en: "Filed" }
+    onb_e_filed { kk: "өтінім берілді", ru: "заявка подана", en: "the application was filed" }
+    onb_e_approve { kk: "өтінім мақұлданды", ru: "заявка одобрена", en: "the application was approved" }
+    onb_e_refuse { kk: "өтінімнен дәлелді бас тартылды", ru: "в заявке мотивированно отказано", en: "the application was refused, with reasons" }
+    onb_e_grant_sandbox { kk: "тест ортасына қолжетімділік берілді", ru: "предоставлен доступ к тестовой среде", en: "sandbox access was granted" }
+    onb_e_record_test { kk: "тест нәтижесі тіркелді", ru: "записан результат теста", en: "a test result was recorded" }
+    onb_e_submit_act { kk: "қол қойылған акт жіберілді", ru: "направлен подписанный акт", en: "the signed act was sent" }
+    onb_e_approve_act { kk: "акт ЭЦҚ-мен мақұлданды", ru: "акт согласован ЭЦП", en: "the act was approved by EDS" }
+    onb_e_return_act { kk: "акт пысықтауға қайтарылды", ru: "акт возвращён на доработку", en: "the act was returned for rework" }
+    onb_e_resubmit_act { kk: "пысықталған акт жіберілді", ru: "направлен доработанный акт", en: "the reworked act was sent" }
+    onb_e_send_draft_contract { kk: "шарт жобасы жіберілді", ru: "направлен проект договора", en: "the draft contract was sent" }
+    onb_e_conclude_contract { kk: "шарт жасалды", ru: "договор заключён", en: "the contract was concluded" }
+    onb_e_grant_production { kk: "өнеркәсіптік ортаға қолжетімділік берілді", ru: "предоставлен доступ к промышленной среде", en: "production access was granted" }
+    onb_e_reminder { kk: "еске салу: мерзім келесі жұмыс күні аяқталады", ru: "напоминание: срок истекает в следующий рабочий день", en: "reminder: the deadline ends on the next working day" }
+    onb_e_overdue { kk: "оператордың мерзімі бұзылды", ru: "нарушен срок оператора", en: "the operator's deadline was missed" }
+    onb_e_lapsed { kk: "бастамашының мерзімі өтті, өтінім жабылды", ru: "срок инициатора истёк, заявка закрыта", en: "the initiator's deadline passed; the application is closed" }
+    onb_doc_operator { kk: "Оператор", ru: "Оператор", en: "Operator" }
+    onb_doc_operator_system { kk: "Оператордың ақпараттық жүйесі", ru: "Информационная система оператора", en: "The operator's digital system" }
+    onb_doc_date { kk: "Күні", ru: "Дата", en: "Date" }
+    onb_mail_hello { kk: "Сәлеметсіз бе!", ru: "Здравствуйте!", en: "Hello," }
+    onb_mail_now { kk: "Қазіргі қадам:", ru: "Текущий шаг:", en: "Current step:" }
+    onb_mail_due { kk: "Мерзім (Алматы уақыты):", ru: "Срок (время Алматы):", en: "Deadline (Almaty time):" }
+    onb_mail_open { kk: "Өтінімді ашу:", ru: "Открыть заявку:", en: "Open the application:" }
 }
 
 #[cfg(test)]

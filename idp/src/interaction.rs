@@ -92,7 +92,7 @@ impl InteractionError {
     }
 }
 
-fn cookie(app: &App, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
+pub(crate) fn cookie(app: &App, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
     let mut c = Cookie::new_with_str(name, value);
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);

@@ -2,7 +2,9 @@
 //!
 //! Layers, from the edge in: `oidc` (HTTP endpoints and protocol errors),
 //! `interaction` (login sessions, consent), `keys` and `store` (persistence),
-//! `domain` (types parsed once at the edge), `config`.
+//! `domain` (types parsed once at the edge), `config`. `face` is the face
+//! authenticator; `onboarding` the connection of initiators (portal, console,
+//! Temporal worker).
 pub mod app;
 pub mod audit;
 pub mod cli;
@@ -15,6 +17,7 @@ pub mod interaction;
 pub mod keys;
 pub mod notify;
 pub mod oidc;
+pub mod onboarding;
 pub mod ratelimit;
 pub mod store;
 pub mod web;

@@ -31,9 +31,26 @@ macro_rules! page {
         #[template(path = $file)]
         pub struct $name { pub lang: Lang, $(pub $field: $ty),* }
         impl $name {
-            fn t<M: std::borrow::Borrow<Msg>>(&self, m: M) -> &'static str { m.borrow().text(self.lang) }
+            fn t<M: $crate::web::AsMsg>(&self, m: M) -> &'static str { m.as_msg().text(self.lang) }
         }
     };
+}
+
+pub(crate) use page;
+
+/// A message, however many references deep a template holds it.
+pub trait AsMsg {
+    fn as_msg(&self) -> Msg;
+}
+impl AsMsg for Msg {
+    fn as_msg(&self) -> Msg {
+        *self
+    }
+}
+impl<T: AsMsg + ?Sized> AsMsg for &T {
+    fn as_msg(&self) -> Msg {
+        (**self).as_msg()
+    }
 }
 
 page!(ErrorPage, "error.html" { message: Msg, detail: Option<String> });

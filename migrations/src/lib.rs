@@ -10,6 +10,7 @@ mod m20261122_000001_oidc_core;
 mod m20261122_000002_audit_journal;
 mod m20261122_000003_notifications;
 mod m20261122_000004_biometrics;
+mod m20261123_000005_onboarding;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_audit_journal::Migration),
             Box::new(m20261122_000003_notifications::Migration),
             Box::new(m20261122_000004_biometrics::Migration),
+            Box::new(m20261123_000005_onboarding::Migration),
         ]
     }
 }

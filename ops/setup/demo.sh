@@ -26,3 +26,15 @@ if [ -d "$faces" ]; then
 LIST
   echo "demo citizens: $(ls var/registry/*.json 2>/dev/null | wc -l) in var/registry"
 fi
+
+# The connection procedure (Rules chapter 3): demo citizen one acts for the
+# demo organisations, two is an operator reviewer, three a supervisor; their
+# EDS certificates (and a demo CA and CRL, the console's trust) in var/pki,
+# made with ops/demo/pki.sh. Sign an act with:
+#   ops/demo/pki.sh var/pki sign initiator act-….txt   → act-….txt.p7s
+bash ops/demo/pki.sh var/pki init
+[ -f var/pki/initiator.pem ] || bash ops/demo/pki.sh var/pki person initiator 900101300017 010140000143
+[ -f var/pki/reviewer.pem ] || bash ops/demo/pki.sh var/pki person reviewer 850523400026 110140000015
+"$tanu" onboarding staff-add --iin 850523400026 --name "Demo reviewer" --email reviewer@operator.demo.kz --role reviewer --lang ru >/dev/null
+"$tanu" onboarding staff-add --iin 921112500036 --name "Demo supervisor" --email supervisor@operator.demo.kz --role supervisor --lang en >/dev/null
+echo "demo staff: reviewer 850523400026, supervisor 921112500036; EDS test certificates in var/pki"

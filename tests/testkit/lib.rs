@@ -19,6 +19,8 @@ use tanu_idp::{
 
 pub use tanu_idp;
 
+pub mod onboarding;
+
 /// Signs in whoever the test says, at once. Exists only in test code: the
 /// shipped binary has no authenticator that lets anyone in without a method.
 struct TestAuthenticator {

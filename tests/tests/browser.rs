@@ -150,3 +150,61 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     let run = tokio::task::spawn_blocking(move || drive(&url, "900101300017", &recording, "en", "en-recording")).await.unwrap();
     assert_eq!(run.reason.as_deref(), Some("liveness_failed"), "{run:?}");
 }
+
+#[tokio::test]
+async fn an_application_walks_from_filing_to_production_in_the_portal_and_console() {
+    use tanu_idp::i18n::Lang;
+    use tanu_idp::store::onboarding::StaffRole;
+    use tanu_tests::onboarding::{OnboardingKit, OPERATOR_BIN};
+    let kit = OnboardingKit::start().await;
+    let tanu = Tanu::start_with(|c| kit.configure(c, 1.0)).await;
+    let initiator = tanu.citizen("850501300011", "Aigerim", "Sadykova").await;
+    let reviewer = tanu.citizen("900202400022", "Daniyar", "Omarov").await;
+    tanu.app.store.add_staff(&reviewer.iin, "Omarov Daniyar", "reviewer@operator.kz", Lang::Ru, StaffRole::Reviewer).await.unwrap();
+    kit.pki.person("initiator", &initiator.iin, Some("010140000143"));
+    kit.pki.person("reviewer", &reviewer.iin, Some(OPERATOR_BIN));
+    let pki = kit.pki.dir.clone();
+    // Each turn in the person's own browser: the initiator in Russian, the reviewer in Kazakh.
+    let turns: [(&str, &tanu_idp::store::Citizen, &str, &str); 6] = [
+        ("file", &initiator, "ru", "review"),
+        ("review", &reviewer, "kk", "testing"),
+        ("test", &initiator, "ru", "act_review"),
+        ("approve", &reviewer, "kk", "contract"),
+        ("contract", &initiator, "ru", "production"),
+        ("production", &reviewer, "en", "connected"),
+    ];
+    let mut id = String::new();
+    for (phase, who, lang, expected) in turns {
+        tanu.sign_in_as(Some(who));
+        let v = tokio::task::spawn_blocking({
+            let (tanu_base, pki, id, phase, lang) = (tanu.base.clone(), pki.clone(), id.clone(), phase.to_owned(), lang.to_owned());
+            move || onboarding_phase_at(&tanu_base, &phase, &id, &pki, &lang)
+        })
+        .await
+        .unwrap();
+        if phase == "file" {
+            id = v["id"].as_str().unwrap().to_owned();
+        }
+        assert_eq!(v["step"], expected, "{phase}: {v}");
+        if phase == "test" {
+            assert!(v["secret_length"].as_u64().unwrap() > 20, "the sandbox secret was shown");
+        }
+        if phase == "production" {
+            assert!(v["timeline_rows"].as_u64().unwrap() >= 10, "{v}");
+        }
+    }
+    let prod = tanu.app.store.credential(&id, "production").await.unwrap().expect("the production client");
+    assert!(tanu.app.store.client(&prod.client_id.parse().unwrap()).await.unwrap().is_some());
+    kit.smtp.wait_for("cto@bank.example.kz", "предоставлен доступ к промышленной среде").await;
+}
+
+/// One person's turn in the connection procedure (`tests/browser/onboarding.mjs`).
+fn onboarding_phase_at(base: &str, phase: &str, id: &str, pki: &Path, lang: &str) -> serde_json::Value {
+    let args = serde_json::json!({ "base": base, "phase": phase, "id": id, "pki": pki, "lang": lang, "shots": artifacts() });
+    let out = Command::new("node").arg(workspace_root().join("tests/browser/onboarding.mjs")).arg(args.to_string()).output().expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert!(v.get("error").is_none(), "{phase}: {v}; see target/browser-artifacts/onboarding-{phase}-error.png");
+    v
+}

@@ -457,29 +457,8 @@ impl Calendar {
     /// differs from the name, is an error, and so is a directory without any
     /// year file.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Calendar, CalendarError> {
-        let dir = dir.as_ref();
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| CalendarError::Io { path, source }
-        };
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-            let entry = entry.map_err(io(dir))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("kz-") && name.ends_with(".toml") {
-                let path = entry.path();
-                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-                files.push((name, text));
-            }
-        }
-        if files.is_empty() {
-            return Err(CalendarError::Inconsistent(format!(
-                "no kz-YYYY.toml files in {}",
-                dir.display()
-            )));
-        }
-        files.sort();
-        Self::from_named_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        let files = year_files(dir)?;
+        Self::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
     }
 
     /// The calendar built from the year files compiled into the binary
@@ -489,11 +468,12 @@ impl Calendar {
     ///
     /// Only if the embedded files are invalid, which the crate's tests rule out.
     pub fn embedded() -> Calendar {
-        Self::from_named_files(EMBEDDED_FILES.iter().copied())
+        Self::from_files(EMBEDDED_FILES.iter().copied())
             .expect("embedded ops/calendar files are valid")
     }
 
-    fn from_named_files<'a>(
+    /// The calendar from `(file name, TOML text)` pairs, as [`year_files`] reads them.
+    pub fn from_files<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Calendar, CalendarError> {
         let mut years = Vec::new();
@@ -653,6 +633,32 @@ pub fn add_calendar_months(received_at: DateTime<Utc>, months: u32) -> DateTime<
         .checked_add_months(Months::new(months))
         .expect("date within chrono's range");
     end_of_local_day(day).expect("date within chrono's range")
+}
+
+/// The `kz-YYYY.toml` files of `dir` as `(name, text)`, sorted by name (the
+/// workflow carries the texts in its input, so that a history replays with
+/// the calendar it ran with). A directory without any is an error.
+pub fn year_files(dir: impl AsRef<Path>) -> Result<Vec<(String, String)>, CalendarError> {
+    let dir = dir.as_ref();
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CalendarError::Io { path, source }
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("kz-") && name.ends_with(".toml") {
+            let path = entry.path();
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            files.push((name, text));
+        }
+    }
+    if files.is_empty() {
+        return Err(CalendarError::Inconsistent(format!("no kz-YYYY.toml files in {}", dir.display())));
+    }
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]

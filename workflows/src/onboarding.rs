@@ -379,7 +379,8 @@ impl Application {
         ])
     }
 
-    fn has_positive_test(&self) -> bool {
+    /// §16: whether testing has reached a positive result (the act may follow).
+    pub fn has_positive_test(&self) -> bool {
         self.timeline.iter().any(|e| e.step == Step::Testing && e.event == "record_test" && e.detail.as_deref().is_some_and(|d| d.starts_with("positive")))
     }
 

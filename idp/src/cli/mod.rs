@@ -4,6 +4,7 @@ pub mod biometrics;
 pub mod calendar;
 pub mod clients;
 pub mod keys;
+pub mod onboarding;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -27,6 +28,11 @@ pub enum Command {
     Serve,
     /// Run database migrations and exit.
     Migrate,
+    /// Run only the onboarding workflow worker (Temporal), without the HTTP server.
+    Worker,
+    /// The connection procedure: staff, initiators, applications, demo data.
+    #[command(subcommand)]
+    Onboarding(onboarding::OnboardingCommand),
     /// Register and manage relying parties.
     #[command(subcommand)]
     Clients(clients::ClientsCommand),
@@ -81,6 +87,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             server.await?;
             Ok(())
         }
+        Command::Worker => {
+            if !config.onboarding.temporal_address.is_empty() {
+                let app = App::build(config, Arc::new(NoMethodAuthenticator)).await?;
+                crate::onboarding::spawn_worker(app.clone());
+                println!("onboarding worker running (queue {}); Ctrl-C stops it", app.config.onboarding.task_queue);
+                tokio::signal::ctrl_c().await?;
+                Ok(())
+            } else {
+                anyhow::bail!("onboarding.temporal_address (TANU_TEMPORAL_ADDRESS) is not set")
+            }
+        }
+        Command::Onboarding(o) => onboarding::run(o, &config).await,
         Command::Migrate => {
             let s = store(&config).await?;
             println!("migrations applied ({})", s.backend_name());

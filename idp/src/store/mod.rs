@@ -3,6 +3,7 @@
 //! handles raw column strings.
 pub mod biometric;
 pub mod entities;
+pub mod onboarding;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{

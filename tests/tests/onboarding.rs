@@ -1,0 +1,370 @@
+//! The connection procedure end to end over HTTP: the portal and the
+//! console of a real Tanu, signing people in through Tanu itself, the
+//! workflow on the real Temporal dev server, signatures made with the
+//! OpenSSL command line against a test CA, and mail received by a real SMTP
+//! server (testkit::onboarding).
+
+use tanu_tests::onboarding::{OnboardingKit, OPERATOR_BIN};
+use tanu_tests::*;
+use tanu_idp::i18n::{Lang, Msg};
+use tanu_idp::store::onboarding::StaffRole;
+use tanu_idp::store::Citizen;
+
+const INITIATOR: &str = "850501300011";
+const REVIEWER: &str = "900202400022";
+const SUPERVISOR: &str = "880303400035";
+const STRANGER: &str = "920404500040";
+const BIN: &str = "010140000143";
+
+struct People {
+    initiator: Citizen,
+    reviewer: Citizen,
+    stranger: Citizen,
+}
+
+async fn people(tanu: &Tanu, kit: &OnboardingKit) -> People {
+    let p = People {
+        initiator: tanu.citizen(INITIATOR, "Aigerim", "Sadykova").await,
+        reviewer: tanu.citizen(REVIEWER, "Daniyar", "Omarov").await,
+        stranger: tanu.citizen(STRANGER, "Stranger", "Person").await,
+    };
+    let store = &tanu.app.store;
+    store.add_staff(REVIEWER, "Omarov Daniyar", "reviewer@operator.kz", Lang::Ru, StaffRole::Reviewer).await.unwrap();
+    store.add_staff(SUPERVISOR, "Kim Elena", "supervisor@operator.kz", Lang::En, StaffRole::Supervisor).await.unwrap();
+    kit.pki.person("initiator", INITIATOR, Some(BIN));
+    kit.pki.person("reviewer", REVIEWER, Some(OPERATOR_BIN));
+    kit.pki.person("stranger", STRANGER, Some(BIN));
+    p
+}
+
+/// Signs `who` in to the portal through Tanu (authorize, consent, callback)
+/// and returns the page landed on.
+async fn sign_in(tanu: &Tanu, browser: &Browser, who: &Citizen, next: &str) -> (u16, String) {
+    tanu.sign_in_as(Some(who));
+    let mut page = browser.navigate(&tanu.url(&format!("/onboarding/signin?next={next}"))).await;
+    if let Landing::Page { body, .. } = &page {
+        if body.contains("name=\"decision\"") {
+            page = browser.consent(&page, "allow").await;
+        }
+    }
+    match page {
+        Landing::Page { status, body, .. } => (status, body),
+        other => panic!("sign-in left Tanu: {other:?}"),
+    }
+}
+
+fn csrf(body: &str) -> String {
+    between(body, "name=\"csrf\" value=\"", "\"").expect("a CSRF field")
+}
+
+async fn get(browser: &Browser, url: &str) -> (u16, String) {
+    let r = browser.http.get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Posts a form; returns the status and the page, following a redirect back into Tanu once.
+async fn post(browser: &Browser, url: &str, form: &[(&str, &str)]) -> (u16, String) {
+    match browser.post_form(url, form).await {
+        Landing::Page { status, body, .. } => (status, body),
+        other => panic!("left Tanu: {other:?}"),
+    }
+}
+
+async fn post_multipart(browser: &Browser, url: &str, form: reqwest::multipart::Form) -> (u16, String, Option<String>) {
+    let r = browser.http.post(url).multipart(form).send().await.unwrap();
+    let status = r.status().as_u16();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    (status, r.text().await.unwrap(), location)
+}
+
+fn application_form(csrf: &str, bin: &str) -> reqwest::multipart::Form {
+    let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>alert(1)</script><circle cx="20" cy="20" r="18" fill="#00a0b0"/></svg>"##;
+    reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .text("organisation_name", "АО «Пример Банк»")
+        .text("bin", bin.to_owned())
+        .text("responsible_official", "Sadykova Aigerim, CTO")
+        .text("contact_email", "cto@bank.example.kz")
+        .text("system_name", "Internet banking")
+        .text("redirect_uri", "https://bank.example.kz/oidc/callback")
+        .text("sandbox_redirect_uri", "http://127.0.0.1:8400/callback")
+        .text("tos_uri", "https://bank.example.kz/terms")
+        .text("policy_uri", "https://bank.example.kz/privacy")
+        .text("authorised_person", "Sadykova Aigerim")
+        .part("logo", reqwest::multipart::Part::bytes(svg.as_bytes().to_vec()).file_name("logo.svg"))
+}
+
+/// Files an application as the signed-in initiator; returns its id.
+async fn file(tanu: &Tanu, browser: &Browser) -> String {
+    let (_, form_page) = get(browser, &tanu.url("/portal/new")).await;
+    let (status, _, location) = post_multipart(browser, &tanu.url("/portal/new"), application_form(&csrf(&form_page), BIN)).await;
+    assert_eq!(status, 303, "filed");
+    location.unwrap().rsplit('/').next().unwrap().to_owned()
+}
+
+/// The step shown on the application's page.
+async fn step(tanu: &Tanu, browser: &Browser, path: &str) -> String {
+    let (status, body) = get(browser, &tanu.url(path)).await;
+    assert_eq!(status, 200, "{body}");
+    between(&body, "data-step=\"", "\"").unwrap()
+}
+
+async fn console_act(tanu: &Tanu, reviewer: &Browser, id: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let page = format!("/console/applications/{id}");
+    let (_, body) = get(reviewer, &tanu.url(&page)).await;
+    let token = csrf(&body);
+    let mut fields = vec![("csrf", token.as_str())];
+    fields.extend_from_slice(form);
+    post(reviewer, &tanu.url(&format!("{page}/act")), &fields).await
+}
+
+fn act_fields(csrf: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.to_owned()),
+        ("conclusion", "Sign-in through Tanu works in the sandbox.".into()),
+        ("scenario", "1. Sign-in with face.\n2. Refusal of a photo.".into()),
+        ("decision", "Ready for commissioning.".into()),
+        ("commissioning_date", "2026-12-15".into()),
+        ("authorised_person", "Sadykova Aigerim".into()),
+        ("date", "2026-11-23".into()),
+    ]
+}
+
+/// Prepares the act, downloads the exact document, signs it as `signer`
+/// and uploads the signature. Returns the upload's status and page.
+async fn submit_act(tanu: &Tanu, initiator: &Browser, kit: &OnboardingKit, id: &str, signer: &str) -> (u16, String) {
+    let (_, page) = get(initiator, &tanu.url(&format!("/portal/applications/{id}"))).await;
+    let fields = act_fields(&csrf(&page));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, preview) = post(initiator, &tanu.url(&format!("/portal/applications/{id}/act")), &pairs).await;
+    assert_eq!(status, 200, "{preview}");
+    assert!(preview.contains("Sign-in through Tanu works in the sandbox."));
+    let document = initiator.http.post(tanu.url(&format!("/portal/applications/{id}/act/document"))).form(&pairs).send().await.unwrap().bytes().await.unwrap();
+    assert!(String::from_utf8_lossy(&document).contains(BIN), "the act names the BIN");
+    let signature = kit.pki.sign(signer, &document);
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in &fields {
+        form = form.text(*k, v.clone());
+    }
+    form = form.part("signature", reqwest::multipart::Part::bytes(signature).file_name("act.p7s"));
+    let (status, body, _) = post_multipart(initiator, &tanu.url(&format!("/portal/applications/{id}/act/sign")), form).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn an_application_goes_from_filing_to_production_through_portal_and_console() {
+    let kit = OnboardingKit::start().await;
+    let tanu = Tanu::start_with(|c| kit.configure(c, 1.0)).await;
+    let p = people(&tanu, &kit).await;
+    let initiator = Browser::new(&tanu);
+    let reviewer = Browser::new(&tanu);
+
+    // Not signed in: the portal sends the browser to sign in through Tanu.
+    let r = initiator.http.get(tanu.url("/portal")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/onboarding/signin"));
+
+    let (status, body) = sign_in(&tanu, &initiator, &p.initiator, "/portal").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Sadykova Aigerim"), "signed in by name from userinfo: {body}");
+
+    // The form: every field checked on the server, what was typed kept.
+    let (_, form_page) = get(&initiator, &tanu.url("/portal/new")).await;
+    let (status, body, _) = post_multipart(&initiator, &tanu.url("/portal/new"), application_form(&csrf(&form_page), "010140000144")).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("data-field=\"bin\""), "{body}");
+    assert!(body.contains("value=\"https://bank.example.kz/oidc/callback\""), "nothing typed is lost");
+    let (status, _, _) = post_multipart(&initiator, &tanu.url("/portal/new"), application_form("forged", BIN)).await;
+    assert_eq!(status, 400, "a form without its CSRF token is refused");
+
+    let id = file(&tanu, &initiator).await;
+    assert_eq!(step(&tanu, &initiator, &format!("/portal/applications/{id}")).await, "review");
+    let logo = initiator.http.get(tanu.url(&format!("/onboarding/logo/{id}"))).send().await.unwrap();
+    assert_eq!(logo.headers()["content-type"], "image/png", "the SVG logo is kept as pixels");
+    assert!(logo.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    // The reviewer is told, in Russian.
+    let m = kit.smtp.wait_for("reviewer@operator.kz", "заявка подана").await;
+    assert_eq!(m.lang, "ru");
+    assert!(m.body.contains(&format!("/console/applications/{id}")), "{}", m.body);
+
+    // The initiator is no operator; a stranger sees nothing of the application.
+    assert_eq!(get(&initiator, &tanu.url("/console")).await.0, 403);
+    let stranger = Browser::new(&tanu);
+    sign_in(&tanu, &stranger, &p.stranger, "/portal").await;
+    assert_eq!(get(&stranger, &tanu.url(&format!("/portal/applications/{id}"))).await.0, 403);
+    let (_, stranger_form) = get(&stranger, &tanu.url("/portal/new")).await;
+    let (status, body, _) = post_multipart(&stranger, &tanu.url("/portal/new"), application_form(&csrf(&stranger_form), BIN)).await;
+    assert_eq!(status, 422, "another person cannot file for a bound BIN");
+    assert!(body.contains("data-field=\"bin\""));
+
+    // The console: the queue with the deadline and working days left.
+    let (status, body) = sign_in(&tanu, &reviewer, &p.reviewer, "/console").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("data-id=\"{id}\"")), "{body}");
+    let days = between(&body, "class=\"days-left\">", "<").unwrap();
+    assert!(["1", "2"].contains(&days.as_str()), "2 working days to answer (1 once today has ended): {days}");
+
+    // A refusal needs a reason; the workflow refuses what is not possible now.
+    let (status, _) = console_act(&tanu, &reviewer, &id, &[("command", "refuse"), ("reason", "  ")]).await;
+    assert_eq!(status, 400);
+    let (status, body) = console_act(&tanu, &reviewer, &id, &[("command", "grant_production")]).await;
+    assert_eq!(status, 409, "{body}");
+
+    console_act(&tanu, &reviewer, &id, &[("command", "approve")]).await;
+    assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "sandbox");
+    kit.smtp.wait_for("cto@bank.example.kz", "өтінім мақұлданды").await;
+    console_act(&tanu, &reviewer, &id, &[("command", "grant_sandbox")]).await;
+    assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "testing");
+
+    // Sandbox credentials: a real client with the sandbox redirect, the secret shown once.
+    let cred = tanu.app.store.credential(&id, "sandbox").await.unwrap().expect("sandbox client");
+    let client = tanu.app.store.client(&cred.client_id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(client.redirect_uris[0].as_str(), "http://127.0.0.1:8400/callback");
+    assert_eq!(client.logo_uri.as_deref(), Some(tanu.url(&format!("/onboarding/logo/{id}")).as_str()));
+    let (_, page) = get(&initiator, &tanu.url(&format!("/portal/applications/{id}"))).await;
+    let reveal = tanu.url(&format!("/portal/applications/{id}/secret/sandbox"));
+    let (_, shown) = post(&initiator, &reveal, &[("csrf", &csrf(&page))]).await;
+    let secret = between(&shown, "id=\"client-secret\">", "<").expect("the secret, once");
+    assert!(tanu_idp::crypto::verify_secret(&secret, client.secret_hash.as_deref().unwrap()), "the shown secret is the client's");
+    let (_, again) = post(&initiator, &reveal, &[("csrf", &csrf(&page))]).await;
+    assert!(again.contains("id=\"secret-gone\"") && !again.contains(&secret));
+
+    // Testing: a negative result is recorded and testing goes on; the act needs a positive one.
+    let test_url = tanu.url(&format!("/portal/applications/{id}/test"));
+    post(&initiator, &test_url, &[("csrf", &csrf(&page)), ("result", "negative"), ("note", "redirect mismatch")]).await;
+    assert_eq!(step(&tanu, &initiator, &format!("/portal/applications/{id}")).await, "testing");
+    post(&initiator, &test_url, &[("csrf", &csrf(&page)), ("result", "positive"), ("note", "all scenarios pass")]).await;
+
+    // The act, signed by someone else's EDS, is refused; by the initiator's, accepted.
+    let (status, body) = submit_act(&tanu, &initiator, &kit, &id, "stranger").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("id=\"sign-error\""));
+    let (status, body) = submit_act(&tanu, &initiator, &kit, &id, "initiator").await;
+    assert_eq!(status, 303, "{body}");
+    assert_eq!(step(&tanu, &initiator, &format!("/portal/applications/{id}")).await, "act_review");
+
+    // Returned for rework with a reason, reworked, re-reviewed, approved by EDS.
+    console_act(&tanu, &reviewer, &id, &[("command", "return_act"), ("reason", "Scenario 2 lacks the expected error.")]).await;
+    let m = kit.smtp.wait_for("cto@bank.example.kz", "пысықтауға қайтарылды").await;
+    assert!(m.body.contains("Scenario 2 lacks the expected error."), "the reason reaches the initiator: {}", m.body);
+    let (status, _) = submit_act(&tanu, &initiator, &kit, &id, "initiator").await;
+    assert_eq!(status, 303);
+    assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "act_re_review");
+
+    let (_, page) = get(&reviewer, &tanu.url(&format!("/console/applications/{id}"))).await;
+    let act_sha = between(&page, "name=\"act_sha256\" value=\"", "\"").unwrap();
+    let approval = [("csrf", csrf(&page)), ("act_sha256", act_sha), ("approver", "Omarov Daniyar".to_owned()), ("date", "2026-11-24".to_owned())];
+    let approval_pairs: Vec<(&str, &str)> = approval.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let document = reviewer.http.post(tanu.url(&format!("/console/applications/{id}/approval/document"))).form(&approval_pairs).send().await.unwrap().bytes().await.unwrap();
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in &approval {
+        form = form.text(*k, v.clone());
+    }
+    let signed = form.part("signature", reqwest::multipart::Part::bytes(kit.pki.sign("reviewer", &document)));
+    let (status, _, _) = post_multipart(&reviewer, &tanu.url(&format!("/console/applications/{id}/approval/sign")), signed).await;
+    assert_eq!(status, 303);
+    assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "draft_contract");
+
+    console_act(&tanu, &reviewer, &id, &[("command", "send_draft_contract")]).await;
+    let (_, page) = get(&initiator, &tanu.url(&format!("/portal/applications/{id}"))).await;
+    post(&initiator, &tanu.url(&format!("/portal/applications/{id}/contract")), &[("csrf", &csrf(&page))]).await;
+    assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "production");
+    console_act(&tanu, &reviewer, &id, &[("command", "grant_production")]).await;
+    assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "connected");
+
+    // The production client redirects to the https URI only; the sandbox one still works.
+    let prod = tanu.app.store.credential(&id, "production").await.unwrap().expect("production client");
+    let prod = tanu.app.store.client(&prod.client_id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(prod.redirect_uris[0].as_str(), "https://bank.example.kz/oidc/callback");
+    assert_eq!(prod.environment, tanu_idp::domain::Environment::Production);
+    assert!(!client.disabled);
+
+    // The timeline shows each step, who acted, and whether in time; the documents are kept.
+    let (_, page) = get(&reviewer, &tanu.url(&format!("/console/applications/{id}"))).await;
+    // (The test's browsers send no Accept-Language: the pages are in Kazakh.)
+    for event in [Msg::onb_e_return_act, Msg::onb_e_resubmit_act, Msg::onb_e_approve_act, Msg::onb_e_grant_production] {
+        assert!(page.contains(event.text(Lang::Kk)), "timeline names {event:?}");
+    }
+    assert!(page.contains("Omarov Daniyar (reviewer)"));
+    assert!(page.contains(Msg::onb_on_time.text(Lang::Kk)));
+    assert!(!page.contains(Msg::onb_late.text(Lang::Kk)));
+    assert_eq!(tanu.app.store.documents(&id).await.unwrap().len(), 3, "two acts and one approval");
+
+    // The register.
+    let csv = reviewer.http.get(tanu.url("/console/export.csv?closed=1")).send().await.unwrap().text().await.unwrap();
+    let line = csv.lines().find(|l| l.starts_with(&id)).expect("the application in the register");
+    assert!(line.contains(",connected,") && line.contains(BIN), "{line}");
+    assert!(csv.lines().next().unwrap().starts_with("application,filed_at,bin"));
+
+    // Every action went to the journal, and the chain holds.
+    let records = tanu.app.journal.records().await.unwrap();
+    assert!(records.iter().any(|r| r.step == "onboarding.grant_production"));
+    assert!(tanu.app.journal.verify(None).await.unwrap().breaks.is_empty());
+    // And the supervisor heard of no breach: everything was in time.
+    assert!(!kit.smtp.mails().iter().any(|m| m.to.contains("supervisor@")));
+}
+
+#[tokio::test]
+async fn missed_deadlines_reach_the_supervisor_and_a_missed_rework_lapses_the_application() {
+    let kit = OnboardingKit::start().await;
+    // 100 000×: a working day passes in about a second (test-only scale).
+    let tanu = Tanu::start_with(|c| kit.configure(c, 100_000.0)).await;
+    let p = people(&tanu, &kit).await;
+    let initiator = Browser::new(&tanu);
+    let reviewer = Browser::new(&tanu);
+    sign_in(&tanu, &initiator, &p.initiator, "/portal").await;
+    sign_in(&tanu, &reviewer, &p.reviewer, "/console").await;
+    let id = file(&tanu, &initiator).await;
+
+    // Nobody answers: the reminder, then the breach, mailed to the supervisor in English.
+    kit.smtp.wait_for("reviewer@operator.kz", "напоминание").await;
+    let m = kit.smtp.wait_for("supervisor@operator.kz", "the operator's deadline was missed").await;
+    assert_eq!(m.lang, "en");
+    let (_, queue) = get(&reviewer, &tanu.url("/console?overdue=1")).await;
+    assert!(queue.contains(&format!("data-id=\"{id}\"")) && queue.contains("class=\"overdue\""), "{queue}");
+
+    // The late answer is taken, and the record says it was late.
+    console_act(&tanu, &reviewer, &id, &[("command", "approve")]).await;
+    let (_, page) = get(&reviewer, &tanu.url(&format!("/console/applications/{id}"))).await;
+    assert!(page.contains(Msg::onb_late.text(Lang::Kk)), "late on the record");
+    assert!(page.contains(Msg::onb_breaches.text(Lang::Kk)), "the breach stays on the record");
+
+    console_act(&tanu, &reviewer, &id, &[("command", "grant_sandbox")]).await;
+    let (_, page) = get(&initiator, &tanu.url(&format!("/portal/applications/{id}"))).await;
+    post(&initiator, &tanu.url(&format!("/portal/applications/{id}/test")), &[("csrf", &csrf(&page)), ("result", "positive"), ("note", "ok")]).await;
+    let (status, _) = submit_act(&tanu, &initiator, &kit, &id, "initiator").await;
+    assert_eq!(status, 303);
+    console_act(&tanu, &reviewer, &id, &[("command", "return_act"), ("reason", "Missing scenario.")]).await;
+
+    // The initiator does not rework within 3 working days: the application lapses.
+    let m = kit.smtp.wait_for("cto@bank.example.kz", "өтінім жабылды").await;
+    assert_eq!(m.lang, "kk");
+    assert_eq!(step(&tanu, &initiator, &format!("/portal/applications/{id}")).await, "lapsed");
+
+    // A new application may be filed, starting from the old one's fields.
+    let (status, form) = get(&initiator, &tanu.url(&format!("/portal/new?from={id}"))).await;
+    assert_eq!(status, 200);
+    assert!(form.contains("value=\"https://bank.example.kz/oidc/callback\""));
+    assert!(form.contains(&format!("name=\"previous\" value=\"{id}\"")));
+    let again = file(&tanu, &initiator).await;
+    assert_ne!(again, id);
+    assert_eq!(step(&tanu, &initiator, &format!("/portal/applications/{again}")).await, "review");
+}
+
+#[tokio::test]
+async fn without_temporal_the_portal_says_so_and_sign_in_still_works() {
+    let tanu = Tanu::start_with(|c| {
+        c.onboarding.temporal_address = "http://127.0.0.1:9".into();
+    })
+    .await;
+    let citizen = tanu.citizen(INITIATOR, "Aigerim", "Sadykova").await;
+    let browser = Browser::new(&tanu);
+    let (status, _) = sign_in(&tanu, &browser, &citizen, "/portal").await;
+    assert_eq!(status, 200, "sign-in does not need Temporal");
+    let (_, form_page) = get(&browser, &tanu.url("/portal/new")).await;
+    let (status, body, _) = post_multipart(&browser, &tanu.url("/portal/new"), application_form(&csrf(&form_page), BIN)).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("id=\"problem\""), "the service is unavailable, the form is kept: {body}");
+    assert!(body.contains("value=\"Internet banking\""));
+    assert!(tanu.app.store.applications(&Default::default()).await.unwrap().is_empty(), "nothing half-filed remains");
+}
