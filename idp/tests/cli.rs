@@ -175,3 +175,30 @@ fn registry_add_and_biometrics_commands() {
     assert_ne!(code, Some(0), "a registry photo must show exactly one face");
     assert!(err.contains("faces"), "{err}");
 }
+
+#[test]
+fn onboarding_people_and_the_worker_without_temporal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = tanu(dir.path(), &["onboarding", "staff-add", "--iin", "900202400022", "--name", "Omarov Daniyar", "--email", "reviewer@operator.kz", "--role", "reviewer", "--lang", "ru"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("reviewer"), "{out}");
+    for (args, reason) in [
+        (vec!["staff-add", "--iin", "900202400023", "--name", "X", "--email", "x@op.kz", "--role", "reviewer"], "IIN"),
+        (vec!["staff-add", "--iin", "900202400022", "--name", "X", "--email", "not-mail", "--role", "reviewer"], "email"),
+        (vec!["staff-add", "--iin", "900202400022", "--name", "X", "--email", "x@op.kz", "--role", "admin"], "reviewer or supervisor"),
+        (vec!["initiator-add", "--iin", "850501300011", "--bin", "010140000144", "--name", "X", "--email", "x@bank.kz"], "BIN"),
+    ] {
+        let mut all = vec!["onboarding"];
+        all.extend(args.iter());
+        let (ok, _, err) = tanu(dir.path(), &all);
+        assert!(!ok, "{args:?} must fail");
+        assert!(err.to_lowercase().contains(&reason.to_lowercase()), "{args:?}: {err}");
+    }
+    let (ok, out, err) = tanu(dir.path(), &["onboarding", "initiator-add", "--iin", "850501300011", "--bin", "010140000143", "--name", "Sadykova Aigerim", "--email", "cto@bank.kz"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("010140000143"));
+    let (ok, out, _) = tanu(dir.path(), &["onboarding", "list"]);
+    assert!(ok && out.trim().is_empty(), "no applications yet: {out}");
+    let (ok, _, err) = tanu(dir.path(), &["worker"]);
+    assert!(!ok && err.contains("TANU_TEMPORAL_ADDRESS"), "{err}");
+}

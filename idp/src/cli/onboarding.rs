@@ -72,7 +72,7 @@ pub async fn run(cmd: OnboardingCommand, config: &Config) -> anyhow::Result<()> 
         }
         OnboardingCommand::List => {
             for a in app.store.applications(&ApplicationFilter::default()).await? {
-                let due = a.row.deadline_due.map(crate::onboarding::mail::local).unwrap_or_default();
+                let due = a.row.deadline_due.map(crate::onboarding::mail::local_deadline).unwrap_or_default();
                 println!("{}\t{}\t{}\t{}\t{}{}", a.row.id, a.row.bin, a.row.step, due, a.row.organisation_name, if a.row.overdue { "\tOVERDUE" } else { "" });
             }
         }

@@ -131,6 +131,13 @@ pub fn local(t: DateTime<Utc>) -> String {
     t.with_timezone(&ALMATY).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// A deadline for people: the last minute in which the step is in time
+/// (deadlines are kept as the exclusive instant after it, e.g. 00:00 of
+/// the next day, which reads as a day too late).
+pub fn local_deadline(due: DateTime<Utc>) -> String {
+    local(due - chrono::Duration::seconds(1))
+}
+
 /// Which side an effect is for, and the event it reports.
 pub fn audience(effect: &Effect) -> (Vec<Audience>, &str) {
     match effect {
@@ -185,7 +192,7 @@ pub fn compose(lang: Lang, f: &LetterFacts<'_>) -> Letter {
     }
     body.push_str(&format!("{} {}\n", t(Msg::onb_mail_now), t(step_text(f.step))));
     if let Some(due) = f.due {
-        body.push_str(&format!("{} {}\n", t(Msg::onb_mail_due), local(due)));
+        body.push_str(&format!("{} {}\n", t(Msg::onb_mail_due), local_deadline(due)));
     }
     body.push_str(&format!("{} {}\n\n— {}\n", t(Msg::onb_mail_open), f.link, t(Msg::service_name)));
     Letter { subject, body }
@@ -239,7 +246,7 @@ mod tests {
             system: "Online",
             event,
             step: Step::Sandbox,
-            due: Some(chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 3, 18, 59, 59).unwrap()),
+            due: Some(chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 3, 19, 0, 0).unwrap()),
             detail: None,
             link: "https://id.example.kz/portal/applications/APP-1".into(),
         }
@@ -253,7 +260,7 @@ mod tests {
         assert!(kk.subject.contains("өтінім мақұлданды"), "{}", kk.subject);
         assert!(ru.subject.contains("заявка одобрена"), "{}", ru.subject);
         assert!(en.subject.contains("the application was approved"), "{}", en.subject);
-        // 18:59 UTC is 23:59 in Almaty (UTC+5).
+        // Due 19:00 UTC is 00:00 in Almaty (UTC+5): in time until 23:59 the day before.
         assert!(en.body.contains("2026-06-03 23:59"), "{}", en.body);
         assert!(en.body.contains("Sandbox access"), "{}", en.body);
     }

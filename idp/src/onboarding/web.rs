@@ -29,7 +29,7 @@ use tanu_workflows::Bin;
 
 use super::act::{render_act, render_approval, sha256_hex, ActFields, ActParties};
 use super::form::{self, FieldErrors, RawApplication};
-use super::mail::{event_text, local, step_text};
+use super::mail::{event_text, local, local_deadline, step_text};
 use super::OnboardingError;
 use crate::app::App;
 use crate::audit::{Event, Outcome};
@@ -427,7 +427,7 @@ fn row_view(app: &App, a: &FiledApplication) -> RowView {
         step: step_text(step),
         step_code: step.as_str(),
         side: deadline.map(|d| side_msg(d.side)),
-        due: deadline.map(|d| local(d.due)),
+        due: deadline.map(|d| local_deadline(d.due)),
         days_left: a.procedure.as_ref().and_then(|p| p.working_days_left(now, &app.onboarding.calendar)),
         overdue: a.row.overdue,
         breaches: a.row.breaches,
@@ -550,7 +550,7 @@ async fn application_view(app: &App, filed: FiledApplication, with_mails: bool) 
                         event: event_text(&e.event),
                         actor: e.actor.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| "Tanu".into()),
                         detail: e.detail.clone().unwrap_or_default(),
-                        deadline: e.deadline.map(local).unwrap_or_default(),
+                        deadline: e.deadline.map(local_deadline).unwrap_or_default(),
                         on_time: e.on_time,
                     })
                     .collect()
