@@ -15,7 +15,7 @@ if [ -z "${TANU_TEMPORAL_ADDRESS:-}" ]; then
   export TANU_TEMPORAL_ADDRESS=http://127.0.0.1:7233
 fi
 if [ -z "${TANU_SMTP_URL:-}" ]; then
-  mkdir -p var/mail
+  mkdir -p var/mail/tmp var/mail/new var/mail/cur   # a maildir
   ops/vendor/venv/bin/python -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox var/mail & pids+=($!)
   export TANU_SMTP_URL=smtp://127.0.0.1:2525
 fi

@@ -252,6 +252,9 @@ messages! {
     onb_doc_operator { kk: "Оператор", ru: "Оператор", en: "Operator" }
     onb_doc_operator_system { kk: "Оператордың ақпараттық жүйесі", ru: "Информационная система оператора", en: "The operator's digital system" }
     onb_doc_date { kk: "Күні", ru: "Дата", en: "Date" }
+    onb_contract_title { kk: "Ұлттық биометриялық аутентификация жүйесіне қосу туралы шарттың жобасы", ru: "Проект договора о подключении к национальной системе биометрической аутентификации", en: "Draft contract for connection to the national biometric authentication system" }
+    onb_contract_terms { kk: "Оператор шарт жасалған күннен бастап 10 жұмыс күні ішінде өнеркәсіптік ортаға қолжетімділік береді (Қағидалардың 17-тармағы).", ru: "Оператор предоставляет доступ к промышленной среде в течение 10 рабочих дней со дня заключения договора (пункт 17 Правил).", en: "The operator grants production access within 10 working days of the day the contract is concluded (Rules §17)." }
+    onb_contract_download { kk: "Шарт жобасын жүктеп алу", ru: "Скачать проект договора", en: "Download the draft contract" }
     onb_mail_hello { kk: "Сәлеметсіз бе!", ru: "Здравствуйте!", en: "Hello," }
     onb_mail_now { kk: "Қазіргі қадам:", ru: "Текущий шаг:", en: "Current step:" }
     onb_mail_due { kk: "Мерзім (Алматы уақыты):", ru: "Срок (время Алматы):", en: "Deadline (Almaty time):" }

@@ -265,7 +265,11 @@ async fn an_application_goes_from_filing_to_production_through_portal_and_consol
     assert_eq!(status, 303);
     assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "draft_contract");
 
+    assert_eq!(get(&initiator, &tanu.url(&format!("/portal/applications/{id}/contract.txt"))).await.0, 404, "no draft before it is sent");
     console_act(&tanu, &reviewer, &id, &[("command", "send_draft_contract")]).await;
+    let (status, contract) = get(&initiator, &tanu.url(&format!("/portal/applications/{id}/contract.txt"))).await;
+    assert_eq!(status, 200);
+    assert!(contract.contains(BIN) && contract.contains(OPERATOR_BIN) && contract.contains("https://bank.example.kz/oidc/callback"), "{contract}");
     let (_, page) = get(&initiator, &tanu.url(&format!("/portal/applications/{id}"))).await;
     post(&initiator, &tanu.url(&format!("/portal/applications/{id}/contract")), &[("csrf", &csrf(&page))]).await;
     assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "production");

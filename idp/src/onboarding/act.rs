@@ -133,6 +133,33 @@ pub fn render_approval(lang: Lang, application_id: &str, operator: &str, act_sha
     )
 }
 
+/// The draft contract for connection (Rules §17) the operator sends after
+/// approving the act: the parties, the system, its redirect URIs and the
+/// obligations with their deadlines, for both sides to conclude on paper or by EDS.
+pub fn render_contract(lang: Lang, p: &ActParties<'_>, operator_bin: &str, redirect_uri: &str, act_sha256: &str) -> String {
+    let t = |m: Msg| m.text(lang);
+    format!(
+        "{title}\n{app}: {id}\n\n1. {op_l}: {op} ({bin_l} {op_bin})\n2. {init_l}: {init} ({bin_l} {bin})\n3. {sys_l}: {sys}\n4. {uri_l}: {uri}\n5. {act_l} (SHA-256): {act}\n6. {terms}\n",
+        title = t(Msg::onb_contract_title).to_uppercase(),
+        app = t(Msg::onb_application),
+        id = p.application_id,
+        op_l = t(Msg::onb_doc_operator),
+        op = value(p.operator),
+        bin_l = t(Msg::onb_f_bin),
+        op_bin = if operator_bin.is_empty() { "—" } else { operator_bin },
+        init_l = t(Msg::onb_section_initiator),
+        init = value(p.initiator),
+        bin = p.bin,
+        sys_l = t(Msg::onb_section_system),
+        sys = value(p.initiator_system),
+        uri_l = t(Msg::onb_f_redirect_uri),
+        uri = redirect_uri,
+        act_l = t(Msg::onb_a_submit_act),
+        act = act_sha256,
+        terms = t(Msg::onb_contract_terms),
+    )
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

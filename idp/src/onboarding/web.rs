@@ -27,7 +27,7 @@ use tanu_workflows::onboarding::{Action, Actor, Application, Reason, Side, Step}
 use tanu_workflows::temporal::{Command, Request as WorkflowRequest};
 use tanu_workflows::Bin;
 
-use super::act::{render_act, render_approval, sha256_hex, ActFields, ActParties};
+use super::act::{render_act, render_approval, render_contract, sha256_hex, ActFields, ActParties};
 use super::form::{self, FieldErrors, RawApplication};
 use super::mail::{event_text, local, local_deadline, step_text};
 use super::OnboardingError;
@@ -596,6 +596,7 @@ pub fn portal_routes() -> Route {
         .at("/applications/:id", poem::get(portal_application))
         .at("/applications/:id/test", poem::post(portal_test))
         .at("/applications/:id/contract", poem::post(portal_contract))
+        .at("/applications/:id/contract.txt", poem::get(portal_contract_document))
         .at("/applications/:id/act", poem::post(act_prepare))
         .at("/applications/:id/act/document", poem::post(act_document))
         .at("/applications/:id/act/sign", poem::post(act_sign))
@@ -810,6 +811,43 @@ async fn act_prepare(req: &Request, cookies: &CookieJar, Path(id): Path<String>,
     }.await)
 }
 
+/// The draft contract, once the operator has sent it.
+async fn contract_text(app: &App, a: &FiledApplication) -> Result<String, PageError> {
+    let live = app.onboarding.live(&a.row.id).await.or_else(|| a.procedure.clone()).ok_or(PageError::NotFound)?;
+    if !matches!(live.step, Step::Contract | Step::Production | Step::Connected) {
+        return Err(PageError::NotFound);
+    }
+    let parties = ActParties {
+        application_id: &a.row.id,
+        operator: &app.config.onboarding.operator_name,
+        initiator: &a.row.organisation_name,
+        bin: &a.row.bin,
+        initiator_system: &a.row.system_name,
+    };
+    let act = live.acts.last().cloned().unwrap_or_default();
+    Ok(render_contract(a.lang(), &parties, &app.config.onboarding.operator_bin, &a.row.redirect_uri, &act))
+}
+
+#[handler]
+async fn portal_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let who = principal(app, cookies, &format!("/portal/applications/{id}")).await?;
+        let a = visible(app, &who, &id, false).await?;
+        Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
+    }.await)
+}
+
+#[handler]
+async fn console_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let who = staff_only(app, cookies, &format!("/console/applications/{id}")).await?;
+        let a = visible(app, &who, &id, true).await?;
+        Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
+    }.await)
+}
+
 fn download(name: &str, document: String) -> Response {
     document
         .with_content_type("text/plain; charset=utf-8")
@@ -916,6 +954,7 @@ pub fn console_routes() -> Route {
         .at("/export.csv", poem::get(export_csv))
         .at("/applications/:id", poem::get(console_application))
         .at("/applications/:id/act", poem::post(console_act))
+        .at("/applications/:id/contract.txt", poem::get(console_contract_document))
         .at("/applications/:id/approval", poem::post(approval_prepare))
         .at("/applications/:id/approval/document", poem::post(approval_document_download))
         .at("/applications/:id/approval/sign", poem::post(approval_sign))
