@@ -566,6 +566,33 @@ async fn application_view(app: &App, filed: FiledApplication, with_mails: bool) 
     })
 }
 
+/// Where a page is: the initiator's portal or the operator's console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    Portal,
+    Console,
+}
+
+impl Area {
+    fn operator(self) -> bool {
+        self == Area::Console
+    }
+    /// The application's page in this area.
+    fn page(self, id: &str) -> String {
+        let area = if self.operator() { "console" } else { "portal" };
+        format!("/{area}/applications/{id}")
+    }
+}
+
+/// The signed-in person and the application, if they may see it in `area`
+/// (the console is for staff before anything is looked up).
+async fn open(app: &App, cookies: &CookieJar, area: Area, id: &str) -> Result<(Principal, FiledApplication), PageError> {
+    let here = area.page(id);
+    let who = if area.operator() { staff_only(app, cookies, &here).await? } else { principal(app, cookies, &here).await? };
+    let a = visible(app, &who, id, area.operator()).await?;
+    Ok((who, a))
+}
+
 /// The application, if `who` may see it: staff see all; an initiator sees
 /// the applications of the BINs they act for.
 async fn visible(app: &App, who: &Principal, id: &str, as_operator: bool) -> Result<FiledApplication, PageError> {
@@ -727,15 +754,19 @@ struct NoticeQuery {
     notice: Option<String>,
 }
 
-#[handler]
-async fn portal_application(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+/// The application's page, for the initiator or the operator.
+async fn application_page(req: &Request, cookies: &CookieJar, id: &str, notice: Option<String>, app: &App, area: Area) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let who = principal(app, cookies, &format!("/portal/applications/{id}")).await?;
-        let a = visible(app, &who, &id, false).await?;
-        let view = application_view(app, a, false).await?;
-        Ok(html(StatusCode::OK, ApplicationPage { lang, nav: Nav::of(app, &who), a: view, operator: false, notice: q.notice }))
+        let (who, a) = open(app, cookies, area, id).await?;
+        let view = application_view(app, a, area.operator()).await?;
+        Ok(html(StatusCode::OK, ApplicationPage { lang, nav: Nav::of(app, &who), a: view, operator: area.operator(), notice }))
     }.await)
+}
+
+#[handler]
+async fn portal_application(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+    application_page(req, cookies, &id, q.notice, app, Area::Portal).await
 }
 
 #[derive(Deserialize)]
@@ -762,10 +793,9 @@ fn test_command(f: &TestForm) -> Result<Command, PageError> {
 async fn portal_test(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<TestForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let back = format!("/portal/applications/{id}");
-        let who = principal(app, cookies, &back).await?;
+        let back = Area::Portal.page(&id);
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
         check_form(app, req, &who, &f.csrf)?;
-        let a = visible(app, &who, &id, false).await?;
         take(app, &who, &a, Side::Initiator, test_command(&f)?, &back).await
     }.await)
 }
@@ -774,10 +804,9 @@ async fn portal_test(req: &Request, cookies: &CookieJar, Path(id): Path<String>,
 async fn portal_contract(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let back = format!("/portal/applications/{id}");
-        let who = principal(app, cookies, &back).await?;
+        let back = Area::Portal.page(&id);
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
         check_form(app, req, &who, &f.csrf)?;
-        let a = visible(app, &who, &id, false).await?;
         take(app, &who, &a, Side::Initiator, Command::Act { action: Action::ConcludeContract }, &back).await
     }.await)
 }
@@ -802,9 +831,8 @@ fn act_text(app: &App, a: &FiledApplication, f: &ActFields) -> String {
 async fn act_prepare(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<BTreeMap<String, String>>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let who = principal(app, cookies, &format!("/portal/applications/{id}")).await?;
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
         check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        let a = visible(app, &who, &id, false).await?;
         let fields = act_fields(&f)?;
         let document = act_text(app, &a, &fields);
         Ok(html(StatusCode::OK, SignPage { lang, nav: Nav::of(app, &who), id, document, fields: fields.pairs(), action: "act".into(), operator: false, error: None }))
@@ -828,24 +856,22 @@ async fn contract_text(app: &App, a: &FiledApplication) -> Result<String, PageEr
     Ok(render_contract(a.lang(), &parties, &app.config.onboarding.operator_bin, &a.row.redirect_uri, &act))
 }
 
-#[handler]
-async fn portal_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+async fn contract_download(req: &Request, cookies: &CookieJar, id: &str, app: &App, area: Area) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let who = principal(app, cookies, &format!("/portal/applications/{id}")).await?;
-        let a = visible(app, &who, &id, false).await?;
+        let (_, a) = open(app, cookies, area, id).await?;
         Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
     }.await)
 }
 
 #[handler]
+async fn portal_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+    contract_download(req, cookies, &id, app, Area::Portal).await
+}
+
+#[handler]
 async fn console_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = lang_of(req);
-    finish(lang, async {
-        let who = staff_only(app, cookies, &format!("/console/applications/{id}")).await?;
-        let a = visible(app, &who, &id, true).await?;
-        Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
-    }.await)
+    contract_download(req, cookies, &id, app, Area::Console).await
 }
 
 fn download(name: &str, document: String) -> Response {
@@ -860,9 +886,8 @@ fn download(name: &str, document: String) -> Response {
 async fn act_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<BTreeMap<String, String>>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let who = principal(app, cookies, &format!("/portal/applications/{id}")).await?;
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
         check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        let a = visible(app, &who, &id, false).await?;
         Ok(download(&format!("act-{id}.txt"), act_text(app, &a, &act_fields(&f)?)))
     }.await)
 }
@@ -889,11 +914,10 @@ async fn read_signed(mut multipart: Multipart) -> Result<(BTreeMap<String, Strin
 async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let back = format!("/portal/applications/{id}");
-        let who = principal(app, cookies, &back).await?;
+        let back = Area::Portal.page(&id);
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
         let (f, signature) = read_signed(multipart).await?;
         check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        let a = visible(app, &who, &id, false).await?;
         let fields = act_fields(&f)?;
         let document = act_text(app, &a, &fields);
         let bin: Bin = a.bin()?;
@@ -930,9 +954,8 @@ async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, mu
 async fn reveal_secret(req: &Request, cookies: &CookieJar, Path((id, env)): Path<(String, String)>, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let who = principal(app, cookies, &format!("/portal/applications/{id}")).await?;
+        let (who, _) = open(app, cookies, Area::Portal, &id).await?;
         check_form(app, req, &who, &f.csrf)?;
-        visible(app, &who, &id, false).await?;
         let credential = app.store.credential(&id, &env).await?.ok_or(PageError::NotFound)?;
         let secret = match app.store.take_sealed_secret(&id, &env).await? {
             Some(sealed) => {
@@ -1048,13 +1071,7 @@ fn neutralise(s: &str) -> String {
 
 #[handler]
 async fn console_application(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = lang_of(req);
-    finish(lang, async {
-        let who = staff_only(app, cookies, &format!("/console/applications/{id}")).await?;
-        let a = visible(app, &who, &id, true).await?;
-        let view = application_view(app, a, true).await?;
-        Ok(html(StatusCode::OK, ApplicationPage { lang, nav: Nav::of(app, &who), a: view, operator: true, notice: q.notice }))
-    }.await)
+    application_page(req, cookies, &id, q.notice, app, Area::Console).await
 }
 
 #[derive(Deserialize)]
@@ -1074,10 +1091,9 @@ fn reason(f: &ConsoleActForm) -> Result<Reason, PageError> {
 async fn console_act(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<ConsoleActForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let back = format!("/console/applications/{id}");
-        let who = staff_only(app, cookies, &back).await?;
+        let back = Area::Console.page(&id);
+        let (who, a) = open(app, cookies, Area::Console, &id).await?;
         check_form(app, req, &who, &f.csrf)?;
-        let a = visible(app, &who, &id, true).await?;
         let command = match f.command.as_str() {
             "approve" => Command::Act { action: Action::Approve },
             "refuse" => Command::Act { action: Action::Refuse { reason: reason(&f)? } },
@@ -1116,9 +1132,8 @@ fn approval_pairs(act: &str, approver: &str, date: chrono::NaiveDate) -> Vec<(&'
 async fn approval_prepare(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<BTreeMap<String, String>>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let who = staff_only(app, cookies, &format!("/console/applications/{id}")).await?;
+        let (who, a) = open(app, cookies, Area::Console, &id).await?;
         check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        let a = visible(app, &who, &id, true).await?;
         let (act, approver, date) = approval_fields(&f)?;
         let document = approval_document(app, &a, &act, &approver, date);
         Ok(html(StatusCode::OK, SignPage { lang, nav: Nav::of(app, &who), id, document, fields: approval_pairs(&act, &approver, date), action: "approval".into(), operator: true, error: None }))
@@ -1129,9 +1144,8 @@ async fn approval_prepare(req: &Request, cookies: &CookieJar, Path(id): Path<Str
 async fn approval_document_download(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<BTreeMap<String, String>>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let who = staff_only(app, cookies, &format!("/console/applications/{id}")).await?;
+        let (who, a) = open(app, cookies, Area::Console, &id).await?;
         check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        let a = visible(app, &who, &id, true).await?;
         let (act, approver, date) = approval_fields(&f)?;
         Ok(download(&format!("approval-{id}.txt"), approval_document(app, &a, &act, &approver, date)))
     }.await)
@@ -1141,11 +1155,10 @@ async fn approval_document_download(req: &Request, cookies: &CookieJar, Path(id)
 async fn approval_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(lang, async {
-        let back = format!("/console/applications/{id}");
-        let who = staff_only(app, cookies, &back).await?;
+        let back = Area::Console.page(&id);
+        let (who, a) = open(app, cookies, Area::Console, &id).await?;
         let (f, signature) = read_signed(multipart).await?;
         check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        let a = visible(app, &who, &id, true).await?;
         let (act, approver, date) = approval_fields(&f)?;
         let document = approval_document(app, &a, &act, &approver, date);
         let refuse = |error: String| {

@@ -8,6 +8,7 @@ macro_rules! no_relations {
         impl ActiveModelBehavior for ActiveModel {}
     };
 }
+pub(crate) use no_relations;
 
 pub mod client {
     use sea_orm::entity::prelude::*;

@@ -14,15 +14,8 @@ use super::{corrupt, uuid_like, Store, StoreError};
 use crate::i18n::Lang;
 
 pub mod entities {
-    macro_rules! no_relations {
-        () => {
-            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-            pub enum Relation {}
-            impl ActiveModelBehavior for ActiveModel {}
-        };
-    }
-
     pub mod staff {
+        use crate::store::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_staff")]
@@ -40,6 +33,7 @@ pub mod entities {
     }
 
     pub mod initiator {
+        use crate::store::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_initiators")]
@@ -57,6 +51,7 @@ pub mod entities {
     }
 
     pub mod application {
+        use crate::store::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_applications")]
@@ -91,6 +86,7 @@ pub mod entities {
     }
 
     pub mod credential {
+        use crate::store::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_credentials")]
@@ -108,6 +104,7 @@ pub mod entities {
     }
 
     pub mod document {
+        use crate::store::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_documents")]
@@ -128,6 +125,7 @@ pub mod entities {
     }
 
     pub mod mail {
+        use crate::store::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_mails")]
@@ -148,6 +146,7 @@ pub mod entities {
     }
 
     pub mod session {
+        use crate::store::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_sessions")]
@@ -163,6 +162,7 @@ pub mod entities {
     }
 
     pub mod login {
+        use crate::store::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_logins")]
