@@ -5,8 +5,11 @@
 //! crate drives it.
 //!
 //! Layers, from pure to I/O:
-//! - [`iin`], [`decision`], [`align`]: pure logic (identifiers, thresholds, fusion,
-//!   the sequence liveness decision, the alignment transform), unit-tested alone.
+//! - [`iin`], [`decision`], [`liveness`], [`geometry`], [`align`]: pure logic
+//!   (identifiers, thresholds, fusion, the liveness decision over a capture, the
+//!   planarity test, the alignment transform), unit-tested alone.
+//! - [`texture`]: spectral test of the face region for screens and prints.
+//! - [`attacks`]: presentation attacks made from a photo, for evaluation (PAD).
 //! - [`image_input`]: bounded decoding of untrusted JPEG/PNG bytes.
 //! - [`models`]: the ONNX models behind one small interface ([`models::ModelSet`]),
 //!   each with its input contract; another set can replace them by configuration.
@@ -17,18 +20,25 @@
 //! - [`eval`]: verification figures on a labelled pair list.
 
 pub mod align;
+pub mod attacks;
 pub mod decision;
 pub mod eval;
+pub mod geometry;
 pub mod iin;
+pub mod liveness;
 pub mod image_input;
 pub mod models;
 mod onnx_patch;
+pub mod pad;
 pub mod pipeline;
 pub mod registry;
+pub mod replay;
 pub mod sequence;
 pub mod template;
+pub mod texture;
 
-pub use decision::{Challenge, Embedding, LivenessReport, MatchDecision, Threshold};
+pub use decision::{Challenge, Embedding, MatchDecision, Threshold};
+pub use liveness::{LivenessPolicy, LivenessReport, Schedule, Step};
 pub use iin::Iin;
 pub use image_input::{decode_image, DecodeLimits, ImageError};
 pub use models::{ModelError, ModelSet, ModelsConfig};

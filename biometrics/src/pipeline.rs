@@ -22,7 +22,7 @@ use crate::image_input::ImageError;
 use crate::models::{ModelError, ModelSet};
 
 /// A face box in image pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct FaceBox {
     pub x1: f32,
     pub y1: f32,

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use image::RgbImage;
-use tanu_biometrics::decision::{Challenge, LivenessPolicy, Threshold};
+use tanu_biometrics::decision::{Challenge, Threshold};
+use tanu_biometrics::{LivenessPolicy, Schedule, Step};
 use tanu_biometrics::eval::{eer, rates_at, Scored};
 use tanu_biometrics::models::{ModelKind, ModelsConfig};
 use tanu_biometrics::pipeline::{Engine, FaceBox, NmsOrder, PipelineConfig};
@@ -211,18 +212,23 @@ fn clip_frames(from_s: f32, seconds: f32) -> Vec<Frame> {
 }
 
 #[test]
-fn the_live_clip_passes_and_its_first_frame_repeated_does_not() {
+fn the_live_clip_passes_the_turns_it_performs_and_its_first_frame_repeated_does_not() {
     let policy = LivenessPolicy::default();
-    let frames = clip_frames(3.7, 4.1);
-    for challenge in Challenge::ALL {
-        let out = engine().analyse_sequence(&frames, challenge, 500, &policy).unwrap();
-        assert!(out.report.live, "{challenge:?}: {:?}", out.report.checks);
-        assert!(out.probe.is_some() && out.good_frames > 20);
-    }
-    let still: Vec<Frame> = (0..frames.len()).map(|i| Frame { at_ms: i as u32 * 100, image: frames[0].image.clone() }).collect();
-    let out = engine().analyse_sequence(&still, Challenge::TurnLeft, 500, &policy).unwrap();
+    // 3.6–7.8 s: he turns to his right from 4.0 s, then to his left after 5.5 s.
+    let frames = clip_frames(3.6, 4.2);
+    let both = Schedule {
+        steps: vec![Step { challenge: Challenge::TurnRight, revealed_at_ms: 400 }, Step { challenge: Challenge::TurnLeft, revealed_at_ms: 1900 }],
+    };
+    let out = engine().analyse_sequence(&frames, &both, &policy).unwrap();
+    assert!(out.report.live, "{:?}", out.report.checks);
+    assert!(out.probe.is_some() && out.good_frames > 20);
+    let still: Vec<Frame> = (0..frames.len()).map(|i| Frame { at_ms: i as u32 * 100, image: frames[1].image.clone() }).collect();
+    let out = engine().analyse_sequence(&still, &both, &policy).unwrap();
     assert!(!out.report.live);
-    assert_eq!(out.report.failed(), ["motion", "no_replay_loop", "challenge"]);
+    let failed = out.report.failed();
+    for check in ["motion", "no_replay_loop", "challenge", "three_dimensional"] {
+        assert!(failed.contains(&check), "{check} in {failed:?}");
+    }
 }
 
 #[test]
@@ -232,10 +238,12 @@ fn a_recording_that_does_not_perform_the_challenge_fails() {
     // 13 frames: the one stray detection in this stretch is more than 5 %, and
     // this test is about the challenge only.
     let policy = LivenessPolicy { max_multi_face_share: 0.1, ..Default::default() };
-    let right = engine().analyse_sequence(&frames, Challenge::TurnRight, 300, &policy).unwrap();
+    let right = engine().analyse_sequence(&frames, &Schedule::single(Challenge::TurnRight, 300), &policy).unwrap();
     assert!(right.report.live, "{:?}", right.report.checks);
-    let left = engine().analyse_sequence(&frames, Challenge::TurnLeft, 300, &policy).unwrap();
-    assert_eq!(left.report.failed(), ["challenge"]);
+    let left = engine().analyse_sequence(&frames, &Schedule::single(Challenge::TurnLeft, 300), &policy).unwrap();
+    assert!(left.report.failed().contains(&"challenge"), "{:?}", left.report.checks);
+    let blink = engine().analyse_sequence(&frames, &Schedule::single(Challenge::Blink, 300), &policy).unwrap();
+    assert!(blink.report.failed().contains(&"challenge"), "{:?}", blink.report.checks);
 }
 
 #[test]

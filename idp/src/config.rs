@@ -121,8 +121,20 @@ pub struct FaceConfig {
     pub max_frames: usize,
     /// Frames received before the challenge is shown (the baseline).
     pub frames_before_challenge: usize,
-    /// Frames received after the challenge before the capture is complete.
+    /// Frames received after the last challenge before the capture is complete.
     pub frames_after_challenge: usize,
+    /// Up to this many more baseline frames, drawn at random per capture, so a
+    /// recording cannot be timed to the first challenge.
+    pub reveal_jitter_frames: usize,
+    /// Frames between the reveal of one challenge and the next.
+    pub frames_per_step: usize,
+    /// The gestures a try may ask for. At least one head turn is always asked
+    /// (the gesture whose geometry a flat picture cannot fake). `blink` is
+    /// off by default: its refusal rate on live people is not measured (the
+    /// live material has no blink the eye model sees; README, "Liveness").
+    pub challenges: Vec<tanu_biometrics::Challenge>,
+    /// Challenges per try, each different from the one before it.
+    pub challenge_steps: usize,
     /// Seconds a capture may take from its first frame.
     pub capture_timeout: u64,
     /// Captures one sign-in may try.
@@ -145,7 +157,11 @@ impl Default for FaceConfig {
             max_frame_bytes: 400 * 1024,
             max_frames: 60,
             frames_before_challenge: 8,
-            frames_after_challenge: 24,
+            frames_after_challenge: 20,
+            reveal_jitter_frames: 4,
+            frames_per_step: 20,
+            challenges: vec![tanu_biometrics::Challenge::TurnLeft, tanu_biometrics::Challenge::TurnRight],
+            challenge_steps: 2,
             capture_timeout: 30,
             max_tries: 3,
             failure_window: 900,
@@ -162,7 +178,7 @@ impl Default for FaceConfig {
 pub struct BiometricsConfig {
     pub models: tanu_biometrics::ModelsConfig,
     pub pipeline: tanu_biometrics::pipeline::PipelineConfig,
-    pub liveness: tanu_biometrics::decision::LivenessPolicy,
+    pub liveness: tanu_biometrics::LivenessPolicy,
     pub decode: tanu_biometrics::DecodeLimits,
     /// Similarity at or above which two faces match (README, "Verification figures").
     pub threshold: f32,
@@ -315,6 +331,18 @@ impl Config {
         }
         if !(-1.0..=1.0).contains(&self.biometrics.threshold) {
             return Err(ConfigError::Invalid("biometrics.threshold must be between -1 and 1".into()));
+        }
+        let face = &self.face;
+        let distinct = face.challenges.iter().collect::<std::collections::HashSet<_>>().len();
+        let turns = face.challenges.iter().any(|c| *c != tanu_biometrics::Challenge::Blink);
+        if !turns || face.challenge_steps == 0 || face.challenge_steps > 4 || (face.challenge_steps > 1 && distinct < 2) {
+            return Err(ConfigError::Invalid(
+                "face.challenges must include a head turn, and face.challenge_steps (1 to 4) more than one needs two different challenges".into(),
+            ));
+        }
+        let capture = face.frames_before_challenge + face.reveal_jitter_frames + (face.challenge_steps - 1) * face.frames_per_step + face.frames_after_challenge;
+        if capture > face.max_frames {
+            return Err(ConfigError::Invalid(format!("face.max_frames ({}) is less than a capture needs ({capture})", face.max_frames)));
         }
         Ok(())
     }

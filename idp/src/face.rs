@@ -7,13 +7,18 @@
 //! 2. `…/biometric-consent`: the first time only, consent to biometric
 //!    processing (§4, §11). It is held with the attempt and recorded once the
 //!    citizen is proven to be the person the IIN names.
-//! 3. `…/camera`: the page captures; `POST …/frame` receives each frame. The
-//!    server decides when the challenge it chose at random is shown.
-//! 4. `POST …/verify`: liveness over the sequence, then the 1:1 comparison —
-//!    the first time against the registry's document photo, afterwards against
-//!    the reference template, which the first success forms (§5, §9).
+//! 3. `…/camera`: the page captures; `POST …/frame` receives each frame,
+//!    which is analysed as it arrives (its pixels are dropped, its
+//!    measurements kept). The server decides when each challenge it chose at
+//!    random is shown: a try asks two (at least one head turn), the first
+//!    after a baseline of a random length.
+//! 4. `POST …/verify`: liveness over the measurements, a check that the
+//!    capture replays no recent capture, then the 1:1 comparison — the first
+//!    time against the registry's document photo, afterwards against the
+//!    reference template, which the first success forms (§5, §9).
 //!
-//! Frames live in memory for the attempt only. Failures are counted per IIN
+//! Measurements live in memory for the attempt only. A new capture uses one of
+//! the sign-in's tries and is journalled. Failures are counted per IIN
 //! (pseudonymised) and per client address; every step goes to the journal.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,11 +33,13 @@ use poem::{
 };
 use serde::Deserialize;
 use tanu_biometrics::decision::{Challenge, Embedding, MatchDecision, Threshold};
+use tanu_biometrics::liveness::FrameAnalysis;
 use tanu_biometrics::pipeline::Engine;
 use tanu_biometrics::registry::{DirectoryRegistry, HttpRegistry, PersonRegistry, RegistryError};
-use tanu_biometrics::sequence::Frame;
+use tanu_biometrics::replay::{FrameSignature, ReplayIndex, ReplayPolicy};
+use tanu_biometrics::sequence::{Frame, SequenceOutcome};
 use tanu_biometrics::template::{self, TemplateMasterKey};
-use tanu_biometrics::{decode_image, Iin};
+use tanu_biometrics::{decode_image, DecodeLimits, Iin, Schedule, Step};
 
 use crate::app::App;
 use crate::audit::{Event, Outcome};
@@ -68,10 +75,50 @@ struct Login {
 }
 
 struct Capture {
+    /// Which capture of the sign-in this is (late analyses of an abandoned one are dropped).
+    number: u32,
     started: Instant,
-    challenge: Challenge,
-    challenge_at_ms: Option<u32>,
-    frames: Vec<(u32, Vec<u8>)>,
+    /// The challenges of this try, each with the count of received frames
+    /// whose answer reveals it.
+    plan: Vec<(Challenge, usize)>,
+    /// The challenges revealed so far, with the arrival of the revealing frame.
+    revealed: Vec<Step>,
+    received: usize,
+    frames: Vec<FrameAnalysis>,
+}
+
+impl Capture {
+    /// A try's challenges: `challenge_steps` of them from the configured
+    /// gestures, each different from the one before and at least one a head
+    /// turn (the gesture whose geometry a flat picture cannot fake); the
+    /// first revealed after a baseline of random length, each next one
+    /// `frames_per_step` frames later. A test configuration may fix one.
+    fn plan(number: u32, face: &crate::config::FaceConfig, fixed: Option<Challenge>) -> Self {
+        use rand::seq::SliceRandom;
+        use rand::Rng;
+        let mut rng = rand::rngs::OsRng;
+        let turns = [Challenge::TurnLeft, Challenge::TurnRight];
+        let challenges = match fixed {
+            Some(c) => vec![c],
+            None => loop {
+                let mut drawn: Vec<Challenge> = Vec::new();
+                for _ in 0..face.challenge_steps.max(1) {
+                    let allowed: Vec<Challenge> = face.challenges.iter().copied().filter(|c| drawn.last() != Some(c)).collect();
+                    drawn.push(*allowed.choose(&mut rng).unwrap_or(&Challenge::TurnLeft));
+                }
+                if drawn.iter().any(|c| turns.contains(c)) {
+                    break drawn;
+                }
+            },
+        };
+        let first = face.frames_before_challenge + if face.reveal_jitter_frames > 0 { rng.gen_range(0..=face.reveal_jitter_frames) } else { 0 };
+        let plan = challenges.into_iter().enumerate().map(|(k, c)| (c, first + k * face.frames_per_step)).collect();
+        Capture { number, started: Instant::now(), plan, revealed: Vec::new(), received: 0, frames: Vec::new() }
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule { steps: self.revealed.clone() }
+    }
 }
 
 /// The face engine, the person registry and the sign-ins in progress.
@@ -84,6 +131,10 @@ struct FaceState {
     registry: Arc<dyn PersonRegistry>,
     logins: Mutex<HashMap<String, Login>>,
     fixed_challenge: Option<Challenge>,
+    /// Recent captures' frame signatures: a capture replaying another's is refused.
+    replays: Mutex<ReplayIndex>,
+    /// Frames decoded and analysed at once (each holds one decoded frame).
+    analysing: tokio::sync::Semaphore,
 }
 
 impl FaceAuthenticator {
@@ -102,7 +153,17 @@ impl FaceAuthenticator {
     }
 
     pub fn with_parts(engine: Arc<Engine>, registry: Arc<dyn PersonRegistry>, fixed_challenge: Option<Challenge>) -> Self {
-        FaceAuthenticator { state: Arc::new(FaceState { engine, registry, logins: Mutex::new(HashMap::new()), fixed_challenge }) }
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        FaceAuthenticator {
+            state: Arc::new(FaceState {
+                engine,
+                registry,
+                logins: Mutex::new(HashMap::new()),
+                fixed_challenge,
+                replays: Mutex::new(ReplayIndex::new(ReplayPolicy::default())),
+                analysing: tokio::sync::Semaphore::new(workers),
+            }),
+        }
     }
 }
 
@@ -214,6 +275,11 @@ async fn iin_submit(
     };
     if app.limiter.check(client_ip(req)).is_err() {
         return iin_form(app, &i, "", Some(Msg::error_rate_limited), StatusCode::TOO_MANY_REQUESTS);
+    }
+    // Once a capture has started, the sign-in's person is fixed: another IIN
+    // posted now must not rename the person the face is being proven for.
+    if state.with_login(&i.id, |l| l.tries > 0 || l.capture.is_some()) == Some(true) {
+        return see_other(&format!("/login/{}/camera", i.id));
     }
     let shown: String = f.iin.chars().filter(char::is_ascii_digit).take(12).collect();
     let Ok(iin) = f.iin.trim().parse::<Iin>() else {
@@ -340,13 +406,24 @@ async fn camera_page(
         Ok(i) => i,
         Err(r) => return r,
     };
+    // Leaving a capture that has begun uses the try: a new capture would draw
+    // new challenges, and redrawing them for free would let an attacker wait
+    // for the one they prepared.
     let ready = state.with_login(&i.id, |l| {
-        l.capture = None;
-        l.consented || l.consent_given_now
+        let abandoned = l.capture.take().is_some_and(|c| c.received > 0);
+        if abandoned {
+            l.tries += 1;
+        }
+        (l.consented || l.consent_given_now, abandoned, l.iin.clone())
     });
     match ready {
-        Some(true) => html(StatusCode::OK, FaceCameraPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app) }),
-        Some(false) => see_other(&format!("/login/{}/biometric-consent", i.id)),
+        Some((true, abandoned, iin)) => {
+            if abandoned {
+                journal(app, &i, Some(&iin), "capture_abandoned", Outcome::Failure, None).await;
+            }
+            html(StatusCode::OK, FaceCameraPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app) })
+        }
+        Some((false, ..)) => see_other(&format!("/login/{}/biometric-consent", i.id)),
         None => see_other(&format!("/login/{}", i.id)),
     }
 }
@@ -384,7 +461,7 @@ async fn frame(
     };
     let face = &app.config.face;
     let fixed = state.fixed_challenge;
-    let answer = state.with_login(&i.id, |l| {
+    let admitted = state.with_login(&i.id, |l| {
         if !(l.consented || l.consent_given_now) {
             return Err((StatusCode::CONFLICT, "consent first"));
         }
@@ -392,35 +469,59 @@ async fn frame(
         if l.tries >= face.max_tries {
             return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
         }
-        let capture = l.capture.get_or_insert_with(|| Capture {
-            started: Instant::now(),
-            challenge: fixed.unwrap_or_else(Challenge::random),
-            challenge_at_ms: None,
-            frames: Vec::new(),
-        });
-        if capture.frames.len() >= face.max_frames || capture.started.elapsed().as_secs() > face.capture_timeout {
+        let number = l.tries;
+        let capture = l.capture.get_or_insert_with(|| Capture::plan(number, face, fixed));
+        if capture.received >= face.max_frames || capture.started.elapsed().as_secs() > face.capture_timeout {
             return Err((StatusCode::CONFLICT, "the capture is complete"));
         }
         let at_ms = capture.started.elapsed().as_millis() as u32;
-        capture.frames.push((at_ms, bytes.to_vec()));
-        // The challenge is revealed only after the baseline frames, so a
-        // recording cannot be prepared for it.
-        if capture.challenge_at_ms.is_none() && capture.frames.len() >= face.frames_before_challenge {
-            capture.challenge_at_ms = Some(at_ms);
+        capture.received += 1;
+        // Each challenge is revealed in the answer to the frame that completes
+        // its count; only frames arriving after that answer can perform it.
+        if let Some(&(challenge, _)) = capture.plan.get(capture.revealed.len()).filter(|(_, n)| capture.received >= *n) {
+            capture.revealed.push(Step { challenge, revealed_at_ms: at_ms });
         }
-        let after = capture.frames.iter().filter(|(t, _)| capture.challenge_at_ms.is_some_and(|c| *t >= c)).count();
-        let done = after >= face.frames_after_challenge || capture.frames.len() >= face.max_frames;
-        Ok(serde_json::json!({
-            "frames": capture.frames.len(),
-            "challenge": capture.challenge_at_ms.map(|_| capture.challenge.as_str()),
+        let all_revealed = capture.revealed.len() == capture.plan.len();
+        let since_last = capture.plan.last().map_or(0, |(_, n)| capture.received.saturating_sub(*n));
+        let done = (all_revealed && since_last >= face.frames_after_challenge) || capture.received >= face.max_frames;
+        Ok((capture.number, at_ms, serde_json::json!({
+            "frames": capture.received,
+            "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
+            "step": capture.revealed.len(),
+            "steps": capture.plan.len(),
             "done": done,
-        }))
+        })))
     });
-    match answer {
-        Some(Ok(v)) => Json(v).into_response(),
-        Some(Err((status, detail))) => problem(status, detail),
-        None => problem(StatusCode::CONFLICT, "no sign-in in progress: enter the IIN first"),
+    let (number, at_ms, answer) = match admitted {
+        Some(Ok(x)) => x,
+        Some(Err((status, detail))) => return problem(status, detail),
+        None => return problem(StatusCode::CONFLICT, "no sign-in in progress: enter the IIN first"),
+    };
+    // Decode and analyse now, keep the measurements, drop the pixels. An
+    // undecodable frame is dropped, not fatal: the checks count frames.
+    let limits = frame_limits(app);
+    let engine = state.engine.clone();
+    let Ok(_permit) = state.analysing.acquire().await else { return problem(StatusCode::SERVICE_UNAVAILABLE, "shutting down") };
+    let analysed = tokio::task::spawn_blocking(move || {
+        let image = decode_image(&bytes, &limits).ok()?;
+        engine.analyse_frame(&Frame { at_ms, image }).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    if let Some(a) = analysed {
+        state.with_login(&i.id, |l| {
+            if let Some(c) = l.capture.as_mut().filter(|c| c.number == number) {
+                c.frames.push(a);
+            }
+        });
     }
+    Json(answer).into_response()
+}
+
+/// What a camera sends: bounded in bytes and in pixels (a portrait 1080p frame at most).
+fn frame_limits(app: &App) -> DecodeLimits {
+    DecodeLimits { max_bytes: app.config.face.max_frame_bytes, max_width: 1920, max_height: 1920, max_alloc: 64 << 20 }
 }
 
 /// What the verification concluded.
@@ -458,7 +559,7 @@ async fn verify(
     let verdict = match capture {
         None => Verdict::Failed(Failure::NoFace),
         Some(c) if c.started.elapsed().as_secs() > app.config.face.capture_timeout + 10 => Verdict::Failed(Failure::Timeout),
-        Some(c) if c.challenge_at_ms.is_none() => Verdict::Failed(Failure::Timeout),
+        Some(c) if c.revealed.len() < c.plan.len() => Verdict::Failed(Failure::Timeout),
         Some(c) => match judge(app, state, &i, &iin, citizen_id.as_deref(), c).await {
             Ok(v) => v,
             Err(e) => {
@@ -476,8 +577,8 @@ async fn verify(
     }
 }
 
-/// Liveness over the frames, then the comparison. Runs the models off the
-/// async threads.
+/// Liveness over the frames' measurements, the replay check, then the
+/// comparison.
 async fn judge(
     app: &App,
     state: &Arc<FaceState>,
@@ -486,22 +587,19 @@ async fn judge(
     citizen_id: Option<&str>,
     capture: Capture,
 ) -> anyhow::Result<Verdict> {
-    let limits = app.config.biometrics.decode;
-    let policy = app.config.biometrics.liveness.clone();
-    let engine = state.engine.clone();
-    let challenge_at = capture.challenge_at_ms.unwrap_or(0);
-    let challenge = capture.challenge;
-    let outcome = tokio::task::spawn_blocking(move || {
-        let mut frames = Vec::with_capacity(capture.frames.len());
-        for (at_ms, bytes) in capture.frames {
-            // An undecodable frame is dropped, not fatal: the checks count frames.
-            if let Ok(image) = decode_image(&bytes, &limits) {
-                frames.push(Frame { at_ms, image });
-            }
-        }
-        engine.analyse_sequence(&frames, challenge, challenge_at, &policy)
-    })
-    .await??;
+    let schedule = capture.schedule();
+    let outcome = SequenceOutcome::new(capture.frames, &schedule, &app.config.biometrics.liveness);
+    let signatures = FrameSignature::of_capture(&outcome.frames);
+    let replayed = {
+        let mut index = state.replays.lock().expect("replay index lock");
+        let replayed = index.is_replay(&signatures);
+        index.remember(signatures, Utc::now().timestamp_millis().max(0) as u64);
+        replayed
+    };
+    if replayed {
+        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await;
+        return Ok(Verdict::Failed(Failure::LivenessFailed));
+    }
     if !outcome.report.live {
         let failed = outcome.report.failed();
         let detail = failed.join(",");
@@ -515,6 +613,7 @@ async fn judge(
         };
         return Ok(Verdict::Failed(failure));
     }
+    let challenge = schedule.names();
     journal(app, i, Some(iin), "liveness", Outcome::Success, Some(challenge.as_str())).await;
     let Some(probe) = outcome.probe else {
         journal(app, i, Some(iin), "match", Outcome::Failure, Some("no_usable_frame")).await;

@@ -81,7 +81,15 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     let (live, still) = cameras(dir.path());
     // The positive journey fixes the challenge to one the recording performs
     // (this test's configuration only; the default is random, tested below).
-    let tanu = Tanu::start_face(|c| c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnRight)).await;
+    // The recording turns to his right from its 4th frame: the challenge is
+    // fixed to that and shown after 3 frames (the default: two random turns
+    // after a random baseline, below).
+    let tanu = Tanu::start_face(|c| {
+        c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnRight);
+        c.face.frames_before_challenge = 3;
+        c.face.reveal_jitter_frames = 0;
+    })
+    .await;
     let photo = clip_frames(4.0, 0.1).remove(0);
     let registry = DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir);
     let people = [("kk", "900101300017"), ("ru", "850523400026"), ("en", "921112500036")];
@@ -141,7 +149,12 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
 
     // A recording that does not perform the challenge: it turns right, the server asks for left.
     let recording = right_turn_only(dir.path());
-    let left = Tanu::start_face(|c| c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnLeft)).await;
+    let left = Tanu::start_face(|c| {
+        c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnLeft);
+        c.face.frames_before_challenge = 3;
+        c.face.reveal_jitter_frames = 0;
+    })
+    .await;
     DirectoryRegistry::new(&left.app.config.biometrics.registry_dir).add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
     let (client, secret) = left.client(REDIRECT, |_| {}).await;
     let (rp, _) = oidc_rp(&left, client.id.as_str(), &secret.unwrap(), REDIRECT).await;

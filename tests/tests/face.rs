@@ -16,7 +16,7 @@ fn document_photo() -> Vec<u8> {
 
 async fn face_tanu(tweak: impl FnOnce(&mut tanu_idp::config::Config)) -> (Tanu, tanu_idp::store::Client, String) {
     let tanu = Tanu::start_face(|c| {
-        c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnRight);
+        live_clip_timing(c);
         tweak(c)
     })
     .await;
@@ -24,6 +24,15 @@ async fn face_tanu(tweak: impl FnOnce(&mut tanu_idp::config::Config)) -> (Tanu, 
     DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&iin, "Miranda Lin-Manuel", &document_photo(), "jpg").unwrap();
     let (client, secret) = tanu.client(REDIRECT, |_| {}).await;
     (tanu, client, secret.unwrap())
+}
+
+/// The positive tests' configuration: the recorded clip turns to his right
+/// from its 4th frame, so the challenge is fixed to that and shown after 3
+/// frames (the production default is two random turns after a random baseline).
+fn live_clip_timing(c: &mut tanu_idp::config::Config) {
+    c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnRight);
+    c.face.frames_before_challenge = 3;
+    c.face.reveal_jitter_frames = 0;
 }
 
 fn page(l: &Landing) -> (&str, &str) {
@@ -95,8 +104,10 @@ async fn journal_steps(tanu: &Tanu) -> Vec<(String, String, Option<String>)> {
         .collect()
 }
 
-/// One full sign-in with the live clip; returns the ID token's claims.
-async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str, expect_biometric_consent: bool) -> serde_json::Value {
+/// One full sign-in with the live clip starting at `from_s` (3.7 s; each
+/// sign-in of a test starts elsewhere: sending the very same frames again is a
+/// replay, refused); returns the ID token's claims.
+async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str, expect_biometric_consent: bool, from_s: f32) -> serde_json::Value {
     let b = Browser::new(tanu);
     let pkce = Pkce::new();
     let login = b.navigate(&authorize_url(tanu, &client.id, REDIRECT, &pkce, &[("scope", "openid profile")])).await;
@@ -108,8 +119,9 @@ async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str, ex
     }
     let camera = next;
     assert!(page(&camera).1.ends_with("/camera"), "{:?}", page(&camera).1);
-    let answers = send_frames(tanu, &b, &camera, &clip_frames(3.7, 4.1)).await;
-    assert!(answers.iter().take(7).all(|a| a["challenge"].is_null()), "no challenge before the baseline");
+    let answers = send_frames(tanu, &b, &camera, &clip_frames(from_s, 4.1)).await;
+    assert!(answers.iter().take(2).all(|a| a["challenge"].is_null()), "no challenge before the baseline");
+    assert_eq!(answers[2]["challenge"], "turn_right", "revealed with the third frame's answer");
     assert_eq!(answers.last().unwrap()["challenge"], "turn_right");
     assert_eq!(answers.last().unwrap()["done"], true);
     let after = verify(tanu, &b, &camera).await;
@@ -138,7 +150,7 @@ async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str, ex
 #[tokio::test]
 async fn first_time_then_reference_then_withdrawal() {
     let (tanu, client, secret) = face_tanu(|_| {}).await;
-    let claims = sign_in(&tanu, &client, &secret, true).await;
+    let claims = sign_in(&tanu, &client, &secret, true, 3.7).await;
     assert_eq!(claims["amr"], serde_json::json!(["face", "liveness_challenge"]));
     assert_eq!(claims["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
     assert!(claims["auth_time"].as_i64().is_some());
@@ -154,14 +166,14 @@ async fn first_time_then_reference_then_withdrawal() {
     assert!(steps.contains(&("reference_formed".into(), "success".into(), None)));
 
     // Later: no consent asked, compared against the reference.
-    sign_in(&tanu, &client, &secret, false).await;
+    sign_in(&tanu, &client, &secret, false, 3.74).await;
     let steps = journal_steps(&tanu).await;
     assert!(steps.contains(&("match".into(), "success".into(), Some("reference_template".into()))), "{steps:?}");
 
     // Withdrawal deletes the template: back to first time.
     assert!(tanu.app.store.withdraw_biometric_consent(&citizen.id).await.unwrap());
     assert!(tanu.app.store.reference_template(&citizen.id).await.unwrap().is_none());
-    sign_in(&tanu, &client, &secret, true).await;
+    sign_in(&tanu, &client, &secret, true, 3.78).await;
     assert!(tanu.app.store.reference_template(&citizen.id).await.unwrap().is_some());
 }
 
@@ -176,8 +188,9 @@ async fn a_still_photo_is_refused_as_a_spoof() {
     let consent = enter_iin(&tanu, &b, &login, IIN).await;
     let camera = b.consent(&consent, "accept").await;
     let photo = clip_frames(4.0, 0.1).remove(0);
-    let answers = send_frames(&tanu, &b, &camera, &vec![photo; 40]).await;
+    let answers = send_frames(&tanu, &b, &camera, &vec![photo; 60]).await;
     assert_eq!(answers.last().unwrap()["done"], true);
+    assert_eq!(answers.last().unwrap()["steps"], 2, "the default asks two challenges");
     let result = verify(&tanu, &b, &camera).await;
     let Landing::Page { status, body, .. } = &result else { panic!("{result:?}") };
     assert_eq!(*status, 422);
@@ -190,7 +203,7 @@ async fn a_still_photo_is_refused_as_a_spoof() {
     // Two more failed tries use up the sign-in's three; then no more frames are taken.
     for _ in 0..2 {
         b.navigate(&tanu.url(&format!("/login/{}/camera", interaction(page(&camera).1)))).await;
-        send_frames(&tanu, &b, &camera, &vec![clip_frames(4.0, 0.1).remove(0); 40]).await;
+        send_frames(&tanu, &b, &camera, &vec![clip_frames(4.0, 0.1).remove(0); 60]).await;
         verify(&tanu, &b, &camera).await;
     }
     let refused = b
@@ -228,7 +241,8 @@ async fn a_recording_without_the_challenge_is_refused() {
     let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
     assert!(body.contains("data-code=\"liveness_failed\""), "{body}");
     let steps = journal_steps(&tanu).await;
-    assert!(steps.iter().any(|s| s.0 == "liveness" && s.2.as_deref() == Some("challenge")), "{steps:?}");
+    let liveness = steps.iter().find(|s| s.0 == "liveness").expect("journalled");
+    assert!(liveness.2.as_deref().unwrap_or_default().split(',').any(|c| c == "challenge"), "{steps:?}");
 }
 
 #[tokio::test]
@@ -307,4 +321,101 @@ async fn frames_are_bound_to_the_session_and_limited() {
     assert_eq!(r.status(), 410);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     assert_eq!(post(&b.http, "image/jpeg", &token, frame).await.unwrap().status(), 200);
+}
+
+/// Leaving a capture for a fresh one (to redraw the challenges) uses a try
+/// and is journalled; when the tries are gone no frame is taken.
+#[tokio::test]
+async fn redrawing_the_challenges_is_not_free() {
+    let (tanu, client, _) = face_tanu(|_| {}).await;
+    let b = Browser::new(&tanu);
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+    let camera = b.consent(&enter_iin(&tanu, &b, &login, IIN).await, "accept").await;
+    let frames = clip_frames(3.7, 0.5);
+    for _ in 0..3 {
+        let answers = send_frames(&tanu, &b, &camera, &frames).await;
+        assert_eq!(answers.last().unwrap()["challenge"], "turn_right");
+        // Reloading the camera page starts a new capture: the old one is spent.
+        b.navigate(&tanu.url(&format!("/login/{}/camera", interaction(page(&camera).1)))).await;
+    }
+    let abandoned = journal_steps(&tanu).await.into_iter().filter(|s| s.0 == "capture_abandoned").count();
+    assert_eq!(abandoned, 3);
+    let refused = b
+        .http
+        .post(tanu.url(&format!("/login/{}/frame", interaction(page(&camera).1))))
+        .header("content-type", "image/jpeg")
+        .header("x-csrf-token", csrf(page(&camera).0))
+        .body(frames[0].clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409, "three captures were three tries");
+}
+
+/// A capture sent again in another sign-in — the same frames — is refused even
+/// though it performs the challenge: the server remembers recent captures.
+#[tokio::test]
+async fn a_capture_replayed_in_another_sign_in_is_refused() {
+    let (tanu, client, secret) = face_tanu(|_| {}).await;
+    sign_in(&tanu, &client, &secret, true, 3.7).await;
+    let b = Browser::new(&tanu);
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+    let camera = enter_iin(&tanu, &b, &login, IIN).await;
+    send_frames(&tanu, &b, &camera, &clip_frames(3.7, 4.1)).await;
+    let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
+    assert!(body.contains("data-code=\"liveness_failed\""), "{body}");
+    assert!(journal_steps(&tanu).await.contains(&("liveness".into(), "failure".into(), Some("replayed_capture".into()))));
+}
+
+/// The attack of the issue, over HTTP against the production default: one photo
+/// of the victim (their registry photo), turned into a webcam stream with noise
+/// and jitter, rotated in perspective after each challenge the server reveals,
+/// or with its eyes painted. Every such sign-in is refused.
+#[tokio::test]
+async fn a_photo_turned_in_perspective_does_not_sign_in() {
+    use tanu_biometrics::attacks::{present, Instrument, Script};
+    let (tanu, client, _) = face_tanu(|c| {
+        c.face.fixed_challenge = None;
+        c.face.frames_before_challenge = 8;
+        c.face.reveal_jitter_frames = 4;
+        c.face.max_tries = 10;
+        c.face.max_failures_per_iin = 100;
+    })
+    .await;
+    let engine = tanu_biometrics::Engine::load(&tanu.app.config.biometrics.models, Default::default()).unwrap();
+    let photo = tanu_biometrics::decode_image(&document_photo(), &Default::default()).unwrap();
+    let face = tanu_biometrics::pad::photo_face(&engine, &photo).unwrap();
+    for (k, instrument) in [Instrument::RotatedVertical(40.0), Instrument::RotatedVertical(-40.0), Instrument::RotatedVertical(60.0), Instrument::PaintedEyes]
+        .into_iter()
+        .enumerate()
+    {
+        let b = Browser::new(&tanu);
+        let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+        let next = enter_iin(&tanu, &b, &login, IIN).await;
+        let camera = if page(&next).1.ends_with("/biometric-consent") { b.consent(&next, "accept").await } else { next };
+        let (body, url) = page(&camera);
+        let (id, token) = (interaction(url), csrf(body));
+        // The attacker watches the answers and fakes each gesture once it is revealed.
+        let mut script = Script { frames: 64, reveals: Vec::new() };
+        for i in 0..64 {
+            let frames = present(&photo, &face, instrument, &script, k as u64);
+            let mut jpeg = Vec::new();
+            frames[i].image.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+            let resp = b.http.post(tanu.url(&format!("/login/{id}/frame"))).header("content-type", "image/jpeg").header("x-csrf-token", &token).body(jpeg).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            let v: serde_json::Value = resp.json().await.unwrap();
+            if let Some(c) = v["challenge"].as_str().and_then(tanu_biometrics::Challenge::parse) {
+                if v["step"].as_u64().unwrap() as usize > script.reveals.len() {
+                    script.reveals.push((c, i));
+                }
+            }
+            if v["done"] == true {
+                break;
+            }
+        }
+        assert_eq!(script.reveals.len(), 2, "{instrument:?}: both challenges were revealed");
+        let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
+        assert!(body.contains("data-code=\"liveness_failed\""), "{instrument:?}: {body}");
+    }
+    assert!(tanu.app.store.citizen_by_iin(IIN).await.unwrap().is_none(), "nobody signed in");
 }

@@ -12,7 +12,7 @@ use tanu_biometrics::eval::{calibrate, eer, fnmr_at_fmr, rates_at, Scored};
 use tanu_biometrics::pipeline::{Alignment, Engine, NmsOrder};
 use tanu_biometrics::registry::DirectoryRegistry;
 use tanu_biometrics::sequence::Frame;
-use tanu_biometrics::{decode_image, FaceError, Iin};
+use tanu_biometrics::{decode_image, FaceError, Iin, Schedule, Step};
 
 use crate::config::{BiometricsConfig, Config};
 
@@ -31,6 +31,28 @@ pub enum BiometricsCommand {
     Inspect { image: PathBuf },
     /// Liveness over a frame sequence: image files in order, or a video.
     Liveness(LivenessArgs),
+    /// Presentation-attack figures (ISO/IEC 30107-3): attacks made from each
+    /// photo against every challenge schedule (APCER), and the live video's
+    /// stretches and their replays (BPCER, replay APCER).
+    PadEval(PadEvalArgs),
+}
+
+#[derive(Args)]
+pub struct PadEvalArgs {
+    /// Directory of photos of faces (the victims).
+    #[arg(long)]
+    photos: PathBuf,
+    /// At most this many photos (sorted by name), those with exactly one face.
+    #[arg(long, default_value_t = 8)]
+    limit: usize,
+    /// The shared clip (its gestures are known: `pad::SHARED_CLIP`).
+    #[arg(long)]
+    video: PathBuf,
+    /// Also evaluate each challenge alone (shows what each gesture stops).
+    #[arg(long)]
+    single: bool,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -74,12 +96,14 @@ pub struct LivenessArgs {
     /// Frames per second taken from the video, or assumed between image files.
     #[arg(long, default_value_t = 10)]
     fps: u32,
-    /// The challenge that was shown; random when omitted.
+    /// The challenge that was shown (repeat for a try of several, in order);
+    /// random when omitted.
     #[arg(long)]
-    challenge: Option<String>,
-    /// When the challenge was shown, in ms from the first frame.
-    #[arg(long, default_value_t = 0)]
-    challenge_at_ms: u32,
+    challenge: Vec<String>,
+    /// When each challenge was shown, in ms from the first frame (one per
+    /// `--challenge`; the last value repeats).
+    #[arg(long)]
+    challenge_at_ms: Vec<u32>,
     /// Judge the sequence checks without requiring the challenge.
     #[arg(long)]
     no_challenge: bool,
@@ -152,6 +176,7 @@ pub fn run(cmd: BiometricsCommand, config: &Config) -> anyhow::Result<()> {
             Ok(())
         }
         BiometricsCommand::Liveness(args) => liveness(args, bio),
+        BiometricsCommand::PadEval(args) => pad_eval(args, config),
     }
 }
 
@@ -318,15 +343,26 @@ fn liveness(args: LivenessArgs, bio: &BiometricsConfig) -> anyhow::Result<()> {
         let image = read_image(p, bio).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         frames.push(Frame { at_ms: i as u32 * step, image });
     }
-    let challenge = match &args.challenge {
-        Some(c) => Challenge::parse(c).ok_or_else(|| anyhow::anyhow!("challenge must be turn_left, turn_right or blink"))?,
-        None => Challenge::random(),
+    let challenges = match args.challenge.as_slice() {
+        [] => vec![Challenge::random()],
+        named => named
+            .iter()
+            .map(|c| Challenge::parse(c).ok_or_else(|| anyhow::anyhow!("challenge must be turn_left, turn_right or blink")))
+            .collect::<anyhow::Result<Vec<_>>>()?,
     };
+    let steps = challenges
+        .iter()
+        .enumerate()
+        .map(|(k, &challenge)| {
+            let at = args.challenge_at_ms.get(k).or(args.challenge_at_ms.last()).copied().unwrap_or(0);
+            Step { challenge, revealed_at_ms: at }
+        })
+        .collect();
     let mut policy = bio.liveness.clone();
     if args.no_challenge {
         policy.require_challenge = false;
     }
-    let outcome = engine.analyse_sequence(&frames, challenge, args.challenge_at_ms, &policy)?;
+    let outcome = engine.analyse_sequence(&frames, &Schedule { steps }, &policy)?;
     if args.json {
         println!("{}", serde_json::to_string(&outcome)?);
     } else {
@@ -339,6 +375,83 @@ fn liveness(args: LivenessArgs, bio: &BiometricsConfig) -> anyhow::Result<()> {
         std::process::exit(3);
     }
     Ok(())
+}
+
+fn pad_eval(args: PadEvalArgs, config: &Config) -> anyhow::Result<()> {
+    use tanu_biometrics::attacks::Instrument;
+    use tanu_biometrics::pad;
+    let bio = &config.biometrics;
+    let engine = engine(bio)?;
+    let policy = &bio.liveness;
+    let mut schedules = pad::schedules(&config.face.challenges, config.face.challenge_steps);
+    if args.single {
+        schedules.extend(pad::single_schedules());
+    }
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&args.photos)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_image(p)).collect();
+    names.sort();
+    let mut attacks = Vec::new();
+    let mut used = 0;
+    for path in names {
+        if used >= args.limit {
+            break;
+        }
+        let photo = read_image(&path, bio).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match pad::attack_photo(&engine, &name, &photo, &schedules, &Instrument::all(), policy, used as u64) {
+            Ok(p) => {
+                attacks.extend(p);
+                used += 1;
+            }
+            Err(e) => eprintln!("{name}: skipped ({})", e.code()),
+        }
+    }
+    let tmp = tempfile::tempdir()?;
+    let captures = pad::live_captures(pad::SHARED_CLIP, |from, seconds, fps| clip_stretch(&args.video, from, seconds, fps, tmp.path(), bio));
+    let (live, replays) = pad::live_and_replayed(&engine, &captures, policy)?;
+    attacks.extend(replays);
+    let (apcer, bpcer) = (pad::apcer(&attacks), pad::bpcer(&live));
+    if args.json {
+        println!("{}", serde_json::to_string(&json!({"photos": used, "apcer": apcer, "bpcer": bpcer, "attacks": attacks, "live": live}))?);
+        return Ok(());
+    }
+    println!("| attack class | challenges | presentations | accepted | APCER |\n|---|---|---|---|---|");
+    for r in &apcer {
+        println!("| {} | {} | {} | {} | {:.1} % |", r.class, r.schedule, r.presentations, r.errors, 100.0 * r.rate);
+    }
+    println!("\n| live material | challenges | presentations | refused | BPCER |\n|---|---|---|---|---|");
+    for r in &bpcer {
+        println!("| {} | {} | {} | {} | {:.1} % |", r.class, r.schedule, r.presentations, r.errors, 100.0 * r.rate);
+    }
+    for p in live.iter().filter(|p| !p.accepted) {
+        println!("refused live: {} ({}): {}", p.source, p.schedule, p.failed.join(","));
+    }
+    for p in attacks.iter().filter(|p| p.accepted) {
+        println!("accepted attack: {} {} ({})", p.source, p.instrument, p.schedule);
+    }
+    Ok(())
+}
+
+fn is_image(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(), Some("jpg" | "jpeg" | "png"))
+}
+
+/// `seconds` of `video` from `from`, at `fps`, as frames timed from 0.
+fn clip_stretch(video: &Path, from: f32, seconds: f32, fps: u32, tmp: &Path, bio: &BiometricsConfig) -> Vec<Frame> {
+    let dir = tmp.join(format!("{from:.3}-{fps}"));
+    let _ = std::fs::create_dir_all(&dir);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-ss", &from.to_string(), "-t", &seconds.to_string(), "-i"])
+        .arg(video)
+        .args(["-vf", &format!("fps={fps}")])
+        .arg(dir.join("f-%03d.png"))
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        return Vec::new();
+    }
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    paths.sort();
+    let step = 1000 / fps.max(1);
+    paths.iter().enumerate().filter_map(|(i, p)| read_image(p, bio).ok().map(|image| Frame { at_ms: i as u32 * step, image })).collect()
 }
 
 /// Splits a video into PNG frames at `fps` with ffmpeg (a Debian package; setup installs it).
