@@ -20,7 +20,10 @@ pub struct App {
     pub store: Store,
     pub keys: KeyRing,
     pub authenticator: Arc<dyn Authenticator>,
+    /// The browser endpoints' budget per address.
     pub limiter: RateLimiter,
+    /// `/token`'s own budget per address (a relying party's backend is not a browser).
+    pub token_limiter: RateLimiter,
     pub journal: crate::audit::Journal,
     pairwise_key: [u8; 32],
     csrf_key: [u8; 32],
@@ -42,6 +45,8 @@ pub enum StartError {
     Crypto(#[from] crate::crypto::CryptoError),
     #[error("master key file {path}: {source}")]
     MasterKeyFile { path: std::path::PathBuf, source: std::io::Error },
+    #[error("master key file {path} has mode {mode:o}: it must be readable by its owner only (chmod 600)")]
+    MasterKeyExposed { path: std::path::PathBuf, mode: u32 },
     #[error("onboarding: {0}")]
     Onboarding(#[from] crate::onboarding::OnboardingError),
     #[error("cannot listen on {addr}: {source}")]
@@ -49,7 +54,8 @@ pub enum StartError {
 }
 
 /// The master key from configuration, or from `<data_dir>/master.key`,
-/// generated there (mode 0600) on first start.
+/// generated there (mode 0600, the directory 0700) on first start. A key file
+/// readable by group or others is refused: the process does not start.
 pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
     if !config.master_key.is_empty() {
         return Ok(MasterKey::from_base64(&config.master_key)?);
@@ -57,13 +63,25 @@ pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
     let path = config.data_dir.join("master.key");
     let io = |source| StartError::MasterKeyFile { path: path.clone(), source };
     if !path.exists() {
-        std::fs::create_dir_all(&config.data_dir).map_err(io)?;
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(&config.data_dir).map_err(io)?;
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         use std::io::Write;
         opts.open(&path).and_then(|mut f| f.write_all(MasterKey::generate_base64().as_bytes())).map_err(io)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(StartError::MasterKeyExposed { path, mode: mode & 0o777 });
+        }
     }
     Ok(MasterKey::from_base64(&std::fs::read_to_string(&path).map_err(io)?)?)
 }
@@ -79,6 +97,7 @@ impl App {
         let onboarding = crate::onboarding::Onboarding::new(&config.onboarding)?;
         let app = Arc::new(App {
             limiter: RateLimiter::per_minute(config.rate_limit_per_minute),
+            token_limiter: RateLimiter::per_minute(config.token_rate_limit_per_minute),
             journal: crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1")),
             pairwise_key: master.derive("tanu pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),
@@ -124,13 +143,32 @@ impl App {
             .nest("/onboarding", crate::onboarding::web::auth_routes())
             .nest("/portal", crate::onboarding::web::portal_routes())
             .nest("/console", crate::onboarding::web::console_routes())
+            // Before any handler: the client's address, the body budget.
+            .around({
+                let app = self.clone();
+                move |ep, req| {
+                    let app = app.clone();
+                    async move { crate::edge::guard(&app, &*ep, req).await }
+                }
+            })
             .with(poem::middleware::CookieJarManager::new())
-            .with(poem::middleware::SetHeader::new()
-                .overriding("X-Content-Type-Options", "nosniff")
-                .overriding("X-Frame-Options", "DENY")
-                .overriding("Referrer-Policy", "no-referrer"))
+            .with(self.security_headers())
             .with(poem::middleware::CatchPanic::new())
             .data(self.clone())
+    }
+
+    /// Headers on every response; HSTS when the issuer is https (a browser
+    /// that has seen it never tries plain http again for a year).
+    fn security_headers(&self) -> poem::middleware::SetHeader {
+        let headers = poem::middleware::SetHeader::new()
+            .overriding("X-Content-Type-Options", "nosniff")
+            .overriding("X-Frame-Options", "DENY")
+            .overriding("Referrer-Policy", "no-referrer");
+        if self.config.secure_cookies() {
+            headers.overriding("Strict-Transport-Security", "max-age=31536000")
+        } else {
+            headers
+        }
     }
 
     /// Binds `config.listen` (port 0 picks a free one) and returns the bound

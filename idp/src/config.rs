@@ -38,13 +38,28 @@ pub struct Config {
     pub access_token_ttl: u64,
     pub id_token_ttl: u64,
     pub refresh_token_ttl: u64,
+    /// Absolute lifetime of an `offline_access` grant from the sign-in that
+    /// created it: no refresh token outlives it, however often it rotates.
+    pub refresh_grant_lifetime: u64,
     pub session_ttl: u64,
     pub login_request_ttl: u64,
     /// How long a new signing key is published in the JWKS before it signs,
     /// so that relying parties' cached key sets pick it up first.
     pub key_publish_lead: u64,
-    /// Requests per minute one client address may make to a form or token endpoint.
+    /// Requests per minute one client address may make to the browser
+    /// endpoints (`/authorize` and every form).
     pub rate_limit_per_minute: u32,
+    /// Requests per minute one address may make to `/token`: a budget of its
+    /// own, so that a relying party's backend is not throttled like a browser.
+    pub token_rate_limit_per_minute: u32,
+    /// Proxies (addresses or CIDR networks) whose forwarding header names the
+    /// client; empty: the socket's peer is the client.
+    pub trusted_proxies: Vec<ProxyNet>,
+    /// The header those proxies set: `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub forwarded_header: ForwardedHeader,
+    /// Largest request body of any route without a budget of its own, in
+    /// bytes; refused with 413 before it is read.
+    pub max_body_bytes: usize,
     /// First retry delay of a failed event delivery, in milliseconds; it doubles per failure.
     pub notification_retry_base_ms: u64,
     /// The face pipeline, its models and the person registry (`[biometrics]`).
@@ -86,6 +101,9 @@ pub struct OnboardingConfig {
     pub mail_from: String,
     /// How long a portal or console sign-in lasts, in seconds.
     pub session_ttl: u64,
+    /// Largest multipart upload (application form with its logo, a signed
+    /// act or approval), in bytes; every part is bounded while it is read.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for OnboardingConfig {
@@ -104,8 +122,46 @@ impl Default for OnboardingConfig {
             smtp_url: String::new(),
             mail_from: "Tanu <no-reply@tanu.localhost>".into(),
             session_ttl: 8 * 3600,
+            max_upload_bytes: 1024 * 1024,
         }
     }
+}
+
+/// An address or a network (CIDR) of a trusted proxy: `10.0.0.5`, `10.0.0.0/8`, `2001:db8::/32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet(pub ipnet::IpNet);
+
+impl ProxyNet {
+    pub fn contains(&self, addr: &std::net::IpAddr) -> bool {
+        self.0.contains(addr)
+    }
+}
+
+impl std::str::FromStr for ProxyNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.contains('/') {
+            s.parse::<ipnet::IpNet>().map(|n| ProxyNet(n.trunc())).map_err(|_| format!("{s:?} is not an address or a CIDR network"))
+        } else {
+            s.parse::<std::net::IpAddr>().map(|a| ProxyNet(a.into())).map_err(|_| format!("{s:?} is not an address or a CIDR network"))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyNet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Which header trusted proxies set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
 }
 
 /// `[face]`: how a face sign-in captures frames and how often it may fail.
@@ -214,10 +270,15 @@ impl Default for Config {
             access_token_ttl: 600,
             id_token_ttl: 600,
             refresh_token_ttl: 30 * 24 * 3600,
+            refresh_grant_lifetime: 30 * 24 * 3600,
             session_ttl: 8 * 3600,
             login_request_ttl: 600,
             key_publish_lead: 3600,
             rate_limit_per_minute: 120,
+            token_rate_limit_per_minute: 1200,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
+            max_body_bytes: 64 * 1024,
             notification_retry_base_ms: 2000,
             biometrics: BiometricsConfig::default(),
             face: FaceConfig::default(),
@@ -268,10 +329,28 @@ impl Config {
             "TANU_ACCESS_TOKEN_TTL" => self.access_token_ttl = num("TANU_ACCESS_TOKEN_TTL", value)?,
             "TANU_ID_TOKEN_TTL" => self.id_token_ttl = num("TANU_ID_TOKEN_TTL", value)?,
             "TANU_REFRESH_TOKEN_TTL" => self.refresh_token_ttl = num("TANU_REFRESH_TOKEN_TTL", value)?,
+            "TANU_REFRESH_GRANT_LIFETIME" => self.refresh_grant_lifetime = num("TANU_REFRESH_GRANT_LIFETIME", value)?,
             "TANU_SESSION_TTL" => self.session_ttl = num("TANU_SESSION_TTL", value)?,
             "TANU_LOGIN_REQUEST_TTL" => self.login_request_ttl = num("TANU_LOGIN_REQUEST_TTL", value)?,
             "TANU_KEY_PUBLISH_LEAD" => self.key_publish_lead = num("TANU_KEY_PUBLISH_LEAD", value)?,
             "TANU_RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = num("TANU_RATE_LIMIT_PER_MINUTE", value)?,
+            "TANU_TOKEN_RATE_LIMIT_PER_MINUTE" => self.token_rate_limit_per_minute = num("TANU_TOKEN_RATE_LIMIT_PER_MINUTE", value)?,
+            "TANU_MAX_BODY_BYTES" => self.max_body_bytes = num("TANU_MAX_BODY_BYTES", value)?,
+            "TANU_TRUSTED_PROXIES" => {
+                self.trusted_proxies = value
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(str::parse)
+                    .collect::<Result<_, String>>()
+                    .map_err(|reason| ConfigError::Env { name: "TANU_TRUSTED_PROXIES", value: value.clone(), reason })?
+            }
+            "TANU_FORWARDED_HEADER" => {
+                self.forwarded_header = match value.as_str() {
+                    "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+                    "forwarded" => ForwardedHeader::Forwarded,
+                    _ => return Err(ConfigError::Env { name: "TANU_FORWARDED_HEADER", value, reason: "expected x-forwarded-for or forwarded".into() }),
+                }
+            }
             "TANU_NOTIFICATION_RETRY_BASE_MS" => self.notification_retry_base_ms = num("TANU_NOTIFICATION_RETRY_BASE_MS", value)?,
             "TANU_BIOMETRICS_MODELS_DIR" => self.biometrics.models.dir = value.into(),
             "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
@@ -390,6 +469,26 @@ mod tests {
         assert!(Config::load(None, env(&[("TANU_FACE_FIXED_CHALLENGE", "smile")])).is_err());
         let c = Config::load(None, env(&[("TANU_FACE_FIXED_CHALLENGE", "blink")])).unwrap();
         assert_eq!(c.face.fixed_challenge, Some(tanu_biometrics::Challenge::Blink));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let c = Config::load(None, env(&[("TANU_TRUSTED_PROXIES", "10.0.0.5, 192.168.0.0/16,2001:db8::/32")])).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[0].contains(&"10.0.0.5".parse().unwrap()));
+        assert!(!c.trusted_proxies[0].contains(&"10.0.0.6".parse().unwrap()));
+        assert!(c.trusted_proxies[1].contains(&"192.168.7.1".parse().unwrap()));
+        assert!(c.trusted_proxies[2].contains(&"2001:db8::1".parse().unwrap()));
+        assert!(Config::load(None, env(&[])).unwrap().trusted_proxies.is_empty(), "none by default");
+        let e = Config::load(None, env(&[("TANU_TRUSTED_PROXIES", "10.0.0.0/33")])).unwrap_err();
+        assert!(e.to_string().contains("TANU_TRUSTED_PROXIES"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tanu.toml");
+        std::fs::write(&p, "trusted_proxies = [\"10.1.0.0/16\"]\nforwarded_header = \"forwarded\"\n").unwrap();
+        let c = Config::load(Some(&p), env(&[])).unwrap();
+        assert_eq!(c.forwarded_header, ForwardedHeader::Forwarded);
+        std::fs::write(&p, "trusted_proxies = [\"nowhere\"]\n").unwrap();
+        assert!(Config::load(Some(&p), env(&[])).is_err());
     }
 
     #[test]

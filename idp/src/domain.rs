@@ -71,9 +71,15 @@ impl RedirectUri {
     pub fn matches(&self, presented: &str) -> bool {
         self.as_str() == presented
     }
-    /// The host, which is the pairwise sector identifier (OIDC Core §8.1).
+    /// The host.
     pub fn host(&self) -> Option<String> {
         url::Url::parse(self.as_str()).ok().and_then(|u| u.host_str().map(str::to_string))
+    }
+    /// The pairwise sector (OIDC Core §8.1) this URI implies: its host; on a
+    /// loopback host, host and port, since every sandbox client on
+    /// `127.0.0.1` is a different initiator.
+    pub fn sector(&self) -> Option<String> {
+        sector_of(self.as_str())
     }
     /// http is allowed only on loopback hosts (native apps, sandbox testing).
     pub fn is_secure_or_loopback(&self) -> bool {
@@ -81,6 +87,21 @@ impl RedirectUri {
         u.scheme() == "https"
             || (u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")))
     }
+}
+
+/// The sector of a URL: its host, with the port on a loopback host.
+pub fn sector_of(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    let host = u.host_str()?;
+    let loopback = match u.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(a) => a.is_loopback(),
+        url::Host::Ipv6(a) => a.is_loopback(),
+    };
+    Some(match (loopback, u.port_or_known_default()) {
+        (true, Some(port)) => format!("{host}:{port}"),
+        _ => host.to_string(),
+    })
 }
 
 impl FromStr for RedirectUri {
@@ -136,7 +157,8 @@ impl Scope {
     }
     /// Scopes that release personal data and so need the citizen's consent.
     pub fn needs_consent(self) -> bool {
-        matches!(self, Scope::Profile | Scope::Iin)
+        // offline_access: refresh tokens only with the citizen's consent (OIDC Core §11).
+        matches!(self, Scope::Profile | Scope::Iin | Scope::OfflineAccess)
     }
 }
 
@@ -258,5 +280,16 @@ mod tests {
         let s = ScopeSet::parse_lenient("openid profile email iin");
         assert_eq!(s.to_string(), "openid profile iin");
         assert_eq!(s.needing_consent().to_string(), "profile iin");
+    }
+
+    #[test]
+    fn the_sector_is_the_host_and_on_loopback_the_port_too() {
+        let sector = |u: &str| u.parse::<RedirectUri>().unwrap().sector().unwrap();
+        assert_eq!(sector("https://bank.kz/cb"), "bank.kz");
+        assert_eq!(sector("https://bank.kz:8443/cb"), "bank.kz", "one host, one sector");
+        assert_eq!(sector("http://127.0.0.1:8400/cb"), "127.0.0.1:8400");
+        assert_ne!(sector("http://127.0.0.1:8400/cb"), sector("http://127.0.0.1:8401/cb"), "two sandbox clients");
+        assert_eq!(sector("http://localhost/cb"), "localhost:80");
+        assert_eq!(sector("http://[::1]:9/cb"), "[::1]:9");
     }
 }

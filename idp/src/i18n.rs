@@ -77,6 +77,7 @@ messages! {
     error_redirect_uri { kk: "Қайта бағыттау мекенжайы жүйе үшін тіркелгенмен сәйкес келмейді. Қауіпсіздік үшін сіз ол жаққа жіберілмейсіз.", ru: "Адрес возврата не совпадает с зарегистрированным для этой системы. В целях безопасности вы не будете туда перенаправлены.", en: "The return address does not match the one registered for this system. For your safety you will not be sent there." }
     error_bad_request { kk: "Сұрау дұрыс емес.", ru: "Некорректный запрос.", en: "The request is malformed." }
     error_expired { kk: "Кіру сессиясының мерзімі өтті немесе ол басқа браузерде басталған. Жүйеге қайта кіріп көріңіз.", ru: "Сессия входа истекла или была начата в другом браузере. Начните вход заново.", en: "The sign-in session has expired or was started in another browser. Please start again." }
+    error_too_large { kk: "Сұрау тым үлкен.", ru: "Запрос слишком велик.", en: "The request is too large." }
     error_rate_limited { kk: "Тым көп әрекет. Біраз күтіп, қайталаңыз.", ru: "Слишком много попыток. Подождите и повторите.", en: "Too many attempts. Please wait and try again." }
     login_title { kk: "Ұлттық биометрия арқылы кіру", ru: "Вход через национальную биометрию", en: "Log in with national biometrics" }
     login_requested_by { kk: "Кіруді сұраған жүйе:", ru: "Вход запрашивает система:", en: "Sign-in requested by:" }
@@ -122,6 +123,11 @@ messages! {
     fail_tries_left { kk: "Қалған әрекеттер саны:", ru: "Осталось попыток:", en: "Attempts left:" }
     retry { kk: "Қайталау", ru: "Повторить", en: "Try again" }
     return_to_service { kk: "Жүйеге оралу", ru: "Вернуться в систему", en: "Return to the service" }
+    logout_confirm_title { kk: "Tanu-дан шығасыз ба?", ru: "Выйти из Tanu?", en: "Sign out of Tanu?" }
+    logout_confirm_intro { kk: "Сізді жүйеден шығару сұралды. Растасаңыз, осы браузердегі Tanu сессиясы аяқталады.", ru: "Запрошен выход из системы. Если вы подтвердите, сессия Tanu в этом браузере завершится.", en: "You were asked to sign out. If you confirm, your Tanu session in this browser ends." }
+    logout_confirm { kk: "Шығу", ru: "Выйти", en: "Sign out" }
+    logout_stay { kk: "Жүйеде қалу", ru: "Остаться", en: "Stay signed in" }
+    still_signed_in { kk: "Сіз жүйеде қалдыңыз.", ru: "Вы остались в системе.", en: "You are still signed in." }
     signed_out { kk: "Сіз жүйеден шықтыңыз.", ru: "Вы вышли из системы.", en: "You have signed out." }
 
     // Connection of systems (Rules chapter 3): portal, console and mail.

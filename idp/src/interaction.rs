@@ -92,8 +92,24 @@ impl InteractionError {
     }
 }
 
+/// A cookie's name as set: under an https issuer with the `__Host-` prefix,
+/// so that the browser accepts it only `Secure`, for the whole host, from
+/// this host (no subdomain can set or shadow it).
+pub fn cookie_name(app: &App, name: &str) -> String {
+    if app.config.secure_cookies() {
+        format!("__Host-{name}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The value of one of our cookies, by its unprefixed name.
+pub(crate) fn cookie_value(app: &App, cookies: &CookieJar, name: &str) -> Option<String> {
+    cookies.get(&cookie_name(app, name)).map(|c| c.value_str().to_string())
+}
+
 pub(crate) fn cookie(app: &App, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
-    let mut c = Cookie::new_with_str(name, value);
+    let mut c = Cookie::new_with_str(cookie_name(app, name), value);
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);
     c.set_path("/");
@@ -106,8 +122,7 @@ pub(crate) fn cookie(app: &App, name: &str, value: &str, max_age: Option<i64>) -
 
 /// The browser's binding secret, set on first visit.
 fn binding(app: &App, cookies: &CookieJar) -> String {
-    if let Some(c) = cookies.get(BINDING_COOKIE) {
-        let v = c.value_str().to_string();
+    if let Some(v) = cookie_value(app, cookies, BINDING_COOKIE) {
         if v.len() >= 32 {
             return v;
         }
@@ -119,7 +134,7 @@ fn binding(app: &App, cookies: &CookieJar) -> String {
 
 pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interaction, InteractionError> {
     let row = login_request::Entity::find_by_id(id).one(&app.store.db).await?.ok_or(InteractionError::Gone)?;
-    let presented = cookies.get(BINDING_COOKIE).map(|c| c.value_str().to_string()).unwrap_or_default();
+    let presented = cookie_value(app, cookies, BINDING_COOKIE).unwrap_or_default();
     if row.completed_at.is_some() || row.expires_at < Utc::now() || !ct_eq(&token_hash(&presented), &row.browser_binding_hash) {
         return Err(InteractionError::Gone);
     }
@@ -129,11 +144,17 @@ pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interac
     Ok(Interaction { id: row.id, request, client, authenticated_session_id: row.authenticated_session_id, binding: presented })
 }
 
+/// The redirect URI of a pending interaction (for the pages' `form-action`).
+pub async fn redirect_uri_of(app: &App, id: &str) -> Option<String> {
+    let row = login_request::Entity::find_by_id(id).one(&app.store.db).await.ok()??;
+    serde_json::from_str::<AuthorizationRequest>(&row.request).ok().map(|r| r.redirect_uri)
+}
+
 /// The browser's live session, if any.
 pub async fn current_session(app: &App, cookies: &CookieJar) -> Result<Option<browser_session::Model>, StoreError> {
-    let Some(c) = cookies.get(SESSION_COOKIE) else { return Ok(None) };
+    let Some(c) = cookie_value(app, cookies, SESSION_COOKIE) else { return Ok(None) };
     Ok(browser_session::Entity::find()
-        .filter(browser_session::Column::CookieHash.eq(token_hash(c.value_str())))
+        .filter(browser_session::Column::CookieHash.eq(token_hash(&c)))
         .filter(browser_session::Column::EndedAt.is_null())
         .filter(browser_session::Column::ExpiresAt.gt(Utc::now()))
         .one(&app.store.db)
@@ -192,6 +213,18 @@ pub async fn finish(app: &App, id: &str) -> Result<(), StoreError> {
     row.completed_at = Set(Some(Utc::now()));
     row.update(&app.store.db).await?;
     Ok(())
+}
+
+/// Completes the interaction if nobody has yet: one conditional `UPDATE`,
+/// so of two parallel callers exactly one gets `true`.
+pub async fn claim(app: &App, id: &str) -> Result<bool, StoreError> {
+    let r = login_request::Entity::update_many()
+        .col_expr(login_request::Column::CompletedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(login_request::Column::Id.eq(id))
+        .filter(login_request::Column::CompletedAt.is_null())
+        .exec(&app.store.db)
+        .await?;
+    Ok(r.rows_affected == 1)
 }
 
 /// What an authenticator proved.
@@ -310,8 +343,10 @@ async fn notify_outcome(app: &App, interaction: &Interaction, outcome: crate::au
 
 /// Ends the interaction and tells the relying party `access_denied`.
 pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Response {
-    if let Err(e) = finish(app, &interaction.id).await {
-        return InteractionError::from(e).page(interaction.lang());
+    match claim(app, &interaction.id).await {
+        Ok(true) => {}
+        Ok(false) => return InteractionError::Gone.page(interaction.lang()),
+        Err(e) => return InteractionError::from(e).page(interaction.lang()),
     }
     let event = crate::audit::Event {
         client_id: Some(interaction.client.id.as_str()),
@@ -329,21 +364,28 @@ pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Res
     interaction.back(app).error("access_denied", failure.description())
 }
 
-/// Ends the browser's session (logout).
-pub async fn end_session(app: &App, cookies: &CookieJar, sid: Option<&str>) -> Result<(), StoreError> {
+/// Ends this browser's session (logout), never another browser's, and
+/// revokes the session's online grants (their access tokens): only
+/// `offline_access` grants outlive the session.
+pub async fn end_session(app: &App, cookies: &CookieJar) -> Result<(), StoreError> {
+    use crate::domain::{Scope, ScopeSet};
+    use crate::store::entities::grant;
     let now = Utc::now();
     if let Some(s) = current_session(app, cookies).await? {
+        let sid = s.id.clone();
         let mut a: browser_session::ActiveModel = s.into();
         a.ended_at = Set(Some(now));
         a.update(&app.store.db).await?;
-    }
-    if let Some(sid) = sid {
-        browser_session::Entity::update_many()
-            .col_expr(browser_session::Column::EndedAt, sea_orm::sea_query::Expr::value(now))
-            .filter(browser_session::Column::Id.eq(sid))
-            .filter(browser_session::Column::EndedAt.is_null())
-            .exec(&app.store.db)
+        let grants = grant::Entity::find()
+            .filter(grant::Column::SessionId.eq(sid))
+            .filter(grant::Column::RevokedAt.is_null())
+            .all(&app.store.db)
             .await?;
+        for g in grants.into_iter().filter(|g| !ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess)) {
+            crate::oidc::token::revoke_grant(app, &g.id, "browser session ended")
+                .await
+                .map_err(|e| StoreError::Invalid(e.error_description))?;
+        }
     }
     let mut gone = cookie(app, SESSION_COOKIE, "", Some(0));
     gone.make_removal();

@@ -56,11 +56,37 @@ impl<T: AsMsg + ?Sized> AsMsg for &T {
 page!(ErrorPage, "error.html" { message: Msg, detail: Option<String> });
 page!(ConsentPage, "consent.html" { rp: RelyingPartyView, scopes: Vec<Msg>, interaction: String, csrf: String });
 page!(LoginUnavailablePage, "login_unavailable.html" { rp: RelyingPartyView, interaction: String, csrf: String });
-page!(SignedOutPage, "signed_out.html" {});
+page!(SignedOutPage, "signed_out.html" { message: Msg });
+page!(LogoutConfirmPage, "logout_confirm.html" { rp: Option<RelyingPartyView>, csrf: String, carried: Vec<(String, String)> });
 page!(FaceIinPage, "face_iin.html" { rp: RelyingPartyView, interaction: String, csrf: String, iin: String, error: Option<Msg> });
 page!(FaceConsentPage, "face_consent.html" { interaction: String, csrf: String, version: &'static str });
 page!(FaceCameraPage, "face_camera.html" { interaction: String, csrf: String });
 page!(FaceResultPage, "face_result.html" { interaction: String, csrf: String, code: &'static str, reason: Msg, tries_left: u32 });
+
+/// The pages' policy: forms post only to us (`form-action`, widened by
+/// [`allow_form_target`] to the relying party a page's form leads back to),
+/// no `<base>` may redirect relative URLs, no framing.
+pub const CSP: &str =
+    "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+/// Lets the page's forms end at `uri`'s origin: a form submission that is
+/// redirected (consent → the relying party's redirect URI) is checked
+/// against `form-action` at every hop by browsers.
+pub fn allow_form_target(resp: &mut Response, uri: &str) {
+    let Ok(url) = url::Url::parse(uri) else { return };
+    let source = match url.origin() {
+        o @ url::Origin::Tuple(..) => o.ascii_serialization(),
+        url::Origin::Opaque(_) => format!("{}:", url.scheme()),
+    };
+    let Some(csp) = resp.headers().get("content-security-policy").and_then(|v| v.to_str().ok()) else { return };
+    if !source.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'\'') {
+        return;
+    }
+    let widened = csp.replacen("form-action 'self'", &format!("form-action 'self' {source}"), 1);
+    if let Ok(v) = widened.parse() {
+        resp.headers_mut().insert("content-security-policy", v);
+    }
+}
 
 /// Renders a page with a status. Pages never cache: they carry per-session data.
 pub fn html(status: StatusCode, page: impl Template) -> Response {
@@ -68,7 +94,7 @@ pub fn html(status: StatusCode, page: impl Template) -> Response {
         Ok(body) => poem::web::Html(body)
             .with_status(status)
             .with_header("Cache-Control", "no-store")
-            .with_header("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-ancestors 'none'")
+            .with_header("Content-Security-Policy", CSP)
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");

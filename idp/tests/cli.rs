@@ -202,3 +202,82 @@ fn onboarding_people_and_the_worker_without_temporal() {
     let (ok, _, err) = tanu(dir.path(), &["worker"]);
     assert!(!ok && err.contains("TANU_TEMPORAL_ADDRESS"), "{err}");
 }
+
+/// The master key and the database are the operator's alone: a key file
+/// others can read stops the process; what `tanu` creates is 0600/0700.
+#[cfg(unix)]
+#[test]
+fn secrets_on_disk_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("state");
+    let out = Command::new(env!("CARGO_BIN_EXE_tanu"))
+        .args(["keys", "list"])
+        .env("TANU_DATABASE_URL", format!("sqlite://{}/db/t.db?mode=rwc", dir.display()))
+        .env("TANU_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mode = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir.clone()), 0o700, "data dir");
+    assert_eq!(mode(dir.join("db")), 0o700, "database dir");
+    assert_eq!(mode(dir.join("db/t.db")), 0o600, "database file");
+    assert_eq!(mode(dir.join("master.key")), 0o600, "master key");
+    for exposed in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(dir.join("master.key"), std::fs::Permissions::from_mode(exposed)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_tanu"))
+            .args(["keys", "list"])
+            .env("TANU_DATABASE_URL", format!("sqlite://{}/db/t.db?mode=rwc", dir.display()))
+            .env("TANU_DATA_DIR", &dir)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "mode {exposed:o} must refuse to start");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("chmod 600") && !err.contains("panicked"), "{err}");
+    }
+}
+
+/// Serves `body` as JSON at `http://127.0.0.1:{port}/sector.json` for each
+/// connection, on a thread; returns the URL.
+fn serve_json(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    format!("http://127.0.0.1:{port}/sector.json")
+}
+
+/// OIDC Core §8.1: redirect URIs on several hosts share a sector only
+/// through a sector_identifier_uri listing every one of them.
+#[test]
+fn sector_identifier_uri_is_fetched_and_must_list_every_redirect_uri() {
+    let dir = tempfile::tempdir().unwrap();
+    let sector = serve_json(r#"["https://a.bank.kz/cb","https://b.bank.kz/cb"]"#);
+    let add = |extra: &[&str]| {
+        let mut args = vec!["clients", "add", "--name", "Bank", "--redirect-uri", "https://a.bank.kz/cb", "--json"];
+        args.extend_from_slice(extra);
+        tanu(dir.path(), &args)
+    };
+    let (ok, _, err) = add(&["--redirect-uri", "https://b.bank.kz/cb"]);
+    assert!(!ok && err.contains("sector"), "two hosts without a sector_identifier_uri: {err}");
+    let (ok, out, err) = add(&["--redirect-uri", "https://b.bank.kz/cb", "--sector-identifier-uri", &sector]);
+    assert!(ok, "{err}");
+    let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["client_id"].as_str().unwrap().to_string();
+    let (_, shown, _) = tanu(dir.path(), &["clients", "show", &id, "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(shown["sector_identifier"], sector.trim_start_matches("http://").split('/').next().unwrap(), "the sector is the document's host");
+    let (ok, _, err) = add(&["--redirect-uri", "https://evil.example/cb", "--sector-identifier-uri", &sector]);
+    assert!(!ok && err.contains("https://evil.example/cb") && err.contains("not listed"), "{err}");
+    let (ok, _, err) = add(&["--sector-identifier-uri", &serve_json("{\"not\":\"a list\"}")]);
+    assert!(!ok && err.contains("JSON array"), "{err}");
+    let (ok, _, err) = add(&["--env", "production", "--sector-identifier-uri", &sector]);
+    assert!(!ok && err.contains("https"), "production needs an https sector document: {err}");
+    assert!(!err.contains("panicked"));
+}

@@ -11,6 +11,7 @@ mod m20261122_000002_audit_journal;
 mod m20261122_000003_notifications;
 mod m20261122_000004_biometrics;
 mod m20261123_000005_onboarding;
+mod m20261126_000006_access_token_scope;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_notifications::Migration),
             Box::new(m20261122_000004_biometrics::Migration),
             Box::new(m20261123_000005_onboarding::Migration),
+            Box::new(m20261126_000006_access_token_scope::Migration),
         ]
     }
 }

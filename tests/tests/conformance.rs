@@ -59,13 +59,14 @@ async fn openidconnect_crate_relying_party_completes_the_flow() {
     tanu.sign_in_as(Some(&citizen));
     for alg in [tanu_idp::domain::SigningAlg::Rs256, tanu_idp::domain::SigningAlg::Es256] {
         let (client, secret) = tanu.client(CB, |c| c.id_token_alg = alg).await;
-        tanu.consent(&citizen, &client.id, "profile iin").await;
+        tanu.consent(&citizen, &client.id, "profile iin offline_access").await;
         let (rp, http) = oidc_rp(&tanu, client.id.as_str(), &secret.unwrap(), CB).await;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = rp
             .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
             .add_scope(Scope::new("profile".into()))
             .add_scope(Scope::new("iin".into()))
+            .add_scope(Scope::new("offline_access".into()))
             .set_pkce_challenge(challenge)
             .url();
         let landing = Browser::new(&tanu).navigate(url.as_str()).await;
@@ -197,8 +198,9 @@ async fn consent_is_asked_once_recorded_and_asked_again_with_prompt_consent() {
 }
 
 async fn code_reuse(wait: Duration) {
-    let Scenario { tanu, client, secret, .. } = Scenario::start(CB).await;
-    let (code, pkce) = signed_in_flow(&tanu, &Browser::new(&tanu), &client.id, &[]).await;
+    let Scenario { tanu, client, secret, citizen, .. } = Scenario::start(CB).await;
+    tanu.consent(&citizen, &client.id, "offline_access").await;
+    let (code, pkce) = signed_in_flow(&tanu, &Browser::new(&tanu), &client.id, &[("scope", "openid offline_access")]).await;
     let (status, first) = redeem(&tanu, &client.id, &secret, &code, CB, &pkce.verifier).await;
     assert_eq!(status, 200);
     tokio::time::sleep(wait).await;
@@ -309,7 +311,8 @@ async fn private_key_jwt_client_authenticates_and_assertions_are_single_use() {
 #[tokio::test]
 async fn refresh_token_reuse_revokes_the_grant() {
     let s = Scenario::start(CB).await;
-    let first = s.tokens(&s.browser(), &[]).await;
+    s.tanu.consent(&s.citizen, &s.client.id, "offline_access").await;
+    let first = s.tokens(&s.browser(), &[("scope", "openid offline_access")]).await;
     let (tanu, client, secret) = (&s.tanu, &s.client, &s.secret);
     let refresh = |rt: String| {
         let url = tanu.url("/token");

@@ -16,7 +16,7 @@ async fn run_rp(program: &str, args: &[&str]) {
     let citizen = tanu.citizen("900517300124", "Aigerim", "Seitkali").await;
     tanu.sign_in_as(Some(&citizen));
     let (client, secret) = tanu.client(CB, |_| {}).await;
-    tanu.consent(&citizen, &client.id, "profile iin").await;
+    tanu.consent(&citizen, &client.id, "profile iin offline_access").await;
     let out = tokio::task::spawn_blocking({
         let (program, args, base, id, secret) = (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), tanu.base.clone(), client.id.to_string(), secret.unwrap());
         move || {

@@ -159,7 +159,8 @@ async fn token_endpoint_refusals() {
     // Oversized body.
     let big = "a".repeat(100_000);
     let r = reqwest::Client::new().post(f.tanu.url("/token")).basic_auth(f.client.id.as_str(), Some(&f.secret)).form(&[("grant_type", "authorization_code"), ("code", &big)]).send().await.unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 413, "over the body budget, refused before it is read");
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
 }
 
 #[tokio::test]

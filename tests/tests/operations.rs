@@ -4,7 +4,11 @@ use tanu_tests::*;
 
 #[tokio::test]
 async fn token_and_authorize_endpoints_are_rate_limited_per_address() {
-    let tanu = Tanu::start_with(|c| c.rate_limit_per_minute = 5).await;
+    let tanu = Tanu::start_with(|c| {
+        c.rate_limit_per_minute = 5;
+        c.token_rate_limit_per_minute = 5;
+    })
+    .await;
     let http = reqwest::Client::new();
     let mut statuses = vec![];
     for _ in 0..8 {
@@ -12,8 +16,13 @@ async fn token_and_authorize_endpoints_are_rate_limited_per_address() {
     }
     assert_eq!(&statuses[..5], &[401; 5], "within the quota: ordinary errors");
     assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // The browser endpoints have a budget of their own (attacks.rs: token_and_browser_budgets_are_separate).
+    for _ in 0..5 {
+        let page = Browser::new(&tanu).navigate(&tanu.url("/authorize?client_id=x")).await;
+        assert!(matches!(page, Landing::Page { status: 400, .. }), "{page:?}");
+    }
     let page = Browser::new(&tanu).navigate(&tanu.url("/authorize?client_id=x")).await;
-    assert!(matches!(page, Landing::Page { status: 429, .. }), "the same address is over its quota on /authorize too");
+    assert!(matches!(page, Landing::Page { status: 429, .. }), "the address is over its browser quota");
 }
 
 #[tokio::test]
@@ -24,8 +33,9 @@ async fn secrets_are_stored_only_hashed_or_sealed() {
     let cb = "http://127.0.0.1:9/cb";
     let (client, secret) = tanu.client(cb, |_| {}).await;
     let secret = secret.unwrap();
+    tanu.consent(&citizen, &client.id, "offline_access").await;
     let pkce = Pkce::new();
-    let code = Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &pkce, &[])).await.param("code").unwrap();
+    let code = Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &pkce, &[("scope", "openid offline_access")])).await.param("code").unwrap();
     let (_, tokens) = redeem(&tanu, &client.id, &secret, &code, cb, &pkce.verifier).await;
     let db = &tanu.app.store.db;
     let mut dump = String::new();

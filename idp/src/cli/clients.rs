@@ -44,6 +44,10 @@ pub enum ClientsCommand {
         /// Where outcome events (signed Security Event Tokens, Rules §10) are pushed.
         #[arg(long)]
         notification_endpoint: Option<RedirectUri>,
+        /// A URL listing every redirect URI as a JSON array (OIDC Core §8.1):
+        /// fetched now; its host is the pairwise sector.
+        #[arg(long)]
+        sector_identifier_uri: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -72,6 +76,7 @@ pub fn client_json(c: &Client) -> serde_json::Value {
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "token_endpoint_auth_method": c.auth_method,
         "subject_type": c.subject_type,
+        "sector_identifier": c.sector_identifier,
         "id_token_signed_response_alg": c.id_token_alg,
         "environment": c.environment,
         "disabled": c.disabled,
@@ -85,13 +90,18 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::Add {
             name, redirect_uris, post_logout_redirect_uris, env, auth_method, jwks, subject_type, id_token_alg,
-            organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, json,
+            organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, sector_identifier_uri, json,
         } => {
             let jwks = match jwks {
                 Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),
                 None => None,
             };
+            let sector = match sector_identifier_uri {
+                Some(uri) => Some(crate::sector::fetch(&uri, &redirect_uris, env).await?),
+                None => None,
+            };
             let mut new = NewClient::new(name, redirect_uris);
+            new.sector_identifier = sector;
             new.post_logout_redirect_uris = post_logout_redirect_uris;
             new.environment = env;
             new.auth_method = auth_method;

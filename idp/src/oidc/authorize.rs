@@ -264,15 +264,17 @@ pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationReque
         }
         return interaction::start_consent(app, cookies, request, pending).await;
     }
-    match issue_code(app, &request, &session).await {
-        Ok(code) => {
-            if let Some(i) = pending {
-                if let Err(e) = interaction::finish(app, &i.id).await {
-                    return server_error_page(request.lang, e);
-                }
-            }
-            back.redirect(&[("code", &code)])
+    // A pending interaction yields one code: claimed atomically before the
+    // code exists, so that parallel resumes cannot each issue one.
+    if let Some(i) = pending {
+        match interaction::claim(app, &i.id).await {
+            Ok(true) => {}
+            Ok(false) => return interaction::InteractionError::Gone.page(request.lang),
+            Err(e) => return server_error_page(request.lang, e),
         }
+    }
+    match issue_code(app, &request, &session).await {
+        Ok(code) => back.redirect(&[("code", &code)]),
         Err(e) => server_error_page(request.lang, e),
     }
 }

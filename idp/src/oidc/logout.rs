@@ -1,6 +1,10 @@
-//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the session
-//! ends; the browser returns to the client only to a registered
-//! `post_logout_redirect_uri`, identified by `id_token_hint` or `client_id`.
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the browser
+//! returns to the client only to a registered `post_logout_redirect_uri`,
+//! identified by `id_token_hint` or `client_id`. The session ends at once
+//! only when `id_token_hint` names *this* browser's session (§2); otherwise
+//! the citizen is asked to confirm on a CSRF-protected page (§6), so that a
+//! link or a hint alone cannot sign anyone out. Nothing here ends another
+//! browser's session.
 use std::sync::Arc;
 
 use poem::{handler, http::{Method, StatusCode}, web::{cookie::CookieJar, Data}, Body, Request, Response};
@@ -11,7 +15,7 @@ use crate::{
     app::App,
     domain::ClientId,
     i18n::{Lang, Msg},
-    web::{error_page, html, SignedOutPage},
+    web::{error_page, html, LogoutConfirmPage, SignedOutPage},
 };
 
 #[derive(Deserialize)]
@@ -36,12 +40,20 @@ async fn verify_hint(app: &App, hint: &str) -> Option<HintClaims> {
     jsonwebtoken::decode::<HintClaims>(hint, &key, &v).ok().map(|d| d.claims)
 }
 
+fn server_error(lang: Lang, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "logout");
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
+}
+
+/// The parameters a confirmation carries on to its POST.
+const CARRIED: [&str; 5] = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"];
+
 #[handler]
 pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
     let raw = if req.method() == Method::POST {
         match body.into_bytes_limit(16 * 1024).await {
             Ok(b) => b.to_vec(),
-            Err(_) => return error_page(StatusCode::PAYLOAD_TOO_LARGE, Lang::from_request(req), Msg::error_bad_request, None),
+            Err(_) => return error_page(StatusCode::PAYLOAD_TOO_LARGE, Lang::from_request(req), Msg::error_too_large, None),
         }
     } else {
         req.uri().query().unwrap_or("").as_bytes().to_vec()
@@ -69,25 +81,51 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
         (Some(a), _) => Some(a),
         (None, c) => c.map(str::to_string),
     };
+    let client = match client_id.as_deref().map(str::parse::<ClientId>) {
+        Some(Ok(id)) => match app.store.client(&id).await {
+            Ok(c) => c,
+            Err(e) => return server_error(lang, e),
+        },
+        _ => None,
+    };
     let target = match params.get("post_logout_redirect_uri") {
         None => None,
-        Some(uri) => {
-            let Some(Ok(id)) = client_id.as_deref().map(str::parse::<ClientId>) else {
-                return bad("post_logout_redirect_uri needs id_token_hint or client_id");
-            };
-            match app.store.client(&id).await {
-                Ok(Some(c)) if c.post_logout_uri(uri).is_some() => Some(uri.to_string()),
-                Ok(_) => return error_page(StatusCode::BAD_REQUEST, lang, Msg::error_redirect_uri, None),
-                Err(e) => {
-                    tracing::error!(error = %e, "logout");
-                    return error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None);
+        Some(uri) => match &client {
+            Some(c) if c.post_logout_uri(uri).is_some() => Some(uri.to_string()),
+            Some(_) => return error_page(StatusCode::BAD_REQUEST, lang, Msg::error_redirect_uri, None),
+            None => return bad("post_logout_redirect_uri needs id_token_hint or client_id"),
+        },
+    };
+    let session = match crate::interaction::current_session(app, cookies).await {
+        Ok(s) => s,
+        Err(e) => return server_error(lang, e),
+    };
+    if let Some(session) = &session {
+        let hinted_here = hint.as_ref().and_then(|h| h.sid.as_deref()).is_some_and(|sid| sid == session.id);
+        if !hinted_here {
+            let csrf = app.csrf_token("logout", &session.id);
+            let confirmed = req.method() == Method::POST && params.get("csrf").is_some();
+            if !confirmed {
+                let carried = CARRIED
+                    .iter()
+                    .filter_map(|k| params.get(k).map(|v| (k.to_string(), v.to_string())))
+                    .collect();
+                let mut page = html(StatusCode::OK, LogoutConfirmPage { lang, rp: client.as_ref().map(Into::into), csrf, carried });
+                if let Some(uri) = &target {
+                    crate::web::allow_form_target(&mut page, uri);
                 }
+                return page;
+            }
+            if !crate::crypto::ct_eq(params.get("csrf").unwrap_or_default(), &csrf) {
+                return error_page(StatusCode::FORBIDDEN, lang, Msg::error_expired, None);
+            }
+            if params.get("confirm") != Some("yes") {
+                return html(StatusCode::OK, SignedOutPage { lang, message: Msg::still_signed_in });
             }
         }
-    };
-    if let Err(e) = crate::interaction::end_session(app, cookies, hint.as_ref().and_then(|h| h.sid.as_deref())).await {
-        tracing::error!(error = %e, "logout");
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None);
+        if let Err(e) = crate::interaction::end_session(app, cookies).await {
+            return server_error(lang, e);
+        }
     }
     match target {
         Some(uri) => {
@@ -96,8 +134,8 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
                 let sep = if uri.contains('?') { '&' } else { '?' };
                 location = format!("{location}{sep}{}", url::form_urlencoded::Serializer::new(String::new()).append_pair("state", state).finish());
             }
-            Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).finish()
+            Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).header("Cache-Control", "no-store").finish()
         }
-        None => html(StatusCode::OK, SignedOutPage { lang }),
+        None => html(StatusCode::OK, SignedOutPage { lang, message: Msg::signed_out }),
     }
 }

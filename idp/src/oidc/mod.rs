@@ -118,7 +118,11 @@ pub async fn healthz(Data(app): Data<&Arc<App>>) -> Response {
     }
 }
 
-/// The client's address, for rate limits.
+/// The client's address, for rate limits: as resolved once for the request
+/// by `edge::guard` (trusted proxies honoured); the socket's peer otherwise.
 pub fn client_ip(req: &poem::Request) -> Option<std::net::IpAddr> {
-    req.remote_addr().as_socket_addr().map(|a| a.ip())
+    match req.extensions().get::<crate::edge::ClientAddress>() {
+        Some(crate::edge::ClientAddress(a)) => *a,
+        None => req.remote_addr().as_socket_addr().map(|a| a.ip()),
+    }
 }

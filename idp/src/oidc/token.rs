@@ -21,7 +21,7 @@ use super::errors::{OAuthError, Params};
 use crate::{
     app::App,
     crypto::{random_token, token_hash, verify_secret},
-    domain::{ClientId, ScopeSet, TokenAuthMethod},
+    domain::{ClientId, Scope, ScopeSet, TokenAuthMethod},
     keys::Signer,
     store::{
         entities::{access_token, authorization_code, client_assertion, grant, refresh_token},
@@ -54,7 +54,7 @@ pub async fn token(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Res
 }
 
 async fn token_inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthError> {
-    if let Err(wait) = app.limiter.check(super::client_ip(req)) {
+    if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
         let mut e = OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "invalid_request", "too many requests");
         e.www_authenticate = None;
         return Ok(e.into_response().with_header_value("Retry-After", wait.to_string()));
@@ -256,7 +256,8 @@ async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -
         return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
     }
     let g = live_grant(app, &row.grant_id).await?;
-    issue(app, client, &g, row.nonce.as_deref()).await
+    let scope = g.scope.clone();
+    issue(app, client, &g, &scope, row.nonce.as_deref()).await
 }
 
 async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Result<Response, OAuthError> {
@@ -292,16 +293,33 @@ async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Res
     if row.expires_at < now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
-    let mut g = live_grant(app, &g.id).await?;
-    if let Some(s) = params.get("scope") {
-        let asked = ScopeSet::parse_lenient(s);
-        let had = ScopeSet::parse_lenient(&g.scope);
-        if !asked.is_subset(&had) || asked.0.is_empty() {
-            return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", "scope exceeds the original grant"));
-        }
-        g.scope = asked.to_string();
+    let g = live_grant(app, &g.id).await?;
+    // Only offline_access grants have refresh tokens (OIDC Core §11), and
+    // none outlives the grant's absolute lifetime, however often it rotated.
+    if !ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess) {
+        return Err(OAuthError::invalid_grant("the grant has no offline access"));
     }
-    issue(app, client, &g, None).await
+    if grant_ends(app, &g) < now {
+        return Err(OAuthError::invalid_grant("the grant has reached its absolute lifetime; sign in again"));
+    }
+    // RFC 6749 §6: a narrower scope is what the new access token gets.
+    let scope = match params.get("scope") {
+        Some(s) => {
+            let asked = ScopeSet::parse_lenient(s);
+            let had = ScopeSet::parse_lenient(&g.scope);
+            if !asked.is_subset(&had) || asked.0.is_empty() {
+                return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", "scope exceeds the original grant"));
+            }
+            asked.to_string()
+        }
+        None => g.scope.clone(),
+    };
+    issue(app, client, &g, &scope, None).await
+}
+
+/// When an offline grant ends, whatever its refresh tokens say.
+fn grant_ends(app: &App, g: &grant::Model) -> chrono::DateTime<Utc> {
+    g.created_at + Duration::seconds(app.config.refresh_grant_lifetime.min(i64::MAX as u64 / 2_000) as i64)
 }
 
 async fn live_grant(app: &App, id: &str) -> Result<grant::Model, OAuthError> {
@@ -334,29 +352,36 @@ pub async fn revoke_grant(app: &App, grant_id: &str, reason: &str) -> Result<(),
     Ok(())
 }
 
-/// Issues an access token, a rotated refresh token and an ID token for `g`.
-async fn issue(app: &App, client: &Client, g: &grant::Model, nonce: Option<&str>) -> Result<Response, OAuthError> {
+/// Issues an access token for `scope` (the grant's, or narrower), an ID
+/// token, and for an `offline_access` grant a rotated refresh token.
+async fn issue(app: &App, client: &Client, g: &grant::Model, scope: &str, nonce: Option<&str>) -> Result<Response, OAuthError> {
     let now = Utc::now();
     let cfg = &app.config;
     let access = random_token(32);
-    let refresh = random_token(32);
     access_token::ActiveModel {
         token_hash: Set(token_hash(&access)),
         grant_id: Set(g.id.clone()),
         expires_at: Set(now + Duration::seconds(cfg.access_token_ttl as i64)),
+        scope: Set(Some(scope.to_string())),
     }
     .insert(&app.store.db)
     .await
     .map_err(OAuthError::server_error)?;
-    refresh_token::ActiveModel {
-        token_hash: Set(token_hash(&refresh)),
-        grant_id: Set(g.id.clone()),
-        expires_at: Set(now + Duration::seconds(cfg.refresh_token_ttl as i64)),
-        used_at: Set(None),
-    }
-    .insert(&app.store.db)
-    .await
-    .map_err(OAuthError::server_error)?;
+    let refresh = if ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess) {
+        let refresh = random_token(32);
+        refresh_token::ActiveModel {
+            token_hash: Set(token_hash(&refresh)),
+            grant_id: Set(g.id.clone()),
+            expires_at: Set((now + Duration::seconds(cfg.refresh_token_ttl as i64)).min(grant_ends(app, g))),
+            used_at: Set(None),
+        }
+        .insert(&app.store.db)
+        .await
+        .map_err(OAuthError::server_error)?;
+        Some(refresh)
+    } else {
+        None
+    };
 
     let amr: Vec<String> = serde_json::from_str(&g.amr).unwrap_or_default();
     let claims = IdTokenClaims::new(
@@ -381,7 +406,7 @@ async fn issue(app: &App, client: &Client, g: &grant::Model, nonce: Option<&str>
 
     let mut response = TanuTokenResponse::new(at, CoreTokenType::Bearer, IdTokenFields::new(Some(id_token), EmptyExtraTokenFields {}));
     response.set_expires_in(Some(&std::time::Duration::from_secs(cfg.access_token_ttl)));
-    response.set_refresh_token(Some(RefreshToken::new(refresh)));
-    response.set_scopes(Some(ScopeSet::parse_lenient(&g.scope).0.iter().map(|s| openidconnect::Scope::new(s.as_str().into())).collect()));
+    response.set_refresh_token(refresh.map(RefreshToken::new));
+    response.set_scopes(Some(ScopeSet::parse_lenient(scope).0.iter().map(|s| openidconnect::Scope::new(s.as_str().into())).collect()));
     Ok(Json(response).with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache").into_response())
 }

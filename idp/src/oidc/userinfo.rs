@@ -64,6 +64,7 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     if at.expires_at < Utc::now() {
         return Err(invalid());
     }
+    let token_scope = at.scope.clone();
     let g = grant::Entity::find_by_id(at.grant_id).one(db).await.map_err(OAuthError::server_error)?;
     let g = g.filter(|g| g.revoked_at.is_none()).ok_or_else(invalid)?;
     let client_id: ClientId = g.client_id.parse().map_err(OAuthError::server_error)?;
@@ -71,7 +72,8 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     let client = client.filter(|c| !c.disabled).ok_or_else(invalid)?;
     let citizen = app.store.citizen(&g.citizen_id).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
 
-    let scopes = ScopeSet::parse_lenient(&g.scope);
+    // The token's own scope: narrower than the grant's after a narrowing refresh.
+    let scopes = ScopeSet::parse_lenient(token_scope.as_deref().unwrap_or(&g.scope));
     let mut standard = StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(app.subject(&client, &citizen.id)));
     if scopes.contains(Scope::Profile) {
         let one = |v: String| Some(LocalizedClaim::from(v));

@@ -91,9 +91,18 @@ fn decode_raster(bytes: &[u8]) -> Result<image::DynamicImage, Msg> {
 }
 
 fn render_svg(bytes: &[u8]) -> Result<image::DynamicImage, Msg> {
-    // No resources are resolved: usvg's default options load no external
-    // files, and `href`s to the network are never fetched.
-    let options = resvg::usvg::Options::default();
+    // usvg's default `Options` resolve an `<image href>` that is not a URL
+    // as a local path (`/dev/zero`, another SVG on disk...). Ours resolve
+    // nothing: neither paths nor data URLs; no fonts are loaded (usvg is built
+    // without its `text` feature) and usvg never fetches from the network.
+    let options = resvg::usvg::Options {
+        image_href_resolver: resvg::usvg::ImageHrefResolver {
+            resolve_data: Box::new(|_, _, _| None),
+            resolve_string: Box::new(|_, _| None),
+        },
+        resources_dir: None,
+        ..resvg::usvg::Options::default()
+    };
     let tree = resvg::usvg::Tree::from_data(bytes, &options).map_err(|_| Msg::onb_err_logo_format)?;
     let size = tree.size();
     let scale = (LOGO_SIDE as f32 / size.width().max(size.height())).min(8.0);
@@ -352,6 +361,33 @@ mod tests {
         let img = decoded(&logo).to_rgba8();
         assert_eq!((img.width(), img.height()), (256, 128));
         assert_eq!(img.get_pixel(128, 64).0, [0, 0, 255, 255], "the rectangle is drawn");
+    }
+
+    /// An SVG may name local files in `<image href>`: none is read (a
+    /// `/dev/zero` would exhaust memory; a file on disk would be drawn).
+    #[test]
+    fn an_svg_logo_reads_no_local_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret.svg");
+        std::fs::write(&secret, br##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#ff0000"/></svg>"##).unwrap();
+        let png_path = dir.path().join("secret.png");
+        std::fs::write(&png_path, png(10, 10)).unwrap();
+        for href in [secret.display().to_string(), "secret.svg".into(), png_path.display().to_string(), "/dev/zero".into(), "/etc/passwd".into(), "file:///etc/passwd".into()] {
+            let svg = format!(r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="32">
+                <rect width="64" height="32" fill="#0000ff"/>
+                <image href="{href}" x="0" y="0" width="64" height="32"/>
+                <image xlink:href="{href}" x="0" y="0" width="64" height="32"/>
+            </svg>"##);
+            let started = std::time::Instant::now();
+            let logo = Logo::sanitise(svg.as_bytes()).unwrap();
+            assert!(started.elapsed() < std::time::Duration::from_secs(2), "{href}: rendered fast");
+            let img = decoded(&logo).to_rgba8();
+            assert_eq!(img.get_pixel(128, 64).0, [0, 0, 255, 255], "{href}: nothing drawn over the rectangle");
+        }
+        // A data URL embeds nothing either.
+        let embedded = format!(r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect width="64" height="32" fill="#0000ff"/><image href="data:image/png;base64,{}" width="64" height="32"/></svg>"##, STANDARD.encode(png(10, 10)));
+        let img = decoded(&Logo::sanitise(embedded.as_bytes()).unwrap()).to_rgba8();
+        assert_eq!(img.get_pixel(128, 64).0, [0, 0, 255, 255]);
     }
 
     #[test]

@@ -44,7 +44,6 @@ use crate::web::{html, page};
 pub const PORTAL_CLIENT_ID: &str = "tanu-onboarding";
 const SESSION_COOKIE: &str = "tanu_onboarding";
 const LOGIN_COOKIE: &str = "tanu_onboarding_login";
-const MAX_UPLOAD: usize = 1024 * 1024;
 
 fn portal_secret(app: &App) -> String {
     app.derived_secret("tanu onboarding portal client secret v1")
@@ -156,8 +155,8 @@ fn lang_of(req: &Request) -> Lang {
 }
 
 async fn principal(app: &App, cookies: &CookieJar, here: &str) -> Result<Principal, PageError> {
-    let Some(c) = cookies.get(SESSION_COOKIE) else { return Err(PageError::SignIn(here.into())) };
-    let hash = token_hash(c.value_str());
+    let Some(c) = crate::interaction::cookie_value(app, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn(here.into())) };
+    let hash = token_hash(&c);
     let Some(s) = app.store.portal_session(&hash).await? else { return Err(PageError::SignIn(here.into())) };
     Ok(Principal {
         staff: app.store.staff(&s.iin).await?,
@@ -215,10 +214,19 @@ struct SigninQuery {
     next: Option<String>,
 }
 
-/// Only local paths: never an open redirect.
+/// Where to go after sign-in: only one of the pages that send people to
+/// sign in (`principal`'s `here`), matched segment by segment; anything else
+/// (`/\t/evil.example`, `//evil`, `/\\evil`, `https://…`) goes to the portal.
+/// Never an open redirect.
 fn safe_next(next: Option<&str>) -> String {
+    let id_ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = next.is_some_and(|n| match n.split('/').collect::<Vec<_>>().as_slice() {
+        ["", "onboarding"] | ["", "portal"] | ["", "portal", "new"] | ["", "console"] => true,
+        ["", "portal" | "console", "applications", id] => id_ok(id),
+        _ => false,
+    });
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 500 => n.to_owned(),
+        Some(n) if ok => n.to_owned(),
         _ => "/portal".into(),
     }
 }
@@ -272,7 +280,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
             Some(state) => app.store.take_portal_login(state).await?,
             None => None,
         };
-        let bound = cookies.get(LOGIN_COOKIE).map(|c| token_hash(c.value_str()));
+        let bound = crate::interaction::cookie_value(app, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
         let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
             return Err(PageError::BadRequest(Msg::error_expired));
         };
@@ -684,18 +692,30 @@ async fn new_form(req: &Request, cookies: &CookieJar, Query(q): Query<NewQuery>,
     }.await)
 }
 
-/// Reads the multipart form: text fields and the logo, each bounded.
-async fn read_form(mut multipart: Multipart) -> Result<(RawApplication, String, Option<String>), PageError> {
+/// Reads one multipart part, refusing it as soon as it passes `limit` bytes
+/// (never more than `limit + 1` bytes are held).
+async fn read_part(field: poem::web::Field, limit: usize, too_large: Msg) -> Result<Vec<u8>, PageError> {
+    use tokio::io::AsyncReadExt;
+    let reader = field.into_async_read();
+    tokio::pin!(reader);
+    let mut out = Vec::new();
+    reader.take(limit as u64 + 1).read_to_end(&mut out).await.map_err(|_| PageError::BadRequest(Msg::error_bad_request))?;
+    if out.len() > limit {
+        return Err(PageError::BadRequest(too_large));
+    }
+    Ok(out)
+}
+
+/// Reads the multipart form: text fields and the logo, bounded together by
+/// `limit` while they are read.
+async fn read_form(mut multipart: Multipart, limit: usize) -> Result<(RawApplication, String, Option<String>), PageError> {
     let mut raw = RawApplication::default();
     let (mut csrf, mut previous) = (String::new(), None);
     let mut total = 0usize;
     while let Ok(Some(field)) = multipart.next_field().await {
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|_| PageError::BadRequest(Msg::error_bad_request))?;
+        let bytes = read_part(field, limit - total, Msg::onb_err_logo_size).await?;
         total += bytes.len();
-        if total > MAX_UPLOAD {
-            return Err(PageError::BadRequest(Msg::onb_err_logo_size));
-        }
         match name.as_str() {
             "logo" => raw.logo = Some(bytes),
             "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
@@ -714,7 +734,7 @@ async fn file_application(req: &Request, cookies: &CookieJar, multipart: Multipa
     let lang = lang_of(req);
     finish(lang, async {
         let who = principal(app, cookies, "/portal/new").await?;
-        let (raw, csrf, previous) = read_form(multipart).await?;
+        let (raw, csrf, previous) = read_form(multipart, app.config.onboarding.max_upload_bytes).await?;
         check_form(app, req, &who, &csrf)?;
         let again = |errors: FieldErrors, problem: Option<Msg>| {
             // The form comes back with what was typed: nothing is lost.
@@ -893,14 +913,13 @@ async fn act_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>
 }
 
 /// Multipart: the fields again and the signature file.
-async fn read_signed(mut multipart: Multipart) -> Result<(BTreeMap<String, String>, Vec<u8>), PageError> {
+async fn read_signed(mut multipart: Multipart, limit: usize) -> Result<(BTreeMap<String, String>, Vec<u8>), PageError> {
     let (mut fields, mut signature) = (BTreeMap::new(), Vec::new());
+    let mut total = 0usize;
     while let Ok(Some(field)) = multipart.next_field().await {
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|_| PageError::BadRequest(Msg::error_bad_request))?;
-        if bytes.len() > MAX_UPLOAD {
-            return Err(PageError::BadRequest(Msg::error_bad_request));
-        }
+        let bytes = read_part(field, limit - total, Msg::error_too_large).await?;
+        total += bytes.len();
         if name == "signature" {
             signature = bytes;
         } else {
@@ -916,7 +935,7 @@ async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, mu
     finish(lang, async {
         let back = Area::Portal.page(&id);
         let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-        let (f, signature) = read_signed(multipart).await?;
+        let (f, signature) = read_signed(multipart, app.config.onboarding.max_upload_bytes).await?;
         check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
         let fields = act_fields(&f)?;
         let document = act_text(app, &a, &fields);
@@ -1157,7 +1176,7 @@ async fn approval_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String
     finish(lang, async {
         let back = Area::Console.page(&id);
         let (who, a) = open(app, cookies, Area::Console, &id).await?;
-        let (f, signature) = read_signed(multipart).await?;
+        let (f, signature) = read_signed(multipart, app.config.onboarding.max_upload_bytes).await?;
         check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
         let (act, approver, date) = approval_fields(&f)?;
         let document = approval_document(app, &a, &act, &approver, date);
@@ -1222,5 +1241,25 @@ impl FormPage {
             ("tos_uri", Msg::onb_f_tos_uri, "url"),
             ("policy_uri", Msg::onb_f_policy_uri, "url"),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_one_of_our_pages_only() {
+        for ok in ["/portal", "/portal/new", "/console", "/onboarding", "/portal/applications/ab12-cd_3", "/console/applications/x1"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "/\t/evil.example", "//evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example/portal",
+            "/portal/../../evil", "/portal/applications/a/b", "/portal/applications/", "/portal?x=//evil", "/portal\n",
+            "/ /evil", "/%2F/evil", "portal", "", "/token", "/portal/applications/a%2f..",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/portal", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/portal");
     }
 }

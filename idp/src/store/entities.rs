@@ -164,6 +164,9 @@ pub mod access_token {
         pub token_hash: String,
         pub grant_id: String,
         pub expires_at: DateTimeUtc,
+        /// The scope this token was issued with (a refresh may narrow it);
+        /// `None`: the grant's.
+        pub scope: Option<String>,
     }
     no_relations!();
 }

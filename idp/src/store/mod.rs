@@ -36,17 +36,37 @@ pub struct Store {
     pub db: DatabaseConnection,
 }
 
+/// Creates the SQLite file (mode 0600) and its missing directories (0700)
+/// before SQLite does, so that neither is ever readable by others; the
+/// journal files SQLite adds take the database file's mode.
+fn create_private_file(file: &std::path::Path) -> Result<(), StoreError> {
+    let err = |p: &std::path::Path, e: std::io::Error| StoreError::Invalid(format!("cannot create {}: {e}", p.display()));
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|e| err(dir, e))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(err(file, e)),
+    }
+}
+
 impl Store {
     /// Connects and runs pending migrations. For SQLite the parent directory
     /// of the file is created.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or_default();
-            if let Some(dir) = std::path::Path::new(file).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
-                }
+            if !file.is_empty() && !file.starts_with(':') {
+                create_private_file(std::path::Path::new(file))?;
             }
         }
         let mut opts = ConnectOptions::new(url.to_string());
@@ -160,6 +180,9 @@ pub struct NewClient {
     pub id_token_alg: SigningAlg,
     pub environment: Environment,
     pub notification_endpoint: Option<RedirectUri>,
+    /// The pairwise sector from a verified `sector_identifier_uri`
+    /// (`crate::sector::fetch`); `None`: the redirect URIs' one sector.
+    pub sector_identifier: Option<String>,
 }
 
 impl NewClient {
@@ -179,6 +202,7 @@ impl NewClient {
             id_token_alg: SigningAlg::Rs256,
             environment: Environment::Sandbox,
             notification_endpoint: None,
+            sector_identifier: None,
         }
     }
 }
@@ -190,7 +214,7 @@ pub struct Registered {
 }
 
 impl Store {
-    pub async fn register_client(&self, new: NewClient) -> Result<Registered, StoreError> {
+    pub async fn register_client(&self, mut new: NewClient) -> Result<Registered, StoreError> {
         if new.name.trim().is_empty() || new.name.len() > 200 {
             return Err(StoreError::Invalid("name must be 1 to 200 characters".into()));
         }
@@ -215,12 +239,20 @@ impl Store {
                 return Err(StoreError::Invalid("the notification endpoint must use https".into()));
             }
         }
-        // OIDC Core §8.1: without a sector_identifier_uri, pairwise subjects need one host.
-        let hosts: std::collections::BTreeSet<String> = new.redirect_uris.iter().filter_map(|r| r.host()).collect();
-        if hosts.len() != 1 {
-            return Err(StoreError::Invalid("all redirect URIs must share one host (the pairwise sector)".into()));
-        }
-        let sector = hosts.into_iter().next().unwrap_or_default();
+        // OIDC Core §8.1: the sector of a sector_identifier_uri (checked by
+        // whoever fetched it), else the one sector all redirect URIs share.
+        let sector = match new.sector_identifier.take() {
+            Some(s) => s,
+            None => {
+                let sectors: std::collections::BTreeSet<String> = new.redirect_uris.iter().filter_map(|r| r.sector()).collect();
+                if sectors.len() != 1 {
+                    return Err(StoreError::Invalid(
+                        "all redirect URIs must share one host (and port, on loopback): the pairwise sector; or give a sector_identifier_uri".into(),
+                    ));
+                }
+                sectors.into_iter().next().unwrap_or_default()
+            }
+        };
         if new.auth_method == TokenAuthMethod::PrivateKeyJwt && new.jwks.as_ref().is_none_or(|j| j.keys.is_empty()) {
             return Err(StoreError::Invalid("private_key_jwt needs a JWKS with at least one key".into()));
         }

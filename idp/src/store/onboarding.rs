@@ -636,7 +636,7 @@ impl Store {
                     let mut a = row.into_active_model();
                     a.secret_hash = Set(Some(hash()?));
                     a.redirect_uris = Set(redirects);
-                    a.sector_identifier = Set(redirect_uri.host().unwrap_or_default());
+                    a.sector_identifier = Set(redirect_uri.sector().unwrap_or_default());
                     a.disabled = Set(false);
                     a.update(&self.db).await?;
                 }

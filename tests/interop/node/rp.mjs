@@ -18,7 +18,7 @@ const state = client.randomState();
 const nonce = client.randomNonce();
 const authUrl = client.buildAuthorizationUrl(config, {
   redirect_uri: REDIRECT_URI,
-  scope: 'openid profile iin',
+  scope: 'openid profile iin offline_access',
   code_challenge: await client.calculatePKCECodeChallenge(verifier),
   code_challenge_method: 'S256',
   state,

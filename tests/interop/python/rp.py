@@ -28,7 +28,7 @@ assert md["issuer"] == issuer, "discovery issuer"
 rp = OAuth2Session(
     client_id,
     os.environ["CLIENT_SECRET"],
-    scope="openid profile iin",
+    scope="openid profile iin offline_access",
     redirect_uri=redirect_uri,
     code_challenge_method="S256",
     token_endpoint_auth_method="client_secret_basic",
