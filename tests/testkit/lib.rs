@@ -139,6 +139,15 @@ impl Tanu {
         Tanu { base, app, next, server, postgres_db, _dir: dir }
     }
 
+    /// Stops the server as SIGTERM does (`App::shutdown`) and waits, at most
+    /// `within`, for its future to end: in-flight requests answered, the
+    /// onboarding worker stopped. Returns how long that took.
+    pub async fn stop(&mut self, within: std::time::Duration) -> Option<std::time::Duration> {
+        let started = std::time::Instant::now();
+        self.app.shutdown();
+        tokio::time::timeout(within, &mut self.server).await.ok().map(|_| started.elapsed())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -200,3 +200,36 @@ async fn readiness_reports_the_face_models_loaded() {
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["face_models"], "loaded");
 }
+
+/// Shutdown stops the onboarding worker through the Temporal SDK's own
+/// shutdown: with a grace period of 30 s, the server's future ends well
+/// before it, so the worker thread ended by itself rather than being left.
+#[tokio::test]
+async fn shutdown_stops_the_onboarding_worker_cleanly() {
+    let kit = tanu_tests::onboarding::OnboardingKit::start().await;
+    let mut queue = String::new();
+    let mut tanu = Tanu::start_with(|c| {
+        kit.configure(c, 1.0);
+        c.shutdown_grace = 30;
+        queue = c.onboarding.task_queue.clone();
+    })
+    .await;
+    // The worker polls its queue (Temporal lists it as a poller).
+    let temporal = workspace_root().join("ops/vendor/venv/bin/temporal");
+    let mut polling = false;
+    for _ in 0..100 {
+        let out = std::process::Command::new(&temporal)
+            .args(["task-queue", "describe", "--task-queue", &queue, "--address", &format!("127.0.0.1:{}", kit.temporal_port), "-o", "json"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() && text.contains("identity") {
+            polling = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(polling, "the worker polls {queue}");
+    let took = tanu.stop(std::time::Duration::from_secs(40)).await.expect("the server stops");
+    assert!(took < std::time::Duration::from_secs(15), "the worker stopped by itself, not at the end of the grace period: {took:?}");
+}
