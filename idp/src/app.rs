@@ -150,7 +150,12 @@ impl App {
     /// loaded when face sign-in is enabled, and the process is not stopping.
     pub async fn readiness(&self) -> Readiness {
         Readiness {
-            database: self.store.ping().await.map_err(|e| e.to_string()),
+            // Bounded: a probe must answer even while the pool waits for a
+            // database that refuses connections.
+            database: match tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping()).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("no answer within 2 s".into()),
+            },
             face_models: if !self.config.face.enabled {
                 "disabled"
             } else if self.face_models.load(std::sync::atomic::Ordering::Acquire) {

@@ -233,3 +233,42 @@ async fn shutdown_stops_the_onboarding_worker_cleanly() {
     let took = tanu.stop(std::time::Duration::from_secs(40)).await.expect("the server stops");
     assert!(took < std::time::Duration::from_secs(15), "the worker stopped by itself, not at the end of the grace period: {took:?}");
 }
+
+/// The database going away makes the instance unready, not dead, and it is
+/// ready again once the database is back, without a restart (PostgreSQL
+/// pass only: the database refuses connections and its sessions are cut).
+#[tokio::test]
+async fn a_lost_database_makes_the_instance_unready_until_it_is_back() {
+    if database_kind() != "postgres" {
+        eprintln!("PostgreSQL pass only");
+        return;
+    }
+    use sea_orm::{ConnectionTrait, Database};
+    let tanu = Tanu::start().await;
+    let url = tanu.app.config.database_url.clone();
+    let name = url.rsplit('/').next().unwrap().to_string();
+    let admin_url = std::env::var("TANU_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = Database::connect(admin_url).await.unwrap();
+    assert_eq!(reqwest::get(tanu.url("/readyz")).await.unwrap().status(), 200);
+
+    admin.execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await.unwrap();
+    admin.execute_unprepared(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")).await.unwrap();
+    let started = std::time::Instant::now();
+    let ready = reqwest::get(tanu.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "a probe answers promptly: {:?}", started.elapsed());
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "unavailable");
+    assert_eq!(reqwest::get(tanu.url("/healthz")).await.unwrap().status(), 200, "alive all the same");
+
+    admin.execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await.unwrap();
+    let mut back = false;
+    for _ in 0..50 {
+        if reqwest::get(tanu.url("/readyz")).await.unwrap().status() == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(back, "ready again without a restart");
+}
