@@ -8,8 +8,12 @@ export TANU_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 setup:
 	@bash ops/setup/all.sh
 
+# One invocation for both commands: the same package selection and targets
+# give the same feature unification, so after `make test` this is a no-op
+# (README, "Operating Tanu"); `-p tanu-idp` or `--bins` would resolve other
+# features and recompile for minutes.
 build: setup
-	cargo build -p tanu-idp
+	cargo build --workspace --all-targets
 
 ## make run: set up, build, migrate, create demo data, serve on http://127.0.0.1:8080
 run: build
@@ -22,6 +26,5 @@ run: build
 	@bash ops/run.sh
 
 ## make test: set up, then every test, on SQLite and on PostgreSQL
-test: setup
-	cargo build --workspace --all-targets
+test: build
 	@bash ops/run-tests.sh

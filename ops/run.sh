@@ -22,7 +22,7 @@ fi
 export TANU_EDS_ROOTS=${TANU_EDS_ROOTS:-var/pki/ca.pem} TANU_EDS_CRLS=${TANU_EDS_CRLS:-var/pki/crl.pem}
 export TANU_OPERATOR_BIN=${TANU_OPERATOR_BIN:-110140000015}
 "$tanu" serve & server=$!; pids+=($server)
-for _ in $(seq 1 100); do curl -fs http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break; sleep 0.2; done
+for _ in $(seq 1 100); do curl -fs http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break; sleep 0.2; done
 "$tanu" onboarding seed-demo --initiator 900101300017 --reviewer 850523400026 || echo "demo applications not seeded (is Temporal up?)"
 echo "Operator console:    http://127.0.0.1:8080/console   (demo reviewer 850523400026)"
 echo "Initiator portal:    http://127.0.0.1:8080/portal    (demo initiator 900101300017)"

@@ -17,10 +17,24 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
 
+/// ONNX Runtime where `ops/setup/models.sh` recorded it (`ops/vendor/ort-dylib`),
+/// else the setup venv's wheel under whichever python3.x made it.
+fn ort_dylib() -> PathBuf {
+    if let Ok(p) = std::fs::read_to_string(root().join("ops/vendor/ort-dylib")) {
+        return root().join(p.trim());
+    }
+    std::fs::read_dir(root().join("ops/vendor/venv/lib"))
+        .expect("ops/vendor/venv (run make setup)")
+        .flatten()
+        .map(|e| e.path().join("site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"))
+        .find(|p| p.is_file())
+        .expect("onnxruntime in ops/vendor/venv (run make setup)")
+}
+
 fn engine(threads: usize, flush_denormals: bool) -> Engine {
     let config = ModelsConfig {
         dir: root().join("ops/vendor/models"),
-        ort_dylib: Some(root().join("ops/vendor/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1")),
+        ort_dylib: Some(ort_dylib()),
         threads,
         flush_denormals,
         ..Default::default()
@@ -29,7 +43,7 @@ fn engine(threads: usize, flush_denormals: bool) -> Engine {
 }
 
 fn bench(c: &mut Criterion) {
-    let bytes = std::fs::read(root().join("../shared/data/faces-dev/img2.jpg")).unwrap();
+    let bytes = std::fs::read(root().join("tests/data/faces-dev/img2.jpg")).unwrap();
     let limits = DecodeLimits::default();
     let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let reference = {

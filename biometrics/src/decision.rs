@@ -56,7 +56,7 @@ impl Embedding {
 pub struct Threshold(pub f32);
 
 impl Threshold {
-    /// Calibrated on `../shared/data/faces-dev` (README, "Verification figures"):
+    /// Calibrated on `tests/data/faces-dev` (README, "Verification figures"):
     /// the midpoint of the gap between the highest impostor and the lowest
     /// genuine similarity there, so FMR = FNMR = 0 on that set.
     pub const CALIBRATED: Threshold = Threshold(0.365);

@@ -1,6 +1,6 @@
-//! The engine on the real models and the shared test data.
+//! The engine on the real models and the repository's test data.
 //!
-//! Needs `ops/setup/models.sh` (run by `make test`) and `../shared/data`.
+//! Needs `ops/setup/models.sh` (run by `make test`); the data is in `tests/data`.
 //! Reference numbers come from an independent run of the same models in
 //! Python/OpenCV (`ops/bench/reference.py dump`, fixtures/reference.jsonl).
 
@@ -21,12 +21,26 @@ fn root() -> PathBuf {
 }
 
 fn data(rel: &str) -> PathBuf {
-    root().join("../shared/data").join(rel)
+    root().join("tests/data").join(rel)
+}
+
+/// ONNX Runtime where `ops/setup/models.sh` recorded it (`ops/vendor/ort-dylib`),
+/// else the setup venv's wheel under whichever python3.x made it.
+fn ort_dylib() -> PathBuf {
+    if let Ok(p) = std::fs::read_to_string(root().join("ops/vendor/ort-dylib")) {
+        return root().join(p.trim());
+    }
+    std::fs::read_dir(root().join("ops/vendor/venv/lib"))
+        .expect("ops/vendor/venv (run make setup)")
+        .flatten()
+        .map(|e| e.path().join("site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"))
+        .find(|p| p.is_file())
+        .expect("onnxruntime in ops/vendor/venv (run make setup)")
 }
 
 fn models_config() -> ModelsConfig {
     let mut c = ModelsConfig { dir: root().join("ops/vendor/models"), ..Default::default() };
-    c.ort_dylib = Some(root().join("ops/vendor/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"));
+    c.ort_dylib = Some(ort_dylib());
     c
 }
 

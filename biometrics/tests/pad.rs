@@ -18,7 +18,7 @@ fn root() -> PathBuf {
 }
 
 fn data(rel: &str) -> PathBuf {
-    root().join("../shared/data").join(rel)
+    root().join("tests/data").join(rel)
 }
 
 fn engine() -> &'static Engine {

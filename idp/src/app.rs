@@ -33,6 +33,35 @@ pub struct App {
     master: MasterKey,
     /// The connection of initiators (portal, console, workflow worker).
     pub onboarding: crate::onboarding::Onboarding,
+    /// Set by whoever built the face authenticator, once its models loaded
+    /// (`/readyz`).
+    face_models: std::sync::atomic::AtomicBool,
+    /// Becomes true when the process is asked to stop (SIGTERM): the server
+    /// stops accepting, `/readyz` answers 503, background loops end.
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// The answer of `/readyz`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Readiness {
+    #[serde(serialize_with = "ok_or_error")]
+    pub database: Result<(), String>,
+    /// `loaded`, `not_loaded`, or `disabled` (face sign-in switched off).
+    pub face_models: &'static str,
+    pub shutting_down: bool,
+}
+
+fn ok_or_error<S: serde::Serializer>(r: &Result<(), String>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Ok(()) => s.serialize_str("ok"),
+        Err(_) => s.serialize_str("unavailable"),
+    }
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.database.is_ok() && self.face_models != "not_loaded" && !self.shutting_down
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +133,8 @@ impl App {
             template_key: master.derive("tanu biometric templates v1"),
             master,
             onboarding,
+            face_models: Default::default(),
+            shutdown: tokio::sync::watch::channel(false).0,
             config,
             store,
             keys,
@@ -111,6 +142,48 @@ impl App {
         });
         crate::onboarding::web::ensure_portal_client(&app).await?;
         Ok(app)
+    }
+
+    /// Records that the face models are loaded (the face authenticator was built).
+    pub fn face_models_loaded(&self) {
+        self.face_models.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Asks the server to stop gracefully: no new connections, in-flight
+    /// requests finish within `shutdown_grace`, the worker stops.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Resolves once [`App::shutdown`] was called.
+    pub async fn stopping(&self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+
+    /// What `/readyz` checks: the database answers, the face models are
+    /// loaded when face sign-in is enabled, and the process is not stopping.
+    pub async fn readiness(&self) -> Readiness {
+        Readiness {
+            // Bounded: a probe must answer even while the pool waits for a
+            // database that refuses connections.
+            database: match tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping()).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("no answer within 2 s".into()),
+            },
+            face_models: if !self.config.face.enabled {
+                "disabled"
+            } else if self.face_models.load(std::sync::atomic::Ordering::Acquire) {
+                "loaded"
+            } else {
+                "not_loaded"
+            },
+            shutting_down: self.shutting_down(),
+        }
     }
 
     /// Seals a client secret for one later display (`open_secret`).
@@ -139,6 +212,8 @@ impl App {
             .at("/userinfo", poem::get(crate::oidc::userinfo::userinfo).post(crate::oidc::userinfo::userinfo))
             .at("/logout", poem::get(crate::oidc::logout::logout).post(crate::oidc::logout::logout))
             .at("/healthz", poem::get(crate::oidc::healthz))
+            .at("/readyz", poem::get(crate::oidc::readyz))
+            .at("/metrics", poem::get(crate::oidc::metrics))
             .nest("/login", self.authenticator.routes())
             .nest("/onboarding", crate::onboarding::web::auth_routes())
             .nest("/portal", crate::onboarding::web::portal_routes())
@@ -154,6 +229,7 @@ impl App {
             .with(poem::middleware::CookieJarManager::new())
             .with(self.security_headers())
             .with(poem::middleware::CatchPanic::new())
+            .with(crate::metrics::Track)
             .data(self.clone())
     }
 
@@ -186,16 +262,27 @@ impl App {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .unwrap_or(addr);
+        crate::metrics::install();
         let app = self.routes();
-        if self.onboarding.configured() && self.config.onboarding.worker {
-            crate::onboarding::spawn_worker(self.clone());
-        }
+        let worker = (self.onboarding.configured() && self.config.onboarding.worker).then(|| crate::onboarding::spawn_worker(self.clone()));
         Ok((bound, async move {
             let mail = tokio::spawn(crate::onboarding::mail::run_delivery(self.clone(), self.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
-            let delivery = tokio::spawn(crate::notify::run_delivery(self));
-            let served = poem::Server::new_with_acceptor(acceptor).run(app).await;
+            let delivery = tokio::spawn(crate::notify::run_delivery(self.clone()));
+            let grace = std::time::Duration::from_secs(self.config.shutdown_grace);
+            let stop = { let app = self.clone(); async move { app.stopping().await } };
+            // Graceful: once `stop` resolves no connection is accepted, each
+            // open one finishes its request in flight and closes; whatever
+            // still runs after `grace` is cut.
+            let served = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await;
+            // The loops only wait between passes; a pass cut here is retried
+            // by the next start (their state is in the database).
             delivery.abort();
             mail.abort();
+            if let Some(worker) = worker {
+                self.shutdown();
+                worker.join(grace).await;
+            }
+            tracing::info!("tanu stopped");
             served
         }))
     }

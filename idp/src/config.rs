@@ -19,6 +19,39 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The nearest ancestor of the running executable holding `ops/vendor`, else
+/// the working directory.
+fn detect_prefix() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().skip(1).find(|dir| dir.join("ops/vendor").is_dir()).map(PathBuf::from))
+        .unwrap_or_else(|| std::env::current_dir().unwrap_or_default())
+}
+
+/// ONNX Runtime under `prefix`: the path recorded by `ops/setup/models.sh` in
+/// `ops/vendor/ort-dylib` (relative to `prefix`), else the first
+/// `ops/vendor/venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*`.
+pub fn find_onnxruntime(prefix: &std::path::Path) -> Option<PathBuf> {
+    if let Ok(recorded) = std::fs::read_to_string(prefix.join("ops/vendor/ort-dylib")) {
+        let path = prefix.join(recorded.trim());
+        if path.is_file() {
+            return Some(path);
+        }
+    }
+    let mut libs: Vec<PathBuf> = std::fs::read_dir(prefix.join("ops/vendor/venv/lib"))
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
+        .filter_map(|e| std::fs::read_dir(e.path().join("site-packages/onnxruntime/capi")).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so.")) && p.is_file())
+        .collect();
+    libs.sort();
+    libs.pop()
+}
+
 /// The whole configuration. Durations are in seconds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -31,6 +64,12 @@ pub struct Config {
     pub database_url: String,
     /// Directory for the embedded database and the generated master key.
     pub data_dir: PathBuf,
+    /// The installation prefix: relative paths of installed files (the face
+    /// models, ONNX Runtime, the working-day calendar) resolve against it,
+    /// never against the working directory. Empty: the nearest ancestor of the
+    /// `tanu` executable holding `ops/vendor` (a build in `target/` finds its
+    /// checkout), else the working directory.
+    pub prefix: PathBuf,
     /// Base64 of 32 bytes: the key that seals signing keys at rest. When empty,
     /// one is generated into `<data_dir>/master.key` (mode 0600) on first start.
     pub master_key: String,
@@ -62,6 +101,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// First retry delay of a failed event delivery, in milliseconds; it doubles per failure.
     pub notification_retry_base_ms: u64,
+    /// Seconds in-flight requests (and the onboarding worker) get to finish
+    /// after SIGTERM before the process exits anyway.
+    pub shutdown_grace: u64,
     /// The face pipeline, its models and the person registry (`[biometrics]`).
     pub biometrics: BiometricsConfig,
     /// Face sign-in: capture limits and attempt limits (`[face]`).
@@ -265,6 +307,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("literal address"),
             database_url: "sqlite://var/tanu.db?mode=rwc".into(),
             data_dir: PathBuf::from("var"),
+            prefix: PathBuf::new(),
             master_key: String::new(),
             authorization_code_ttl: 60,
             access_token_ttl: 600,
@@ -280,6 +323,7 @@ impl Default for Config {
             forwarded_header: ForwardedHeader::XForwardedFor,
             max_body_bytes: 64 * 1024,
             notification_retry_base_ms: 2000,
+            shutdown_grace: 10,
             biometrics: BiometricsConfig::default(),
             face: FaceConfig::default(),
             onboarding: OnboardingConfig::default(),
@@ -306,7 +350,34 @@ impl Config {
         }
         config.issuer = config.issuer.trim_end_matches('/').to_string();
         config.validate()?;
+        config.resolve_paths();
         Ok(config)
+    }
+
+    /// Makes the installed files' paths absolute against [`Config::prefix`]
+    /// (detected when empty) and finds ONNX Runtime when it is not configured:
+    /// the path `ops/setup/models.sh` records in `ops/vendor/ort-dylib`, else
+    /// the `libonnxruntime.so.*` of the setup venv, whatever its Python
+    /// version. Idempotent; [`Config::load`] calls it, and so does whoever
+    /// builds a `Config` by hand (the test kit).
+    pub fn resolve_paths(&mut self) {
+        if self.prefix.as_os_str().is_empty() {
+            self.prefix = detect_prefix();
+        }
+        let prefix = self.prefix.clone();
+        let models = &mut self.biometrics.models;
+        if models.dir.is_relative() {
+            models.dir = prefix.join(&models.dir);
+        }
+        models.ort_dylib = Some(match models.ort_dylib.take() {
+            Some(p) if p.is_relative() => prefix.join(p),
+            Some(p) => p,
+            // Not found: the error names the venv that `make setup` fills.
+            None => find_onnxruntime(&prefix).unwrap_or_else(|| prefix.join("ops/vendor/venv")),
+        });
+        if self.onboarding.calendar_dir.is_relative() {
+            self.onboarding.calendar_dir = prefix.join(&self.onboarding.calendar_dir);
+        }
     }
 
     fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
@@ -324,6 +395,8 @@ impl Config {
             }
             "TANU_DATABASE_URL" => self.database_url = value,
             "TANU_DATA_DIR" => self.data_dir = value.into(),
+            "TANU_PREFIX" => self.prefix = value.into(),
+            "ORT_DYLIB_PATH" => self.biometrics.models.ort_dylib = Some(value.into()),
             "TANU_MASTER_KEY" => self.master_key = value,
             "TANU_AUTHORIZATION_CODE_TTL" => self.authorization_code_ttl = num("TANU_AUTHORIZATION_CODE_TTL", value)?,
             "TANU_ACCESS_TOKEN_TTL" => self.access_token_ttl = num("TANU_ACCESS_TOKEN_TTL", value)?,
@@ -352,6 +425,7 @@ impl Config {
                 }
             }
             "TANU_NOTIFICATION_RETRY_BASE_MS" => self.notification_retry_base_ms = num("TANU_NOTIFICATION_RETRY_BASE_MS", value)?,
+            "TANU_SHUTDOWN_GRACE" => self.shutdown_grace = num("TANU_SHUTDOWN_GRACE", value)?,
             "TANU_BIOMETRICS_MODELS_DIR" => self.biometrics.models.dir = value.into(),
             "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
             "TANU_BIOMETRICS_THRESHOLD" => self.biometrics.threshold = num("TANU_BIOMETRICS_THRESHOLD", value)?,
@@ -489,6 +563,41 @@ mod tests {
         assert_eq!(c.forwarded_header, ForwardedHeader::Forwarded);
         std::fs::write(&p, "trusted_proxies = [\"nowhere\"]\n").unwrap();
         assert!(Config::load(Some(&p), env(&[])).is_err());
+    }
+
+    #[test]
+    fn installed_files_resolve_against_the_prefix_not_the_working_directory() {
+        let prefix = tempfile::tempdir().unwrap();
+        let p = prefix.path();
+        // The venv's wheel, under whatever python3.x made it.
+        let capi = p.join("ops/vendor/venv/lib/python3.13/site-packages/onnxruntime/capi");
+        std::fs::create_dir_all(&capi).unwrap();
+        std::fs::write(capi.join("libonnxruntime.so.1.31.1"), b"").unwrap();
+        let c = Config::load(None, env(&[("TANU_PREFIX", p.to_str().unwrap())])).unwrap();
+        assert_eq!(c.biometrics.models.dir, p.join("ops/vendor/models"));
+        assert_eq!(c.biometrics.models.ort_dylib, Some(capi.join("libonnxruntime.so.1.31.1")));
+        assert_eq!(c.onboarding.calendar_dir, p.join("ops/calendar"));
+        // The path models.sh records wins over the search.
+        std::fs::create_dir_all(p.join("lib")).unwrap();
+        std::fs::write(p.join("lib/libonnxruntime.so.1.31.1"), b"").unwrap();
+        std::fs::write(p.join("ops/vendor/ort-dylib"), "lib/libonnxruntime.so.1.31.1\n").unwrap();
+        let c = Config::load(None, env(&[("TANU_PREFIX", p.to_str().unwrap())])).unwrap();
+        assert_eq!(c.biometrics.models.ort_dylib, Some(p.join("lib/libonnxruntime.so.1.31.1")));
+        // Explicit settings: relative ones under the prefix, absolute ones as given.
+        let c = Config::load(None, env(&[("TANU_PREFIX", p.to_str().unwrap()), ("TANU_BIOMETRICS_MODELS_DIR", "m"), ("ORT_DYLIB_PATH", "/opt/ort.so")])).unwrap();
+        assert_eq!(c.biometrics.models.dir, p.join("m"));
+        assert_eq!(c.biometrics.models.ort_dylib, Some(PathBuf::from("/opt/ort.so")));
+        // Nothing installed: the error will name the venv under the prefix.
+        let empty = tempfile::tempdir().unwrap();
+        let c = Config::load(None, env(&[("TANU_PREFIX", empty.path().to_str().unwrap())])).unwrap();
+        assert_eq!(c.biometrics.models.ort_dylib, Some(empty.path().join("ops/vendor/venv")));
+    }
+
+    #[test]
+    fn shutdown_grace_defaults_to_ten_seconds() {
+        assert_eq!(Config::load(None, env(&[])).unwrap().shutdown_grace, 10);
+        assert_eq!(Config::load(None, env(&[("TANU_SHUTDOWN_GRACE", "3")])).unwrap().shutdown_grace, 3);
+        assert!(Config::load(None, env(&[("TANU_SHUTDOWN_GRACE", "soon")])).is_err());
     }
 
     #[test]

@@ -503,8 +503,12 @@ async fn frame(
     let engine = state.engine.clone();
     let Ok(_permit) = state.analysing.acquire().await else { return problem(StatusCode::SERVICE_UNAVAILABLE, "shutting down") };
     let analysed = tokio::task::spawn_blocking(move || {
+        let began = Instant::now();
         let image = decode_image(&bytes, &limits).ok()?;
-        engine.analyse_frame(&Frame { at_ms, image }).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok()
+        crate::metrics::inference_time("decode", began.elapsed().as_secs_f64());
+        let analysis = engine.analyse_frame(&Frame { at_ms, image }).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok();
+        crate::metrics::inference_time("frame", began.elapsed().as_secs_f64());
+        analysis
     })
     .await
     .ok()
@@ -597,11 +601,15 @@ async fn judge(
         replayed
     };
     if replayed {
+        crate::metrics::liveness_check_failed("replayed_capture");
         journal(app, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await;
         return Ok(Verdict::Failed(Failure::LivenessFailed));
     }
     if !outcome.report.live {
         let failed = outcome.report.failed();
+        for check in &failed {
+            crate::metrics::liveness_check_failed(check);
+        }
         let detail = failed.join(",");
         journal(app, i, Some(iin), "liveness", Outcome::Failure, Some(&detail)).await;
         let failure = if outcome.frames.iter().all(|f| f.faces == 0) {

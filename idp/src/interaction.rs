@@ -282,6 +282,7 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
                 // §8: no unrecorded sign-in. Refuse rather than proceed unjournalled.
                 return InteractionError::from(e).page(interaction.lang());
             }
+            crate::metrics::sign_in(crate::audit::Outcome::Success, "ok");
             if let Err(e) = notify_outcome(app, interaction, crate::audit::Outcome::Success, "ok").await {
                 return InteractionError::from(e).page(interaction.lang());
             }
@@ -358,6 +359,7 @@ pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Res
     if let Err(e) = app.journal.append(event).await {
         return InteractionError::from(e).page(interaction.lang());
     }
+    crate::metrics::sign_in(crate::audit::Outcome::Failure, failure.code());
     if let Err(e) = notify_outcome(app, interaction, crate::audit::Outcome::Failure, failure.code()).await {
         return InteractionError::from(e).page(interaction.lang());
     }

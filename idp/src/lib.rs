@@ -16,6 +16,7 @@ pub mod face;
 pub mod i18n;
 pub mod interaction;
 pub mod keys;
+pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod onboarding;

@@ -133,20 +133,25 @@ fn calendar_commands() {
     assert!(!ok && err.contains("invalid"), "{err}");
 }
 
-/// The face engine's commands, with the models `make setup` installs.
+/// The face engine's commands, with the models `make setup` installs, run
+/// from another working directory and without any model path configured:
+/// the binary finds the models and ONNX Runtime from its installation prefix
+/// (the checkout it was built in), not from the working directory.
 #[test]
 fn registry_add_and_biometrics_commands() {
     let dir = tempfile::tempdir().unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
-    let data = root.join("../shared/data/faces-dev");
+    let data = root.join("tests/data/faces-dev");
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_tanu"))
             .args(args)
+            .current_dir(dir.path())
+            .env_remove("ORT_DYLIB_PATH")
+            .env_remove("TANU_BIOMETRICS_MODELS_DIR")
+            .env_remove("TANU_PREFIX")
             .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.path().display()))
             .env("TANU_DATA_DIR", dir.path())
             .env("TANU_REGISTRY_DIR", dir.path().join("registry"))
-            .env("TANU_BIOMETRICS_MODELS_DIR", root.join("ops/vendor/models"))
-            .env("ORT_DYLIB_PATH", root.join("ops/vendor/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"))
             .output()
             .unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
@@ -280,4 +285,136 @@ fn sector_identifier_uri_is_fetched_and_must_list_every_redirect_uri() {
     let (ok, _, err) = add(&["--env", "production", "--sector-identifier-uri", &sector]);
     assert!(!ok && err.contains("https"), "production needs an https sector document: {err}");
     assert!(!err.contains("panicked"));
+}
+
+/// Without the models where the prefix says, the error names the place,
+/// whatever the working directory.
+#[test]
+fn a_wrong_prefix_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tanu"))
+        .args(["biometrics", "compare", "a.jpg", "b.jpg"])
+        .current_dir(dir.path())
+        .env_remove("ORT_DYLIB_PATH")
+        .env_remove("TANU_BIOMETRICS_MODELS_DIR")
+        .env("TANU_PREFIX", dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&dir.path().join("ops/vendor").display().to_string()), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// `tanu serve` as a process on a free port; returns it and its address.
+fn serve(dir: &std::path::Path, grace_s: u64) -> (std::process::Child, std::net::SocketAddr) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tanu"))
+        .arg("serve")
+        .current_dir(dir)
+        .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.display()))
+        .env("TANU_DATA_DIR", dir)
+        .env("TANU_LISTEN", "127.0.0.1:0")
+        .env("TANU_FACE_ENABLED", "false")
+        .env("TANU_TEMPORAL_ADDRESS", "")
+        .env("TANU_SHUTDOWN_GRACE", grace_s.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("tanu printed where it serves").unwrap();
+        if let Some(rest) = line.strip_prefix("Tanu is serving on http://") {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+fn sigterm(child: &std::process::Child) {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+}
+
+fn wait_exit(child: &mut std::process::Child, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+    let until = std::time::Instant::now() + within;
+    while std::time::Instant::now() < until {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
+/// Starts a POST /token whose body is only half sent.
+fn half_sent_request(addr: std::net::SocketAddr, body: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "POST /token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    s.write_all(&body[..body.len() / 2]).unwrap();
+    s.flush().unwrap();
+    s
+}
+
+fn slow_body() -> Vec<u8> {
+    format!("grant_type=authorization_code&code={}", "c".repeat(4000)).into_bytes()
+}
+
+fn ready(addr: std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else { return false };
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    if write!(s, "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.starts_with("HTTP/1.1 200")
+}
+
+/// SIGTERM: new connections are refused at once, the request in flight is
+/// answered in full, then the process exits 0 (well before the grace period).
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(dir.path(), 20);
+    assert!(ready(addr), "ready before the signal");
+    let body = slow_body();
+    let mut inflight = half_sent_request(addr, &body);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    sigterm(&child);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(child.try_wait().unwrap().is_none(), "still running while a request is in flight");
+    assert!(std::net::TcpStream::connect(addr).is_err(), "no new connection once stopping");
+    inflight.write_all(&body[body.len() / 2..]).unwrap();
+    inflight.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut answer = String::new();
+    let _ = inflight.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "the in-flight request got its whole answer (no client authentication): {answer:?}");
+    assert!(answer.contains("invalid_client"), "{answer}");
+    let status = wait_exit(&mut child, std::time::Duration::from_secs(5)).expect("exits once the request is answered");
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("tanu stopped"), "{log}");
+}
+
+/// A request that never completes is cut when the grace period ends: the
+/// process still exits, 0, within about `shutdown_grace`.
+#[test]
+fn sigterm_cuts_what_outlasts_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(dir.path(), 1);
+    assert!(ready(addr));
+    let _stuck = half_sent_request(addr, &slow_body());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let signalled = std::time::Instant::now();
+    sigterm(&child);
+    let status = wait_exit(&mut child, std::time::Duration::from_secs(8)).expect("exits after the grace period");
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0));
+    assert!(took >= std::time::Duration::from_millis(900), "waited for the grace period: {took:?}");
+    assert!(took < std::time::Duration::from_secs(4), "not much longer: {took:?}");
 }

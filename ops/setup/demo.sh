@@ -13,9 +13,9 @@ fi
 cat var/demo-client.json
 
 # Demo citizens in the embedded person registry (var/registry), their document
-# photos taken from the shared test data (../shared/data/faces-dev). Add
+# photos taken from the repository's test data (tests/data/faces-dev). Add
 # yourself with: target/debug/tanu registry add --iin … --name … --photo selfie.jpg
-faces=../shared/data/faces-dev
+faces=tests/data/faces-dev
 if [ -d "$faces" ]; then
   while read -r iin photo name; do
     [ -f "var/registry/$iin.json" ] || "$tanu" registry add --iin "$iin" --name "$name" --photo "$faces/$photo" >/dev/null

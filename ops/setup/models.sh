@@ -10,7 +10,8 @@ cd "$(dirname "$0")/../.."
 dest=ops/vendor/models
 pkg=faceplugin-face-recognition-js@0.0.1
 tgz_sha=7ea06031d9a3f83753254fcff60506a07b81b46fc84d4ee024cd041f260ec1ba
-ort_lib=ops/vendor/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1
+# The wheel's library, under whichever python3.x the venv was made with.
+ort_lib=$(ls ops/vendor/venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1 2>/dev/null | head -1)
 ort_sha=fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3
 
 # name sha256 — the six models the engine uses (biometrics/src/models.rs).
@@ -40,4 +41,7 @@ if [ $all_ok = 0 ]; then
   cp "$tmp/package/LICENSE" "$dest/LICENSE.faceplugin"
 fi
 
-check "$ort_lib" "$ort_sha" || { echo "setup: $ort_lib missing or checksum mismatch (onnxruntime==1.31.1)" >&2; exit 1; }
+check "$ort_lib" "$ort_sha" || { echo "setup: libonnxruntime.so.1.31.1 missing from ops/vendor/venv or checksum mismatch (onnxruntime==1.31.1)" >&2; exit 1; }
+# Where tanu, the tests and the benchmarks find it (relative to the repository
+# root, which `tanu` takes as its prefix: README, "Configuration").
+[ "$(cat ops/vendor/ort-dylib 2>/dev/null)" = "$ort_lib" ] || echo "$ort_lib" > ops/vendor/ort-dylib

@@ -81,9 +81,10 @@ impl Tanu {
     pub async fn start_face(tweak: impl FnOnce(&mut Config)) -> Self {
         let root = workspace_root();
         let tweak = move |c: &mut Config| {
-            c.biometrics.models.dir = root.join("ops/vendor/models");
-            c.biometrics.models.ort_dylib =
-                Some(root.join("ops/vendor/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"));
+            // Models and ONNX Runtime: found from the installation prefix
+            // (`Config::resolve_paths`, as `tanu serve` finds them).
+            c.prefix = root.clone();
+            c.face.enabled = true;
             c.biometrics.registry_dir = c.data_dir.join("registry");
             tweak(c);
         };
@@ -105,6 +106,9 @@ impl Tanu {
         config.issuer = format!("http://127.0.0.1:{port}");
         config.data_dir = dir.path().to_path_buf();
         config.rate_limit_per_minute = 100_000;
+        // The test authenticator is not face sign-in: no models to wait for
+        // (`/readyz`); `start_face` switches it back on.
+        config.face.enabled = false;
         let mut postgres_db = None;
         config.database_url = match database_kind().as_str() {
             "postgres" => {
@@ -119,8 +123,13 @@ impl Tanu {
             other => panic!("TANU_TEST_DATABASE={other}: expected sqlite or postgres"),
         };
         tweak(&mut config);
+        config.resolve_paths();
         let authenticator = authenticator(&config);
         let app = App::build(config, authenticator).await.expect("tanu starts");
+        if app.config.face.enabled {
+            // Only `start_face` enables it, and its authenticator loaded the models.
+            app.face_models_loaded();
+        }
         let (addr, server) = app.clone().serve().await.expect("tanu listens");
         let server = tokio::spawn(async move {
             let _ = server.await;
@@ -129,6 +138,15 @@ impl Tanu {
         // An https issuer stands for a TLS-terminating proxy in front of the served address.
         assert_eq!(base, app.config.issuer.replacen("https://", "http://", 1), "issuer is the served address");
         Tanu { base, app, next, server, postgres_db, _dir: dir }
+    }
+
+    /// Stops the server as SIGTERM does (`App::shutdown`) and waits, at most
+    /// `within`, for its future to end: in-flight requests answered, the
+    /// onboarding worker stopped. Returns how long that took.
+    pub async fn stop(&mut self, within: std::time::Duration) -> Option<std::time::Duration> {
+        let started = std::time::Instant::now();
+        self.app.shutdown();
+        tokio::time::timeout(within, &mut self.server).await.ok().map(|_| started.elapsed())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -159,6 +177,8 @@ impl Tanu {
 
 impl Drop for Tanu {
     fn drop(&mut self) {
+        // Stops the onboarding worker's thread and the background loops too.
+        self.app.shutdown();
         self.server.abort();
         if let Some(db) = self.postgres_db.take() {
             // Dropping a database needs a connection of its own; do it on a
@@ -269,23 +289,28 @@ impl Browser {
     }
 }
 
-/// The repository's root (the test data is at `../shared/data` from it).
+/// The repository's root.
 pub fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_owned()
 }
 
-pub fn shared_data(rel: &str) -> std::path::PathBuf {
-    workspace_root().join("../shared/data").join(rel)
+/// A file of the repository's test data (`tests/data`, see its README:
+/// photos, the clip, liveness samples, with their licences).
+pub fn test_data(rel: &str) -> std::path::PathBuf {
+    workspace_root().join("tests/data").join(rel)
 }
 
-/// JPEG frames of `../shared/data/video/short_hamilton_clip.mp4` from
+/// The former name of [`test_data`], kept for branches written against it.
+pub use test_data as shared_data;
+
+/// JPEG frames of `tests/data/video/short_hamilton_clip.mp4` from
 /// `from_s` for `seconds` at 10 fps (ffmpeg, installed by `make setup`), as a
 /// browser's canvas would send them.
 pub fn clip_frames(from_s: f32, seconds: f32) -> Vec<Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("ffmpeg")
         .args(["-loglevel", "error", "-ss", &from_s.to_string(), "-t", &seconds.to_string(), "-i"])
-        .arg(shared_data("video/short_hamilton_clip.mp4"))
+        .arg(test_data("video/short_hamilton_clip.mp4"))
         .args(["-vf", "fps=10", "-q:v", "3"])
         .arg(dir.path().join("f-%03d.jpg"))
         .status()

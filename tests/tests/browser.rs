@@ -1,5 +1,5 @@
 //! Face sign-in in a real browser: Debian Chromium driven by playwright-core
-//! (`tests/browser/face.mjs`), its camera fed from `../shared/data` through
+//! (`tests/browser/face.mjs`), its camera fed from `tests/data` through
 //! Chromium's fake capture device, a relying party on the `openidconnect`
 //! crate. Screenshots of every page in Kazakh, Russian and English are saved
 //! to `target/browser-artifacts/`.
@@ -30,7 +30,7 @@ fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 /// The live shot of the clip (3.7–7.8 s), slowed to 1.5× so that the looped
 /// file does not wrap during one capture; and its first frame as a still.
 fn cameras(dir: &Path) -> (PathBuf, PathBuf) {
-    let clip = shared_data("video/short_hamilton_clip.mp4");
+    let clip = test_data("video/short_hamilton_clip.mp4");
     let clip = clip.to_str().unwrap();
     let live = y4m(dir, "live.y4m", &["-ss", "3.7", "-t", "4.1", "-i", clip, "-vf", "setpts=1.5*PTS,fps=15,scale=640:360"]);
     let still = y4m(dir, "still.y4m", &["-ss", "4.0", "-i", clip, "-frames:v", "1", "-vf", "scale=640:360"]);
@@ -39,7 +39,7 @@ fn cameras(dir: &Path) -> (PathBuf, PathBuf) {
 
 /// 3.7–5.0 s of the clip: the head turns to his right only.
 fn right_turn_only(dir: &Path) -> PathBuf {
-    let clip = shared_data("video/short_hamilton_clip.mp4");
+    let clip = test_data("video/short_hamilton_clip.mp4");
     y4m(dir, "right.y4m", &["-ss", "3.7", "-t", "1.3", "-i", clip.to_str().unwrap(), "-vf", "fps=15,scale=640:360"])
 }
 

@@ -249,7 +249,7 @@ async fn a_recording_without_the_challenge_is_refused() {
 async fn another_persons_face_does_not_match() {
     let (tanu, client, _) = face_tanu(|_| {}).await;
     // The registry says this IIN's photo is someone else.
-    let other = std::fs::read(shared_data("faces-dev/img1.jpg")).unwrap();
+    let other = std::fs::read(test_data("faces-dev/img1.jpg")).unwrap();
     DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&IIN.parse().unwrap(), "Someone Else", &other, "jpg").unwrap();
     let b = Browser::new(&tanu);
     let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;

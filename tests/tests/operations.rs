@@ -82,3 +82,56 @@ async fn sign_in_attempts_are_journalled_in_a_verifiable_chain() {
     let v = tanu.app.journal.verify(Some(&v.head_hash)).await.unwrap();
     assert_eq!(v.breaks, vec![tanu_idp::audit::Break::Edited { seq: 1 }]);
 }
+
+/// A clone alone is enough (issue 16): no file of the repository reads or
+/// names a path beside the checkout (the shared folder where the test data used
+/// to be), and the test data is here with the licence of every folder.
+#[test]
+fn the_repository_needs_nothing_beside_it() {
+    let root = workspace_root();
+    // Built from parts so that this file does not match itself.
+    let outside = ["..", "/shared"].concat();
+    let known: &[&str] = &[];
+    // Not the repository's own files: build output, installed tools, run state.
+    let skip = ["target", "node_modules", ".git", "var", "ops/vendor", "tests/artifacts"];
+    let mut offenders = vec![];
+    let mut stack = vec![root.clone()];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(&root).unwrap().to_string_lossy().to_string();
+            if skip.iter().any(|s| rel == *s || rel.ends_with(&format!("/{s}"))) {
+                continue;
+            }
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                seen += 1;
+                let bytes = std::fs::read(&path).unwrap();
+                if bytes.windows(outside.len()).any(|w| w == outside.as_bytes()) && !known.contains(&rel.as_str()) {
+                    offenders.push(rel);
+                }
+            }
+        }
+    }
+    assert!(seen > 100, "walked the repository ({seen} files)");
+    assert!(offenders.is_empty(), "files referring outside the repository: {offenders:?}");
+    for (dir, licence, sample) in [
+        ("faces-dev", "LICENSE.deepface", "master.csv"),
+        ("video", "LICENSE.face_recognition", "short_hamilton_clip.mp4"),
+        ("liveness-samples", "LICENSE.silent-face", "image_F1.jpg"),
+    ] {
+        assert!(test_data(&format!("{dir}/{licence}")).is_file(), "{dir} carries its licence");
+        assert!(test_data(&format!("{dir}/{sample}")).is_file(), "{dir}/{sample}");
+        let readme = std::fs::read_to_string(test_data("README.md")).unwrap();
+        assert!(readme.contains(licence), "tests/data/README.md names {licence}");
+    }
+    let pairs = std::fs::read_to_string(test_data("faces-dev/master.csv")).unwrap();
+    for line in pairs.lines().skip(1) {
+        for file in line.split(',').take(2) {
+            assert!(test_data(&format!("faces-dev/{file}")).is_file(), "master.csv names {file}, which is in tests/data");
+        }
+    }
+}

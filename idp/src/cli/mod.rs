@@ -53,6 +53,29 @@ pub enum Command {
     Calendar(calendar::CalendarCommand),
 }
 
+/// SIGTERM or SIGINT (Ctrl-C) starts a graceful shutdown (README, "Operating Tanu").
+fn stop_on_signal(app: Arc<App>) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "no SIGTERM handler; Ctrl-C only");
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        app.shutdown();
+    });
+}
+
 pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(Config::load(cli.config.as_deref(), std::env::vars())?)
 }
@@ -78,21 +101,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::warn!("face.enabled = false: no authentication method; sign-in is unavailable");
                 Arc::new(NoMethodAuthenticator)
             };
+            let face = config.face.enabled;
             let app = App::build(config, authenticator).await?;
+            if face {
+                app.face_models_loaded();
+            }
             let issuer = app.config.issuer.clone();
-            let (addr, server) = app.serve().await?;
+            let (addr, server) = app.clone().serve().await?;
             tracing::info!(%addr, %issuer, "tanu is serving");
             println!("Tanu is serving on http://{addr} (issuer {issuer})");
             println!("  discovery: {issuer}/.well-known/openid-configuration");
+            stop_on_signal(app);
             server.await?;
             Ok(())
         }
         Command::Worker => {
             if !config.onboarding.temporal_address.is_empty() {
                 let app = App::build(config, Arc::new(NoMethodAuthenticator)).await?;
-                crate::onboarding::spawn_worker(app.clone());
-                println!("onboarding worker running (queue {}); Ctrl-C stops it", app.config.onboarding.task_queue);
-                tokio::signal::ctrl_c().await?;
+                let worker = crate::onboarding::spawn_worker(app.clone());
+                println!("onboarding worker running (queue {}); Ctrl-C or SIGTERM stops it", app.config.onboarding.task_queue);
+                stop_on_signal(app.clone());
+                app.stopping().await;
+                worker.join(std::time::Duration::from_secs(app.config.shutdown_grace)).await;
                 Ok(())
             } else {
                 anyhow::bail!("onboarding.temporal_address (TANU_TEMPORAL_ADDRESS) is not set")

@@ -109,11 +109,35 @@ pub async fn jwks(Data(app): Data<&Arc<App>>) -> Response {
     }
 }
 
+/// Liveness (`/healthz`): the process serves requests. It checks nothing
+/// else, so that a database outage makes instances unready (`/readyz`), not
+/// restarted.
 #[handler]
-pub async fn healthz(Data(app): Data<&Arc<App>>) -> Response {
-    use sea_orm::ConnectionTrait;
-    match app.store.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => "ok".into_response(),
+pub async fn healthz() -> Response {
+    "ok".with_header("Cache-Control", "no-store").into_response()
+}
+
+/// Readiness (`/readyz`): 200 when this instance should get traffic — the
+/// database answers, the face models are loaded (when face sign-in is on) and
+/// the process is not stopping; else 503. Liveness is `/healthz`.
+#[handler]
+pub async fn readyz(Data(app): Data<&Arc<App>>) -> Response {
+    let r = app.readiness().await;
+    if let Err(e) = &r.database {
+        tracing::warn!(error = %e, "readiness: database unavailable");
+    }
+    let status = if r.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    poem::web::Json(&r).with_status(status).with_header("Cache-Control", "no-store").into_response()
+}
+
+/// Prometheus metrics (`idp/src/metrics.rs`), text exposition format 0.0.4.
+#[handler]
+pub async fn metrics(Data(app): Data<&Arc<App>>) -> Response {
+    match crate::metrics::render(app).await {
+        Ok(text) => text
+            .with_content_type("text/plain; version=0.0.4; charset=utf-8")
+            .with_header("Cache-Control", "no-store")
+            .into_response(),
         Err(e) => errors::problem(StatusCode::SERVICE_UNAVAILABLE, "database unavailable", &e.to_string()),
     }
 }

@@ -67,12 +67,14 @@ async fn token_inner(req: &Request, body: Body, app: &App) -> Result<Response, O
     let params = Params::parse(&raw);
     params.check().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let client = authenticate_client(app, req, &params).await?;
-    match params.get("grant_type") {
+    let result = match params.get("grant_type") {
         Some("authorization_code") => authorization_code_grant(app, &client, &params).await,
         Some("refresh_token") => refresh_token_grant(app, &client, &params).await,
         Some(_) => Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", "supported: authorization_code, refresh_token")),
         None => Err(OAuthError::invalid_request("grant_type is required")),
-    }
+    };
+    crate::metrics::token_grant(params.get("grant_type"), result.as_ref().map_or_else(|e| e.error, |_| "issued"));
+    result
 }
 
 trait WithHeader {

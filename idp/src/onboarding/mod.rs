@@ -165,10 +165,29 @@ pub fn new_application_id(at: DateTime<Utc>) -> String {
     format!("A{}-{tail}", at.with_timezone(&tanu_workflows::ALMATY).format("%Y%m%d"))
 }
 
+/// The running worker thread (see [`spawn_worker`]).
+pub struct WorkerHandle {
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Waits, at most `grace`, for the worker to stop after [`crate::app::App::shutdown`].
+    pub async fn join(mut self, grace: Duration) {
+        let Some(thread) = self.thread.take() else { return };
+        let joined = tokio::task::spawn_blocking(move || thread.join());
+        match tokio::time::timeout(grace, joined).await {
+            Ok(_) => tracing::info!("onboarding worker stopped"),
+            Err(_) => tracing::warn!(grace_s = grace.as_secs(), "onboarding worker did not stop within the grace period"),
+        }
+    }
+}
+
 /// Runs the workflow worker on a thread of its own (the SDK's worker is not
 /// `Send`), reconnecting while Temporal is away. The ports run their I/O on
-/// the caller's runtime, where the database pool lives.
-pub fn spawn_worker(app: std::sync::Arc<crate::app::App>) {
+/// the caller's runtime, where the database pool lives. On
+/// [`crate::app::App::shutdown`] the worker stops polling, lets the tasks it
+/// holds finish (the SDK's graceful shutdown) and the thread ends.
+pub fn spawn_worker(app: std::sync::Arc<crate::app::App>) -> WorkerHandle {
     let handle = tokio::runtime::Handle::current();
     let spawned = std::thread::Builder::new().name("onboarding-worker".into()).spawn(move || {
         let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -176,17 +195,25 @@ pub fn spawn_worker(app: std::sync::Arc<crate::app::App>) {
             Err(e) => return tracing::error!(error = %e, "onboarding worker: no runtime"),
         };
         rt.block_on(async move {
-            loop {
+            while !app.shutting_down() {
                 match run_worker(&app, handle.clone()).await {
+                    Ok(()) if app.shutting_down() => break,
                     Ok(()) => tracing::warn!("onboarding worker stopped; restarting"),
                     Err(e) => tracing::warn!(error = %e, "onboarding worker: Temporal unavailable; retrying in 5 s"),
                 }
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = app.stopping() => {}
+                }
             }
         });
     });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "onboarding worker thread did not start");
+    match spawned {
+        Ok(thread) => WorkerHandle { thread: Some(thread) },
+        Err(e) => {
+            tracing::error!(error = %e, "onboarding worker thread did not start");
+            WorkerHandle { thread: None }
+        }
     }
 }
 
@@ -202,7 +229,17 @@ async fn run_worker(app: &std::sync::Arc<crate::app::App>, main: tokio::runtime:
         .register_activities(OnboardingActivities { ports })
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
+    let stop = worker.shutdown_handle();
+    let stopping = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.stopping().await;
+            stop();
+        })
+    };
     tracing::info!(queue = %onboarding.config.task_queue, "onboarding worker polling");
-    worker.run().await?;
+    let ran = worker.run().await;
+    stopping.abort();
+    ran?;
     Ok(())
 }

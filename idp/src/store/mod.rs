@@ -4,6 +4,7 @@
 pub mod biometric;
 pub mod entities;
 pub mod onboarding;
+pub mod ops;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
