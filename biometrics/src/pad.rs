@@ -206,17 +206,18 @@ pub struct LiveScript {
 
 /// The gestures of the shared clip (`short_hamilton_clip.mp4`), read off its
 /// frames (`tanu biometrics liveness --video … --json`): its continuous shot
-/// runs 3.6–7.8 s; the head turns to his right from 4.0 s to 5.4 s, comes back,
-/// and turns to his left from 6.9 s. It holds no blink of both eyes that the
+/// runs 3.6–7.8 s and starts with the head 11° to his left; it turns to his
+/// right from 3.9 s to 5.4 s, comes back, and turns to his left from 6.9 s —
+/// only 13° beyond where it started, so the two-turn stretch is a hard case. It holds no blink of both eyes that the
 /// eye model sees at 8–10 frames a second, so blink is not measured on it.
 pub const SHARED_CLIP: &[LiveScript] = &[
-    LiveScript { name: "turn_right", from_s: 3.6, to_s: 5.45, reveals: &[(Challenge::TurnRight, 4.0)] },
+    LiveScript { name: "turn_right", from_s: 3.6, to_s: 5.45, reveals: &[(Challenge::TurnRight, 3.8)] },
     LiveScript { name: "turn_left", from_s: 5.5, to_s: 7.8, reveals: &[(Challenge::TurnLeft, 6.55)] },
     LiveScript {
         name: "turn_right+turn_left",
         from_s: 3.6,
         to_s: 7.8,
-        reveals: &[(Challenge::TurnRight, 4.0), (Challenge::TurnLeft, 5.5)],
+        reveals: &[(Challenge::TurnRight, 3.8), (Challenge::TurnLeft, 5.5)],
     },
 ];
 

@@ -36,8 +36,13 @@ pub struct ReplayPolicy {
     pub max_pose_difference: f32,
     /// Largest move of any of the five points, in box sizes.
     pub max_point_difference: f32,
-    /// Frames of one earlier capture a new one may share before it is a replay.
-    pub max_shared_frames: usize,
+    /// A capture is a replay when it shares at least this many frames with one
+    /// earlier capture…
+    pub min_shared_frames: usize,
+    /// …and at least this share of its own frames. A replay shares nearly all;
+    /// a person signing in again while holding still may share the straight
+    /// baseline (a quarter of a capture), not the turns.
+    pub min_shared_share: f32,
     /// How long a capture is remembered, and how many at most.
     pub ttl_ms: u64,
     pub max_captures: usize,
@@ -46,10 +51,11 @@ pub struct ReplayPolicy {
 impl Default for ReplayPolicy {
     fn default() -> Self {
         ReplayPolicy {
-            max_hash_distance: 40,
-            max_pose_difference: 2.0,
-            max_point_difference: 0.02,
-            max_shared_frames: 3,
+            max_hash_distance: 24,
+            max_pose_difference: 20.0,
+            max_point_difference: 0.03,
+            min_shared_frames: 8,
+            min_shared_share: 0.5,
             ttl_ms: 24 * 3600 * 1000,
             max_captures: 20_000,
         }
@@ -104,7 +110,8 @@ impl ReplayIndex {
 
     /// Whether `capture` replays a remembered one.
     pub fn is_replay(&self, capture: &[FrameSignature]) -> bool {
-        self.shared_frames(capture) > self.policy.max_shared_frames
+        let shared = self.shared_frames(capture);
+        shared >= self.policy.min_shared_frames && shared as f32 >= self.policy.min_shared_share * capture.len() as f32
     }
 
     /// Remembers `capture` (forgetting what is older than the TTL or beyond the bound).
@@ -143,24 +150,27 @@ mod tests {
     #[test]
     fn a_capture_sharing_frames_with_a_remembered_one_is_a_replay() {
         let mut index = ReplayIndex::new(ReplayPolicy::default());
-        let first: Vec<_> = (0..10).map(|i| sig(i, i as f32 * 3.0)).collect();
+        let first: Vec<_> = (0..16).map(|i| sig(i, i as f32 * 3.0)).collect();
         assert!(!index.is_replay(&first));
         index.remember(first.clone(), 0);
         assert!(index.is_replay(&first));
         // The same person, another capture: other poses frame by frame.
-        let other: Vec<_> = (0..10).map(|i| sig(100 + i, i as f32 * 3.0 + 1.5)).collect();
+        let other: Vec<_> = (0..16).map(|i| sig(100 + i, i as f32 * 3.0 + 1.5)).collect();
         assert_eq!(index.shared_frames(&other), 0);
-        // A few frames alike by chance are tolerated.
+        // The straight frames of a still person alike in both are tolerated…
         let mut some = other.clone();
-        some[..3].clone_from_slice(&first[..3]);
+        some[..7].clone_from_slice(&first[..7]);
         assert!(!index.is_replay(&some));
+        // …a capture made mostly of the other's frames is not.
+        some[..10].clone_from_slice(&first[..10]);
+        assert!(index.is_replay(&some));
     }
 
     #[test]
     fn the_index_forgets_by_time_and_by_size() {
         let policy = ReplayPolicy { ttl_ms: 1000, max_captures: 2, ..Default::default() };
         let mut index = ReplayIndex::new(policy);
-        let a: Vec<_> = (0..5).map(|i| sig(i, 0.0)).collect();
+        let a: Vec<_> = (0..10).map(|i| sig(i, i as f32 * 3.0)).collect();
         index.remember(a.clone(), 0);
         index.remember(vec![sig(99, 30.0)], 1500);
         assert!(!index.is_replay(&a), "forgotten after the TTL");

@@ -228,14 +228,12 @@ fn clip_frames(from_s: f32, seconds: f32) -> Vec<Frame> {
 #[test]
 fn the_live_clip_passes_the_turns_it_performs_and_its_first_frame_repeated_does_not() {
     let policy = LivenessPolicy::default();
-    // 3.6–7.8 s: he turns to his right from 4.0 s, then to his left after 5.5 s.
-    let frames = clip_frames(3.6, 4.2);
-    let both = Schedule {
-        steps: vec![Step { challenge: Challenge::TurnRight, revealed_at_ms: 400 }, Step { challenge: Challenge::TurnLeft, revealed_at_ms: 1900 }],
-    };
+    // 3.6–5.45 s: he turns to his right from 3.9 s.
+    let frames = clip_frames(3.6, 1.85);
+    let both = Schedule { steps: vec![Step { challenge: Challenge::TurnRight, revealed_at_ms: 200 }] };
     let out = engine().analyse_sequence(&frames, &both, &policy).unwrap();
     assert!(out.report.live, "{:?}", out.report.checks);
-    assert!(out.probe.is_some() && out.good_frames > 20);
+    assert!(out.probe.is_some() && out.good_frames > 10);
     let still: Vec<Frame> = (0..frames.len()).map(|i| Frame { at_ms: i as u32 * 100, image: frames[1].image.clone() }).collect();
     let out = engine().analyse_sequence(&still, &both, &policy).unwrap();
     assert!(!out.report.live);
@@ -249,14 +247,13 @@ fn the_live_clip_passes_the_turns_it_performs_and_its_first_frame_repeated_does_
 fn a_recording_that_does_not_perform_the_challenge_fails() {
     // 3.7–5.0 s: the head turns to his right only.
     let frames = clip_frames(3.7, 1.3);
-    // 13 frames: the one stray detection in this stretch is more than 5 %, and
-    // this test is about the challenge only.
-    let policy = LivenessPolicy { max_multi_face_share: 0.1, ..Default::default() };
-    let right = engine().analyse_sequence(&frames, &Schedule::single(Challenge::TurnRight, 300), &policy).unwrap();
+    // 13 frames, one with a stray second detection (tolerated: one always is).
+    let policy = LivenessPolicy::default();
+    let right = engine().analyse_sequence(&frames, &Schedule::single(Challenge::TurnRight, 100), &policy).unwrap();
     assert!(right.report.live, "{:?}", right.report.checks);
-    let left = engine().analyse_sequence(&frames, &Schedule::single(Challenge::TurnLeft, 300), &policy).unwrap();
+    let left = engine().analyse_sequence(&frames, &Schedule::single(Challenge::TurnLeft, 100), &policy).unwrap();
     assert!(left.report.failed().contains(&"challenge"), "{:?}", left.report.checks);
-    let blink = engine().analyse_sequence(&frames, &Schedule::single(Challenge::Blink, 300), &policy).unwrap();
+    let blink = engine().analyse_sequence(&frames, &Schedule::single(Challenge::Blink, 100), &policy).unwrap();
     assert!(blink.report.failed().contains(&"challenge"), "{:?}", blink.report.checks);
 }
 

@@ -233,6 +233,9 @@ pub struct FaceConfig {
     pub challenges: Vec<tanu_biometrics::Challenge>,
     /// Challenges per try, each different from the one before it.
     pub challenge_steps: usize,
+    /// Challenges per try when the risk is high: the first comparison (against
+    /// the registry photo) and every try after a failed one.
+    pub high_risk_steps: usize,
     /// Seconds a capture may take from its first frame.
     pub capture_timeout: u64,
     /// Captures one sign-in may try.
@@ -259,7 +262,8 @@ impl Default for FaceConfig {
             reveal_jitter_frames: 4,
             frames_per_step: 20,
             challenges: vec![tanu_biometrics::Challenge::TurnLeft, tanu_biometrics::Challenge::TurnRight],
-            challenge_steps: 2,
+            challenge_steps: 1,
+            high_risk_steps: 2,
             capture_timeout: 30,
             max_tries: 3,
             failure_window: 900,
@@ -488,12 +492,13 @@ impl Config {
         let face = &self.face;
         let distinct = face.challenges.iter().collect::<std::collections::HashSet<_>>().len();
         let turns = face.challenges.iter().any(|c| *c != tanu_biometrics::Challenge::Blink);
-        if !turns || face.challenge_steps == 0 || face.challenge_steps > 4 || (face.challenge_steps > 1 && distinct < 2) {
+        let steps = face.challenge_steps.max(face.high_risk_steps);
+        if !turns || face.challenge_steps == 0 || face.high_risk_steps == 0 || steps > 4 || (steps > 1 && distinct < 2) {
             return Err(ConfigError::Invalid(
-                "face.challenges must include a head turn, and face.challenge_steps (1 to 4) more than one needs two different challenges".into(),
+                "face.challenges must include a head turn; face.challenge_steps and face.high_risk_steps are 1 to 4, and more than one needs two different challenges".into(),
             ));
         }
-        let capture = face.frames_before_challenge + face.reveal_jitter_frames + (face.challenge_steps - 1) * face.frames_per_step + face.frames_after_challenge;
+        let capture = face.frames_before_challenge + face.reveal_jitter_frames + (steps - 1) * face.frames_per_step + face.frames_after_challenge;
         if capture > face.max_frames {
             return Err(ConfigError::Invalid(format!("face.max_frames ({}) is less than a capture needs ({capture})", face.max_frames)));
         }

@@ -66,6 +66,9 @@ struct Login {
     citizen_id: Option<String>,
     /// Consent in force in the database.
     consented: bool,
+    /// No reference template yet: the first comparison, against the registry
+    /// photo, where a photo attack matters most.
+    first_time: bool,
     /// Consent given in this sign-in, recorded once the citizen is proven.
     consent_given_now: bool,
     tries: u32,
@@ -88,12 +91,12 @@ struct Capture {
 }
 
 impl Capture {
-    /// A try's challenges: `challenge_steps` of them from the configured
-    /// gestures, each different from the one before and at least one a head
+    /// A try's challenges: `challenge_steps` of them (`high_risk_steps` when
+    /// the risk is high) from the configured gestures, each different from the one before and at least one a head
     /// turn (the gesture whose geometry a flat picture cannot fake); the
     /// first revealed after a baseline of random length, each next one
     /// `frames_per_step` frames later. A test configuration may fix one.
-    fn plan(number: u32, face: &crate::config::FaceConfig, fixed: Option<Challenge>) -> Self {
+    fn plan(number: u32, face: &crate::config::FaceConfig, fixed: Option<Challenge>, high_risk: bool) -> Self {
         use rand::seq::SliceRandom;
         use rand::Rng;
         let mut rng = rand::rngs::OsRng;
@@ -102,7 +105,8 @@ impl Capture {
             Some(c) => vec![c],
             None => loop {
                 let mut drawn: Vec<Challenge> = Vec::new();
-                for _ in 0..face.challenge_steps.max(1) {
+                let steps = if high_risk { face.high_risk_steps } else { face.challenge_steps };
+                for _ in 0..steps.max(1) {
                     let allowed: Vec<Challenge> = face.challenges.iter().copied().filter(|c| drawn.last() != Some(c)).collect();
                     drawn.push(*allowed.choose(&mut rng).unwrap_or(&Challenge::TurnLeft));
                 }
@@ -276,15 +280,16 @@ async fn iin_submit(
     if app.limiter.check(client_ip(req)).is_err() {
         return iin_form(app, &i, "", Some(Msg::error_rate_limited), StatusCode::TOO_MANY_REQUESTS);
     }
-    // Once a capture has started, the sign-in's person is fixed: another IIN
-    // posted now must not rename the person the face is being proven for.
-    if state.with_login(&i.id, |l| l.tries > 0 || l.capture.is_some()) == Some(true) {
-        return see_other(&format!("/login/{}/camera", i.id));
-    }
     let shown: String = f.iin.chars().filter(char::is_ascii_digit).take(12).collect();
     let Ok(iin) = f.iin.trim().parse::<Iin>() else {
         return iin_form(app, &i, &shown, Some(Msg::face_iin_invalid), StatusCode::UNPROCESSABLE_ENTITY);
     };
+    // Once a capture has started, the sign-in's person is fixed: another IIN
+    // posted now must not rename the person the face is being proven for.
+    let started = state.with_login(&i.id, |l| (l.tries > 0 || l.capture.is_some()).then(|| l.iin.clone())).flatten();
+    if started.as_ref().is_some_and(|fixed| *fixed != iin) {
+        return see_other(&format!("/login/{}/camera", i.id));
+    }
     let addr = address(req);
     match locked(app, &iin, &addr).await {
         Ok(false) => {}
@@ -315,20 +320,36 @@ async fn iin_submit(
         },
         None => false,
     };
-    state.logins.lock().expect("logins lock").insert(
+    let first_time = match &citizen {
+        Some(c) => match app.store.reference_template(&c.id).await {
+            Ok(t) => t.is_none(),
+            Err(e) => return InteractionError::from(e).page(i.lang()),
+        },
+        None => true,
+    };
+    // The same IIN posted again keeps the sign-in's tries and capture: posting
+    // it must not buy fresh tries or a fresh challenge.
+    let mut logins = state.logins.lock().expect("logins lock");
+    let (tries, consent_given_now, capture, last_failure) = match logins.remove(&i.id).filter(|l| l.iin == iin) {
+        Some(l) => (l.tries, l.consent_given_now, l.capture, l.last_failure),
+        None => (0, false, None, None),
+    };
+    logins.insert(
         i.id.clone(),
         Login {
             iin,
             name: person.name,
             citizen_id: citizen.map(|c| c.id),
             consented,
-            consent_given_now: false,
-            tries: 0,
-            capture: None,
-            last_failure: None,
+            first_time,
+            consent_given_now,
+            tries,
+            capture,
+            last_failure,
             created: Instant::now(),
         },
     );
+    drop(logins);
     state.purge(app.config.login_request_ttl);
     let next = if consented { "camera" } else { "biometric-consent" };
     see_other(&format!("/login/{}/{next}", i.id))
@@ -469,22 +490,27 @@ async fn frame(
         if l.tries >= face.max_tries {
             return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
         }
-        let number = l.tries;
-        let capture = l.capture.get_or_insert_with(|| Capture::plan(number, face, fixed));
+        // More than one challenge when the risk is high: the first comparison
+        // (against the registry photo) and any try after a failed one.
+        let (number, high_risk) = (l.tries, l.first_time || l.tries > 0);
+        let capture = l.capture.get_or_insert_with(|| Capture::plan(number, face, fixed, high_risk));
         if capture.received >= face.max_frames || capture.started.elapsed().as_secs() > face.capture_timeout {
             return Err((StatusCode::CONFLICT, "the capture is complete"));
         }
         let at_ms = capture.started.elapsed().as_millis() as u32;
         capture.received += 1;
         // Each challenge is revealed in the answer to the frame that completes
-        // its count; only frames arriving after that answer can perform it.
-        if let Some(&(challenge, _)) = capture.plan.get(capture.revealed.len()).filter(|(_, n)| capture.received >= *n) {
+        // its count; only frames arriving after that answer can perform it
+        // (the time is set again when the answer leaves, below).
+        let reveals = capture.plan.get(capture.revealed.len()).filter(|(_, n)| capture.received >= *n).map(|(c, _)| *c);
+        if let Some(challenge) = reveals {
             capture.revealed.push(Step { challenge, revealed_at_ms: at_ms });
         }
         let all_revealed = capture.revealed.len() == capture.plan.len();
         let since_last = capture.plan.last().map_or(0, |(_, n)| capture.received.saturating_sub(*n));
         let done = (all_revealed && since_last >= face.frames_after_challenge) || capture.received >= face.max_frames;
-        Ok((capture.number, at_ms, serde_json::json!({
+        let revealed_step = reveals.map(|_| capture.revealed.len() - 1);
+        Ok((capture.number, at_ms, revealed_step, serde_json::json!({
             "frames": capture.received,
             "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
             "step": capture.revealed.len(),
@@ -492,7 +518,7 @@ async fn frame(
             "done": done,
         })))
     });
-    let (number, at_ms, answer) = match admitted {
+    let (number, at_ms, revealed_step, answer) = match admitted {
         Some(Ok(x)) => x,
         Some(Err((status, detail))) => return problem(status, detail),
         None => return problem(StatusCode::CONFLICT, "no sign-in in progress: enter the IIN first"),
@@ -513,13 +539,16 @@ async fn frame(
     .await
     .ok()
     .flatten();
-    if let Some(a) = analysed {
-        state.with_login(&i.id, |l| {
-            if let Some(c) = l.capture.as_mut().filter(|c| c.number == number) {
-                c.frames.push(a);
+    state.with_login(&i.id, |l| {
+        if let Some(c) = l.capture.as_mut().filter(|c| c.number == number) {
+            c.frames.extend(analysed);
+            // A frame sent before this answer arrived (pipelined) was sent
+            // without knowing the challenge: the reveal is when the answer leaves.
+            if let Some(step) = revealed_step.and_then(|k| c.revealed.get_mut(k)) {
+                step.revealed_at_ms = c.started.elapsed().as_millis() as u32;
             }
-        });
-    }
+        }
+    });
     Json(answer).into_response()
 }
 

@@ -28,11 +28,15 @@ fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 }
 
 /// The live shot of the clip (3.7–7.8 s), slowed to 1.5× so that the looped
-/// file does not wrap during one capture; and its first frame as a still.
-fn cameras(dir: &Path) -> (PathBuf, PathBuf) {
+/// file does not wrap during one capture, once per sign-in from another of
+/// the clip's frames (the same frames again would be a replay, and refused);
+/// and its first frame as a still.
+fn cameras(dir: &Path) -> ([PathBuf; 3], PathBuf) {
     let clip = test_data("video/short_hamilton_clip.mp4");
     let clip = clip.to_str().unwrap();
-    let live = y4m(dir, "live.y4m", &["-ss", "3.7", "-t", "4.1", "-i", clip, "-vf", "setpts=1.5*PTS,fps=15,scale=640:360"]);
+    let live = ["3.700", "3.733", "3.767"].map(|from| {
+        y4m(dir, &format!("live-{from}.y4m"), &["-ss", from, "-t", "4.0", "-i", clip, "-vf", "setpts=1.5*PTS,fps=10,scale=640:360"])
+    });
     let still = y4m(dir, "still.y4m", &["-ss", "4.0", "-i", clip, "-frames:v", "1", "-vf", "scale=640:360"]);
     (live, still)
 }
@@ -81,12 +85,12 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     let (live, still) = cameras(dir.path());
     // The positive journey fixes the challenge to one the recording performs
     // (this test's configuration only; the default is random, tested below).
-    // The recording turns to his right from its 4th frame: the challenge is
-    // fixed to that and shown after 3 frames (the default: two random turns
+    // The recording turns to his right from its 3rd frame: the challenge is
+    // fixed to that and shown after 2 frames (the default: two random turns
     // after a random baseline, below).
     let tanu = Tanu::start_face(|c| {
         c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnRight);
-        c.face.frames_before_challenge = 3;
+        c.face.frames_before_challenge = 2;
         c.face.reveal_jitter_frames = 0;
     })
     .await;
@@ -103,7 +107,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     .await;
     let (rp, http) = oidc_rp(&tanu, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
 
-    for (lang, iin) in people {
+    for ((lang, iin), live) in people.into_iter().zip(live) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = rp
             .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
@@ -113,7 +117,6 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
             .url();
         let url = url.to_string();
         let run = tokio::task::spawn_blocking({
-            let live = live.clone();
             move || drive(&url, iin, &live, lang, lang)
         })
         .await
@@ -151,7 +154,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     let recording = right_turn_only(dir.path());
     let left = Tanu::start_face(|c| {
         c.face.fixed_challenge = Some(tanu_biometrics::Challenge::TurnLeft);
-        c.face.frames_before_challenge = 3;
+        c.face.frames_before_challenge = 2;
         c.face.reveal_jitter_frames = 0;
     })
     .await;

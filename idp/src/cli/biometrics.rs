@@ -384,6 +384,11 @@ fn pad_eval(args: PadEvalArgs, config: &Config) -> anyhow::Result<()> {
     let engine = engine(bio)?;
     let policy = &bio.liveness;
     let mut schedules = pad::schedules(&config.face.challenges, config.face.challenge_steps);
+    for s in pad::schedules(&config.face.challenges, config.face.high_risk_steps) {
+        if !schedules.contains(&s) {
+            schedules.push(s);
+        }
+    }
     if args.single {
         schedules.extend(pad::single_schedules());
     }
