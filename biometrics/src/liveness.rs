@@ -143,7 +143,7 @@ impl Default for LivenessPolicy {
             max_track_jump: 0.75,
             max_track_scale: 1.3,
             turn_degrees: 10.0,
-            off_axis_degrees: 20.0,
+            off_axis_degrees: 40.0,
             sustain_frames: 2,
             max_yaw_step: 50.0,
             window_ms: 3500,

@@ -104,7 +104,7 @@ async fn journal_steps(tanu: &Tanu) -> Vec<(String, String, Option<String>)> {
         .collect()
 }
 
-/// One full sign-in with the live clip starting at `from_s` (3.7 s; each
+/// One full sign-in with the live clip starting at `from_s` (about 3.7 s; each
 /// sign-in of a test starts elsewhere: sending the very same frames again is a
 /// replay, refused); returns the ID token's claims.
 async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str, expect_biometric_consent: bool, from_s: f32) -> serde_json::Value {
@@ -130,7 +130,10 @@ async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str, ex
         Landing::Page { ref url, .. } if url.contains("/consent/") => b.consent(&after, "allow").await,
         other => other,
     };
-    let code = landing.param("code").unwrap_or_else(|| panic!("no code: {landing:?}"));
+    let Some(code) = landing.param("code") else {
+        let steps = journal_steps(tanu).await;
+        panic!("no code; journal: {:?}", &steps[steps.len().saturating_sub(4)..]);
+    };
     let (status, tokens) = redeem(tanu, &client.id, secret, &code, REDIRECT, &pkce.verifier).await;
     assert_eq!(status, 200, "{tokens}");
     let mut claims = jwt_claims(tokens["id_token"].as_str().unwrap());
@@ -173,7 +176,7 @@ async fn first_time_then_reference_then_withdrawal() {
     // Withdrawal deletes the template: back to first time.
     assert!(tanu.app.store.withdraw_biometric_consent(&citizen.id).await.unwrap());
     assert!(tanu.app.store.reference_template(&citizen.id).await.unwrap().is_none());
-    sign_in(&tanu, &client, &secret, true, 3.78).await;
+    sign_in(&tanu, &client, &secret, true, 3.67).await;
     assert!(tanu.app.store.reference_template(&citizen.id).await.unwrap().is_some());
 }
 
