@@ -5,31 +5,15 @@
 //! what one sign-in costs on a busy server; "all threads" what one sign-in costs
 //! on an idle one.
 
-use std::path::{Path, PathBuf};
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use tanu_biometrics::decision::{MatchDecision, Threshold};
 use tanu_biometrics::models::ModelsConfig;
 use tanu_biometrics::pipeline::{Engine, PipelineConfig};
 use tanu_biometrics::{align, decode_image, DecodeLimits, ModelSet};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
-
-/// ONNX Runtime where `ops/setup/models.sh` recorded it (`ops/vendor/ort-dylib`),
-/// else the setup venv's wheel under whichever python3.x made it.
-fn ort_dylib() -> PathBuf {
-    if let Ok(p) = std::fs::read_to_string(root().join("ops/vendor/ort-dylib")) {
-        return root().join(p.trim());
-    }
-    std::fs::read_dir(root().join("ops/vendor/venv/lib"))
-        .expect("ops/vendor/venv (run make setup)")
-        .flatten()
-        .map(|e| e.path().join("site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"))
-        .find(|p| p.is_file())
-        .expect("onnxruntime in ops/vendor/venv (run make setup)")
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{ort_dylib, root};
 
 fn engine(threads: usize, flush_denormals: bool) -> Engine {
     let config = ModelsConfig {

@@ -4,7 +4,6 @@
 //! Reference numbers come from an independent run of the same models in
 //! Python/OpenCV (`ops/bench/reference.py dump`, fixtures/reference.jsonl).
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use image::RgbImage;
@@ -16,38 +15,8 @@ use tanu_biometrics::pipeline::{Engine, FaceBox, NmsOrder, PipelineConfig};
 use tanu_biometrics::sequence::Frame;
 use tanu_biometrics::{decode_image, DecodeLimits, FaceError, ModelError, ModelSet};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
-
-fn data(rel: &str) -> PathBuf {
-    root().join("tests/data").join(rel)
-}
-
-/// ONNX Runtime where `ops/setup/models.sh` recorded it (`ops/vendor/ort-dylib`),
-/// else the setup venv's wheel under whichever python3.x made it.
-fn ort_dylib() -> PathBuf {
-    if let Ok(p) = std::fs::read_to_string(root().join("ops/vendor/ort-dylib")) {
-        return root().join(p.trim());
-    }
-    std::fs::read_dir(root().join("ops/vendor/venv/lib"))
-        .expect("ops/vendor/venv (run make setup)")
-        .flatten()
-        .map(|e| e.path().join("site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"))
-        .find(|p| p.is_file())
-        .expect("onnxruntime in ops/vendor/venv (run make setup)")
-}
-
-fn models_config() -> ModelsConfig {
-    let mut c = ModelsConfig { dir: root().join("ops/vendor/models"), ..Default::default() };
-    c.ort_dylib = Some(ort_dylib());
-    c
-}
-
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| Engine::new(ModelSet::load(&models_config()).expect("models (run make setup)"), PipelineConfig::default()))
-}
+mod common;
+use common::{data, engine, models_config, root};
 
 /// The engine with the package's own detector post-processing, to compare
 /// stage by stage with the Python reference (which reproduces it).
@@ -205,24 +174,9 @@ fn a_wrong_model_file_is_a_clear_error() {
     assert!(matches!(ModelSet::load(&config), Err(ModelError::Missing { .. })));
 }
 
-/// Frames of the clip's continuous shot (3.7–7.8 s) at 10 fps.
+/// Frames of the clip at 10 fps.
 fn clip_frames(from_s: f32, seconds: f32) -> Vec<Frame> {
-    let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-ss", &from_s.to_string(), "-t", &seconds.to_string(), "-i"])
-        .arg(data("video/short_hamilton_clip.mp4"))
-        .args(["-vf", "fps=10"])
-        .arg(dir.path().join("f-%03d.png"))
-        .status()
-        .expect("ffmpeg (installed by make setup)");
-    assert!(status.success());
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.sort();
-    paths
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Frame { at_ms: i as u32 * 100, image: decode_image(&std::fs::read(p).unwrap(), &DecodeLimits::default()).unwrap() })
-        .collect()
+    common::clip(from_s, seconds, 10)
 }
 
 #[test]

@@ -3,51 +3,15 @@
 //! `tanu biometrics pad-eval` runs the same evaluation over more photos for the
 //! README's table.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
 use tanu_biometrics::attacks::Instrument;
-use tanu_biometrics::models::ModelsConfig;
 use tanu_biometrics::pad::{self, Presentation};
-use tanu_biometrics::pipeline::{Engine, PipelineConfig};
-use tanu_biometrics::sequence::Frame;
-use tanu_biometrics::{decode_image, Challenge, DecodeLimits, LivenessPolicy, ModelSet};
+use tanu_biometrics::{decode_image, Challenge, DecodeLimits, LivenessPolicy};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
-
-fn data(rel: &str) -> PathBuf {
-    root().join("tests/data").join(rel)
-}
-
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let mut c = ModelsConfig { dir: root().join("ops/vendor/models"), ..Default::default() };
-        c.ort_dylib = Some(root().join("ops/vendor/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"));
-        Engine::new(ModelSet::load(&c).expect("models (run make setup)"), PipelineConfig::default())
-    })
-}
+mod common;
+use common::{clip, data, engine};
 
 fn photo(name: &str) -> image::RgbImage {
     decode_image(&std::fs::read(data(&format!("faces-dev/{name}"))).unwrap(), &DecodeLimits::default()).unwrap()
-}
-
-fn clip(from: f32, seconds: f32, fps: u32) -> Vec<Frame> {
-    let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-ss", &from.to_string(), "-t", &seconds.to_string(), "-i"])
-        .arg(data("video/short_hamilton_clip.mp4"))
-        .args(["-vf", &format!("fps={fps}")])
-        .arg(dir.path().join("f-%03d.png"))
-        .status()
-        .expect("ffmpeg (installed by make setup)");
-    assert!(status.success());
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.sort();
-    let step = 1000 / fps;
-    paths.iter().enumerate().map(|(i, p)| Frame { at_ms: i as u32 * step, image: decode_image(&std::fs::read(p).unwrap(), &DecodeLimits::default()).unwrap() }).collect()
 }
 
 fn accepted(p: &[Presentation]) -> Vec<String> {

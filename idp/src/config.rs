@@ -236,6 +236,9 @@ pub struct FaceConfig {
     /// Challenges per try when the risk is high: the first comparison (against
     /// the registry photo) and every try after a failed one.
     pub high_risk_steps: usize,
+    /// `[face.replay]`: how long recent captures are remembered, how many,
+    /// and when a capture replays one (README, "Liveness").
+    pub replay: tanu_biometrics::replay::ReplayPolicy,
     /// Seconds a capture may take from its first frame.
     pub capture_timeout: u64,
     /// Captures one sign-in may try.
@@ -264,6 +267,7 @@ impl Default for FaceConfig {
             challenges: vec![tanu_biometrics::Challenge::TurnLeft, tanu_biometrics::Challenge::TurnRight],
             challenge_steps: 1,
             high_risk_steps: 2,
+            replay: Default::default(),
             capture_timeout: 30,
             max_tries: 3,
             failure_window: 900,

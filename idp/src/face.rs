@@ -153,10 +153,10 @@ impl FaceAuthenticator {
         if let Some(c) = fixed_challenge {
             tracing::warn!(challenge = c.as_str(), "face.fixed_challenge is set: for tests only, never in production");
         }
-        Ok(Self::with_parts(Arc::new(engine), registry, fixed_challenge))
+        Ok(Self::with_parts(Arc::new(engine), registry, fixed_challenge, config.face.replay.clone()))
     }
 
-    pub fn with_parts(engine: Arc<Engine>, registry: Arc<dyn PersonRegistry>, fixed_challenge: Option<Challenge>) -> Self {
+    pub fn with_parts(engine: Arc<Engine>, registry: Arc<dyn PersonRegistry>, fixed_challenge: Option<Challenge>, replay: ReplayPolicy) -> Self {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         FaceAuthenticator {
             state: Arc::new(FaceState {
@@ -164,7 +164,7 @@ impl FaceAuthenticator {
                 registry,
                 logins: Mutex::new(HashMap::new()),
                 fixed_challenge,
-                replays: Mutex::new(ReplayIndex::new(ReplayPolicy::default())),
+                replays: Mutex::new(ReplayIndex::new(replay)),
                 analysing: tokio::sync::Semaphore::new(workers),
             }),
         }

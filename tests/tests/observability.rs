@@ -71,8 +71,9 @@ async fn metrics_count_requests_grants_sign_ins_and_backlogs_without_identifiers
 
     // A sign-in, a code exchange, a refresh; then a refused sign-in.
     tanu.sign_in_as(Some(&citizen));
+    tanu.consent(&citizen, &client.id, "offline_access").await;
     let pkce = Pkce::new();
-    let code = Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &pkce, &[])).await.param("code").unwrap();
+    let code = Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &pkce, &[("scope", "openid offline_access")])).await.param("code").unwrap();
     let (status, tokens) = redeem(&tanu, &client.id, &secret, &code, cb, &pkce.verifier).await;
     assert_eq!(status, 200, "{tokens}");
     let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
