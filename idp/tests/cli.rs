@@ -216,12 +216,15 @@ fn secrets_on_disk_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("state");
-    let out = Command::new(env!("CARGO_BIN_EXE_tanu"))
-        .args(["keys", "list"])
-        .env("TANU_DATABASE_URL", format!("sqlite://{}/db/t.db?mode=rwc", dir.display()))
-        .env("TANU_DATA_DIR", &dir)
-        .output()
-        .unwrap();
+    let keys_list = || {
+        Command::new(env!("CARGO_BIN_EXE_tanu"))
+            .args(["keys", "list"])
+            .env("TANU_DATABASE_URL", format!("sqlite://{}/db/t.db?mode=rwc", dir.display()))
+            .env("TANU_DATA_DIR", &dir)
+            .output()
+            .unwrap()
+    };
+    let out = keys_list();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mode = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(dir.clone()), 0o700, "data dir");
@@ -230,12 +233,7 @@ fn secrets_on_disk_are_private() {
     assert_eq!(mode(dir.join("master.key")), 0o600, "master key");
     for exposed in [0o644, 0o640, 0o604] {
         std::fs::set_permissions(dir.join("master.key"), std::fs::Permissions::from_mode(exposed)).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_tanu"))
-            .args(["keys", "list"])
-            .env("TANU_DATABASE_URL", format!("sqlite://{}/db/t.db?mode=rwc", dir.display()))
-            .env("TANU_DATA_DIR", &dir)
-            .output()
-            .unwrap();
+        let out = keys_list();
         assert!(!out.status.success(), "mode {exposed:o} must refuse to start");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("chmod 600") && !err.contains("panicked"), "{err}");

@@ -85,6 +85,18 @@ async fn send_frames(tanu: &Tanu, b: &Browser, camera: &Landing, frames: &[Vec<u
     answers
 }
 
+/// A new sign-in by a browser up to the camera page: the IIN entered, the
+/// biometric consent accepted when it is asked.
+async fn open_camera(tanu: &Tanu, b: &Browser, client: &tanu_idp::store::Client) -> Landing {
+    let login = b.navigate(&authorize_url(tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+    let next = enter_iin(tanu, b, &login, IIN).await;
+    if page(&next).1.ends_with("/biometric-consent") {
+        b.consent(&next, "accept").await
+    } else {
+        next
+    }
+}
+
 async fn verify(tanu: &Tanu, b: &Browser, camera: &Landing) -> Landing {
     let (body, url) = page(camera);
     let id = interaction(url);
@@ -238,8 +250,7 @@ async fn a_recording_without_the_challenge_is_refused() {
     })
     .await;
     let b = Browser::new(&tanu);
-    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
-    let camera = b.consent(&enter_iin(&tanu, &b, &login, IIN).await, "accept").await;
+    let camera = open_camera(&tanu, &b, &client).await;
     send_frames(&tanu, &b, &camera, &clip_frames(3.7, 1.3)).await;
     let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
     assert!(body.contains("data-code=\"liveness_failed\""), "{body}");
@@ -255,8 +266,7 @@ async fn another_persons_face_does_not_match() {
     let other = std::fs::read(test_data("faces-dev/img1.jpg")).unwrap();
     DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&IIN.parse().unwrap(), "Someone Else", &other, "jpg").unwrap();
     let b = Browser::new(&tanu);
-    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
-    let camera = b.consent(&enter_iin(&tanu, &b, &login, IIN).await, "accept").await;
+    let camera = open_camera(&tanu, &b, &client).await;
     send_frames(&tanu, &b, &camera, &clip_frames(3.7, 4.1)).await;
     let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
     assert!(body.contains("data-code=\"no_match\""), "{body}");
@@ -302,8 +312,7 @@ async fn iin_form_errors_and_attempt_limits() {
 async fn frames_are_bound_to_the_session_and_limited() {
     let (tanu, client, _) = face_tanu(|c| c.face.max_frame_bytes = 50_000).await;
     let b = Browser::new(&tanu);
-    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
-    let camera = b.consent(&enter_iin(&tanu, &b, &login, IIN).await, "accept").await;
+    let camera = open_camera(&tanu, &b, &client).await;
     let id = interaction(page(&camera).1);
     let token = csrf(page(&camera).0);
     let post = |client: &reqwest::Client, ct: &str, csrf: &str, body: Vec<u8>| {
@@ -332,8 +341,7 @@ async fn frames_are_bound_to_the_session_and_limited() {
 async fn redrawing_the_challenges_is_not_free() {
     let (tanu, client, _) = face_tanu(|_| {}).await;
     let b = Browser::new(&tanu);
-    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
-    let camera = b.consent(&enter_iin(&tanu, &b, &login, IIN).await, "accept").await;
+    let camera = open_camera(&tanu, &b, &client).await;
     let frames = clip_frames(3.7, 0.5);
     for _ in 0..3 {
         let answers = send_frames(&tanu, &b, &camera, &frames).await;
@@ -362,8 +370,7 @@ async fn a_capture_replayed_in_another_sign_in_is_refused() {
     let (tanu, client, secret) = face_tanu(|_| {}).await;
     sign_in(&tanu, &client, &secret, true, 3.7).await;
     let b = Browser::new(&tanu);
-    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
-    let camera = enter_iin(&tanu, &b, &login, IIN).await;
+    let camera = open_camera(&tanu, &b, &client).await;
     send_frames(&tanu, &b, &camera, &clip_frames(3.7, 4.1)).await;
     let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
     assert!(body.contains("data-code=\"liveness_failed\""), "{body}");
@@ -393,9 +400,7 @@ async fn a_photo_turned_in_perspective_does_not_sign_in() {
         .enumerate()
     {
         let b = Browser::new(&tanu);
-        let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
-        let next = enter_iin(&tanu, &b, &login, IIN).await;
-        let camera = if page(&next).1.ends_with("/biometric-consent") { b.consent(&next, "accept").await } else { next };
+        let camera = open_camera(&tanu, &b, &client).await;
         let (body, url) = page(&camera);
         let (id, token) = (interaction(url), csrf(body));
         // The attacker watches the answers and fakes each gesture once it is revealed.
