@@ -66,7 +66,7 @@ impl Default for ReplayPolicy {
             min_shared_frames: 8,
             min_shared_share: 0.5,
             ttl_ms: 24 * 3600 * 1000,
-            max_captures: 20_000,
+            max_captures: 2_000,
         }
     }
 }
