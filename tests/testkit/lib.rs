@@ -249,7 +249,19 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(tanu: &Tanu) -> Self {
-        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self::builder(tanu, reqwest::Client::builder())
+    }
+
+    /// A browser at another address, as a trusted proxy in front of Tanu
+    /// reports it (`X-Forwarded-For`; the Tanu must trust 127.0.0.0/8).
+    pub fn from_address(tanu: &Tanu, address: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().expect("an address"));
+        Self::builder(tanu, reqwest::Client::builder().default_headers(headers))
+    }
+
+    fn builder(tanu: &Tanu, builder: reqwest::ClientBuilder) -> Self {
+        let http = builder.cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { http, base: tanu.base.clone() }
     }
 
