@@ -19,6 +19,7 @@ use tanu_idp::{
 
 pub use tanu_idp;
 
+pub mod face;
 pub mod onboarding;
 
 /// Signs in whoever the test says, at once. Exists only in test code: the
