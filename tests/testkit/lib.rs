@@ -400,6 +400,19 @@ pub async fn redeem(tanu: &Tanu, client_id: &ClientId, secret: &str, code: &str,
     (status, resp.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// A refresh-token grant with client_secret_basic: the status and the JSON answer.
+pub async fn refresh(tanu: &Tanu, client_id: &ClientId, secret: &str, refresh_token: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(tanu.url("/token"))
+        .basic_auth(client_id.as_str(), Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// Decodes a JWT's payload without verifying it (tests verify separately).
 pub fn jwt_claims(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).expect("JWT payload");
