@@ -306,9 +306,14 @@ fn a_wrong_prefix_is_named_in_the_error() {
 
 /// `tanu serve` as a process on a free port; returns it and its address.
 fn serve(dir: &std::path::Path, grace_s: u64) -> (std::process::Child, std::net::SocketAddr) {
+    serve_with(dir, grace_s, &[])
+}
+
+fn serve_with(dir: &std::path::Path, grace_s: u64, env: &[(&str, &str)]) -> (std::process::Child, std::net::SocketAddr) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_tanu"))
         .arg("serve")
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.display()))
         .env("TANU_DATA_DIR", dir)
@@ -415,4 +420,24 @@ fn sigterm_cuts_what_outlasts_the_grace_period() {
     assert_eq!(status.code(), Some(0));
     assert!(took >= std::time::Duration::from_millis(900), "waited for the grace period: {took:?}");
     assert!(took < std::time::Duration::from_secs(4), "not much longer: {took:?}");
+}
+
+/// Issue 16: `TANU_LOG_FORMAT=json` writes one JSON object a line (level,
+/// target, message, fields), for a log collector; a wrong value is refused.
+#[test]
+fn json_logs_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve_with(dir.path(), 5, &[("TANU_LOG_FORMAT", "json")]);
+    assert!(ready(addr));
+    sigterm(&child);
+    assert_eq!(wait_exit(&mut child, std::time::Duration::from_secs(10)).and_then(|s| s.code()), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let serving = lines.iter().find(|l| l["fields"]["message"] == "tanu is serving").expect("the start is logged");
+    assert_eq!(serving["level"], "INFO");
+    assert!(serving["fields"]["addr"].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")), "{serving}");
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "tanu stopped"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tanu")).arg("--help").env("TANU_LOG_FORMAT", "xml").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("TANU_LOG_FORMAT"), "{err}");
 }
