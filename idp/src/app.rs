@@ -209,6 +209,8 @@ impl App {
             .at("/authorize/resume/:id", poem::get(crate::oidc::authorize::resume))
             .at("/consent/:id", poem::get(crate::interaction::consent_page).post(crate::interaction::consent_submit))
             .at("/token", poem::post(crate::oidc::token::token))
+            .at("/revoke", poem::post(crate::oidc::revoke::revoke))
+            .at("/introspect", poem::post(crate::oidc::introspect::introspect))
             .at("/userinfo", poem::get(crate::oidc::userinfo::userinfo).post(crate::oidc::userinfo::userinfo))
             .at("/logout", poem::get(crate::oidc::logout::logout).post(crate::oidc::logout::logout))
             .at("/healthz", poem::get(crate::oidc::healthz))

@@ -5,6 +5,7 @@ pub mod biometric;
 pub mod entities;
 pub mod onboarding;
 pub mod ops;
+pub mod tokens;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
