@@ -1,6 +1,6 @@
 //! Interop: independent relying-party libraries in other languages complete
-//! code + PKCE, verify the ID token, call userinfo and refresh against a real
-//! Tanu over HTTP. (The Rust `openidconnect` crate's run is in conformance.rs.)
+//! code + PKCE, verify the ID token, call userinfo, refresh, introspect and
+//! revoke against a real Tanu over HTTP. (The Rust `openidconnect` crate's run is in conformance.rs.)
 use std::process::Command;
 
 use tanu_tests::*;
@@ -41,6 +41,14 @@ async fn run_rp(program: &str, args: &[&str]) {
     assert_eq!(report["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
     assert_eq!(report["iin"], "900517300124");
     assert_eq!(report["given_name"], "Aigerim");
+    // Introspection and revocation through the library.
+    let before = &report["introspection_before"];
+    assert_eq!(before["active"], true, "{report}");
+    assert_eq!(before["sub"], report["sub"]);
+    assert_eq!(before["client_id"], client.id.as_str());
+    assert_eq!(report["introspection_after_revoke"], serde_json::json!({"active": false}), "revoking the refresh token ended the grant");
+    assert_eq!(report["refresh_after_revoke"], "invalid_grant");
+    assert_eq!(report["userinfo_after_revoke"], "invalid_token");
 }
 
 #[tokio::test]

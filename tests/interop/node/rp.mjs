@@ -55,6 +55,24 @@ if (claims.nonce !== nonce) fail('nonce');
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
 const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
 if (!refreshed.access_token || refreshed.refresh_token === tokens.refresh_token) fail('refresh did not rotate');
+
+// RFC 7662 and RFC 7009 through the library: introspect, revoke the refresh
+// token (which ends the grant), introspect again, try to refresh.
+const before = await client.tokenIntrospection(config, refreshed.access_token, { token_type_hint: 'access_token' });
+await client.tokenRevocation(config, refreshed.refresh_token, { token_type_hint: 'refresh_token' });
+const after = await client.tokenIntrospection(config, refreshed.access_token);
+let refreshAfterRevoke = 'succeeded';
+try {
+  await client.refreshTokenGrant(config, refreshed.refresh_token);
+} catch (e) {
+  refreshAfterRevoke = e.error ?? e.code ?? String(e);
+}
+let userinfoAfterRevoke = 'succeeded';
+try {
+  await client.fetchUserInfo(config, refreshed.access_token, claims.sub);
+} catch (e) {
+  userinfoAfterRevoke = e.cause?.[0]?.parameters?.error ?? e.code ?? String(e);
+}
 console.log(JSON.stringify({
   library: 'openid-client',
   sub: claims.sub,
@@ -63,4 +81,8 @@ console.log(JSON.stringify({
   iin: userinfo.iin,
   given_name: userinfo.given_name,
   refreshed_sub: refreshed.claims()?.sub,
+  introspection_before: before,
+  introspection_after_revoke: after,
+  refresh_after_revoke: refreshAfterRevoke,
+  userinfo_after_revoke: userinfoAfterRevoke,
 }));
