@@ -39,6 +39,10 @@ pub mod client {
         pub created_at: DateTimeUtc,
         /// Where §10 outcome events (Security Event Tokens) are pushed.
         pub notification_endpoint: Option<String>,
+        /// Where logout tokens are posted (Back-Channel Logout 1.0).
+        pub backchannel_logout_uri: Option<String>,
+        /// The client needs `sid` in its logout tokens.
+        pub backchannel_logout_session_required: bool,
     }
     no_relations!();
 }
@@ -249,6 +253,8 @@ pub mod event_delivery {
         pub delivered_at: Option<DateTimeUtc>,
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
+        /// `secevent` (a §10 event) or `backchannel_logout` (a logout token).
+        pub kind: String,
     }
     no_relations!();
 }

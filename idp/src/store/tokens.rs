@@ -1,7 +1,8 @@
 //! Tokens as revocation (RFC 7009) and introspection (RFC 7662) see them:
-//! found by their hash, described with their grant, revoked by intent.
+//! found by their hash, described with their grant, revoked by intent; and
+//! the clients of a browser session, for back-channel logout.
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 
 use super::{
     entities::{access_token, grant, refresh_token},
@@ -90,6 +91,20 @@ impl Store {
             }));
         }
         Ok(None)
+    }
+
+    /// The clients a browser session signed in to (its grants', revoked or
+    /// not): whom a logout of the session concerns.
+    pub async fn session_clients(&self, session_id: &str) -> Result<Vec<crate::domain::ClientId>, StoreError> {
+        let ids: Vec<String> = grant::Entity::find()
+            .select_only()
+            .column(grant::Column::ClientId)
+            .distinct()
+            .filter(grant::Column::SessionId.eq(session_id))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        ids.into_iter().map(|id| id.parse().map_err(StoreError::from)).collect()
     }
 
     /// Ends one access token (RFC 7009: revoking an access token need not
