@@ -211,6 +211,7 @@ impl App {
             .at("/token", poem::post(crate::oidc::token::token))
             .at("/revoke", poem::post(crate::oidc::revoke::revoke))
             .at("/introspect", poem::post(crate::oidc::introspect::introspect))
+            .at("/par", poem::post(crate::oidc::par::par))
             .at("/userinfo", poem::get(crate::oidc::userinfo::userinfo).post(crate::oidc::userinfo::userinfo))
             .at("/logout", poem::get(crate::oidc::logout::logout).post(crate::oidc::logout::logout))
             .at("/healthz", poem::get(crate::oidc::healthz))

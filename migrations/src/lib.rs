@@ -13,6 +13,7 @@ mod m20261122_000004_biometrics;
 mod m20261123_000005_onboarding;
 mod m20261126_000006_access_token_scope;
 mod m20261127_000007_backchannel_logout;
+mod m20261127_000008_pushed_authorization_requests;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_onboarding::Migration),
             Box::new(m20261126_000006_access_token_scope::Migration),
             Box::new(m20261127_000007_backchannel_logout::Migration),
+            Box::new(m20261127_000008_pushed_authorization_requests::Migration),
         ]
     }
 }

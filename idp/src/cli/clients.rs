@@ -51,6 +51,9 @@ pub enum ClientsCommand {
         /// The client needs `sid` in every logout token.
         #[arg(long, requires = "backchannel_logout_uri")]
         backchannel_logout_session_required: bool,
+        /// Accept only pushed authorization requests (RFC 9126 `/par`) from this client.
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
         /// A URL listing every redirect URI as a JSON array (OIDC Core §8.1):
         /// fetched now; its host is the pairwise sector.
         #[arg(long)]
@@ -90,6 +93,7 @@ pub fn client_json(c: &Client) -> serde_json::Value {
         "notification_endpoint": c.notification_endpoint,
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
+        "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
         "created_at": c.created_at,
     })
 }
@@ -100,7 +104,7 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
         ClientsCommand::Add {
             name, redirect_uris, post_logout_redirect_uris, env, auth_method, jwks, subject_type, id_token_alg,
             organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, backchannel_logout_uri,
-            backchannel_logout_session_required, sector_identifier_uri, json,
+            backchannel_logout_session_required, require_pushed_authorization_requests, sector_identifier_uri, json,
         } => {
             let jwks = match jwks {
                 Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),
@@ -126,6 +130,7 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.notification_endpoint = notification_endpoint;
             new.backchannel_logout_uri = backchannel_logout_uri;
             new.backchannel_logout_session_required = backchannel_logout_session_required;
+            new.require_pushed_authorization_requests = require_pushed_authorization_requests;
             let r = store.register_client(new).await?;
             if json {
                 println!("{}", json!({ "client_id": r.client.id, "client_secret": r.secret }));

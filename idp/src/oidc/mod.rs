@@ -6,6 +6,7 @@ pub mod client_auth;
 pub mod errors;
 pub mod introspect;
 pub mod logout;
+pub mod par;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -48,6 +49,9 @@ pub struct TanuProviderMetadata {
     /// OpenID Connect Back-Channel Logout 1.0 §2.1.
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
+    /// RFC 9126 §5.
+    pub pushed_authorization_request_endpoint: String,
+    pub require_pushed_authorization_requests: bool,
 }
 impl AdditionalProviderMetadata for TanuProviderMetadata {}
 
@@ -103,6 +107,9 @@ pub fn metadata(app: &App) -> TanuProvider {
             introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
+            pushed_authorization_request_endpoint: url("/par"),
+            // Per client (`require_pushed_authorization_requests`), not provider-wide.
+            require_pushed_authorization_requests: false,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(url("/token")).expect("valid URL")))

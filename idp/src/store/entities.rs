@@ -43,6 +43,8 @@ pub mod client {
         pub backchannel_logout_uri: Option<String>,
         /// The client needs `sid` in its logout tokens.
         pub backchannel_logout_session_required: bool,
+        /// The client's authorization requests must come through `/par` (RFC 9126).
+        pub require_pushed_authorization_requests: bool,
     }
     no_relations!();
 }
@@ -299,6 +301,24 @@ pub mod face_failure {
         pub client_address: String,
         pub reason: String,
         pub at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod pushed_request {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pushed_requests")]
+    pub struct Model {
+        /// SHA-256 of the `request_uri`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub request_uri_hash: String,
+        pub client_id: String,
+        /// The pushed parameters, form-encoded.
+        pub params: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub used_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }

@@ -5,6 +5,7 @@ pub mod biometric;
 pub mod entities;
 pub mod onboarding;
 pub mod ops;
+pub mod par;
 pub mod tokens;
 
 use chrono::{DateTime, Utc};
@@ -128,6 +129,8 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// Whether the client needs `sid` in its logout tokens.
     pub backchannel_logout_session_required: bool,
+    /// Its authorization requests must be pushed (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Client {
@@ -167,6 +170,7 @@ impl TryFrom<client::Model> for Client {
             notification_endpoint: m.notification_endpoint,
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
+            require_pushed_authorization_requests: m.require_pushed_authorization_requests,
         })
     }
 }
@@ -192,6 +196,8 @@ pub struct NewClient {
     /// every `RedirectUri`; https under the redirect URIs' rule).
     pub backchannel_logout_uri: Option<RedirectUri>,
     pub backchannel_logout_session_required: bool,
+    /// RFC 9126 §6: `/authorize` accepts only pushed requests from this client.
+    pub require_pushed_authorization_requests: bool,
     /// The pairwise sector from a verified `sector_identifier_uri`
     /// (`crate::sector::fetch`); `None`: the redirect URIs' one sector.
     pub sector_identifier: Option<String>,
@@ -216,6 +222,7 @@ impl NewClient {
             notification_endpoint: None,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            require_pushed_authorization_requests: false,
             sector_identifier: None,
         }
     }
@@ -318,6 +325,7 @@ impl Store {
             notification_endpoint: Set(new.notification_endpoint.map(String::from)),
             backchannel_logout_uri: Set(new.backchannel_logout_uri.map(String::from)),
             backchannel_logout_session_required: Set(new.backchannel_logout_session_required),
+            require_pushed_authorization_requests: Set(new.require_pushed_authorization_requests),
         }
         .insert(&self.db)
         .await?;
