@@ -2,7 +2,7 @@
 // browser: it follows Tanu's redirects with a cookie jar until the redirect
 // to its own callback. Prints one JSON line of what it verified.
 //
-// Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI.
+// Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI; USE_PAR=1 to push the request.
 import * as client from 'openid-client';
 
 const { TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = process.env;
@@ -16,14 +16,19 @@ const config = await client.discovery(new URL(TANU_ISSUER), CLIENT_ID, undefined
 const verifier = client.randomPKCECodeVerifier();
 const state = client.randomState();
 const nonce = client.randomNonce();
-const authUrl = client.buildAuthorizationUrl(config, {
+const authParams = {
   redirect_uri: REDIRECT_URI,
   scope: 'openid profile iin offline_access',
   code_challenge: await client.calculatePKCECodeChallenge(verifier),
   code_challenge_method: 'S256',
   state,
   nonce,
-});
+};
+// USE_PAR=1: the request is pushed (RFC 9126) and the browser carries only client_id and request_uri.
+const authUrl = process.env.USE_PAR === '1'
+  ? await client.buildAuthorizationUrlWithPAR(config, authParams)
+  : client.buildAuthorizationUrl(config, authParams);
+if (process.env.USE_PAR === '1' && [...authUrl.searchParams.keys()].sort().join() !== 'client_id,request_uri') fail(`not a pushed request: ${authUrl}`);
 
 // The browser part: manual redirects, cookies kept.
 const jar = new Map();
@@ -75,6 +80,7 @@ try {
 }
 console.log(JSON.stringify({
   library: 'openid-client',
+  pushed: process.env.USE_PAR === '1',
   sub: claims.sub,
   amr: claims.amr,
   acr: claims.acr,
