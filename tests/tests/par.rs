@@ -69,7 +69,19 @@ async fn discovery_advertises_par() {
     let s = Scenario::start(CB).await;
     let md: Value = reqwest::get(s.tanu.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
     assert_eq!(md["pushed_authorization_request_endpoint"], s.tanu.url("/par"));
-    assert_eq!(md["require_pushed_authorization_requests"], false, "per client, not provider-wide");
+    assert_eq!(md["require_pushed_authorization_requests"], false, "by default per client, not provider-wide");
+}
+
+/// §5: the provider-wide setting refuses every client's unpushed request.
+#[tokio::test]
+async fn the_provider_can_require_par_of_every_client() {
+    let s = Scenario::start_with(CB, |c| c.require_pushed_authorization_requests = true, |_| {}).await;
+    let md: Value = reqwest::get(s.tanu.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+    assert_eq!(md["require_pushed_authorization_requests"], true);
+    let landing = s.browser().navigate(&authorize_url(&s.tanu, &s.client.id, CB, &Pkce::new(), &[])).await;
+    assert_eq!(landing.param("error").as_deref(), Some("invalid_request"));
+    let uri = pushed(&s, &Pkce::new(), &[]).await;
+    assert!(s.browser().navigate(&authorize_with(&s, s.client.id.as_str(), &uri, &[])).await.param("code").is_some());
 }
 
 /// §2.2 and §4: 201 with a short-lived request_uri; /authorize with it and

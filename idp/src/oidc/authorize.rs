@@ -141,7 +141,7 @@ pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app)
     };
     let state = params.get("state").map(str::to_string);
     let back = Back { redirect_uri: &redirect_uri, state: state.as_deref(), issuer: &app.config.issuer };
-    if client.require_pushed_authorization_requests && !pushed {
+    if (client.require_pushed_authorization_requests || app.config.require_pushed_authorization_requests) && !pushed {
         return back.error("invalid_request", "this client must push its authorization requests to the pushed_authorization_request_endpoint");
     }
 

@@ -108,8 +108,8 @@ pub fn metadata(app: &App) -> TanuProvider {
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
             pushed_authorization_request_endpoint: url("/par"),
-            // Per client (`require_pushed_authorization_requests`), not provider-wide.
-            require_pushed_authorization_requests: false,
+            // Provider-wide; clients may also be registered to require it.
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(url("/token")).expect("valid URL")))
