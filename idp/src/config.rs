@@ -101,6 +101,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// First retry delay of a failed event delivery, in milliseconds; it doubles per failure.
     pub notification_retry_base_ms: u64,
+    /// Every client must push its authorization requests (RFC 9126 §5), not
+    /// only those registered with `require_pushed_authorization_requests`.
+    pub require_pushed_authorization_requests: bool,
     /// Seconds in-flight requests (and the onboarding worker) get to finish
     /// after SIGTERM before the process exits anyway.
     pub shutdown_grace: u64,
@@ -337,6 +340,7 @@ impl Default for Config {
             forwarded_header: ForwardedHeader::XForwardedFor,
             max_body_bytes: 64 * 1024,
             notification_retry_base_ms: 2000,
+            require_pushed_authorization_requests: false,
             shutdown_grace: 10,
             biometrics: BiometricsConfig::default(),
             face: FaceConfig::default(),
@@ -440,6 +444,13 @@ impl Config {
             }
             "TANU_NOTIFICATION_RETRY_BASE_MS" => self.notification_retry_base_ms = num("TANU_NOTIFICATION_RETRY_BASE_MS", value)?,
             "TANU_SHUTDOWN_GRACE" => self.shutdown_grace = num("TANU_SHUTDOWN_GRACE", value)?,
+            "TANU_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS" => {
+                self.require_pushed_authorization_requests = value.parse().map_err(|_| ConfigError::Env {
+                    name: "TANU_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
+                    value,
+                    reason: "expected true or false".into(),
+                })?
+            }
             "TANU_BIOMETRICS_MODELS_DIR" => self.biometrics.models.dir = value.into(),
             "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
             "TANU_BIOMETRICS_THRESHOLD" => self.biometrics.threshold = num("TANU_BIOMETRICS_THRESHOLD", value)?,
@@ -614,6 +625,9 @@ mod tests {
         assert_eq!(Config::load(None, env(&[])).unwrap().shutdown_grace, 10);
         assert_eq!(Config::load(None, env(&[("TANU_SHUTDOWN_GRACE", "3")])).unwrap().shutdown_grace, 3);
         assert!(Config::load(None, env(&[("TANU_SHUTDOWN_GRACE", "soon")])).is_err());
+        assert!(!Config::default().require_pushed_authorization_requests);
+        assert!(Config::load(None, env(&[("TANU_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "true")])).unwrap().require_pushed_authorization_requests);
+        assert!(Config::load(None, env(&[("TANU_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "yes")])).is_err());
     }
 
     #[test]

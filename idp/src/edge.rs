@@ -94,13 +94,14 @@ pub fn body_budget(config: &Config, path: &str) -> usize {
     }
 }
 
-/// 413 in the form of the route: OAuth JSON for `/token` and `/userinfo`,
+/// 413 in the form of the route: OAuth JSON for `/token`, `/userinfo`,
+/// `/revoke`, `/introspect` and `/par`,
 /// problem JSON for the camera's frames, a page in the visitor's language
 /// everywhere else.
 fn too_large(req: &Request, budget: usize) -> Response {
     let path = req.uri().path();
     let detail = format!("the request body is larger than {budget} bytes");
-    if path == "/token" || path == "/userinfo" {
+    if matches!(path, "/token" | "/userinfo" | "/revoke" | "/introspect" | "/par") {
         return crate::oidc::errors::OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", detail).into_response();
     }
     if path.starts_with("/login/") && path.ends_with("/frame") {

@@ -34,6 +34,32 @@ fn clients_add_list_show_disable() {
 }
 
 #[test]
+fn clients_add_registers_backchannel_logout_and_par() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = tanu(dir.path(), &["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--env", "production",
+        "--backchannel-logout-uri", "https://bank.kz/logout", "--backchannel-logout-session-required", "--require-pushed-authorization-requests", "--json"]);
+    assert!(ok, "{err}");
+    let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["client_id"].as_str().unwrap().to_string();
+    let (ok, out, _) = tanu(dir.path(), &["clients", "show", &id, "--json"]);
+    assert!(ok);
+    let shown: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(shown["backchannel_logout_uri"], "https://bank.kz/logout");
+    assert_eq!(shown["backchannel_logout_session_required"], true);
+    assert_eq!(shown["require_pushed_authorization_requests"], true);
+    for (args, reason) in [
+        (vec!["--backchannel-logout-uri", "http://bank.kz/logout"], "https"),
+        (vec!["--backchannel-logout-uri", "https://bank.kz/logout#f"], "fragment"),
+        (vec!["--backchannel-logout-session-required"], "backchannel-logout-uri"),
+    ] {
+        let mut all = vec!["clients", "add", "--name", "X", "--redirect-uri", "https://bank.kz/cb"];
+        all.extend(args.iter());
+        let (ok, _, err) = tanu(dir.path(), &all);
+        assert!(!ok, "{args:?} must fail");
+        assert!(err.contains(reason), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn clients_add_refuses_bad_registrations_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     for (args, reason) in [

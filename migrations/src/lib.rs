@@ -12,6 +12,8 @@ mod m20261122_000003_notifications;
 mod m20261122_000004_biometrics;
 mod m20261123_000005_onboarding;
 mod m20261126_000006_access_token_scope;
+mod m20261127_000007_backchannel_logout;
+mod m20261127_000008_pushed_authorization_requests;
 mod m20261127_000009_template_keys;
 
 pub struct Migrator;
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_biometrics::Migration),
             Box::new(m20261123_000005_onboarding::Migration),
             Box::new(m20261126_000006_access_token_scope::Migration),
+            Box::new(m20261127_000007_backchannel_logout::Migration),
+            Box::new(m20261127_000008_pushed_authorization_requests::Migration),
             Box::new(m20261127_000009_template_keys::Migration),
         ]
     }

@@ -1,6 +1,6 @@
 //! Interop: independent relying-party libraries in other languages complete
-//! code + PKCE, verify the ID token, call userinfo and refresh against a real
-//! Tanu over HTTP. (The Rust `openidconnect` crate's run is in conformance.rs.)
+//! code + PKCE, verify the ID token, call userinfo, refresh, introspect and
+//! revoke against a real Tanu over HTTP. (The Rust `openidconnect` crate's run is in conformance.rs.)
 use std::process::Command;
 
 use tanu_tests::*;
@@ -11,14 +11,20 @@ fn workspace() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-async fn run_rp(program: &str, args: &[&str]) {
+async fn run_rp(program: &str, args: &[&str]) -> serde_json::Value {
+    run_rp_with(program, args, &[], |_| {}).await
+}
+
+/// Runs the relying party with extra environment, for a client registered with `tweak`.
+async fn run_rp_with(program: &str, args: &[&str], env: &[(&str, &str)], tweak: impl FnOnce(&mut tanu_idp::store::NewClient)) -> serde_json::Value {
     let tanu = Tanu::start().await;
     let citizen = tanu.citizen("900517300124", "Aigerim", "Seitkali").await;
     tanu.sign_in_as(Some(&citizen));
-    let (client, secret) = tanu.client(CB, |_| {}).await;
+    let (client, secret) = tanu.client(CB, tweak).await;
     tanu.consent(&citizen, &client.id, "profile iin offline_access").await;
     let out = tokio::task::spawn_blocking({
         let (program, args, base, id, secret) = (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), tanu.base.clone(), client.id.to_string(), secret.unwrap());
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move || {
             Command::new(program)
                 .args(args)
@@ -27,6 +33,7 @@ async fn run_rp(program: &str, args: &[&str]) {
                 .env("CLIENT_ID", id)
                 .env("CLIENT_SECRET", secret)
                 .env("REDIRECT_URI", CB)
+                .envs(env)
                 .output()
                 .expect("the relying party runs (make test installs node and the Python venv)")
         }
@@ -41,11 +48,28 @@ async fn run_rp(program: &str, args: &[&str]) {
     assert_eq!(report["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
     assert_eq!(report["iin"], "900517300124");
     assert_eq!(report["given_name"], "Aigerim");
+    // Introspection and revocation through the library.
+    let before = &report["introspection_before"];
+    assert_eq!(before["active"], true, "{report}");
+    assert_eq!(before["sub"], report["sub"]);
+    assert_eq!(before["client_id"], client.id.as_str());
+    assert_eq!(report["introspection_after_revoke"], serde_json::json!({"active": false}), "revoking the refresh token ended the grant");
+    assert_eq!(report["refresh_after_revoke"], "invalid_grant");
+    assert_eq!(report["userinfo_after_revoke"], "invalid_token");
+    report
 }
 
 #[tokio::test]
 async fn node_openid_client_v6() {
     run_rp("node", &["tests/interop/node/rp.mjs"]).await;
+}
+
+/// The same relying party pushing its request (RFC 9126), for a client that
+/// must: the browser carries only client_id and request_uri.
+#[tokio::test]
+async fn node_openid_client_v6_with_par() {
+    let report = run_rp_with("node", &["tests/interop/node/rp.mjs"], &[("USE_PAR", "1")], |c| c.require_pushed_authorization_requests = true).await;
+    assert_eq!(report["pushed"], true);
 }
 
 #[tokio::test]

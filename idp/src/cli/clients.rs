@@ -44,6 +44,16 @@ pub enum ClientsCommand {
         /// Where outcome events (signed Security Event Tokens, Rules §10) are pushed.
         #[arg(long)]
         notification_endpoint: Option<RedirectUri>,
+        /// Where signed logout tokens are posted when a citizen's session
+        /// with this client ends (OpenID Connect Back-Channel Logout 1.0).
+        #[arg(long)]
+        backchannel_logout_uri: Option<RedirectUri>,
+        /// The client needs `sid` in every logout token.
+        #[arg(long, requires = "backchannel_logout_uri")]
+        backchannel_logout_session_required: bool,
+        /// Accept only pushed authorization requests (RFC 9126 `/par`) from this client.
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
         /// A URL listing every redirect URI as a JSON array (OIDC Core §8.1):
         /// fetched now; its host is the pairwise sector.
         #[arg(long)]
@@ -81,6 +91,9 @@ pub fn client_json(c: &Client) -> serde_json::Value {
         "environment": c.environment,
         "disabled": c.disabled,
         "notification_endpoint": c.notification_endpoint,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
+        "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
         "created_at": c.created_at,
     })
 }
@@ -90,7 +103,8 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::Add {
             name, redirect_uris, post_logout_redirect_uris, env, auth_method, jwks, subject_type, id_token_alg,
-            organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, sector_identifier_uri, json,
+            organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, backchannel_logout_uri,
+            backchannel_logout_session_required, require_pushed_authorization_requests, sector_identifier_uri, json,
         } => {
             let jwks = match jwks {
                 Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),
@@ -114,6 +128,9 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.policy_uri = policy_uri;
             new.tos_uri = tos_uri;
             new.notification_endpoint = notification_endpoint;
+            new.backchannel_logout_uri = backchannel_logout_uri;
+            new.backchannel_logout_session_required = backchannel_logout_session_required;
+            new.require_pushed_authorization_requests = require_pushed_authorization_requests;
             let r = store.register_client(new).await?;
             if json {
                 println!("{}", json!({ "client_id": r.client.id, "client_secret": r.secret }));

@@ -116,6 +116,15 @@ pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app)
         req.uri().query().unwrap_or("").as_bytes().to_vec()
     };
     let params = Params::parse(&raw);
+    // RFC 9126 §4: a request_uri from /par stands for the pushed parameters,
+    // and only those. Any other request_uri (JAR by reference) is refused by `validate`.
+    let (params, pushed) = match params.get("request_uri").filter(|u| u.starts_with(crate::store::par::REQUEST_URI_PREFIX)) {
+        Some(uri) => match super::par::pushed_params(app, &params, uri, lang).await {
+            Ok(p) => (p, true),
+            Err(page) => return page,
+        },
+        None => (params, false),
+    };
     let lang = Lang::negotiate(params.get("ui_locales"), req.header("accept-language"));
 
     // Until client and redirect URI are known good, errors stay on our page (RFC 6749 §4.1.2.1).
@@ -132,6 +141,9 @@ pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app)
     };
     let state = params.get("state").map(str::to_string);
     let back = Back { redirect_uri: &redirect_uri, state: state.as_deref(), issuer: &app.config.issuer };
+    if (client.require_pushed_authorization_requests || app.config.require_pushed_authorization_requests) && !pushed {
+        return back.error("invalid_request", "this client must push its authorization requests to the pushed_authorization_request_endpoint");
+    }
 
     match validate(&params, &client, redirect_uri.clone(), lang) {
         Ok(request) => proceed(app, cookies, request, None).await,
@@ -141,7 +153,7 @@ pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app)
 
 type Refusal = (&'static str, &'static str);
 
-fn validate(params: &Params, client: &Client, redirect_uri: String, lang: Lang) -> Result<AuthorizationRequest, Refusal> {
+pub(super) fn validate(params: &Params, client: &Client, redirect_uri: String, lang: Lang) -> Result<AuthorizationRequest, Refusal> {
     if let Err(e) = params.check() {
         return Err(("invalid_request", match e {
             super::errors::ParamError::Repeated(_) => "a parameter is repeated",

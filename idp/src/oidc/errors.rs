@@ -97,6 +97,11 @@ impl Params {
         }
     }
 
+    /// Every name and value, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn is_repeated(&self, name: &str) -> bool {
         self.pairs.iter().filter(|(k, _)| k == name).count() > 1
     }

@@ -4,7 +4,8 @@
 //! only when `id_token_hint` names *this* browser's session (§2); otherwise
 //! the citizen is asked to confirm on a CSRF-protected page (§6), so that a
 //! link or a hint alone cannot sign anyone out. Nothing here ends another
-//! browser's session.
+//! browser's session. The clients of an ended session that registered a
+//! `backchannel_logout_uri` get a logout token (`notify::session_ended`).
 use std::sync::Arc;
 
 use poem::{handler, http::{Method, StatusCode}, web::{cookie::CookieJar, Data}, Body, Request, Response};
@@ -125,6 +126,11 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
         }
         if let Err(e) = crate::interaction::end_session(app, cookies).await {
             return server_error(lang, e);
+        }
+        // Back-Channel Logout 1.0: the session's clients are told. A failure
+        // to queue is logged; the citizen is signed out all the same.
+        if let Err(e) = crate::notify::session_ended(app, &session.id, &session.citizen_id).await {
+            tracing::error!(error = %e, "back-channel logout not queued");
         }
     }
     match target {

@@ -2,8 +2,12 @@
 //! Protocol types come from `openidconnect`; the glue to poem is ours (there
 //! is no poem 3 frontend for oxide-auth, and oxide-auth has no OIDC layer).
 pub mod authorize;
+pub mod client_auth;
 pub mod errors;
+pub mod introspect;
 pub mod logout;
+pub mod par;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
@@ -34,6 +38,20 @@ pub struct TanuProviderMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     pub ui_locales_supported: Vec<String>,
+    /// RFC 7009 (RFC 8414 §2).
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// RFC 7662 (RFC 8414 §2).
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.1.
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
+    /// RFC 9126 §5.
+    pub pushed_authorization_request_endpoint: String,
+    pub require_pushed_authorization_requests: bool,
 }
 impl AdditionalProviderMetadata for TanuProviderMetadata {}
 
@@ -55,6 +73,16 @@ pub type TanuProvider = ProviderMetadata<
 // Keep the alias honest: the core type is the same shape with no additions.
 const _: fn(CoreProviderMetadata) = |_| {};
 
+/// Client authentication methods, the same at `/token`, `/revoke` and `/introspect`.
+fn auth_methods() -> Vec<String> {
+    ["client_secret_basic", "client_secret_post", "private_key_jwt"].map(String::from).to_vec()
+}
+
+/// Algorithms of `private_key_jwt` assertions (`client_auth::verify_assertion`).
+fn assertion_algs() -> Vec<String> {
+    ["RS256", "ES256", "PS256"].map(String::from).to_vec()
+}
+
 pub fn metadata(app: &App) -> TanuProvider {
     let c = &app.config;
     let url = |p: &str| c.endpoint(p);
@@ -69,8 +97,19 @@ pub fn metadata(app: &App) -> TanuProvider {
             end_session_endpoint: url("/logout"),
             code_challenge_methods_supported: vec!["S256".into()],
             authorization_response_iss_parameter_supported: true,
-            token_endpoint_auth_signing_alg_values_supported: vec!["RS256".into(), "ES256".into(), "PS256".into()],
+            token_endpoint_auth_signing_alg_values_supported: assertion_algs(),
             ui_locales_supported: vec!["kk".into(), "ru".into(), "en".into()],
+            revocation_endpoint: url("/revoke"),
+            revocation_endpoint_auth_methods_supported: auth_methods(),
+            revocation_endpoint_auth_signing_alg_values_supported: assertion_algs(),
+            introspection_endpoint: url("/introspect"),
+            introspection_endpoint_auth_methods_supported: auth_methods(),
+            introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
+            pushed_authorization_request_endpoint: url("/par"),
+            // Provider-wide; clients may also be registered to require it.
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(url("/token")).expect("valid URL")))

@@ -1,10 +1,9 @@
-//! The token endpoint (RFC 6749 §3.2, §4.1.3, §6; OIDC Core §3.1.3; RFC 7523
-//! client assertions). Codes are single-use and a replayed code revokes every
+//! The token endpoint (RFC 6749 §3.2, §4.1.3, §6; OIDC Core §3.1.3; client
+//! authentication in `client_auth.rs`). Codes are single-use and a replayed code revokes every
 //! token issued from it; refresh tokens rotate on use and a reused one
 //! revokes the whole grant.
 use std::{borrow::Cow, sync::Arc};
 
-use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{Duration, Utc};
 use openidconnect::{
     core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreTokenType},
@@ -20,11 +19,11 @@ use serde::{Deserialize, Serialize};
 use super::errors::{OAuthError, Params};
 use crate::{
     app::App,
-    crypto::{random_token, token_hash, verify_secret},
-    domain::{ClientId, Scope, ScopeSet, TokenAuthMethod},
+    crypto::{random_token, token_hash},
+    domain::{Scope, ScopeSet},
     keys::Signer,
     store::{
-        entities::{access_token, authorization_code, client_assertion, grant, refresh_token},
+        entities::{access_token, authorization_code, grant, refresh_token},
         Client,
     },
 };
@@ -43,7 +42,7 @@ type TanuTokenResponse = StandardTokenResponse<
     CoreTokenType,
 >;
 
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub use super::client_auth::{authenticate_client, JWT_BEARER};
 
 #[handler]
 pub async fn token(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
@@ -87,130 +86,6 @@ impl WithHeader for Response {
         }
         self
     }
-}
-
-// ---------------------------------------------------------------- client authentication
-
-/// RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic credentials.
-fn basic_credentials(req: &Request) -> Option<Result<(String, String), ()>> {
-    let h = req.header("authorization")?;
-    let b64 = h.strip_prefix("Basic ").or_else(|| h.strip_prefix("basic "))?;
-    Some((|| {
-        let decoded = String::from_utf8(STANDARD.decode(b64.trim()).map_err(|_| ())?).map_err(|_| ())?;
-        let (id, secret) = decoded.split_once(':').ok_or(())?;
-        let dec = |s: &str| -> Result<String, ()> {
-            Ok(url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().ok_or(())?.1.into_owned())
-        };
-        Ok((dec(id)?, dec(secret)?))
-    })())
-}
-
-async fn authenticate_client(app: &App, req: &Request, params: &Params) -> Result<Client, OAuthError> {
-    let basic = basic_credentials(req);
-    let basic_used = basic.is_some();
-    let post_secret = params.get("client_secret");
-    let assertion = params.get("client_assertion");
-    let presented = [basic.is_some(), post_secret.is_some(), assertion.is_some()].iter().filter(|x| **x).count();
-    if presented > 1 {
-        return Err(OAuthError::invalid_request("use exactly one client authentication method"));
-    }
-    let bad = |d: &str| OAuthError::invalid_client(d, basic_used);
-
-    let (client_id, method) = if let Some(b) = &basic {
-        let (id, _) = b.as_ref().map_err(|_| bad("malformed Basic credentials"))?;
-        if params.get("client_id").is_some_and(|p| p != id) {
-            return Err(OAuthError::invalid_request("client_id does not match the credentials"));
-        }
-        (id.clone(), TokenAuthMethod::ClientSecretBasic)
-    } else if post_secret.is_some() {
-        (params.get("client_id").ok_or_else(|| bad("client_id is required"))?.to_string(), TokenAuthMethod::ClientSecretPost)
-    } else if let Some(a) = assertion {
-        if params.get("client_assertion_type") != Some(JWT_BEARER) {
-            return Err(OAuthError::invalid_request("client_assertion_type must be jwt-bearer"));
-        }
-        #[derive(Deserialize)]
-        struct Sub {
-            sub: String,
-        }
-        // The signature is checked below, against the key of the client named here.
-        let sub = jsonwebtoken::dangerous::insecure_decode::<Sub>(a).map_err(|_| bad("malformed client assertion"))?.claims.sub;
-        if params.get("client_id").is_some_and(|p| p != sub) {
-            return Err(OAuthError::invalid_request("client_id does not match the client assertion"));
-        }
-        (sub, TokenAuthMethod::PrivateKeyJwt)
-    } else {
-        return Err(bad("client authentication is required"));
-    };
-
-    let id: ClientId = client_id.parse().map_err(|_| bad("unknown client"))?;
-    let client = app.store.client(&id).await.map_err(OAuthError::server_error)?;
-    let client = client.filter(|c| !c.disabled).ok_or_else(|| bad("unknown client"))?;
-    if client.auth_method != method {
-        return Err(bad("this client must authenticate with its registered method"));
-    }
-    match method {
-        TokenAuthMethod::ClientSecretBasic | TokenAuthMethod::ClientSecretPost => {
-            let secret = match &basic {
-                Some(Ok((_, s))) => s.clone(),
-                _ => post_secret.unwrap_or_default().to_string(),
-            };
-            let hash = client.secret_hash.clone().unwrap_or_default();
-            // Argon2 is deliberately slow: keep it off the async workers.
-            let ok = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash)).await.unwrap_or(false);
-            if !ok {
-                return Err(bad("client authentication failed"));
-            }
-        }
-        TokenAuthMethod::PrivateKeyJwt => verify_assertion(app, &client, assertion.unwrap_or_default()).await?,
-    }
-    Ok(client)
-}
-
-/// RFC 7523 §3 with OIDC Core §9: iss = sub = client_id, aud = the token
-/// endpoint or the issuer, exp present, jti not seen before.
-async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result<(), OAuthError> {
-    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-    let bad = |d: &str| OAuthError::invalid_client(d, false);
-    let header = jsonwebtoken::decode_header(assertion).map_err(|_| bad("malformed client assertion"))?;
-    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {
-        return Err(bad("client assertion algorithm not accepted"));
-    }
-    let jwks = client.jwks.as_ref().ok_or_else(|| bad("client has no registered keys"))?;
-    let keys: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
-        Some(kid) => jwks.keys.iter().filter(|k| k.common.key_id.as_deref() == Some(kid)).collect(),
-        None => jwks.keys.iter().collect(),
-    };
-    #[derive(Deserialize)]
-    struct Claims {
-        jti: String,
-        exp: i64,
-    }
-    let mut validation = Validation::new(header.alg);
-    validation.set_issuer(&[client.id.as_str()]);
-    validation.sub = Some(client.id.to_string());
-    validation.set_audience(&[app.config.endpoint("/token"), app.config.issuer.clone()]);
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    validation.leeway = 30;
-    let claims = keys
-        .iter()
-        .filter_map(|k| DecodingKey::from_jwk(k).ok())
-        .find_map(|k| jsonwebtoken::decode::<Claims>(assertion, &k, &validation).ok())
-        .ok_or_else(|| bad("client assertion is not valid"))?
-        .claims;
-    if claims.exp > Utc::now().timestamp() + 600 {
-        return Err(bad("client assertion lives too long"));
-    }
-    let inserted = client_assertion::ActiveModel {
-        jti: Set(format!("{}:{}", client.id, claims.jti)),
-        client_id: Set(client.id.to_string()),
-        expires_at: Set(chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now)),
-    }
-    .insert(&app.store.db)
-    .await;
-    if inserted.is_err() {
-        return Err(bad("client assertion has been used before"));
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------- grants

@@ -39,6 +39,12 @@ pub mod client {
         pub created_at: DateTimeUtc,
         /// Where §10 outcome events (Security Event Tokens) are pushed.
         pub notification_endpoint: Option<String>,
+        /// Where logout tokens are posted (Back-Channel Logout 1.0).
+        pub backchannel_logout_uri: Option<String>,
+        /// The client needs `sid` in its logout tokens.
+        pub backchannel_logout_session_required: bool,
+        /// The client's authorization requests must come through `/par` (RFC 9126).
+        pub require_pushed_authorization_requests: bool,
     }
     no_relations!();
 }
@@ -249,6 +255,8 @@ pub mod event_delivery {
         pub delivered_at: Option<DateTimeUtc>,
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
+        /// `secevent` (a §10 event) or `backchannel_logout` (a logout token).
+        pub kind: String,
     }
     no_relations!();
 }
@@ -308,6 +316,24 @@ pub mod face_failure {
         pub client_address: String,
         pub reason: String,
         pub at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod pushed_request {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pushed_requests")]
+    pub struct Model {
+        /// SHA-256 of the `request_uri`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub request_uri_hash: String,
+        pub client_id: String,
+        /// The pushed parameters, form-encoded.
+        pub params: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub used_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }

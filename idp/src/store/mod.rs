@@ -5,6 +5,8 @@ pub mod biometric;
 pub mod entities;
 pub mod onboarding;
 pub mod ops;
+pub mod par;
+pub mod tokens;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -123,6 +125,12 @@ pub struct Client {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub notification_endpoint: Option<String>,
+    /// Where logout tokens are posted (Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in its logout tokens.
+    pub backchannel_logout_session_required: bool,
+    /// Its authorization requests must be pushed (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Client {
@@ -160,6 +168,9 @@ impl TryFrom<client::Model> for Client {
             disabled: m.disabled,
             created_at: m.created_at,
             notification_endpoint: m.notification_endpoint,
+            backchannel_logout_uri: m.backchannel_logout_uri,
+            backchannel_logout_session_required: m.backchannel_logout_session_required,
+            require_pushed_authorization_requests: m.require_pushed_authorization_requests,
         })
     }
 }
@@ -181,6 +192,12 @@ pub struct NewClient {
     pub id_token_alg: SigningAlg,
     pub environment: Environment,
     pub notification_endpoint: Option<RedirectUri>,
+    /// Back-Channel Logout 1.0: where logout tokens go (no fragment, like
+    /// every `RedirectUri`; https under the redirect URIs' rule).
+    pub backchannel_logout_uri: Option<RedirectUri>,
+    pub backchannel_logout_session_required: bool,
+    /// RFC 9126 §6: `/authorize` accepts only pushed requests from this client.
+    pub require_pushed_authorization_requests: bool,
     /// The pairwise sector from a verified `sector_identifier_uri`
     /// (`crate::sector::fetch`); `None`: the redirect URIs' one sector.
     pub sector_identifier: Option<String>,
@@ -203,6 +220,9 @@ impl NewClient {
             id_token_alg: SigningAlg::Rs256,
             environment: Environment::Sandbox,
             notification_endpoint: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
+            require_pushed_authorization_requests: false,
             sector_identifier: None,
         }
     }
@@ -239,6 +259,21 @@ impl Store {
             if !n.is_secure_or_loopback() {
                 return Err(StoreError::Invalid("the notification endpoint must use https".into()));
             }
+        }
+        if let Some(b) = &new.backchannel_logout_uri {
+            // Logout tokens name the citizen: the same transport rule as the redirect URIs.
+            let ok = match new.environment {
+                Environment::Production => b.as_str().starts_with("https://"),
+                Environment::Sandbox => b.is_secure_or_loopback(),
+            };
+            if !ok {
+                return Err(StoreError::Invalid(
+                    "the backchannel logout URI must use https (plain http only for a loopback host in the sandbox)".into(),
+                ));
+            }
+        }
+        if new.backchannel_logout_session_required && new.backchannel_logout_uri.is_none() {
+            return Err(StoreError::Invalid("backchannel_logout_session_required needs a backchannel logout URI".into()));
         }
         // OIDC Core §8.1: the sector of a sector_identifier_uri (checked by
         // whoever fetched it), else the one sector all redirect URIs share.
@@ -288,6 +323,9 @@ impl Store {
             disabled: Set(false),
             created_at: Set(Utc::now()),
             notification_endpoint: Set(new.notification_endpoint.map(String::from)),
+            backchannel_logout_uri: Set(new.backchannel_logout_uri.map(String::from)),
+            backchannel_logout_session_required: Set(new.backchannel_logout_session_required),
+            require_pushed_authorization_requests: Set(new.require_pushed_authorization_requests),
         }
         .insert(&self.db)
         .await?;

@@ -2,7 +2,7 @@
 // browser: it follows Tanu's redirects with a cookie jar until the redirect
 // to its own callback. Prints one JSON line of what it verified.
 //
-// Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI.
+// Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI; USE_PAR=1 to push the request.
 import * as client from 'openid-client';
 
 const { TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = process.env;
@@ -16,14 +16,19 @@ const config = await client.discovery(new URL(TANU_ISSUER), CLIENT_ID, undefined
 const verifier = client.randomPKCECodeVerifier();
 const state = client.randomState();
 const nonce = client.randomNonce();
-const authUrl = client.buildAuthorizationUrl(config, {
+const authParams = {
   redirect_uri: REDIRECT_URI,
   scope: 'openid profile iin offline_access',
   code_challenge: await client.calculatePKCECodeChallenge(verifier),
   code_challenge_method: 'S256',
   state,
   nonce,
-});
+};
+// USE_PAR=1: the request is pushed (RFC 9126) and the browser carries only client_id and request_uri.
+const authUrl = process.env.USE_PAR === '1'
+  ? await client.buildAuthorizationUrlWithPAR(config, authParams)
+  : client.buildAuthorizationUrl(config, authParams);
+if (process.env.USE_PAR === '1' && [...authUrl.searchParams.keys()].sort().join() !== 'client_id,request_uri') fail(`not a pushed request: ${authUrl}`);
 
 // The browser part: manual redirects, cookies kept.
 const jar = new Map();
@@ -55,12 +60,35 @@ if (claims.nonce !== nonce) fail('nonce');
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
 const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
 if (!refreshed.access_token || refreshed.refresh_token === tokens.refresh_token) fail('refresh did not rotate');
+
+// RFC 7662 and RFC 7009 through the library: introspect, revoke the refresh
+// token (which ends the grant), introspect again, try to refresh.
+const before = await client.tokenIntrospection(config, refreshed.access_token, { token_type_hint: 'access_token' });
+await client.tokenRevocation(config, refreshed.refresh_token, { token_type_hint: 'refresh_token' });
+const after = await client.tokenIntrospection(config, refreshed.access_token);
+let refreshAfterRevoke = 'succeeded';
+try {
+  await client.refreshTokenGrant(config, refreshed.refresh_token);
+} catch (e) {
+  refreshAfterRevoke = e.error ?? e.code ?? String(e);
+}
+let userinfoAfterRevoke = 'succeeded';
+try {
+  await client.fetchUserInfo(config, refreshed.access_token, claims.sub);
+} catch (e) {
+  userinfoAfterRevoke = e.cause?.[0]?.parameters?.error ?? e.code ?? String(e);
+}
 console.log(JSON.stringify({
   library: 'openid-client',
+  pushed: process.env.USE_PAR === '1',
   sub: claims.sub,
   amr: claims.amr,
   acr: claims.acr,
   iin: userinfo.iin,
   given_name: userinfo.given_name,
   refreshed_sub: refreshed.claims()?.sub,
+  introspection_before: before,
+  introspection_after_revoke: after,
+  refresh_after_revoke: refreshAfterRevoke,
+  userinfo_after_revoke: userinfoAfterRevoke,
 }));

@@ -2,8 +2,8 @@
 
 Follows Tanu's redirects with a cookie-keeping session until the redirect to
 its own callback, then redeems the code with PKCE, verifies the ID token's
-signature and claims against the published JWKS, calls userinfo and
-refreshes. Prints one JSON line of what it verified.
+signature and claims against the published JWKS, calls userinfo,
+refreshes, introspects (RFC 7662) and revokes (RFC 7009). Prints one JSON line of what it verified.
 
 Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI.
 """
@@ -64,6 +64,22 @@ userinfo = rp.get(md["userinfo_endpoint"], timeout=10).json()
 assert userinfo["sub"] == claims["sub"], "userinfo sub"
 refreshed = rp.refresh_token(md["token_endpoint"], refresh_token=token["refresh_token"])
 assert refreshed["refresh_token"] != token["refresh_token"], "refresh token rotated"
+
+# RFC 7662 and RFC 7009 through the library: introspect, revoke the refresh
+# token (which ends the grant), introspect again, try to refresh.
+r = rp.introspect_token(md["introspection_endpoint"], token=refreshed["access_token"], token_type_hint="access_token")
+r.raise_for_status()
+before = r.json()
+r = rp.revoke_token(md["revocation_endpoint"], token=refreshed["refresh_token"], token_type_hint="refresh_token")
+assert r.status_code == 200, f"revocation answered {r.status_code}"
+after = rp.introspect_token(md["introspection_endpoint"], token=refreshed["access_token"]).json()
+try:
+    rp.refresh_token(md["token_endpoint"], refresh_token=refreshed["refresh_token"])
+    refresh_after_revoke = "succeeded"
+except Exception as e:  # authlib's OAuthError carries the RFC 6749 error code
+    refresh_after_revoke = getattr(e, "error", repr(e))
+r = requests.get(md["userinfo_endpoint"], headers={"Authorization": "Bearer " + refreshed["access_token"]}, timeout=10)
+userinfo_after_revoke = r.headers.get("WWW-Authenticate", str(r.status_code))
 print(json.dumps({
     "library": "authlib",
     "sub": claims["sub"],
@@ -71,4 +87,8 @@ print(json.dumps({
     "acr": claims["acr"],
     "iin": userinfo.get("iin"),
     "given_name": userinfo.get("given_name"),
+    "introspection_before": before,
+    "introspection_after_revoke": after,
+    "refresh_after_revoke": refresh_after_revoke,
+    "userinfo_after_revoke": "invalid_token" if 'error="invalid_token"' in userinfo_after_revoke else userinfo_after_revoke,
 }))

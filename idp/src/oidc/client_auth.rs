@@ -1,0 +1,173 @@
+//! Client authentication at the endpoints a relying party's backend calls
+//! (`/token`, `/revoke`, `/introspect`): RFC 6749 §2.3.1 secrets (Basic or
+//! form) and RFC 7523 `private_key_jwt` assertions, each client with its
+//! **registered** method only.
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::Utc;
+use poem::{http::StatusCode, Request};
+use sea_orm::{ActiveModelTrait, Set};
+use serde::Deserialize;
+
+use super::errors::{OAuthError, Params};
+use crate::{
+    app::App,
+    crypto::verify_secret,
+    domain::{ClientId, TokenAuthMethod},
+    store::{entities::client_assertion, Client},
+};
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The largest form body a backend endpoint reads (the edge's budget is
+/// larger and applies first).
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// A client's authenticated form request at `/revoke` or `/introspect`: the
+/// per-address budget `/token` has, a form body of at most
+/// [`MAX_FORM_BYTES`] (413 past it), no repeated parameter, and the client
+/// authenticated with its registered method.
+pub async fn client_form(app: &App, req: &Request, body: poem::Body) -> Result<(Client, Params), poem::Response> {
+    use poem::IntoResponse;
+    if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
+        let mut r = OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "invalid_request", "too many requests").into_response();
+        if let Ok(v) = wait.to_string().parse() {
+            r.headers_mut().insert("Retry-After", v);
+        }
+        return Err(r);
+    }
+    let form = async {
+        if !req.content_type().unwrap_or("").starts_with("application/x-www-form-urlencoded") {
+            return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+        }
+        let raw = body.into_bytes_limit(MAX_FORM_BYTES).await.map_err(|_| {
+            OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", format!("the body is larger than {MAX_FORM_BYTES} bytes"))
+        })?;
+        let params = Params::parse(&raw);
+        params.check().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        let client = authenticate_client(app, req, &params).await?;
+        Ok((client, params))
+    };
+    form.await.map_err(IntoResponse::into_response)
+}
+
+/// RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic credentials.
+fn basic_credentials(req: &Request) -> Option<Result<(String, String), ()>> {
+    let h = req.header("authorization")?;
+    let b64 = h.strip_prefix("Basic ").or_else(|| h.strip_prefix("basic "))?;
+    Some((|| {
+        let decoded = String::from_utf8(STANDARD.decode(b64.trim()).map_err(|_| ())?).map_err(|_| ())?;
+        let (id, secret) = decoded.split_once(':').ok_or(())?;
+        let dec = |s: &str| -> Result<String, ()> {
+            Ok(url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().ok_or(())?.1.into_owned())
+        };
+        Ok((dec(id)?, dec(secret)?))
+    })())
+}
+
+pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> Result<Client, OAuthError> {
+    let basic = basic_credentials(req);
+    let basic_used = basic.is_some();
+    let post_secret = params.get("client_secret");
+    let assertion = params.get("client_assertion");
+    let presented = [basic.is_some(), post_secret.is_some(), assertion.is_some()].iter().filter(|x| **x).count();
+    if presented > 1 {
+        return Err(OAuthError::invalid_request("use exactly one client authentication method"));
+    }
+    let bad = |d: &str| OAuthError::invalid_client(d, basic_used);
+
+    let (client_id, method) = if let Some(b) = &basic {
+        let (id, _) = b.as_ref().map_err(|_| bad("malformed Basic credentials"))?;
+        if params.get("client_id").is_some_and(|p| p != id) {
+            return Err(OAuthError::invalid_request("client_id does not match the credentials"));
+        }
+        (id.clone(), TokenAuthMethod::ClientSecretBasic)
+    } else if post_secret.is_some() {
+        (params.get("client_id").ok_or_else(|| bad("client_id is required"))?.to_string(), TokenAuthMethod::ClientSecretPost)
+    } else if let Some(a) = assertion {
+        if params.get("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_request("client_assertion_type must be jwt-bearer"));
+        }
+        #[derive(Deserialize)]
+        struct Sub {
+            sub: String,
+        }
+        // The signature is checked below, against the key of the client named here.
+        let sub = jsonwebtoken::dangerous::insecure_decode::<Sub>(a).map_err(|_| bad("malformed client assertion"))?.claims.sub;
+        if params.get("client_id").is_some_and(|p| p != sub) {
+            return Err(OAuthError::invalid_request("client_id does not match the client assertion"));
+        }
+        (sub, TokenAuthMethod::PrivateKeyJwt)
+    } else {
+        return Err(bad("client authentication is required"));
+    };
+
+    let id: ClientId = client_id.parse().map_err(|_| bad("unknown client"))?;
+    let client = app.store.client(&id).await.map_err(OAuthError::server_error)?;
+    let client = client.filter(|c| !c.disabled).ok_or_else(|| bad("unknown client"))?;
+    if client.auth_method != method {
+        return Err(bad("this client must authenticate with its registered method"));
+    }
+    match method {
+        TokenAuthMethod::ClientSecretBasic | TokenAuthMethod::ClientSecretPost => {
+            let secret = match &basic {
+                Some(Ok((_, s))) => s.clone(),
+                _ => post_secret.unwrap_or_default().to_string(),
+            };
+            let hash = client.secret_hash.clone().unwrap_or_default();
+            // Argon2 is deliberately slow: keep it off the async workers.
+            let ok = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash)).await.unwrap_or(false);
+            if !ok {
+                return Err(bad("client authentication failed"));
+            }
+        }
+        TokenAuthMethod::PrivateKeyJwt => verify_assertion(app, &client, assertion.unwrap_or_default()).await?,
+    }
+    Ok(client)
+}
+
+/// RFC 7523 §3 with OIDC Core §9: iss = sub = client_id, aud = the token
+/// endpoint or the issuer, exp present, jti not seen before.
+async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result<(), OAuthError> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let bad = |d: &str| OAuthError::invalid_client(d, false);
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| bad("malformed client assertion"))?;
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {
+        return Err(bad("client assertion algorithm not accepted"));
+    }
+    let jwks = client.jwks.as_ref().ok_or_else(|| bad("client has no registered keys"))?;
+    let keys: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
+        Some(kid) => jwks.keys.iter().filter(|k| k.common.key_id.as_deref() == Some(kid)).collect(),
+        None => jwks.keys.iter().collect(),
+    };
+    #[derive(Deserialize)]
+    struct Claims {
+        jti: String,
+        exp: i64,
+    }
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[client.id.as_str()]);
+    validation.sub = Some(client.id.to_string());
+    validation.set_audience(&[app.config.endpoint("/token"), app.config.issuer.clone()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    validation.leeway = 30;
+    let claims = keys
+        .iter()
+        .filter_map(|k| DecodingKey::from_jwk(k).ok())
+        .find_map(|k| jsonwebtoken::decode::<Claims>(assertion, &k, &validation).ok())
+        .ok_or_else(|| bad("client assertion is not valid"))?
+        .claims;
+    if claims.exp > Utc::now().timestamp() + 600 {
+        return Err(bad("client assertion lives too long"));
+    }
+    let inserted = client_assertion::ActiveModel {
+        jti: Set(format!("{}:{}", client.id, claims.jti)),
+        client_id: Set(client.id.to_string()),
+        expires_at: Set(chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now)),
+    }
+    .insert(&app.store.db)
+    .await;
+    if inserted.is_err() {
+        return Err(bad("client assertion has been used before"));
+    }
+    Ok(())
+}
