@@ -12,6 +12,7 @@ mod m20261122_000003_notifications;
 mod m20261122_000004_biometrics;
 mod m20261123_000005_onboarding;
 mod m20261126_000006_access_token_scope;
+mod m20261127_000008_data_releases;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_biometrics::Migration),
             Box::new(m20261123_000005_onboarding::Migration),
             Box::new(m20261126_000006_access_token_scope::Migration),
+            Box::new(m20261127_000008_data_releases::Migration),
         ]
     }
 }
