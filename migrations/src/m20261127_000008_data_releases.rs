@@ -29,6 +29,8 @@ enum CabinetLogins {
     Verifier,
     Nonce,
     BindingHash,
+    /// The page language to come back to.
+    Lang,
     CreatedAt,
 }
 
@@ -79,6 +81,7 @@ impl MigrationTrait for Migration {
                 .col(string(CabinetLogins::Verifier))
                 .col(string(CabinetLogins::Nonce))
                 .col(string(CabinetLogins::BindingHash))
+                .col(string(CabinetLogins::Lang))
                 .col(timestamp_with_time_zone(CabinetLogins::CreatedAt))
                 .to_owned(),
         )

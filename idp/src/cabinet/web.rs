@@ -236,6 +236,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) 
                 verifier: verifier.clone(),
                 nonce: nonce.clone(),
                 binding_hash: token_hash(&binding),
+                lang: lang.code().into(),
                 created_at: Utc::now(),
             })
             .await?;
@@ -276,6 +277,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
             return Err(PageError::Csrf);
         };
         cookies.add(cookie(app, LOGIN_COOKIE, "", Some(0)));
+        let lang = Lang::from_code(&login.lang);
         if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
             return Ok(html(StatusCode::OK, HomePage { lang, notice: None }));
         }

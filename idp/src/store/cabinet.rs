@@ -42,6 +42,7 @@ pub mod entities {
             pub verifier: String,
             pub nonce: String,
             pub binding_hash: String,
+            pub lang: String,
             pub created_at: DateTimeUtc,
         }
         no_relations!();
