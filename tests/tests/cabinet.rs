@@ -339,3 +339,47 @@ mod face {
         assert!(journal.iter().any(|r| r.step == "biometric_consent_withdrawn"));
     }
 }
+
+// ------------------------------------------------------------- Chromium
+
+/// Every cabinet page in Debian Chromium on a phone-sized screen, in
+/// kk/ru/en (screenshots in `target/browser-artifacts/cabinet-*.png`); in
+/// English the revocation and the withdrawal are clicked through.
+#[tokio::test]
+async fn the_cabinet_in_chromium_in_each_language() {
+    let s = scenario().await;
+    let store = &s.tanu.app.store;
+    store.record_biometric_consent(&s.citizen.id, "2026-11-22.1").await.unwrap();
+    let sealed = tanu_biometrics::template::SealedTemplate { wrapped_key: vec![1; 40], sealed_embedding: vec![2; 2100] };
+    store.save_reference_template(&s.citizen.id, &sealed).await.unwrap();
+    let tokens = s.tokens(&s.browser(), &[SCOPE]).await;
+    assert_eq!(userinfo(&s.tanu, tokens["access_token"].as_str().unwrap()).await.0, 200);
+    let shots = workspace_root().join("target/browser-artifacts");
+    std::fs::create_dir_all(&shots).unwrap();
+    let client = s.client.id.to_string();
+    for lang in ["kk", "ru", "en"] {
+        let act = (lang == "en").then_some(client.as_str());
+        let args = serde_json::json!({ "base": s.tanu.base, "lang": lang, "shots": shots, "act": act });
+        // Off the runtime: the server answers the browser meanwhile.
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("node").arg(workspace_root().join("tests/browser/cabinet.mjs")).arg(args.to_string()).output().expect("node")
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert!(v.get("error").is_none(), "{lang}: {v}; see target/browser-artifacts/cabinet-{lang}-error.png");
+        assert_eq!(v["lang"], lang);
+        assert_eq!(v["consents"], serde_json::json!([client]), "{lang}: {v}");
+        assert!(v["history"].as_u64().unwrap() >= 3, "{v}");
+        assert_eq!(v["template"], true);
+        if act.is_some() {
+            assert_eq!(v["after"], serde_json::json!([]), "{v}");
+            assert_eq!(v["signedOut"], true);
+        }
+    }
+    let (st, e) = userinfo(&s.tanu, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!((st, e["error"].as_str()), (401, Some("invalid_token")), "revoked by the click");
+    assert!(store.reference_template(&s.citizen.id).await.unwrap().is_none(), "withdrawn by the click");
+}

@@ -398,7 +398,10 @@ async fn entries(app: &App, who: &Me, limit: u64) -> Result<Vec<Entry>, StoreErr
         .clients()
         .await?
         .into_iter()
-        .map(|c| (c.id.to_string(), format!("{} — {}", c.organisation_name, c.system_name)))
+        .map(|c| {
+            let name = if c.organisation_name == c.system_name { c.system_name } else { format!("{} — {}", c.organisation_name, c.system_name) };
+            (c.id.to_string(), name)
+        })
         .collect();
     let party = |id: &str| clients.get(id).cloned();
     let mut out: Vec<Entry> = app
