@@ -435,7 +435,7 @@ async fn entries(app: &App, who: &Me, limit: u64) -> Result<Vec<Entry>, StoreErr
         outcome: Some(j.outcome),
         reason: j.reason,
     }));
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|e| std::cmp::Reverse(e.at));
     out.truncate(limit as usize);
     Ok(out)
 }

@@ -234,7 +234,7 @@ impl Store {
                 .map(|r| r.at);
             out.push(HeldConsent { client, scopes, granted_at, last_used });
         }
-        out.sort_by(|a, b| b.granted_at.cmp(&a.granted_at));
+        out.sort_by_key(|h| std::cmp::Reverse(h.granted_at));
         Ok(out)
     }
 
