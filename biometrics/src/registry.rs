@@ -87,10 +87,11 @@ impl PersonRegistry for DirectoryRegistry {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        // Errors name no file: its name is the IIN, and errors reach the logs.
         let record: DirectoryRecord =
-            serde_json::from_slice(&bytes).map_err(|e| RegistryError::InvalidRecord(format!("{}: {e}", path.display())))?;
+            serde_json::from_slice(&bytes).map_err(|e| RegistryError::InvalidRecord(format!("a record file: {e}")))?;
         if &record.iin != iin || record.photo.contains('/') || record.photo.contains("..") {
-            return Err(RegistryError::InvalidRecord(format!("{}: IIN or photo name does not fit", path.display())));
+            return Err(RegistryError::InvalidRecord("a record file: IIN or photo name does not fit".into()));
         }
         let photo = tokio::fs::read(self.dir.join(&record.photo)).await?;
         Ok(Some(Person { iin: record.iin, name: record.name, photo }))
@@ -156,14 +157,15 @@ impl HttpRegistry {
 
     async fn fetch_once(&self, iin: &Iin) -> Result<Option<Person>, Attempt> {
         let url = format!("{}/persons/{iin}", self.config.base_url.trim_end_matches('/'));
-        let response = self.client.get(&url).send().await.map_err(|e| Attempt::Retry(e.to_string()))?;
+        // Errors without the URL: it holds the IIN, and errors reach the logs.
+        let response = self.client.get(&url).send().await.map_err(|e| Attempt::Retry(e.without_url().to_string()))?;
         match response.status() {
             s if s == reqwest::StatusCode::NOT_FOUND => Ok(None),
             s if s.is_server_error() || s == reqwest::StatusCode::TOO_MANY_REQUESTS => Err(Attempt::Retry(format!("HTTP {s}"))),
             s if !s.is_success() => Err(Attempt::Fail(RegistryError::Unavailable(format!("HTTP {s}")))),
             _ => {
                 let record: HttpRecord =
-                    response.json().await.map_err(|e| Attempt::Fail(RegistryError::InvalidRecord(e.to_string())))?;
+                    response.json().await.map_err(|e| Attempt::Fail(RegistryError::InvalidRecord(e.without_url().to_string())))?;
                 let invalid = |m: &str| Attempt::Fail(RegistryError::InvalidRecord(m.to_owned()));
                 let got: Iin = record.iin.parse().map_err(|_| invalid("the record's IIN is not valid"))?;
                 if &got != iin {

@@ -233,8 +233,10 @@ pub struct FaceConfig {
     pub challenges: Vec<tanu_biometrics::Challenge>,
     /// Challenges per try, each different from the one before it.
     pub challenge_steps: usize,
-    /// Challenges per try when the risk is high: the first comparison (against
-    /// the registry photo) and every try after a failed one.
+    /// Challenges per try when the risk is high: every try after a failed one
+    /// in the same sign-in. (Not the first comparison against the registry
+    /// photo: the number of challenges would tell anyone who types an IIN
+    /// whether that person has signed in before.)
     pub high_risk_steps: usize,
     /// `[face.replay]`: how long recent captures are remembered, how many,
     /// and when a capture replays one (README, "Liveness").
@@ -245,8 +247,11 @@ pub struct FaceConfig {
     pub max_tries: u32,
     /// Window, in seconds, over which failures are counted.
     pub failure_window: u64,
-    /// Failures per IIN within the window after which sign-in is refused.
+    /// Failures with a face presented, for one IIN from one address, within
+    /// the window before that address waits for that IIN (`face::lockout`).
     pub max_failures_per_iin: u64,
+    /// Seconds of the first wait; each further failure doubles it, up to the window.
+    pub lockout_base: u64,
     /// Failures per client address within the window after which sign-in is refused.
     pub max_failures_per_address: u64,
     /// Test configurations only: always this challenge instead of a random one.
@@ -272,6 +277,7 @@ impl Default for FaceConfig {
             max_tries: 3,
             failure_window: 900,
             max_failures_per_iin: 5,
+            lockout_base: 60,
             max_failures_per_address: 20,
             fixed_challenge: None,
         }
@@ -442,6 +448,7 @@ impl Config {
                 self.biometrics.registry_http.get_or_insert_with(Default::default).base_url = value;
             }
             "TANU_FACE_MAX_FAILURES_PER_IIN" => self.face.max_failures_per_iin = num("TANU_FACE_MAX_FAILURES_PER_IIN", value)?,
+            "TANU_FACE_LOCKOUT_BASE" => self.face.lockout_base = num("TANU_FACE_LOCKOUT_BASE", value)?,
             "TANU_FACE_MAX_FAILURES_PER_ADDRESS" => {
                 self.face.max_failures_per_address = num("TANU_FACE_MAX_FAILURES_PER_ADDRESS", value)?
             }

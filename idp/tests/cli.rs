@@ -306,9 +306,14 @@ fn a_wrong_prefix_is_named_in_the_error() {
 
 /// `tanu serve` as a process on a free port; returns it and its address.
 fn serve(dir: &std::path::Path, grace_s: u64) -> (std::process::Child, std::net::SocketAddr) {
+    serve_with(dir, grace_s, &[])
+}
+
+fn serve_with(dir: &std::path::Path, grace_s: u64, env: &[(&str, &str)]) -> (std::process::Child, std::net::SocketAddr) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_tanu"))
         .arg("serve")
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.display()))
         .env("TANU_DATA_DIR", dir)
@@ -458,8 +463,10 @@ async fn citizens_withdraw_biometrics_deletes_the_template_journals_who_and_ends
     assert_eq!(v["withdrawn"], true);
     assert!(store.biometric_consent(&citizen.id).await.unwrap().is_none(), "consent withdrawn");
     assert!(store.reference_template(&citizen.id).await.unwrap().is_none(), "template and its wrapped key deleted");
-    let rows = store.db.query_all_raw(sea_orm::Statement::from_string(store.db.get_database_backend(), "SELECT citizen_id FROM reference_templates")).await.unwrap();
-    assert!(rows.is_empty());
+    for table in ["reference_templates", "template_keys"] {
+        let rows = store.db.query_all_raw(sea_orm::Statement::from_string(store.db.get_database_backend(), format!("SELECT citizen_id FROM {table}"))).await.unwrap();
+        assert!(rows.is_empty(), "{table}");
+    }
     let session = browser_session::Entity::find_by_id("s1").one(&store.db).await.unwrap().unwrap();
     assert!(session.ended_at.is_some(), "open sessions ended");
     let (_, list, _) = tanu(dir.path(), &["audit", "list", "--json"]);
@@ -471,4 +478,24 @@ async fn citizens_withdraw_biometrics_deletes_the_template_journals_who_and_ends
     // Again: nothing in force, said so, still journalled.
     let (ok, out, _) = tanu(dir.path(), &["citizens", "withdraw-biometrics", "--iin", "900101300017", "--by", "Dana"]);
     assert!(ok && out.contains("no biometric consent was in force"), "{out}");
+}
+
+/// Issue 16: `TANU_LOG_FORMAT=json` writes one JSON object a line (level,
+/// target, message, fields), for a log collector; a wrong value is refused.
+#[test]
+fn json_logs_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve_with(dir.path(), 5, &[("TANU_LOG_FORMAT", "json")]);
+    assert!(ready(addr));
+    sigterm(&child);
+    assert_eq!(wait_exit(&mut child, std::time::Duration::from_secs(10)).and_then(|s| s.code()), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let serving = lines.iter().find(|l| l["fields"]["message"] == "tanu is serving").expect("the start is logged");
+    assert_eq!(serving["level"], "INFO");
+    assert!(serving["fields"]["addr"].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")), "{serving}");
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "tanu stopped"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tanu")).arg("--help").env("TANU_LOG_FORMAT", "xml").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("TANU_LOG_FORMAT"), "{err}");
 }

@@ -13,6 +13,7 @@ mod m20261122_000004_biometrics;
 mod m20261123_000005_onboarding;
 mod m20261126_000006_access_token_scope;
 mod m20261127_000008_data_releases;
+mod m20261127_000009_template_keys;
 
 pub struct Migrator;
 
@@ -27,6 +28,42 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_onboarding::Migration),
             Box::new(m20261126_000006_access_token_scope::Migration),
             Box::new(m20261127_000008_data_releases::Migration),
+            Box::new(m20261127_000009_template_keys::Migration),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm_migration::sea_orm::{ConnectionTrait, Database, Statement};
+
+    async fn strings(db: &impl ConnectionTrait, sql: &str) -> Vec<String> {
+        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap();
+        rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
+    }
+
+    /// 000009 on a database that holds templates: each key moves to
+    /// `template_keys`, the template keeps its sealed embedding and no key;
+    /// down puts them back together.
+    #[tokio::test]
+    async fn template_keys_move_out_of_the_templates_and_back() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        let all: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+        let before = all.iter().position(|n| n == "m20261127_000009_template_keys").unwrap() as u32;
+        Migrator::up(&db, Some(before)).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO reference_templates (citizen_id, wrapped_key, sealed_embedding, created_at) \
+             VALUES ('c1', 'KEY1', 'EMB1', '2026-11-20T10:00:00Z')",
+        )
+        .await
+        .unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        assert_eq!(strings(&db, "SELECT citizen_id || ':' || wrapped_key FROM template_keys").await, ["c1:KEY1"]);
+        assert_eq!(strings(&db, "SELECT citizen_id || ':' || sealed_embedding FROM reference_templates").await, ["c1:EMB1"]);
+        let columns = strings(&db, "SELECT name FROM pragma_table_info('reference_templates')").await;
+        assert!(!columns.iter().any(|c| c == "wrapped_key"), "{columns:?}");
+        Migrator::down(&db, Some(all.len() as u32 - before)).await.unwrap();
+        assert_eq!(strings(&db, "SELECT wrapped_key || ':' || sealed_embedding FROM reference_templates").await, ["KEY1:EMB1"]);
     }
 }

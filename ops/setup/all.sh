@@ -17,6 +17,8 @@ command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v psql >/dev/null || need_apt+=(postgresql-client)
 # ffmpeg: video files to frames (tanu biometrics liveness --video, the browser's fake camera).
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+# HAProxy: the load balancer of the multi-instance test (ops/deploy/haproxy.cfg).
+command -v haproxy >/dev/null || need_apt+=(haproxy)
 # OpenSSL headers: EDS verification (workflows/src/eds.rs) links the system OpenSSL.
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev pkg-config)
 # Chromium and its driver: the browser tests (playwright-core drives /usr/bin/chromium).

@@ -19,6 +19,7 @@ use tanu_idp::{
 
 pub use tanu_idp;
 
+pub mod face;
 pub mod onboarding;
 
 /// Signs in whoever the test says, at once. Exists only in test code: the
@@ -56,7 +57,7 @@ pub struct Tanu {
     _dir: tempfile::TempDir,
 }
 
-fn postgres_admin_url() -> String {
+pub fn postgres_admin_url() -> String {
     std::env::var("TANU_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
@@ -73,12 +74,23 @@ impl Tanu {
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let next = Arc::new(Mutex::new(None));
         let authenticator = TestAuthenticator { next: next.clone() };
-        Self::launch(tweak, next, move |_| Arc::new(authenticator)).await
+        Self::launch(tweak, next, move |_| Arc::new(authenticator), None).await
     }
 
     /// A Tanu with face sign-in exactly as `tanu serve` builds it (the real
     /// models, the embedded directory registry in a temporary directory).
     pub async fn start_face(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_face_at(tweak, None).await
+    }
+
+    /// `start_face` for an instance behind a load balancer: the issuer and
+    /// the test's requests go to `balancer` (which `tweak` names as the
+    /// issuer), not to this instance's own address.
+    pub async fn start_face_behind(balancer: &str, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_face_at(tweak, Some(balancer.to_owned())).await
+    }
+
+    async fn start_face_at(tweak: impl FnOnce(&mut Config), balancer: Option<String>) -> Self {
         let root = workspace_root();
         let tweak = move |c: &mut Config| {
             // Models and ONNX Runtime: found from the installation prefix
@@ -88,9 +100,12 @@ impl Tanu {
             c.biometrics.registry_dir = c.data_dir.join("registry");
             tweak(c);
         };
-        Self::launch(tweak, Arc::new(Mutex::new(None)), |config| {
-            Arc::new(tanu_idp::face::FaceAuthenticator::new(config).expect("face sign-in starts (run make setup)"))
-        })
+        Self::launch(
+            tweak,
+            Arc::new(Mutex::new(None)),
+            |config| Arc::new(tanu_idp::face::FaceAuthenticator::new(config).expect("face sign-in starts (run make setup)")),
+            balancer,
+        )
         .await
     }
 
@@ -98,6 +113,7 @@ impl Tanu {
         tweak: impl FnOnce(&mut Config),
         next: Arc<Mutex<Option<Citizen>>>,
         authenticator: impl FnOnce(&Config) -> Arc<dyn Authenticator>,
+        balancer: Option<String>,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -134,9 +150,18 @@ impl Tanu {
         let server = tokio::spawn(async move {
             let _ = server.await;
         });
-        let base = format!("http://{addr}");
-        // An https issuer stands for a TLS-terminating proxy in front of the served address.
-        assert_eq!(base, app.config.issuer.replacen("https://", "http://", 1), "issuer is the served address");
+        let base = match balancer {
+            Some(balancer) => {
+                assert_eq!(balancer, app.config.issuer, "behind a balancer, the issuer is the balancer");
+                balancer
+            }
+            None => {
+                let base = format!("http://{addr}");
+                // An https issuer stands for a TLS-terminating proxy in front of the served address.
+                assert_eq!(base, app.config.issuer.replacen("https://", "http://", 1), "issuer is the served address");
+                base
+            }
+        };
         Tanu { base, app, next, server, postgres_db, _dir: dir }
     }
 
@@ -249,7 +274,19 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(tanu: &Tanu) -> Self {
-        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self::builder(tanu, reqwest::Client::builder())
+    }
+
+    /// A browser at another address, as a trusted proxy in front of Tanu
+    /// reports it (`X-Forwarded-For`; the Tanu must trust 127.0.0.0/8).
+    pub fn from_address(tanu: &Tanu, address: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().expect("an address"));
+        Self::builder(tanu, reqwest::Client::builder().default_headers(headers))
+    }
+
+    fn builder(tanu: &Tanu, builder: reqwest::ClientBuilder) -> Self {
+        let http = builder.cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { http, base: tanu.base.clone() }
     }
 
@@ -356,6 +393,19 @@ pub async fn redeem(tanu: &Tanu, client_id: &ClientId, secret: &str, code: &str,
         .post(tanu.url("/token"))
         .basic_auth(client_id.as_str(), Some(secret))
         .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri), ("code_verifier", verifier)])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A refresh-token grant with client_secret_basic: the status and the JSON answer.
+pub async fn refresh(tanu: &Tanu, client_id: &ClientId, secret: &str, refresh_token: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(tanu.url("/token"))
+        .basic_auth(client_id.as_str(), Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
         .send()
         .await
         .unwrap();

@@ -533,3 +533,42 @@ async fn logout_revokes_the_sessions_online_grants() {
     let (status, _) = refresh(&s, offline["refresh_token"].as_str().unwrap(), None).await;
     assert_eq!(status, 200);
 }
+
+/// Issue 12, templates and keys at rest: the wrapped data key lives in a table
+/// of its own, so the template's row (or a backup of that table) holds no key;
+/// withdrawal deletes both; a template whose key is gone is shredded — read as
+/// no template, the next sign-in a first one.
+#[tokio::test]
+async fn withdrawal_shreds_the_template_and_its_key() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use tanu_biometrics::{decision::Embedding, template};
+    use tanu_idp::store::entities::{reference_template, template_key};
+    let tanu = Tanu::start().await;
+    let store = &tanu.app.store;
+    let master = template::TemplateMasterKey::from_bytes(tanu.app.template_key);
+    let citizen = tanu.citizen("900517300124", "Aigerim", "Seitkali").await;
+    store.record_biometric_consent(&citizen.id, tanu_idp::store::biometric::CONSENT_TEXT_VERSION).await.unwrap();
+    let embedding = Embedding::normalised(&[0.25; 512]).unwrap();
+    let sealed = template::seal(&master, &citizen.id, &embedding);
+    store.save_reference_template(&citizen.id, &sealed).await.unwrap();
+    let read = store.reference_template(&citizen.id).await.unwrap().expect("stored");
+    let opened = template::open(&master, &citizen.id, &read).unwrap();
+    assert!(opened.as_slice().iter().zip(embedding.as_slice()).all(|(a, b)| (a - b).abs() < 1e-6), "it opens with its key");
+
+    // A backup of the templates' table alone: the sealed embedding, no key.
+    let backup = reference_template::Entity::find_by_id(citizen.id.clone()).one(&store.db).await.unwrap().unwrap();
+    let without_key = template::SealedTemplate { wrapped_key: Vec::new(), sealed_embedding: read.sealed_embedding.clone() };
+    assert!(template::open(&master, &citizen.id, &without_key).is_err(), "the master key alone opens nothing");
+    assert!(!format!("{backup:?}").contains(&base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &read.wrapped_key)));
+
+    // The key lost alone (say, restored from an empty backup): shredded.
+    template_key::Entity::delete_by_id(citizen.id.clone()).exec(&store.db).await.unwrap();
+    assert!(store.reference_template(&citizen.id).await.unwrap().is_none());
+
+    // Withdrawal deletes both.
+    store.save_reference_template(&citizen.id, &sealed).await.unwrap();
+    assert!(store.withdraw_biometric_consent(&citizen.id).await.unwrap());
+    assert_eq!(template_key::Entity::find().count(&store.db).await.unwrap(), 0);
+    assert_eq!(reference_template::Entity::find().count(&store.db).await.unwrap(), 0);
+    assert!(store.biometric_consent(&citizen.id).await.unwrap().is_none());
+}

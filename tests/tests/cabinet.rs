@@ -325,8 +325,10 @@ mod face {
         let done = b.post_form(&tanu.url("/me/biometrics/withdraw"), &[("csrf", &csrf(body(&page)))]).await;
         assert!(body(&done).contains("data-signin"));
         let db = &tanu.app.store.db;
-        let left = db.query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT citizen_id FROM reference_templates")).await.unwrap();
-        assert!(left.is_empty(), "no template row is left");
+        for table in ["reference_templates", "template_keys"] {
+            let left = db.query_all_raw(Statement::from_string(db.get_database_backend(), format!("SELECT citizen_id FROM {table}"))).await.unwrap();
+            assert!(left.is_empty(), "no row is left in {table}");
+        }
         // The next sign-in is a first one: consent asked again, compared with the registry photo.
         let again = start(&tanu, &b).await;
         assert!(url(&again).ends_with("/biometric-consent"), "consent asked again: {again:?}");

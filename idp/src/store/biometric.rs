@@ -2,10 +2,10 @@
 //! the sealed reference template, and failed attempts for rate limiting.
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use tanu_biometrics::template::SealedTemplate;
 
-use super::entities::{biometric_consent, face_failure, reference_template};
+use super::entities::{biometric_consent, face_failure, reference_template, template_key};
 use super::{uuid_like, Store, StoreError};
 
 /// The consent text shown to the citizen; bump the version when the text
@@ -35,8 +35,10 @@ impl Store {
         Ok(())
     }
 
-    /// Withdraws the consent and deletes the reference template with it, in
-    /// one transaction (§11: biometric data is deleted when consent goes).
+    /// Withdraws the consent and deletes the template's data key and the
+    /// template with it, in one transaction (§11: biometric data is deleted
+    /// when consent goes; without its key, a copy of the template elsewhere
+    /// cannot be opened).
     /// Returns whether there was a consent in force.
     pub async fn withdraw_biometric_consent(&self, citizen_id: &str) -> Result<bool, StoreError> {
         let tx = self.db.begin().await?;
@@ -52,30 +54,46 @@ impl Store {
             a.withdrawn_at = Set(Some(now));
             a.update(&tx).await?;
         }
+        template_key::Entity::delete_by_id(citizen_id).exec(&tx).await?;
         reference_template::Entity::delete_by_id(citizen_id).exec(&tx).await?;
         tx.commit().await?;
         Ok(had)
     }
 
+    /// The citizen's sealed template with its wrapped key; `None` when either
+    /// is gone (a template whose key was deleted is shredded).
     pub async fn reference_template(&self, citizen_id: &str) -> Result<Option<SealedTemplate>, StoreError> {
+        let Some(key) = template_key::Entity::find_by_id(citizen_id).one(&self.db).await? else { return Ok(None) };
         let Some(row) = reference_template::Entity::find_by_id(citizen_id).one(&self.db).await? else { return Ok(None) };
         let decode = |s: &str| {
             STANDARD.decode(s).map_err(|e| StoreError::Corrupt { what: "reference template", detail: e.to_string() })
         };
-        Ok(Some(SealedTemplate { wrapped_key: decode(&row.wrapped_key)?, sealed_embedding: decode(&row.sealed_embedding)? }))
+        Ok(Some(SealedTemplate { wrapped_key: decode(&key.wrapped_key)?, sealed_embedding: decode(&row.sealed_embedding)? }))
     }
 
-    /// Stores the reference template formed on the first verification (§5).
+    /// Stores the reference template formed on the first verification (§5):
+    /// the sealed embedding and its wrapped data key, each in its own table,
+    /// in one transaction.
     pub async fn save_reference_template(&self, citizen_id: &str, sealed: &SealedTemplate) -> Result<(), StoreError> {
-        reference_template::Entity::delete_by_id(citizen_id).exec(&self.db).await?;
-        reference_template::ActiveModel {
+        let tx = self.db.begin().await?;
+        let now = Utc::now();
+        template_key::Entity::delete_by_id(citizen_id).exec(&tx).await?;
+        reference_template::Entity::delete_by_id(citizen_id).exec(&tx).await?;
+        template_key::ActiveModel {
             citizen_id: Set(citizen_id.into()),
             wrapped_key: Set(STANDARD.encode(&sealed.wrapped_key)),
-            sealed_embedding: Set(STANDARD.encode(&sealed.sealed_embedding)),
-            created_at: Set(Utc::now()),
+            created_at: Set(now),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await?;
+        reference_template::ActiveModel {
+            citizen_id: Set(citizen_id.into()),
+            sealed_embedding: Set(STANDARD.encode(&sealed.sealed_embedding)),
+            created_at: Set(now),
+        }
+        .insert(&tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -92,17 +110,33 @@ impl Store {
         Ok(())
     }
 
-    /// Failed attempts since `since` for this IIN and for this address.
-    pub async fn face_failures_since(
+    /// What a lock-out is decided on (`crate::face::lockout`): the times of
+    /// the failures since `since` in which a face was presented for this IIN
+    /// from this address (reasons in `face_presented`), oldest first, and the
+    /// count of every failure from this address.
+    pub async fn face_lockout_evidence(
         &self,
         iin_hash: &str,
         client_address: &str,
+        face_presented: &[&str],
         since: DateTime<Utc>,
-    ) -> Result<(u64, u64), StoreError> {
-        let recent = || face_failure::Entity::find().filter(face_failure::Column::At.gte(since));
-        let by_iin = recent().filter(face_failure::Column::IinHash.eq(iin_hash)).count(&self.db).await?;
-        let by_address = recent().filter(face_failure::Column::ClientAddress.eq(client_address)).count(&self.db).await?;
-        Ok((by_iin, by_address))
+    ) -> Result<(Vec<DateTime<Utc>>, u64), StoreError> {
+        let recent = || {
+            face_failure::Entity::find()
+                .filter(face_failure::Column::At.gte(since))
+                .filter(face_failure::Column::ClientAddress.eq(client_address))
+        };
+        let pair = recent()
+            .filter(face_failure::Column::IinHash.eq(iin_hash))
+            .filter(face_failure::Column::Reason.is_in(face_presented.iter().copied()))
+            .order_by_asc(face_failure::Column::At)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|f| f.at)
+            .collect();
+        let by_address = recent().count(&self.db).await?;
+        Ok((pair, by_address))
     }
 
     pub async fn citizen_by_iin(&self, iin: &str) -> Result<Option<super::Citizen>, StoreError> {

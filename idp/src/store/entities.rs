@@ -275,8 +275,23 @@ pub mod reference_template {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub citizen_id: String,
-        pub wrapped_key: String,
         pub sealed_embedding: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+/// Each citizen's template data key, sealed under the master key: a table of
+/// its own, so that deleting it does not depend on the templates' rows or
+/// backups (crypto-shredding).
+pub mod template_key {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "template_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub citizen_id: String,
+        pub wrapped_key: String,
         pub created_at: DateTimeUtc,
     }
     no_relations!();

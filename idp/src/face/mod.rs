@@ -4,22 +4,27 @@
 //! The journey, all under `/login/{interaction}`:
 //! 1. `GET`: the relying party as registered and the IIN form; `POST` checks
 //!    the IIN, the attempt limits and the person registry.
-//! 2. `…/biometric-consent`: the first time only, consent to biometric
-//!    processing (§4, §11). It is held with the attempt and recorded once the
-//!    citizen is proven to be the person the IIN names.
+//! 2. `…/biometric-consent`: consent to biometric processing (§4, §11),
+//!    asked of everyone (whether the person signed in before must not show
+//!    to whoever typed the IIN). It is held with the attempt and recorded,
+//!    when none is in force, once the citizen is proven to be the person the
+//!    IIN names.
 //! 3. `…/camera`: the page captures; `POST …/frame` receives each frame,
 //!    which is analysed as it arrives (its pixels are dropped, its
 //!    measurements kept). The server decides when each challenge it chose at
-//!    random is shown: a try asks two (at least one head turn), the first
-//!    after a baseline of a random length.
+//!    random is shown: one head turn after a baseline of a random length,
+//!    two after a failed try.
 //! 4. `POST …/verify`: liveness over the measurements, a check that the
 //!    capture replays no recent capture, then the 1:1 comparison — the first
 //!    time against the registry's document photo, afterwards against the
 //!    reference template, which the first success forms (§5, §9).
 //!
 //! Measurements live in memory for the attempt only. A new capture uses one of
-//! the sign-in's tries and is journalled. Failures are counted per IIN
-//! (pseudonymised) and per client address; every step goes to the journal.
+//! the sign-in's tries and is journalled. Failures in which a face was
+//! presented are held against (IIN pseudonym, address), every failure against
+//! the address ([`lockout`]); every step goes to the journal.
+mod lockout;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -56,7 +61,7 @@ pub const AMR_FACE: &str = "face";
 /// challenge verified over a frame sequence (RFC 8176 allows private values).
 pub const AMR_LIVENESS: &str = "liveness_challenge";
 
-const SCRIPT: &str = include_str!("../assets/face.js");
+const SCRIPT: &str = include_str!("../../assets/face.js");
 
 /// What one sign-in has established so far, kept in memory only.
 struct Login {
@@ -66,9 +71,6 @@ struct Login {
     citizen_id: Option<String>,
     /// Consent in force in the database.
     consented: bool,
-    /// No reference template yet: the first comparison, against the registry
-    /// photo, where a photo attack matters most.
-    first_time: bool,
     /// Consent given in this sign-in, recorded once the citizen is proven.
     consent_given_now: bool,
     tries: u32,
@@ -253,11 +255,15 @@ async fn iin_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Da
     }
 }
 
-/// Refused while this IIN or this address has too many recent failures.
+/// Refused while this address waits for this IIN, or has too many recent
+/// failures of its own ([`lockout`]).
 async fn locked(app: &App, iin: &Iin, address: &str) -> Result<bool, crate::store::StoreError> {
-    let since = Utc::now() - chrono::Duration::seconds(app.config.face.failure_window as i64);
-    let (by_iin, by_address) = app.store.face_failures_since(&app.journal.pseudonym(iin.as_str()), address, since).await?;
-    Ok(by_iin >= app.config.face.max_failures_per_iin || by_address >= app.config.face.max_failures_per_address)
+    let policy = lockout::Policy::from_config(&app.config.face);
+    let now = Utc::now();
+    let presented = lockout::FACE_PRESENTED.map(Failure::code);
+    let (pair, by_address) =
+        app.store.face_lockout_evidence(&app.journal.pseudonym(iin.as_str()), address, &presented, policy.since(now)).await?;
+    Ok(policy.locked(&pair, by_address, now))
 }
 
 fn address(req: &Request) -> String {
@@ -320,13 +326,6 @@ async fn iin_submit(
         },
         None => false,
     };
-    let first_time = match &citizen {
-        Some(c) => match app.store.reference_template(&c.id).await {
-            Ok(t) => t.is_none(),
-            Err(e) => return InteractionError::from(e).page(i.lang()),
-        },
-        None => true,
-    };
     // The same IIN posted again keeps the sign-in's tries and capture: posting
     // it must not buy fresh tries or a fresh challenge.
     let mut logins = state.logins.lock().expect("logins lock");
@@ -341,7 +340,6 @@ async fn iin_submit(
             name: person.name,
             citizen_id: citizen.map(|c| c.id),
             consented,
-            first_time,
             consent_given_now,
             tries,
             capture,
@@ -351,8 +349,11 @@ async fn iin_submit(
     );
     drop(logins);
     state.purge(app.config.login_request_ttl);
-    let next = if consented { "camera" } else { "biometric-consent" };
-    see_other(&format!("/login/{}/{next}", i.id))
+    // Everyone is asked for the biometric consent next, whether they gave it
+    // before or not: the page after the IIN must not tell whoever typed it
+    // that this person has used the system (it is recorded once, when the
+    // face is proven, if none is in force).
+    see_other(&format!("/login/{}/biometric-consent", i.id))
 }
 
 fn see_other(location: &str) -> Response {
@@ -490,9 +491,11 @@ async fn frame(
         if l.tries >= face.max_tries {
             return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
         }
-        // More than one challenge when the risk is high: the first comparison
-        // (against the registry photo) and any try after a failed one.
-        let (number, high_risk) = (l.tries, l.first_time || l.tries > 0);
+        // More than one challenge when the risk is high: any try after a
+        // failed one. Not the first comparison against the registry photo:
+        // the number of steps would tell whoever typed the IIN whether the
+        // person has signed in before.
+        let (number, high_risk) = (l.tries, l.tries > 0);
         let capture = l.capture.get_or_insert_with(|| Capture::plan(number, face, fixed, high_risk));
         if capture.received >= face.max_frames || capture.started.elapsed().as_secs() > face.capture_timeout {
             return Err((StatusCode::CONFLICT, "the capture is complete"));
@@ -694,7 +697,8 @@ async fn document_embedding(app: &App, state: &Arc<FaceState>, iin: &Iin) -> any
 }
 
 async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> Response {
-    let Some((name, consent_now)) = state.with_login(&i.id, |l| (l.name.clone(), l.consent_given_now)) else {
+    // A consent is recorded when none is in force (the page is shown to everyone).
+    let Some((name, consent_now)) = state.with_login(&i.id, |l| (l.name.clone(), l.consent_given_now && !l.consented)) else {
         return see_other(&format!("/login/{}", i.id));
     };
     let (family, given) = split_name(&name);
@@ -726,8 +730,10 @@ async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Int
 }
 
 async fn fail(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, addr: &str, failure: Failure) -> Response {
-    if let Err(e) = app.store.record_face_failure(&app.journal.pseudonym(iin.as_str()), addr, failure.code()).await {
-        return InteractionError::from(e).page(i.lang());
+    if lockout::recorded(failure) {
+        if let Err(e) = app.store.record_face_failure(&app.journal.pseudonym(iin.as_str()), addr, failure.code()).await {
+            return InteractionError::from(e).page(i.lang());
+        }
     }
     let max = app.config.face.max_tries;
     let locked_now = locked(app, iin, addr).await.unwrap_or(true);

@@ -1,0 +1,202 @@
+//! Issue 16: several instances behind a real load balancer. HAProxy (Debian,
+//! configured by `ops/deploy/haproxy.cfg` as it is kept) in front of two
+//! instances on one PostgreSQL database — one the test kit's, one a `tanu
+//! serve` process — round-robin for the protocol, sticky by cookie for the
+//! face capture only. A citizen signs in by face through the balancer; one
+//! code presented to both instances at once is redeemed once; then a storm of
+//! refresh-token rotations runs while the `tanu serve` process is killed with
+//! SIGKILL, and the other instance carries it on: nothing but the connections
+//! that were on the killed process fails, and no grant is lost.
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database};
+use tanu_tests::face::*;
+use tanu_tests::*;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_ready(url: &str) {
+    for _ in 0..300 {
+        if reqwest::get(url).await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never became ready");
+}
+
+#[tokio::test]
+async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
+    let root = workspace_root();
+    let dir = tempfile::tempdir().unwrap();
+    // One PostgreSQL database for both instances, whatever this pass's kind:
+    // several instances are the production setup.
+    let name = format!("tanu_lb_{}", tanu_idp::store::uuid_like());
+    let admin = Database::connect(postgres_admin_url()).await.unwrap();
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let admin_url = postgres_admin_url();
+    let db_url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
+    let (lb_port, a_port, b_port) = (free_port(), free_port(), free_port());
+    let lb = format!("http://127.0.0.1:{lb_port}");
+    let master_key = tanu_idp::crypto::MasterKey::generate_base64();
+    let registry = dir.path().join("registry");
+
+    // Instance A: the test kit's, behind the balancer.
+    let a = Tanu::start_face_behind(&lb, |c| {
+        live_clip_timing(c);
+        c.listen = format!("127.0.0.1:{a_port}").parse().unwrap();
+        c.issuer = lb.clone();
+        c.database_url = db_url.clone();
+        c.master_key = master_key.clone();
+        c.biometrics.registry_dir = registry.clone();
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+        c.token_rate_limit_per_minute = 1_000_000;
+    })
+    .await;
+    tanu_biometrics::registry::DirectoryRegistry::new(&registry).add(&IIN.parse().unwrap(), "Miranda Lin-Manuel", &document_photo(), "jpg").unwrap();
+    let (client, secret) = a.client(REDIRECT, |_| {}).await;
+    let secret = secret.unwrap();
+
+    // Instance B: `tanu serve`, the same configuration from a file.
+    let config = dir.path().join("b.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{b_port}\"\nissuer = \"{lb}\"\ndatabase_url = \"{db_url}\"\ndata_dir = \"{}\"\nmaster_key = \"{master_key}\"\n\
+             prefix = \"{}\"\nrate_limit_per_minute = 100000\ntoken_rate_limit_per_minute = 1000000\ntrusted_proxies = [\"127.0.0.0/8\"]\n\
+             [face]\nfixed_challenge = \"turn_right\"\nframes_before_challenge = 2\nreveal_jitter_frames = 0\n\
+             [biometrics]\nregistry_dir = \"{}\"\n[onboarding]\nworker = false\n",
+            dir.path().join("b").display(),
+            root.display(),
+            registry.display()
+        ),
+    )
+    .unwrap();
+    let b = Killed(
+        Command::new(root.join("target/debug/tanu"))
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("b.log")).unwrap())
+            .spawn()
+            .expect("target/debug/tanu (cargo build --workspace)"),
+    );
+    wait_ready(&format!("http://127.0.0.1:{b_port}/readyz")).await;
+
+    // The balancer, with the configuration kept in the repository.
+    let _haproxy = Killed(
+        Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(root.join("ops/deploy/haproxy.cfg"))
+            .env("TANU_LB_BIND", format!("127.0.0.1:{lb_port}"))
+            .env("TANU_NODE_A", format!("127.0.0.1:{a_port}"))
+            .env("TANU_NODE_B", format!("127.0.0.1:{b_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("haproxy (make setup installs it)"),
+    );
+    wait_ready(&format!("{lb}/readyz")).await;
+    // Both instances up in the balancer's health checks (every 300 ms, up after two).
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    // A citizen signs in by face through the balancer.
+    let browser = Browser::new(&a);
+    let claims = sign_in_from(&a, &browser, &client, &secret, 3.7).await;
+    assert_eq!(claims["userinfo"]["family_name"], "Miranda");
+    let citizen = a.app.store.citizen_by_iin(IIN).await.unwrap().unwrap();
+    a.consent(&citizen, &client.id, "openid profile offline_access").await;
+
+    // One code, presented to both instances at the same moment: never two
+    // token responses. A replay revokes what the code gave (RFC 6749 §4.1.2),
+    // so at most one 200, and its access token then no longer works.
+    let (code, pkce) = {
+        let pkce = Pkce::new();
+        let landing = browser.navigate(&authorize_url(&a, &client.id, REDIRECT, &pkce, &[("scope", "openid offline_access")])).await;
+        (landing.param("code").expect("a code without a second face: the session"), pkce)
+    };
+    let http = reqwest::Client::new();
+    let at = |port: u16| {
+        let (http, code, verifier, client, secret) = (http.clone(), code.clone(), pkce.verifier.clone(), client.clone(), secret.clone());
+        async move {
+            let resp = http
+                .post(format!("http://127.0.0.1:{port}/token"))
+                .basic_auth(client.id.as_str(), Some(&secret))
+                .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &verifier)])
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (on_a, on_b) = tokio::join!(at(a_port), at(b_port));
+    let answers = [&on_a, &on_b];
+    assert!(answers.iter().any(|(s, body)| *s == 400 && body["error"] == "invalid_grant"), "{answers:?}");
+    if let Some((_, tokens)) = answers.iter().find(|(s, _)| *s == 200) {
+        let userinfo = http.get(format!("{lb}/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(userinfo.status(), 401, "the replay revoked the tokens the code gave");
+    }
+
+    // Sixteen grants, each with its refresh token, all through the balancer.
+    let mut chains = Vec::new();
+    for _ in 0..16 {
+        let pkce = Pkce::new();
+        let landing = browser.navigate(&authorize_url(&a, &client.id, REDIRECT, &pkce, &[("scope", "openid offline_access")])).await;
+        let (status, tokens) = redeem(&a, &client.id, &secret, &landing.param("code").unwrap(), REDIRECT, &pkce.verifier).await;
+        assert_eq!(status, 200, "{tokens}");
+        chains.push(tokens["refresh_token"].as_str().unwrap().to_owned());
+    }
+
+    // The storm: every chain rotates its refresh token 30 times; after the
+    // first round, B is killed.
+    let rounds = 30;
+    let mut b = b;
+    let storm = chains.into_iter().map(|mut token| {
+        let (a, client, secret) = (&a, &client, &secret);
+        async move {
+            let mut outcome = Vec::new();
+            for _ in 0..rounds {
+                // Through the balancer (the kit's base URL is the balancer's).
+                let (status, body) = refresh(a, &client.id, secret, &token).await;
+                outcome.push(status);
+                if status != 200 {
+                    eprintln!("refresh answered {status}: {body}");
+                    break;
+                }
+                token = body["refresh_token"].as_str().unwrap().to_owned();
+            }
+            outcome
+        }
+    });
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        b.0.kill().unwrap();
+        b.0.wait().unwrap();
+    };
+    let (outcomes, ()) = tokio::join!(futures::future::join_all(storm), killer);
+    let finished = outcomes.iter().filter(|o| o.len() == rounds && o.iter().all(|s| *s == 200)).count();
+    let broken: Vec<&Vec<u16>> = outcomes.iter().filter(|o| o.len() < rounds || o.last() != Some(&200)).collect();
+    // A chain may break only where its request was on the killed process: the
+    // balancer answers 502 for it, once.
+    for o in &broken {
+        assert!(o[..o.len() - 1].iter().all(|s| *s == 200) && o.last() == Some(&502), "only the killed process's connections fail: {outcomes:?}");
+    }
+    assert!(!broken.is_empty(), "the kill came during the storm: {outcomes:?}");
+    assert_eq!(finished + broken.len(), 16);
+    assert!(finished >= 1, "the other instance carried the storm on: {outcomes:?}");
+    let done: usize = outcomes.iter().map(|o| o.iter().filter(|s| **s == 200).count()).sum();
+    eprintln!("{done} rotations, {} chains cut by the kill, {finished} carried on to the end", broken.len());
+
+    drop(a);
+    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+}
