@@ -141,6 +141,7 @@ impl App {
             authenticator,
         });
         crate::onboarding::web::ensure_portal_client(&app).await?;
+        crate::cabinet::web::ensure_cabinet_client(&app).await?;
         Ok(app)
     }
 
@@ -221,6 +222,7 @@ impl App {
             .nest("/onboarding", crate::onboarding::web::auth_routes())
             .nest("/portal", crate::onboarding::web::portal_routes())
             .nest("/console", crate::onboarding::web::console_routes())
+            .nest("/me", crate::cabinet::web::routes())
             // Before any handler: the client's address, the body budget.
             .around({
                 let app = self.clone();

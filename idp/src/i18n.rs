@@ -265,6 +265,43 @@ messages! {
     onb_mail_now { kk: "Қазіргі қадам:", ru: "Текущий шаг:", en: "Current step:" }
     onb_mail_due { kk: "Мерзім (Алматы уақыты):", ru: "Срок (время Алматы):", en: "Deadline (Almaty time):" }
     onb_mail_open { kk: "Өтінімді ашу:", ru: "Открыть заявку:", en: "Open the application:" }
+    me_title { kk: "Жеке кабинет", ru: "Личный кабинет", en: "My cabinet" }
+    me_intro { kk: "Келісіміңіз кімде екенін, кім қандай деректерді қашан алғанын көріңіз, әр келісімді және биометриялық деректерді кері қайтарып алыңыз.", ru: "Узнайте, у кого ваше согласие, кто какие данные и когда получил, и отзовите любое согласие, включая биометрическое.", en: "See who holds your consent, who received what and when, and take back any consent, including the biometric one." }
+    me_signin { kk: "Tanu арқылы кіру", ru: "Войти через Tanu", en: "Sign in with Tanu" }
+    me_signout { kk: "Шығу", ru: "Выйти", en: "Sign out" }
+    me_nav_consents { kk: "Келісімдер", ru: "Согласия", en: "Consents" }
+    me_nav_history { kk: "Қолжетімділік тарихы", ru: "История доступа", en: "Access history" }
+    me_nav_biometrics { kk: "Биометриялық деректер", ru: "Биометрические данные", en: "Biometric data" }
+    me_consents_none { kk: "Сіздің келісіміңіз ешбір жүйеде жоқ.", ru: "Ни одна система не имеет вашего согласия.", en: "No system holds your consent." }
+    me_claims { kk: "Деректер", ru: "Данные", en: "Data" }
+    me_granted { kk: "Берілген уақыты", ru: "Выдано", en: "Granted" }
+    me_last_used { kk: "Соңғы пайдаланылуы", ru: "Последнее использование", en: "Last used" }
+    me_never { kk: "әлі пайдаланылмаған", ru: "ещё не использовалось", en: "not yet" }
+    me_revoke { kk: "Келісімді кері қайтарып алу", ru: "Отозвать согласие", en: "Revoke consent" }
+    me_revoked { kk: "Келісім кері қайтарылды: жүйенің токендері бірден жарамсыз болды, келесі кіруде келісім қайта сұралады.", ru: "Согласие отозвано: токены системы сразу перестали действовать, при следующем входе согласие будет запрошено снова.", en: "Consent revoked: the system's tokens stopped working at once, and the next sign-in will ask for consent again." }
+    me_claim_sub { kk: "Осы жүйедегі сіздің идентификаторыңыз", ru: "Ваш идентификатор в этой системе", en: "Your identifier at this system" }
+    me_not_found { kk: "Табылмады.", ru: "Не найдено.", en: "Not found." }
+    me_history_none { kk: "Әзірге жазба жоқ.", ru: "Записей пока нет.", en: "No records yet." }
+    me_h_release { kk: "Деректер берілді", ru: "Переданы данные", en: "Data released" }
+    me_h_attempt { kk: "Журналдағы жазба", ru: "Запись журнала", en: "Journal record" }
+    me_channel_id_token { kk: "ID-токен", ru: "ID-токен", en: "ID token" }
+    me_channel_userinfo { kk: "пайдаланушы туралы мәліметтер (userinfo)", ru: "сведения о пользователе (userinfo)", en: "user information (userinfo)" }
+    me_channel_refresh { kk: "токенді жаңарту", ru: "обновление токена", en: "token refresh" }
+    me_success { kk: "сәтті", ru: "успешно", en: "success" }
+    me_failure { kk: "сәтсіз", ru: "неуспешно", en: "failure" }
+    me_newer { kk: "Жаңалары", ru: "Новее", en: "Newer" }
+    me_older { kk: "Ескілері", ru: "Старее", en: "Older" }
+    me_download_csv { kk: "CSV жүктеу", ru: "Скачать CSV", en: "Download CSV" }
+    me_download_json { kk: "JSON жүктеу", ru: "Скачать JSON", en: "Download JSON" }
+    me_bio_template { kk: "Эталондық үлгі", ru: "Эталонный шаблон", en: "Reference template" }
+    me_bio_formed { kk: "Құрылған уақыты", ru: "Сформирован", en: "Formed" }
+    me_bio_source { kk: "Тікелей түсірілген бейнеден, тізілімдегі құжат фотосуретімен салыстырылып құрылды; шифрланып сақталады.", ru: "Сформирован из живой съёмки, сверенной с фотографией документа в реестре; хранится зашифрованным.", en: "Formed from a live capture checked against your document photo in the registry; kept encrypted." }
+    me_bio_consent { kk: "Биометриялық деректерді өңдеуге келісім", ru: "Согласие на обработку биометрических данных", en: "Consent to biometric processing" }
+    me_bio_version { kk: "Мәтін нұсқасы", ru: "Версия текста", en: "Text version" }
+    me_bio_none { kk: "Tanu-да сіздің биометриялық деректеріңіз жоқ. Келесі кіруде келісім сұралып, бетіңіз құжат фотосуретімен салыстырылады.", ru: "Tanu не хранит ваших биометрических данных. При следующем входе будет запрошено согласие, а лицо сверено с фотографией документа.", en: "Tanu holds no biometric data of yours. The next sign-in will ask for consent and compare your face with your document photo." }
+    me_bio_warning { kk: "Келісімді кері қайтарсаңыз, үлгі мен оның кілті жойылады, барлық сессиялар аяқталады; келесі кіру алғашқыдай болады.", ru: "После отзыва шаблон и его ключ удаляются, все сессии завершаются; следующий вход будет первым.", en: "Withdrawing deletes the template and its key and ends all your sessions; the next sign-in will be a first one." }
+    me_bio_withdraw { kk: "Келісімді кері қайтарып, үлгіні жою", ru: "Отозвать согласие и удалить шаблон", en: "Withdraw consent and delete the template" }
+    me_bio_withdrawn { kk: "Биометриялық келісім кері қайтарылды, үлгі жойылды, барлық сессиялар аяқталды.", ru: "Биометрическое согласие отозвано, шаблон удалён, все сессии завершены.", en: "Biometric consent withdrawn; the template has been deleted and all your sessions ended." }
 }
 
 #[cfg(test)]

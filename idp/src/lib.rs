@@ -7,6 +7,7 @@
 //! Temporal worker).
 pub mod app;
 pub mod audit;
+pub mod cabinet;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -448,6 +448,64 @@ fn sigterm_cuts_what_outlasts_the_grace_period() {
     assert!(took < std::time::Duration::from_secs(4), "not much longer: {took:?}");
 }
 
+#[tokio::test]
+async fn citizens_withdraw_biometrics_deletes_the_template_journals_who_and_ends_sessions() {
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+    use tanu_idp::store::entities::browser_session;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    // The master key file first, as the server would create it.
+    assert!(tanu(dir.path(), &["migrate"]).0);
+    let store = tanu_idp::store::Store::connect(&url).await.unwrap();
+    let citizen = store.upsert_citizen("900101300017", "Aigerim", "Seitkali", None).await.unwrap();
+    store.record_biometric_consent(&citizen.id, "2026-11-22.1").await.unwrap();
+    let sealed = tanu_biometrics::template::SealedTemplate { wrapped_key: vec![1; 40], sealed_embedding: vec![2; 2100] };
+    store.save_reference_template(&citizen.id, &sealed).await.unwrap();
+    let now = chrono::Utc::now();
+    browser_session::ActiveModel {
+        id: Set("s1".into()),
+        cookie_hash: Set("h1".into()),
+        citizen_id: Set(citizen.id.clone()),
+        auth_time: Set(now),
+        acr: Set("x".into()),
+        amr: Set("[]".into()),
+        created_at: Set(now),
+        expires_at: Set(now + chrono::Duration::hours(1)),
+        ended_at: Set(None),
+    }
+    .insert(&store.db)
+    .await
+    .unwrap();
+
+    // Bad input: a clear error, never a panic.
+    let (ok, _, err) = tanu(dir.path(), &["citizens", "withdraw-biometrics", "--iin", "900101300018"]);
+    assert!(!ok && err.contains("check digit") && !err.contains("panicked"), "{err}");
+    let (ok, _, err) = tanu(dir.path(), &["citizens", "withdraw-biometrics", "--iin", "000101500011"]);
+    assert!(!ok && err.contains("no citizen"), "{err}");
+
+    let (ok, out, err) = tanu(dir.path(), &["citizens", "withdraw-biometrics", "--iin", "900101300017", "--by", "Operator Dana", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["withdrawn"], true);
+    assert!(store.biometric_consent(&citizen.id).await.unwrap().is_none(), "consent withdrawn");
+    assert!(store.reference_template(&citizen.id).await.unwrap().is_none(), "template and its wrapped key deleted");
+    for table in ["reference_templates", "template_keys"] {
+        let rows = store.db.query_all_raw(sea_orm::Statement::from_string(store.db.get_database_backend(), format!("SELECT citizen_id FROM {table}"))).await.unwrap();
+        assert!(rows.is_empty(), "{table}");
+    }
+    let session = browser_session::Entity::find_by_id("s1").one(&store.db).await.unwrap().unwrap();
+    assert!(session.ended_at.is_some(), "open sessions ended");
+    let (_, list, _) = tanu(dir.path(), &["audit", "list", "--json"]);
+    let last: serde_json::Value = serde_json::from_str(list.lines().last().unwrap()).unwrap();
+    assert_eq!(last["step"], "biometric_consent_withdrawn");
+    assert_eq!(last["outcome"], "success");
+    assert_eq!(last["reason"], "operator: Operator Dana", "who did it is journalled");
+    assert!(tanu(dir.path(), &["audit", "verify"]).0, "the chain stays intact");
+    // Again: nothing in force, said so, still journalled.
+    let (ok, out, _) = tanu(dir.path(), &["citizens", "withdraw-biometrics", "--iin", "900101300017", "--by", "Dana"]);
+    assert!(ok && out.contains("no biometric consent was in force"), "{out}");
+}
+
 /// Issue 16: `TANU_LOG_FORMAT=json` writes one JSON object a line (level,
 /// target, message, fields), for a log collector; a wrong value is refused.
 #[test]

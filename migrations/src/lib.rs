@@ -15,6 +15,7 @@ mod m20261126_000006_access_token_scope;
 mod m20261127_000007_backchannel_logout;
 mod m20261127_000008_pushed_authorization_requests;
 mod m20261127_000009_template_keys;
+mod m20261127_000010_data_releases;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_backchannel_logout::Migration),
             Box::new(m20261127_000008_pushed_authorization_requests::Migration),
             Box::new(m20261127_000009_template_keys::Migration),
+            Box::new(m20261127_000010_data_releases::Migration),
         ]
     }
 }

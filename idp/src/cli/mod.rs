@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod biometrics;
 pub mod calendar;
+pub mod citizens;
 pub mod clients;
 pub mod keys;
 pub mod onboarding;
@@ -36,6 +37,9 @@ pub enum Command {
     /// Register and manage relying parties.
     #[command(subcommand)]
     Clients(clients::ClientsCommand),
+    /// Act for a citizen: withdraw biometric consent.
+    #[command(subcommand)]
+    Citizens(citizens::CitizensCommand),
     /// Signing keys: list, rotate, prune.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -136,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Clients(c) => clients::run(c, &config).await,
         Command::Keys(k) => keys::run(k, &config).await,
+        Command::Citizens(c) => citizens::run(c, &config).await,
         Command::Audit(a) => audit::run(a, &config).await,
         Command::Biometrics(b) => tokio::task::block_in_place(|| biometrics::run(b, &config)),
         Command::Registry(r) => biometrics::run_registry(r, &config).await,

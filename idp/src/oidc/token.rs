@@ -23,6 +23,7 @@ use crate::{
     domain::{Scope, ScopeSet},
     keys::Signer,
     store::{
+        cabinet::{Channel, ID_TOKEN_CLAIMS},
         entities::{access_token, authorization_code, grant, refresh_token},
         Client,
     },
@@ -134,7 +135,9 @@ async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -
     }
     let g = live_grant(app, &row.grant_id).await?;
     let scope = g.scope.clone();
-    issue(app, client, &g, &scope, row.nonce.as_deref()).await
+    let issued = issue(app, client, &g, &scope, row.nonce.as_deref()).await?;
+    app.store.record_release(&g, Channel::IdToken, ID_TOKEN_CLAIMS).await.map_err(OAuthError::server_error)?;
+    Ok(issued)
 }
 
 async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Result<Response, OAuthError> {
@@ -191,7 +194,9 @@ async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Res
         }
         None => g.scope.clone(),
     };
-    issue(app, client, &g, &scope, None).await
+    let issued = issue(app, client, &g, &scope, None).await?;
+    app.store.record_release(&g, Channel::Refresh, ID_TOKEN_CLAIMS).await.map_err(OAuthError::server_error)?;
+    Ok(issued)
 }
 
 /// When an offline grant ends, whatever its refresh tokens say.

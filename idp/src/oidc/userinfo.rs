@@ -16,7 +16,7 @@ use crate::{
     app::App,
     crypto::token_hash,
     domain::{ClientId, Scope, ScopeSet},
-    store::entities::{access_token, grant},
+    store::{cabinet::Channel, entities::{access_token, grant}},
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,7 +85,16 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     }
     let iin = scopes.contains(Scope::Iin).then(|| citizen.iin.clone());
     let claims = UserInfoClaims::new(standard, IinClaim { iin });
+    app.store.record_release(&g, Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::server_error)?;
     Ok(Json(claims).with_header("Cache-Control", "no-store").into_response())
+}
+
+/// The names of the claims a response carries (for the release record).
+fn claim_names<T: Serialize>(claims: &T) -> Vec<String> {
+    match serde_json::to_value(claims) {
+        Ok(serde_json::Value::Object(o)) => o.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k).collect(),
+        _ => vec![],
+    }
 }
 
 fn localized<T>(c: LocalizedClaim<String>, f: fn(String) -> T) -> LocalizedClaim<T> {

@@ -2,6 +2,7 @@
 //! Rows are turned into domain types here, so nothing above this module
 //! handles raw column strings.
 pub mod biometric;
+pub mod cabinet;
 pub mod entities;
 pub mod onboarding;
 pub mod ops;

@@ -1,0 +1,41 @@
+//! The citizen's cabinet (`/me`, issue 14): who holds my consent, what did
+//! they receive and when, my biometric data, and taking each of them back.
+//!
+//! Like the onboarding portal it is an OIDC relying party of this very
+//! provider (client `tanu-cabinet`, public subject, scope `openid`): the
+//! citizen signs in with Tanu itself (face sign-in), `/me/callback` redeems
+//! the code over HTTP with the `openidconnect` crate and verifies the ID
+//! token, whose `sub` is the citizen. It reads and changes the store only
+//! through named operations (`store::cabinet`). Every state-changing form
+//! carries a CSRF token bound to the cabinet session.
+pub mod web;
+
+use crate::{
+    audit::{Event, Journal, Outcome},
+    store::{Citizen, Store, StoreError},
+};
+
+pub const CABINET_CLIENT_ID: &str = "tanu-cabinet";
+
+/// The journal step of a withdrawal of biometric consent.
+pub const WITHDRAWAL_STEP: &str = "biometric_consent_withdrawn";
+
+/// Withdraws the citizen's biometric consent (Rules §11): consent withdrawn
+/// and reference template (with its wrapped key) deleted in one transaction,
+/// the withdrawal journalled with `by` (who did it), then every open session
+/// of the citizen ended. The next sign-in is a first one again. Returns
+/// whether a consent was in force.
+pub async fn withdraw_biometrics(store: &Store, journal: &Journal, citizen: &Citizen, by: &str) -> Result<bool, StoreError> {
+    let had = store.withdraw_biometric_consent(&citizen.id).await?;
+    journal
+        .append(Event {
+            client_id: None,
+            subject: Some(journal.pseudonym(&citizen.iin)),
+            step: WITHDRAWAL_STEP,
+            outcome: if had { Outcome::Success } else { Outcome::Failure },
+            reason: Some(if had { by.to_string() } else { format!("{by}; none in force") }.as_str()),
+        })
+        .await?;
+    store.end_citizen_sessions(&citizen.id).await?;
+    Ok(had)
+}

@@ -1,0 +1,584 @@
+//! The cabinet's pages under `/me`.
+use std::sync::Arc;
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use poem::{
+    handler,
+    http::StatusCode,
+    web::{cookie::CookieJar, Data, Form, Path, Query, Redirect},
+    IntoResponse, Request, Response, Route,
+};
+use serde::{Deserialize, Serialize};
+
+use super::CABINET_CLIENT_ID;
+use crate::app::App;
+use crate::crypto::{ct_eq, random_token, token_hash};
+use crate::domain::{ClientId, Environment, RedirectUri, Scope};
+use crate::i18n::{Lang, Msg};
+use crate::interaction::{cookie, cookie_value};
+use crate::store::cabinet::{entities::cabinet_login, Channel};
+use crate::store::{Citizen, StoreError};
+use crate::web::{html, page};
+
+const SESSION_COOKIE: &str = "tanu_cabinet";
+const LOGIN_COOKIE: &str = "tanu_cabinet_login";
+/// History entries per page.
+pub const PAGE_SIZE: u64 = 20;
+/// The deepest page served (bounds what one request reads).
+pub const MAX_PAGE: u64 = 499;
+/// At most this many entries of each kind in a download (the newest).
+pub const DOWNLOAD_LIMIT: u64 = 10_000;
+
+fn client_secret(app: &App) -> String {
+    app.derived_secret("tanu cabinet client secret v1")
+}
+
+fn callback_uri(app: &App) -> String {
+    app.config.endpoint("/me/callback")
+}
+
+fn cabinet_client_id() -> ClientId {
+    CABINET_CLIENT_ID.parse().expect("a valid client id")
+}
+
+/// Registers (or refreshes) the cabinet's own client at startup.
+pub async fn ensure_cabinet_client(app: &App) -> Result<(), StoreError> {
+    let redirect: RedirectUri = callback_uri(app).parse()?;
+    let environment = if app.config.issuer.starts_with("https://") { Environment::Production } else { Environment::Sandbox };
+    app.store
+        .ensure_first_party_client(&cabinet_client_id(), "Tanu — citizen's cabinet", &client_secret(app), &redirect, environment)
+        .await
+}
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", poem::get(home))
+        .at("/signin", poem::get(signin))
+        .at("/callback", poem::get(callback))
+        .at("/signout", poem::post(signout))
+        .at("/consents/:client/revoke", poem::post(revoke))
+        .at("/history", poem::get(history))
+        .at("/history.csv", poem::get(history_csv))
+        .at("/history.json", poem::get(history_json))
+        .at("/biometrics", poem::get(biometrics))
+        .at("/biometrics/withdraw", poem::post(withdraw))
+}
+
+// ---------------------------------------------------------------- session
+
+/// The signed-in citizen.
+struct Me {
+    citizen: Citizen,
+    session_hash: String,
+}
+
+impl Me {
+    fn csrf(&self, app: &App) -> String {
+        app.csrf_token("cabinet", &self.session_hash)
+    }
+}
+
+/// Why a page cannot be served; mapped to a response in one place.
+#[derive(Debug)]
+enum PageError {
+    SignIn,
+    NotFound,
+    Csrf,
+    TooMany,
+    Store(StoreError),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError::Store(e)
+    }
+}
+
+impl PageError {
+    fn respond(self, lang: Lang) -> Response {
+        let (status, message) = match self {
+            PageError::SignIn => return Redirect::see_other(format!("/me?lang={}", lang.code())).into_response(),
+            PageError::NotFound => (StatusCode::NOT_FOUND, Msg::me_not_found),
+            PageError::Csrf => (StatusCode::FORBIDDEN, Msg::error_expired),
+            PageError::TooMany => (StatusCode::TOO_MANY_REQUESTS, Msg::error_rate_limited),
+            PageError::Store(e) => {
+                tracing::error!(error = %e, "cabinet storage");
+                (StatusCode::INTERNAL_SERVER_ERROR, Msg::error_title)
+            }
+        };
+        crate::web::error_page(status, lang, message, None)
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+fn finish(lang: Lang, r: PageResult) -> Response {
+    r.unwrap_or_else(|e| e.respond(lang))
+}
+
+async fn me(app: &App, cookies: &CookieJar) -> Result<Me, PageError> {
+    let Some(c) = cookie_value(app, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn) };
+    let hash = token_hash(&c);
+    let Some(s) = app.store.cabinet_session(&hash).await? else { return Err(PageError::SignIn) };
+    let citizen = app.store.citizen(&s.citizen_id).await?.ok_or(PageError::SignIn)?;
+    Ok(Me { citizen, session_hash: hash })
+}
+
+/// Every form: the address's rate limit, then the session's CSRF token.
+fn check_form(app: &App, req: &Request, who: &Me, csrf: &str) -> Result<(), PageError> {
+    if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+        return Err(PageError::TooMany);
+    }
+    if !ct_eq(&who.csrf(app), csrf) {
+        return Err(PageError::Csrf);
+    }
+    Ok(())
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+// ---------------------------------------------------------------- pages
+
+pub struct ConsentRow {
+    pub client_id: String,
+    pub organisation: String,
+    pub system: String,
+    pub logo_uri: Option<String>,
+    pub claims: Vec<Msg>,
+    pub granted: String,
+    pub last_used: Option<String>,
+}
+
+pub struct HistoryRow {
+    pub at: String,
+    pub kind: Msg,
+    pub party: String,
+    pub detail: String,
+    pub note: Option<Msg>,
+}
+
+page!(HomePage, "me_home.html" { notice: Option<Msg> });
+page!(ConsentsPage, "me_consents.html" { csrf: String, rows: Vec<ConsentRow>, notice: Option<Msg> });
+page!(HistoryPage, "me_history.html" { csrf: String, rows: Vec<HistoryRow>, page: u64, more: bool });
+page!(BiometricsPage, "me_biometrics.html" {
+    csrf: String,
+    consent_version: Option<String>,
+    consent_at: Option<String>,
+    template_at: Option<String>,
+});
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+fn notice(q: &NoticeQuery) -> Option<Msg> {
+    match q.notice.as_deref() {
+        Some("revoked") => Some(Msg::me_revoked),
+        Some("withdrawn") => Some(Msg::me_bio_withdrawn),
+        _ => None,
+    }
+}
+
+fn scope_msg(s: Scope) -> Msg {
+    match s {
+        Scope::Openid => Msg::me_claim_sub,
+        Scope::Profile => Msg::consent_scope_profile,
+        Scope::Iin => Msg::consent_scope_iin,
+        Scope::OfflineAccess => Msg::consent_scope_offline_access,
+    }
+}
+
+/// Signed in: the consents. Signed out: what the cabinet is, and sign-in.
+#[handler]
+async fn home(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = match me(app, cookies).await {
+            Ok(w) => w,
+            Err(PageError::SignIn) => return Ok(html(StatusCode::OK, HomePage { lang, notice: notice(&q) })),
+            Err(e) => return Err(e),
+        };
+        let rows = app
+            .store
+            .held_consents(&who.citizen.id, &cabinet_client_id())
+            .await?
+            .into_iter()
+            .map(|h| ConsentRow {
+                client_id: h.client.id.to_string(),
+                organisation: h.client.organisation_name.clone(),
+                system: h.client.system_name.clone(),
+                logo_uri: h.client.logo_uri.clone(),
+                claims: h.scopes.0.iter().copied().map(scope_msg).collect(),
+                granted: when(h.granted_at),
+                last_used: h.last_used.map(when),
+            })
+            .collect();
+        Ok(html(StatusCode::OK, ConsentsPage { lang, csrf: who.csrf(app), rows, notice: notice(&q) }))
+    }
+    .await)
+}
+
+#[handler]
+async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+            return Err(PageError::TooMany);
+        }
+        let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
+        app.store
+            .insert_cabinet_login(cabinet_login::Model {
+                state: state.clone(),
+                verifier: verifier.clone(),
+                nonce: nonce.clone(),
+                binding_hash: token_hash(&binding),
+                lang: lang.code().into(),
+                created_at: Utc::now(),
+            })
+            .await?;
+        cookies.add(cookie(app, LOGIN_COOKIE, &binding, Some(600)));
+        let mut url = url::Url::parse(&app.config.endpoint("/authorize")).expect("the issuer is a URL");
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", CABINET_CLIENT_ID)
+            .append_pair("redirect_uri", &callback_uri(app))
+            .append_pair("scope", "openid")
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &crate::crypto::pkce_s256(&verifier))
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("ui_locales", lang.code());
+        Ok(Redirect::see_other(url.as_str()).into_response())
+    }
+    .await)
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+#[handler]
+async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let login = match &q.state {
+            Some(state) => app.store.take_cabinet_login(state).await?,
+            None => None,
+        };
+        let bound = cookie_value(app, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
+        let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
+            return Err(PageError::Csrf);
+        };
+        cookies.add(cookie(app, LOGIN_COOKIE, "", Some(0)));
+        let lang = Lang::from_code(&login.lang);
+        if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
+            return Ok(html(StatusCode::OK, HomePage { lang, notice: None }));
+        }
+        let citizen_id = redeem(app, q.code.as_deref().unwrap_or_default(), &login).await.map_err(|e| {
+            tracing::warn!(error = %e, "cabinet sign-in: code redemption failed");
+            PageError::Csrf
+        })?;
+        let citizen = app.store.citizen(&citizen_id).await?.ok_or(PageError::SignIn)?;
+        let token = random_token(32);
+        let ttl = chrono::Duration::seconds(app.config.session_ttl.min(i64::MAX as u64 / 2_000) as i64);
+        app.store.insert_cabinet_session(&token_hash(&token), &citizen.id, ttl).await?;
+        cookies.add(cookie(app, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
+        Ok(Redirect::see_other(format!("/me?lang={}", lang.code())).into_response())
+    }
+    .await)
+}
+
+/// Redeems the code as any relying party would (discovery, token request
+/// with PKCE and client authentication, ID token verification); the
+/// cabinet's subject type is public, so `sub` is the citizen.
+async fn redeem(app: &App, code: &str, login: &cabinet_login::Model) -> anyhow::Result<String> {
+    use openidconnect::core::{CoreClient, CoreProviderMetadata};
+    use openidconnect::{AuthorizationCode, ClientSecret, IssuerUrl, Nonce, PkceCodeVerifier, RedirectUrl, TokenResponse};
+    let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build()?;
+    let md = CoreProviderMetadata::discover_async(IssuerUrl::new(app.config.issuer.clone())?, &http).await?;
+    let rp = CoreClient::from_provider_metadata(md, openidconnect::ClientId::new(CABINET_CLIENT_ID.into()), Some(ClientSecret::new(client_secret(app))))
+        .set_redirect_uri(RedirectUrl::new(callback_uri(app))?);
+    let tokens = rp
+        .exchange_code(AuthorizationCode::new(code.into()))?
+        .set_pkce_verifier(PkceCodeVerifier::new(login.verifier.clone()))
+        .request_async(&http)
+        .await?;
+    let id_token = tokens.id_token().ok_or_else(|| anyhow::anyhow!("no ID token"))?;
+    let claims = id_token.claims(&rp.id_token_verifier(), &Nonce::new(login.nonce.clone()))?;
+    Ok(claims.subject().to_string())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+#[handler]
+async fn signout(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+        check_form(app, req, &who, &f.csrf)?;
+        app.store.end_cabinet_session(&who.session_hash).await?;
+        cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
+        Ok(Redirect::see_other(format!("/me?lang={}", lang.code())).into_response())
+    }
+    .await)
+}
+
+/// Takes back everything the citizen gave one relying party, at once.
+#[handler]
+async fn revoke(req: &Request, cookies: &CookieJar, Path(client): Path<String>, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+        check_form(app, req, &who, &f.csrf)?;
+        let client: ClientId = client.parse().map_err(|_| PageError::NotFound)?;
+        if client.as_str() == CABINET_CLIENT_ID {
+            return Err(PageError::NotFound);
+        }
+        // Only this citizen's rows: another citizen's grant is not found.
+        let grants = app.store.revoke_client_for_citizen(&who.citizen.id, &client).await?.ok_or(PageError::NotFound)?;
+        let event = crate::audit::Event {
+            client_id: Some(client.as_str()),
+            subject: Some(app.journal.pseudonym(&who.citizen.iin)),
+            step: "consent_revoked",
+            outcome: crate::audit::Outcome::Success,
+            reason: Some("by the citizen (cabinet)"),
+        };
+        if let Err(e) = app.journal.append(event).await {
+            tracing::error!(error = %e, "journal append failed");
+        }
+        tell_relying_party_of_revocation(app, &client, &who.citizen.id, &grants).await;
+        Ok(Redirect::see_other(format!("/me?notice=revoked&lang={}", lang.code())).into_response())
+    }
+    .await)
+}
+
+/// The one place the relying party is told that the citizen revoked its
+/// grants: an OIDC Back-Channel Logout token (`sub`, no `sid`: every session
+/// of the citizen at that client) when the client registered a
+/// `backchannel_logout_uri`, delivered and retried through the §10 outbox.
+/// A failure to queue it is logged; the revocation itself stands.
+async fn tell_relying_party_of_revocation(app: &App, client: &ClientId, citizen_id: &str, grants: &[String]) {
+    let registered = match app.store.client(client).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return,
+        Err(e) => return tracing::error!(error = %e, "back-channel logout after revocation: client lookup"),
+    };
+    match crate::notify::backchannel_logout(app, &registered, citizen_id, None).await {
+        Ok(sent) => tracing::info!(client = %client, grants = grants.len(), back_channel = sent, "grants revoked by the citizen"),
+        Err(e) => tracing::error!(error = %e, client = %client, "back-channel logout after revocation not queued"),
+    }
+}
+
+// ---------------------------------------------------------------- history
+
+/// One entry of the access history, as downloaded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub at: DateTime<Utc>,
+    /// `release` or `attempt`.
+    pub kind: &'static str,
+    pub client_id: Option<String>,
+    /// The relying party's organisation and system.
+    pub party: Option<String>,
+    pub grant_id: Option<String>,
+    pub channel: Option<Channel>,
+    pub claims: Vec<String>,
+    pub step: Option<String>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The newest `limit` entries of both kinds, newest first.
+async fn entries(app: &App, who: &Me, limit: u64) -> Result<Vec<Entry>, StoreError> {
+    let clients: std::collections::HashMap<String, String> = app
+        .store
+        .clients()
+        .await?
+        .into_iter()
+        .map(|c| {
+            let name = if c.organisation_name == c.system_name { c.system_name } else { format!("{} — {}", c.organisation_name, c.system_name) };
+            (c.id.to_string(), name)
+        })
+        .collect();
+    let party = |id: &str| clients.get(id).cloned();
+    let mut out: Vec<Entry> = app
+        .store
+        .releases(&who.citizen.id, limit)
+        .await?
+        .into_iter()
+        .map(|r| Entry {
+            at: r.at,
+            kind: "release",
+            party: party(&r.client_id),
+            client_id: Some(r.client_id),
+            grant_id: Some(r.grant_id),
+            channel: Some(r.channel),
+            claims: r.claims,
+            step: None,
+            outcome: None,
+            reason: None,
+        })
+        .collect();
+    let subject = app.journal.pseudonym(&who.citizen.iin);
+    out.extend(app.store.journal_of_subject(&subject, limit).await?.into_iter().map(|j| Entry {
+        at: j.at,
+        kind: "attempt",
+        party: j.client_id.as_deref().and_then(party),
+        client_id: j.client_id,
+        grant_id: None,
+        channel: None,
+        claims: vec![],
+        step: Some(j.step),
+        outcome: Some(j.outcome),
+        reason: j.reason,
+    }));
+    out.sort_by_key(|e| std::cmp::Reverse(e.at));
+    out.truncate(limit as usize);
+    Ok(out)
+}
+
+fn row(e: &Entry) -> HistoryRow {
+    let party = e.party.clone().or_else(|| e.client_id.clone()).unwrap_or_else(|| "Tanu".into());
+    match e.kind {
+        "release" => HistoryRow {
+            at: when(e.at),
+            kind: Msg::me_h_release,
+            party,
+            detail: e.claims.join(", "),
+            note: e.channel.map(|c| match c {
+                Channel::IdToken => Msg::me_channel_id_token,
+                Channel::Userinfo => Msg::me_channel_userinfo,
+                Channel::Refresh => Msg::me_channel_refresh,
+            }),
+        },
+        _ => HistoryRow {
+            at: when(e.at),
+            kind: Msg::me_h_attempt,
+            party,
+            detail: [e.step.clone(), e.reason.clone()].into_iter().flatten().collect::<Vec<_>>().join(": "),
+            note: Some(if e.outcome.as_deref() == Some("success") { Msg::me_success } else { Msg::me_failure }),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<u64>,
+}
+
+#[handler]
+async fn history(req: &Request, cookies: &CookieJar, Query(q): Query<PageQuery>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let page = q.page.unwrap_or(0).min(MAX_PAGE);
+        let mut all = entries(app, &who, (page + 1) * PAGE_SIZE + 1).await?;
+        let more = all.len() as u64 > (page + 1) * PAGE_SIZE;
+        let rows = all.drain(..).skip((page * PAGE_SIZE) as usize).take(PAGE_SIZE as usize).map(|e| row(&e)).collect();
+        Ok(html(StatusCode::OK, HistoryPage { lang, csrf: who.csrf(app), rows, page, more }))
+    }
+    .await)
+}
+
+fn download(name: &str, content_type: &str, body: Vec<u8>) -> Response {
+    body.with_content_type(content_type)
+        .with_header("Content-Disposition", format!("attachment; filename=\"{name}\""))
+        .with_header("Cache-Control", "no-store")
+        .into_response()
+}
+
+/// A cell a spreadsheet would not run as a formula.
+fn neutralise(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+#[handler]
+async fn history_csv(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let mut w = csv::Writer::from_writer(vec![]);
+        let header = ["at", "kind", "client_id", "party", "grant_id", "channel", "claims", "step", "outcome", "reason"];
+        let csv_err = |e: csv::Error| PageError::Store(StoreError::Invalid(e.to_string()));
+        w.write_record(header).map_err(csv_err)?;
+        for e in entries(app, &who, DOWNLOAD_LIMIT).await? {
+            let cells = [
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                e.kind.to_string(),
+                e.client_id.unwrap_or_default(),
+                e.party.unwrap_or_default(),
+                e.grant_id.unwrap_or_default(),
+                e.channel.map(|c| c.as_str().to_string()).unwrap_or_default(),
+                e.claims.join(" "),
+                e.step.unwrap_or_default(),
+                e.outcome.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+            ];
+            w.write_record(cells.iter().map(|c| neutralise(c))).map_err(csv_err)?;
+        }
+        let body = w.into_inner().map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+        Ok(download("tanu-access-history.csv", "text/csv; charset=utf-8", body))
+    }
+    .await)
+}
+
+#[handler]
+async fn history_json(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let body = serde_json::to_vec(&entries(app, &who, DOWNLOAD_LIMIT).await?).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+        Ok(download("tanu-access-history.json", "application/json", body))
+    }
+    .await)
+}
+
+// ---------------------------------------------------------------- biometrics
+
+#[handler]
+async fn biometrics(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let h = app.store.biometric_holding(&who.citizen.id).await?;
+        Ok(html(StatusCode::OK, BiometricsPage {
+            lang,
+            csrf: who.csrf(app),
+            consent_version: h.consent_version,
+            consent_at: h.consent_accepted_at.map(when),
+            template_at: h.template_formed_at.map(when),
+        }))
+    }
+    .await)
+}
+
+#[handler]
+async fn withdraw(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+        check_form(app, req, &who, &f.csrf)?;
+        super::withdraw_biometrics(&app.store, &app.journal, &who.citizen, "citizen (cabinet)").await?;
+        // Every session of the citizen has ended, this one too.
+        cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
+        Ok(Redirect::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())).into_response())
+    }
+    .await)
+}
