@@ -8,6 +8,8 @@ use crate::{
     store::{Client, NewClient},
 };
 
+// Parsed once per process from the command line: the size of `Add` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum ClientsCommand {
     /// Register a client; prints its id and (once) its secret.
