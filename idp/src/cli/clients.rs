@@ -114,7 +114,8 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.policy_uri = policy_uri;
             new.tos_uri = tos_uri;
             new.notification_endpoint = notification_endpoint;
-            let r = store.register_client(new).await?;
+            let secrets = crate::crypto::ClientSecrets::new(&crate::app::master_key(config)?);
+            let r = store.register_client(new, &secrets).await?;
             if json {
                 println!("{}", json!({ "client_id": r.client.id, "client_secret": r.secret }));
             } else {
