@@ -3,7 +3,7 @@ SHELL := /bin/bash
 TANU := target/debug/tanu
 export TANU_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test setup build
+.PHONY: run test setup build bench
 
 setup:
 	@bash ops/setup/all.sh
@@ -28,3 +28,8 @@ run: build
 ## make test: set up, then every test, on SQLite and on PostgreSQL
 test: build
 	@bash ops/run-tests.sh
+
+## make bench: Tanu (release) on SQLite and PostgreSQL beside node oidc-provider,
+## pinned to separate cores (ops/bench/run.sh; not part of make test)
+bench:
+	@bash ops/bench/run.sh

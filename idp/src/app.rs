@@ -31,6 +31,10 @@ pub struct App {
     pub template_key: [u8; 32],
     /// Seals client secrets until the initiator has seen them once.
     master: MasterKey,
+    /// Stores and checks client secrets (HMAC under a derived key; legacy Argon2 bounded).
+    pub client_secrets: crate::crypto::ClientSecrets,
+    /// The discovery document, serialised once (it depends on the configuration only).
+    pub discovery_json: std::sync::OnceLock<bytes::Bytes>,
     /// The connection of initiators (portal, console, workflow worker).
     pub onboarding: crate::onboarding::Onboarding,
     /// Set by whoever built the face authenticator, once its models loaded
@@ -121,7 +125,7 @@ impl App {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         let master = master_key(&config)?;
-        let keys = KeyRing::new(store.clone(), master.clone(), config.key_publish_lead, config.id_token_ttl);
+        let keys = KeyRing::new(store.clone(), master.clone(), config.key_publish_lead, config.id_token_ttl).with_poll_interval(config.key_poll_interval);
         keys.ensure_initial_keys().await?;
         let onboarding = crate::onboarding::Onboarding::new(&config.onboarding)?;
         let app = Arc::new(App {
@@ -131,6 +135,8 @@ impl App {
             pairwise_key: master.derive("tanu pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),
             template_key: master.derive("tanu biometric templates v1"),
+            client_secrets: crate::crypto::ClientSecrets::new(&master),
+            discovery_json: Default::default(),
             master,
             onboarding,
             face_models: Default::default(),

@@ -85,6 +85,9 @@ pub struct Config {
     /// How long a new signing key is published in the JWKS before it signs,
     /// so that relying parties' cached key sets pick it up first.
     pub key_publish_lead: u64,
+    /// How often (seconds) a running server compares the stored signing-key
+    /// ids with its in-memory keys, to see a rotation made elsewhere.
+    pub key_poll_interval: u64,
     /// Requests per minute one client address may make to the browser
     /// endpoints (`/authorize` and every form).
     pub rate_limit_per_minute: u32,
@@ -334,6 +337,7 @@ impl Default for Config {
             session_ttl: 8 * 3600,
             login_request_ttl: 600,
             key_publish_lead: 3600,
+            key_poll_interval: 10,
             rate_limit_per_minute: 120,
             token_rate_limit_per_minute: 1200,
             trusted_proxies: Vec::new(),
@@ -424,6 +428,7 @@ impl Config {
             "TANU_SESSION_TTL" => self.session_ttl = num("TANU_SESSION_TTL", value)?,
             "TANU_LOGIN_REQUEST_TTL" => self.login_request_ttl = num("TANU_LOGIN_REQUEST_TTL", value)?,
             "TANU_KEY_PUBLISH_LEAD" => self.key_publish_lead = num("TANU_KEY_PUBLISH_LEAD", value)?,
+            "TANU_KEY_POLL_INTERVAL" => self.key_poll_interval = num("TANU_KEY_POLL_INTERVAL", value)?,
             "TANU_RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = num("TANU_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_TOKEN_RATE_LIMIT_PER_MINUTE" => self.token_rate_limit_per_minute = num("TANU_TOKEN_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_MAX_BODY_BYTES" => self.max_body_bytes = num("TANU_MAX_BODY_BYTES", value)?,

@@ -5,7 +5,15 @@
 //! JWKS `key_publish_lead` seconds before it starts signing, and a replaced
 //! key stays published until every ID token it signed has expired
 //! (`id_token_ttl` after it was replaced).
-use std::{collections::HashMap, sync::{Arc, Mutex}};
+//!
+//! Keys are served from memory: the ring loads them once, keeps the JWKS as
+//! serialised bytes (recomputed, without the database, when a key changes
+//! state) and the opened signers. A rotation or prune in this process drops
+//! the cache; one in another process (`tanu keys rotate`, another instance)
+//! is noticed by a cheap check of the stored key ids at most every
+//! `key_poll_interval` seconds, made by whichever request comes first after
+//! the interval.
+use std::{collections::HashMap, sync::{Arc, Mutex, RwLock}, time::Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::{
@@ -14,7 +22,7 @@ use openidconnect::{
 };
 use p256::ecdsa::signature::Signer as _;
 use rsa::pkcs1::EncodeRsaPrivateKey;
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, QuerySelect, Set};
 
 use crate::{crypto::MasterKey, domain::SigningAlg, store::{entities::signing_key, Store, StoreError}};
 
@@ -97,13 +105,30 @@ pub enum KeyState {
     Retired,
 }
 
+/// The stored keys as last loaded.
+struct Loaded {
+    /// The sorted stored kids: keys are only ever added or deleted, so the
+    /// set changes exactly when the keys do.
+    version: Vec<String>,
+    keys: Vec<KeyInfo>,
+    sealed: HashMap<String, String>,
+    checked: Instant,
+    /// The published JWKS and until when it holds (the next state change).
+    jwks: Mutex<Option<(DateTime<Utc>, bytes::Bytes)>>,
+}
+
 #[derive(Clone)]
 pub struct KeyRing {
     store: Store,
     master: MasterKey,
     publish_lead: Duration,
     id_token_ttl: Duration,
+    poll_interval: std::time::Duration,
+    loaded: Arc<RwLock<Option<Arc<Loaded>>>>,
+    /// Held by the one request that checks the key version.
+    checking: Arc<tokio::sync::Mutex<()>>,
     signers: Arc<Mutex<HashMap<String, Arc<Signer>>>>,
+    loads: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl KeyRing {
@@ -113,8 +138,83 @@ impl KeyRing {
             master,
             publish_lead: Duration::seconds(publish_lead_secs as i64),
             id_token_ttl: Duration::seconds(id_token_ttl_secs as i64),
+            poll_interval: std::time::Duration::from_secs(10),
+            loaded: Default::default(),
+            checking: Default::default(),
             signers: Default::default(),
+            loads: Default::default(),
         }
+    }
+
+    /// How often the stored key ids are compared with the cached ones
+    /// (`key_poll_interval`).
+    pub fn with_poll_interval(mut self, secs: u64) -> Self {
+        self.poll_interval = std::time::Duration::from_secs(secs);
+        self
+    }
+
+    /// How many times the keys were loaded from the database (the cache's misses).
+    pub fn loads(&self) -> u64 {
+        self.loads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn invalidate(&self) {
+        *self.loaded.write().expect("key cache") = None;
+    }
+
+    async fn load(&self) -> Result<Arc<Loaded>, KeyError> {
+        let rows = signing_key::Entity::find()
+            .order_by_asc(signing_key::Column::ActivatesAt)
+            .all(&self.store.db)
+            .await?;
+        let mut version: Vec<String> = rows.iter().map(|r| r.kid.clone()).collect();
+        version.sort();
+        let sealed = rows.iter().map(|r| (r.kid.clone(), r.sealed_private_key.clone())).collect();
+        let keys = rows.into_iter().map(key_info).collect::<Result<Vec<_>, _>>()?;
+        self.signers.lock().expect("signer cache").retain(|kid, _| version.binary_search(kid).is_ok());
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let loaded = Arc::new(Loaded { version, keys, sealed, checked: Instant::now(), jwks: Mutex::new(None) });
+        *self.loaded.write().expect("key cache") = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The cached keys, loaded when missing and re-checked against the
+    /// database's key ids once `poll_interval` has passed.
+    async fn current(&self) -> Result<Arc<Loaded>, KeyError> {
+        let cached = self.loaded.read().expect("key cache").clone();
+        let Some(cached) = cached else { return self.load().await };
+        if cached.checked.elapsed() < self.poll_interval {
+            return Ok(cached);
+        }
+        // One request checks; the others go on with the cached keys.
+        let Ok(_guard) = self.checking.try_lock() else { return Ok(cached) };
+        let mut kids: Vec<String> = match signing_key::Entity::find()
+            .select_only()
+            .column(signing_key::Column::Kid)
+            .into_tuple::<String>()
+            .all(&self.store.db)
+            .await
+        {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "signing keys: version check failed; serving the cached keys");
+                return Ok(cached);
+            }
+        };
+        kids.sort();
+        if kids == cached.version {
+            let fresh = Arc::new(Loaded {
+                version: cached.version.clone(),
+                keys: cached.keys.clone(),
+                sealed: cached.sealed.clone(),
+                checked: Instant::now(),
+                jwks: Mutex::new(cached.jwks.lock().expect("jwks cache").clone()),
+            });
+            *self.loaded.write().expect("key cache") = Some(fresh.clone());
+            return Ok(fresh);
+        }
+        tracing::info!("signing keys changed in the database; reloading");
+        self.load().await
     }
 
     /// On first start there is nothing any relying party could have cached,
@@ -126,6 +226,7 @@ impl KeyRing {
                 self.generate(alg, Utc::now()).await?;
             }
         }
+        self.invalidate();
         Ok(())
     }
 
@@ -136,6 +237,7 @@ impl KeyRing {
         for alg in [SigningAlg::Rs256, SigningAlg::Es256] {
             out.push(self.generate(alg, at).await?);
         }
+        self.invalidate();
         Ok(out)
     }
 
@@ -178,23 +280,13 @@ impl KeyRing {
         Ok(KeyInfo { kid, alg, created_at: Utc::now(), activates_at, public_jwk })
     }
 
+    /// Every stored key, read from the database (operator commands).
     pub async fn all(&self) -> Result<Vec<KeyInfo>, KeyError> {
         let rows = signing_key::Entity::find()
             .order_by_asc(signing_key::Column::ActivatesAt)
             .all(&self.store.db)
             .await?;
-        rows.into_iter()
-            .map(|m| {
-                let bad = |detail: String| KeyError::Unusable { kid: m.kid.clone(), detail };
-                Ok(KeyInfo {
-                    alg: m.alg.parse().map_err(|e: crate::domain::ParseError| bad(e.to_string()))?,
-                    public_jwk: serde_json::from_str(&m.public_jwk).map_err(|e| bad(e.to_string()))?,
-                    kid: m.kid,
-                    created_at: m.created_at,
-                    activates_at: m.activates_at,
-                })
-            })
-            .collect()
+        rows.into_iter().map(key_info).collect()
     }
 
     /// The state of every key at `now`, per algorithm.
@@ -219,37 +311,71 @@ impl KeyRing {
         out
     }
 
-    /// The published key set.
-    pub async fn jwks(&self) -> Result<CoreJsonWebKeySet, KeyError> {
-        let keys = self.all().await?;
+    fn published(&self, keys: &[KeyInfo], now: DateTime<Utc>) -> CoreJsonWebKeySet {
         let published = self
-            .states(&keys, Utc::now())
+            .states(keys, now)
             .into_iter()
             .filter(|(_, s)| *s != KeyState::Retired)
             .map(|(k, _)| k.public_jwk)
             .collect();
-        Ok(CoreJsonWebKeySet::new(published))
+        CoreJsonWebKeySet::new(published)
+    }
+
+    /// The published key set.
+    pub async fn jwks(&self) -> Result<CoreJsonWebKeySet, KeyError> {
+        let loaded = self.current().await?;
+        Ok(self.published(&loaded.keys, Utc::now()))
+    }
+
+    /// The published key set, serialised, from memory: recomputed only when
+    /// a key changes state (a next key starts signing, a retiring one ends).
+    pub async fn jwks_json(&self) -> Result<bytes::Bytes, KeyError> {
+        let loaded = self.current().await?;
+        let now = Utc::now();
+        let mut cache = loaded.jwks.lock().expect("jwks cache");
+        if let Some((until, bytes)) = cache.as_ref() {
+            if now < *until {
+                return Ok(bytes.clone());
+            }
+        }
+        // Every moment at which some key's state may change; the earliest
+        // one ahead of now bounds this serialisation's validity.
+        let until = loaded
+            .keys
+            .iter()
+            .flat_map(|k| [k.activates_at, k.activates_at + self.id_token_ttl])
+            .filter(|t| *t > now)
+            .min()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let bytes = bytes::Bytes::from(serde_json::to_vec(&self.published(&loaded.keys, now)).expect("JWKS serialises"));
+        *cache = Some((until, bytes.clone()));
+        Ok(bytes)
+    }
+
+    fn active(&self, loaded: &Loaded, alg: SigningAlg) -> Result<KeyInfo, KeyError> {
+        self.states(&loaded.keys, Utc::now())
+            .into_iter()
+            .find(|(k, s)| k.alg == alg && *s == KeyState::Active)
+            .map(|(k, _)| k)
+            .ok_or(KeyError::NoActiveKey(alg.as_str()))
+    }
+
+    /// The active key's private part, unsealed from the cached row.
+    fn unsealed(&self, loaded: &Loaded, kid: &str) -> Result<Vec<u8>, KeyError> {
+        let sealed = loaded.sealed.get(kid).ok_or_else(|| KeyError::Unusable { kid: kid.into(), detail: "not loaded".into() })?;
+        self.master.open(sealed, kid).map_err(|e| KeyError::Unusable { kid: kid.into(), detail: e.to_string() })
     }
 
     /// The key that signs now for `alg`.
     pub async fn signer(&self, alg: SigningAlg) -> Result<Arc<Signer>, KeyError> {
-        let keys = self.all().await?;
-        let active = self
-            .states(&keys, Utc::now())
-            .into_iter()
-            .find(|(k, s)| k.alg == alg && *s == KeyState::Active)
-            .map(|(k, _)| k)
-            .ok_or(KeyError::NoActiveKey(alg.as_str()))?;
+        let loaded = self.current().await?;
+        let active = self.active(&loaded, alg)?;
         if let Some(s) = self.signers.lock().expect("signer cache").get(&active.kid) {
             return Ok(s.clone());
         }
-        let row = signing_key::Entity::find_by_id(active.kid.clone())
-            .one(&self.store.db)
-            .await?
-            .ok_or(KeyError::NoActiveKey(alg.as_str()))?;
-        let bad = |detail: String| KeyError::Unusable { kid: row.kid.clone(), detail };
-        let der = self.master.open(&row.sealed_private_key, &row.kid).map_err(|e| bad(e.to_string()))?;
-        let kid = JsonWebKeyId::new(row.kid.clone());
+        let bad = |detail: String| KeyError::Unusable { kid: active.kid.clone(), detail };
+        let der = self.unsealed(&loaded, &active.kid)?;
+        let kid = JsonWebKeyId::new(active.kid.clone());
         let signer = match alg {
             SigningAlg::Rs256 => Signer::Rs256(
                 CoreRsaPrivateSigningKey::from_pem(std::str::from_utf8(&der).map_err(|e| bad(e.to_string()))?, Some(kid))
@@ -261,28 +387,18 @@ impl KeyRing {
             }),
         };
         let signer = Arc::new(signer);
-        self.signers.lock().expect("signer cache").insert(row.kid.clone(), signer.clone());
+        self.signers.lock().expect("signer cache").insert(active.kid.clone(), signer.clone());
         Ok(signer)
     }
 
     /// The active RS256 key as a `jsonwebtoken` encoder, for JWTs other than
     /// ID tokens (Security Event Tokens).
     pub async fn jwt_encoder(&self) -> Result<(String, jsonwebtoken::EncodingKey), KeyError> {
-        let keys = self.all().await?;
-        let active = self
-            .states(&keys, Utc::now())
-            .into_iter()
-            .find(|(k, s)| k.alg == SigningAlg::Rs256 && *s == KeyState::Active)
-            .map(|(k, _)| k)
-            .ok_or(KeyError::NoActiveKey("RS256"))?;
-        let row = signing_key::Entity::find_by_id(active.kid.clone())
-            .one(&self.store.db)
-            .await?
-            .ok_or(KeyError::NoActiveKey("RS256"))?;
-        let bad = |detail: String| KeyError::Unusable { kid: row.kid.clone(), detail };
-        let pem = self.master.open(&row.sealed_private_key, &row.kid).map_err(|e| bad(e.to_string()))?;
-        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).map_err(|e| bad(e.to_string()))?;
-        Ok((row.kid.clone(), key))
+        let loaded = self.current().await?;
+        let active = self.active(&loaded, SigningAlg::Rs256)?;
+        let pem = self.unsealed(&loaded, &active.kid)?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).map_err(|e| KeyError::Unusable { kid: active.kid.clone(), detail: e.to_string() })?;
+        Ok((active.kid, key))
     }
 
     /// Deletes keys that are no longer published.
@@ -295,8 +411,20 @@ impl KeyRing {
                 n += 1;
             }
         }
+        self.invalidate();
         Ok(n)
     }
+}
+
+fn key_info(m: signing_key::Model) -> Result<KeyInfo, KeyError> {
+    let bad = |detail: String| KeyError::Unusable { kid: m.kid.clone(), detail };
+    Ok(KeyInfo {
+        alg: m.alg.parse().map_err(|e: crate::domain::ParseError| bad(e.to_string()))?,
+        public_jwk: serde_json::from_str(&m.public_jwk).map_err(|e| bad(e.to_string()))?,
+        kid: m.kid,
+        created_at: m.created_at,
+        activates_at: m.activates_at,
+    })
 }
 
 /// Adds the `alg` member to a public JWK (RFC 7517 §4.4), which openidconnect's

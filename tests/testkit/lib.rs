@@ -182,7 +182,7 @@ impl Tanu {
     pub async fn client(&self, redirect_uri: &str, tweak: impl FnOnce(&mut NewClient)) -> (Client, Option<String>) {
         let mut new = NewClient::new("Test RP", vec![redirect_uri.parse::<RedirectUri>().unwrap()]);
         tweak(&mut new);
-        let r = self.app.store.register_client(new).await.expect("client registers");
+        let r = self.app.store.register_client(new, &self.app.client_secrets).await.expect("client registers");
         (r.client, r.secret)
     }
 

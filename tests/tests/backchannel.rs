@@ -186,8 +186,8 @@ async fn bad_backchannel_registrations_are_refused() {
     let tanu = Tanu::start().await;
     let mut new = tanu_idp::store::NewClient::new("X", vec!["http://127.0.0.1:9/a".parse().unwrap()]);
     new.backchannel_logout_uri = Some("http://rp.example/bc".parse().unwrap());
-    assert!(tanu.app.store.register_client(new.clone()).await.is_err(), "http off loopback");
+    assert!(tanu.app.store.register_client(new.clone(), &tanu.app.client_secrets).await.is_err(), "http off loopback");
     new.backchannel_logout_uri = None;
     new.backchannel_logout_session_required = true;
-    assert!(tanu.app.store.register_client(new).await.is_err(), "sid required without a URI");
+    assert!(tanu.app.store.register_client(new, &tanu.app.client_secrets).await.is_err(), "sid required without a URI");
 }

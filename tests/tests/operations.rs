@@ -55,7 +55,7 @@ async fn secrets_are_stored_only_hashed_or_sealed() {
     for plain in [secret.as_str(), code.as_str(), tokens["access_token"].as_str().unwrap(), tokens["refresh_token"].as_str().unwrap(), "PRIVATE KEY"] {
         assert!(!dump.contains(plain), "{plain} must not be stored in the clear");
     }
-    assert!(dump.contains("$argon2id$"), "client secrets are argon2id hashes");
+    assert!(dump.contains("hmac-sha256$"), "client secrets are keyed HMAC-SHA-256 hashes");
 }
 
 /// Every sign-in attempt lands in the hash-chained journal, on either database.

@@ -47,7 +47,7 @@ pub async fn ensure_cabinet_client(app: &App) -> Result<(), StoreError> {
     let redirect: RedirectUri = callback_uri(app).parse()?;
     let environment = if app.config.issuer.starts_with("https://") { Environment::Production } else { Environment::Sandbox };
     app.store
-        .ensure_first_party_client(&cabinet_client_id(), "Tanu — citizen's cabinet", &client_secret(app), &redirect, environment)
+        .ensure_first_party_client(&cabinet_client_id(), "Tanu — citizen's cabinet", &client_secret(app), &redirect, environment, &app.client_secrets)
         .await
 }
 

@@ -133,7 +133,8 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.backchannel_logout_uri = backchannel_logout_uri;
             new.backchannel_logout_session_required = backchannel_logout_session_required;
             new.require_pushed_authorization_requests = require_pushed_authorization_requests;
-            let r = store.register_client(new).await?;
+            let secrets = crate::crypto::ClientSecrets::new(&crate::app::master_key(config)?);
+            let r = store.register_client(new, &secrets).await?;
             if json {
                 println!("{}", json!({ "client_id": r.client.id, "client_secret": r.secret }));
             } else {

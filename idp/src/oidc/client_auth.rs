@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::errors::{OAuthError, Params};
 use crate::{
     app::App,
-    crypto::verify_secret,
+    crypto::SecretCheck,
     domain::{ClientId, TokenAuthMethod},
     store::{entities::client_assertion, Client},
 };
@@ -113,11 +113,17 @@ pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> R
                 Some(Ok((_, s))) => s.clone(),
                 _ => post_secret.unwrap_or_default().to_string(),
             };
-            let hash = client.secret_hash.clone().unwrap_or_default();
-            // Argon2 is deliberately slow: keep it off the async workers.
-            let ok = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash)).await.unwrap_or(false);
-            if !ok {
-                return Err(bad("client authentication failed"));
+            let stored = client.secret_hash.as_deref().unwrap_or_default();
+            // HMAC and a constant-time comparison; a legacy Argon2 hash is
+            // checked (bounded) once and replaced by the HMAC form.
+            match app.client_secrets.verify(&secret, stored).await {
+                SecretCheck::Valid => {}
+                SecretCheck::ValidRehash(new) => {
+                    if let Err(e) = app.store.replace_client_secret_hash(&client.id, stored, &new).await {
+                        tracing::warn!(client = %client.id, error = %e, "client secret not rehashed; it stays in the Argon2 form");
+                    }
+                }
+                SecretCheck::Invalid => return Err(bad("client authentication failed")),
             }
         }
         TokenAuthMethod::PrivateKeyJwt => verify_assertion(app, &client, assertion.unwrap_or_default()).await?,

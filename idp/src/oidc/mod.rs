@@ -21,7 +21,7 @@ use openidconnect::{
     AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
     ResponseTypes, Scope as OidcScope, TokenUrl, UserInfoUrl,
 };
-use poem::{handler, http::StatusCode, web::{Data, Json}, IntoResponse, Response};
+use poem::{handler, http::StatusCode, web::Data, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::{app::App, domain::Scope};
@@ -134,18 +134,31 @@ pub fn metadata(app: &App) -> TanuProvider {
     .set_claims_parameter_supported(Some(false))
 }
 
+/// Served from memory: serialised on the first request.
 #[handler]
 pub async fn discovery(Data(app): Data<&Arc<App>>) -> Response {
-    Json(metadata(app)).with_header("Cache-Control", "public, max-age=300").into_response()
+    let body = app
+        .discovery_json
+        .get_or_init(|| bytes::Bytes::from(serde_json::to_vec(&metadata(app)).expect("provider metadata serialises")))
+        .clone();
+    json_bytes(body)
 }
 
+/// Served from memory (`KeyRing::jwks_json`): no database read per request.
 #[handler]
 pub async fn jwks(Data(app): Data<&Arc<App>>) -> Response {
-    match app.keys.jwks().await {
-        // Short cache: rotation relies on relying parties refetching within the publish lead.
-        Ok(set) => Json(set).with_header("Cache-Control", "public, max-age=300").into_response(),
+    match app.keys.jwks_json().await {
+        Ok(body) => json_bytes(body),
         Err(e) => errors::OAuthError::server_error(e).into_response(),
     }
+}
+
+/// Short cache: rotation relies on relying parties refetching within the publish lead.
+fn json_bytes(body: bytes::Bytes) -> Response {
+    Response::builder()
+        .content_type("application/json; charset=utf-8")
+        .header("Cache-Control", "public, max-age=300")
+        .body(body)
 }
 
 /// Liveness (`/healthz`): the process serves requests. It checks nothing

@@ -13,7 +13,10 @@ use openidconnect::{
 };
 use oxide_auth::{code_grant::extensions::Pkce, primitives::grant::Value};
 use poem::{handler, http::StatusCode, web::{Data, Json}, Body, IntoResponse, Request, Response};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    Set, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{OAuthError, Params};
@@ -90,6 +93,29 @@ impl WithHeader for Response {
 }
 
 // ---------------------------------------------------------------- grants
+//
+// Each grant is one transaction: the code or refresh token is read with its
+// grant in one query, consumed (a conditional update only one request can
+// win), and the new tokens are inserted before the commit, so a token is
+// never consumed without its successors stored, nor issued twice. A request
+// refused after the consumption still commits it (a wrong PKCE verifier
+// burns the code). The ID token is signed after the commit, from keys in
+// memory, so no connection is held while signing.
+
+fn db_err(e: sea_orm::DbErr) -> OAuthError {
+    OAuthError::server_error(e)
+}
+
+/// Ends a grant's transaction with a refusal that keeps what it consumed.
+async fn refuse(txn: DatabaseTransaction, e: OAuthError) -> Result<Response, OAuthError> {
+    txn.commit().await.map_err(db_err)?;
+    Err(e)
+}
+
+/// The join from a row's `grant_id` to its grant.
+fn to_grant<E: EntityTrait>(from: E::Column) -> sea_orm::RelationDef {
+    E::belongs_to(grant::Entity).from(from).to(grant::Column::Id).into()
+}
 
 async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -> Result<Response, OAuthError> {
     let code = params.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
@@ -99,88 +125,95 @@ async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -
     if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)) {
         return Err(OAuthError::invalid_request("code_verifier is malformed"));
     }
-    let db = &app.store.db;
-    let row = authorization_code::Entity::find_by_id(token_hash(code))
-        .one(db)
+    let txn = app.store.db.begin().await.map_err(db_err)?;
+    let found = authorization_code::Entity::find_by_id(token_hash(code))
+        .join(JoinType::LeftJoin, to_grant::<authorization_code::Entity>(authorization_code::Column::GrantId))
+        .select_also(grant::Entity)
+        .one(&txn)
         .await
-        .map_err(OAuthError::server_error)?
-        .ok_or_else(|| OAuthError::invalid_grant("the authorization code is invalid"))?;
+        .map_err(db_err)?;
+    let Some((row, g)) = found else {
+        txn.rollback().await.map_err(db_err)?;
+        return Err(OAuthError::invalid_grant("the authorization code is invalid"));
+    };
     if row.client_id != client.id.as_str() {
+        txn.rollback().await.map_err(db_err)?;
         return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
     }
     // Single use, atomically: only one request can flip used_at.
     let now = Utc::now();
-    let flipped = authorization_code::Entity::update_many()
+    if !consume(&txn, authorization_code::Entity::update_many()
         .col_expr(authorization_code::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
         .filter(authorization_code::Column::CodeHash.eq(row.code_hash.clone()))
-        .filter(authorization_code::Column::UsedAt.is_null())
-        .exec(db)
-        .await
-        .map_err(OAuthError::server_error)?
-        .rows_affected;
-    if flipped != 1 {
+        .filter(authorization_code::Column::UsedAt.is_null()))
+    .await?
+    {
+        txn.rollback().await.map_err(db_err)?;
         // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
         revoke_grant(app, &row.grant_id, "authorization code replayed").await?;
         return Err(OAuthError::invalid_grant("the authorization code has already been used"));
     }
     if row.expires_at < now {
-        return Err(OAuthError::invalid_grant("the authorization code has expired"));
+        return refuse(txn, OAuthError::invalid_grant("the authorization code has expired")).await;
     }
     if row.redirect_uri != redirect_uri {
-        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+        return refuse(txn, OAuthError::invalid_grant("redirect_uri does not match the authorization request")).await;
     }
     let stored = Value::private(Some(row.pkce_challenge.clone()));
     if Pkce::required().verify(Some(stored), Some(Cow::Borrowed(verifier))).is_err() {
-        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+        return refuse(txn, OAuthError::invalid_grant("code_verifier does not match the code_challenge")).await;
     }
-    let g = live_grant(app, &row.grant_id).await?;
+    let Some(g) = g.filter(|g| g.revoked_at.is_none()) else {
+        return refuse(txn, OAuthError::invalid_grant("the grant has been revoked")).await;
+    };
     let scope = g.scope.clone();
-    let issued = issue(app, client, &g, &scope, row.nonce.as_deref()).await?;
+    let issued = issue(app, txn, client, &g, &scope, row.nonce.as_deref()).await?;
     app.store.record_release(&g, Channel::IdToken, ID_TOKEN_CLAIMS).await.map_err(OAuthError::server_error)?;
     Ok(issued)
 }
 
 async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Result<Response, OAuthError> {
     let presented = params.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let db = &app.store.db;
-    let row = refresh_token::Entity::find_by_id(token_hash(presented))
-        .one(db)
+    let txn = app.store.db.begin().await.map_err(db_err)?;
+    let found = refresh_token::Entity::find_by_id(token_hash(presented))
+        .join(JoinType::InnerJoin, to_grant::<refresh_token::Entity>(refresh_token::Column::GrantId))
+        .select_also(grant::Entity)
+        .one(&txn)
         .await
-        .map_err(OAuthError::server_error)?
-        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
-    let g = grant::Entity::find_by_id(row.grant_id.clone())
-        .one(db)
-        .await
-        .map_err(OAuthError::server_error)?
-        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+        .map_err(db_err)?;
+    let Some((row, Some(g))) = found else {
+        txn.rollback().await.map_err(db_err)?;
+        return Err(OAuthError::invalid_grant("the refresh token is invalid"));
+    };
     if g.client_id != client.id.as_str() {
+        txn.rollback().await.map_err(db_err)?;
         return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
     }
     let now = Utc::now();
-    let flipped = refresh_token::Entity::update_many()
+    if !consume(&txn, refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, sea_orm::sea_query::Expr::value(now))
         .filter(refresh_token::Column::TokenHash.eq(row.token_hash.clone()))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(db)
-        .await
-        .map_err(OAuthError::server_error)?
-        .rows_affected;
-    if flipped != 1 {
+        .filter(refresh_token::Column::UsedAt.is_null()))
+    .await?
+    {
+        txn.rollback().await.map_err(db_err)?;
         // A rotated token presented again means it leaked: end the whole grant.
         revoke_grant(app, &g.id, "refresh token reused").await?;
         return Err(OAuthError::invalid_grant("the refresh token has already been used"));
     }
     if row.expires_at < now {
-        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+        return refuse(txn, OAuthError::invalid_grant("the refresh token has expired")).await;
     }
-    let g = live_grant(app, &g.id).await?;
+    if g.revoked_at.is_some() {
+        return refuse(txn, OAuthError::invalid_grant("the grant has been revoked")).await;
+    }
     // Only offline_access grants have refresh tokens (OIDC Core §11), and
     // none outlives the grant's absolute lifetime, however often it rotated.
     if !ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess) {
-        return Err(OAuthError::invalid_grant("the grant has no offline access"));
+        return refuse(txn, OAuthError::invalid_grant("the grant has no offline access")).await;
     }
     if grant_ends(app, &g) < now {
-        return Err(OAuthError::invalid_grant("the grant has reached its absolute lifetime; sign in again"));
+        return refuse(txn, OAuthError::invalid_grant("the grant has reached its absolute lifetime; sign in again")).await;
     }
     // RFC 6749 §6: a narrower scope is what the new access token gets.
     let scope = match params.get("scope") {
@@ -188,29 +221,26 @@ async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Res
             let asked = ScopeSet::parse_lenient(s);
             let had = ScopeSet::parse_lenient(&g.scope);
             if !asked.is_subset(&had) || asked.0.is_empty() {
-                return Err(OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", "scope exceeds the original grant"));
+                return refuse(txn, OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", "scope exceeds the original grant")).await;
             }
             asked.to_string()
         }
         None => g.scope.clone(),
     };
-    let issued = issue(app, client, &g, &scope, None).await?;
+    let issued = issue(app, txn, client, &g, &scope, None).await?;
     app.store.record_release(&g, Channel::Refresh, ID_TOKEN_CLAIMS).await.map_err(OAuthError::server_error)?;
     Ok(issued)
+}
+
+/// Runs the conditional update that consumes a code or refresh token:
+/// true when this request consumed it.
+async fn consume<E: EntityTrait>(txn: &DatabaseTransaction, update: sea_orm::UpdateMany<E>) -> Result<bool, OAuthError> {
+    Ok(update.exec(txn).await.map_err(db_err)?.rows_affected == 1)
 }
 
 /// When an offline grant ends, whatever its refresh tokens say.
 fn grant_ends(app: &App, g: &grant::Model) -> chrono::DateTime<Utc> {
     g.created_at + Duration::seconds(app.config.refresh_grant_lifetime.min(i64::MAX as u64 / 2_000) as i64)
-}
-
-async fn live_grant(app: &App, id: &str) -> Result<grant::Model, OAuthError> {
-    grant::Entity::find_by_id(id.to_string())
-        .one(&app.store.db)
-        .await
-        .map_err(OAuthError::server_error)?
-        .filter(|g| g.revoked_at.is_none())
-        .ok_or_else(|| OAuthError::invalid_grant("the grant has been revoked"))
 }
 
 pub async fn revoke_grant(app: &App, grant_id: &str, reason: &str) -> Result<(), OAuthError> {
@@ -236,34 +266,37 @@ pub async fn revoke_grant(app: &App, grant_id: &str, reason: &str) -> Result<(),
 
 /// Issues an access token for `scope` (the grant's, or narrower), an ID
 /// token, and for an `offline_access` grant a rotated refresh token.
-async fn issue(app: &App, client: &Client, g: &grant::Model, scope: &str, nonce: Option<&str>) -> Result<Response, OAuthError> {
+/// The tokens are inserted in the grant's transaction `txn`, which this commits.
+async fn issue(app: &App, txn: DatabaseTransaction, client: &Client, g: &grant::Model, scope: &str, nonce: Option<&str>) -> Result<Response, OAuthError> {
     let now = Utc::now();
     let cfg = &app.config;
     let access = random_token(32);
-    access_token::ActiveModel {
+    // Inserted without reading the row back (SQLite has no RETURNING here).
+    access_token::Entity::insert(access_token::ActiveModel {
         token_hash: Set(token_hash(&access)),
         grant_id: Set(g.id.clone()),
         expires_at: Set(now + Duration::seconds(cfg.access_token_ttl as i64)),
         scope: Set(Some(scope.to_string())),
-    }
-    .insert(&app.store.db)
+    })
+    .exec_without_returning(&txn)
     .await
-    .map_err(OAuthError::server_error)?;
+    .map_err(db_err)?;
     let refresh = if ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess) {
         let refresh = random_token(32);
-        refresh_token::ActiveModel {
+        refresh_token::Entity::insert(refresh_token::ActiveModel {
             token_hash: Set(token_hash(&refresh)),
             grant_id: Set(g.id.clone()),
             expires_at: Set((now + Duration::seconds(cfg.refresh_token_ttl as i64)).min(grant_ends(app, g))),
             used_at: Set(None),
-        }
-        .insert(&app.store.db)
+        })
+        .exec_without_returning(&txn)
         .await
-        .map_err(OAuthError::server_error)?;
+        .map_err(db_err)?;
         Some(refresh)
     } else {
         None
     };
+    txn.commit().await.map_err(db_err)?;
 
     let amr: Vec<String> = serde_json::from_str(&g.amr).unwrap_or_default();
     let claims = IdTokenClaims::new(

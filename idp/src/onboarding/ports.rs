@@ -82,7 +82,7 @@ async fn create_client(app: &App, application_id: &str, environment: ClientEnvir
         ClientEnvironment::Sandbox => Environment::Sandbox,
         ClientEnvironment::Production => Environment::Production,
     };
-    let registered = app.store.register_client(new).await?;
+    let registered = app.store.register_client(new, &app.client_secrets).await?;
     let client_id = registered.client.id.to_string();
     let sealed = registered.secret.map(|s| app.seal_secret(s.as_bytes(), &client_id));
     app.store.insert_credential(application_id, env_str(environment), &client_id, sealed).await?;

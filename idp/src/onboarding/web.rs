@@ -58,7 +58,7 @@ pub async fn ensure_portal_client(app: &App) -> Result<(), StoreError> {
     let id: ClientId = PORTAL_CLIENT_ID.parse()?;
     let redirect: RedirectUri = callback_uri(app).parse()?;
     let environment = if app.config.issuer.starts_with("https://") { Environment::Production } else { Environment::Sandbox };
-    app.store.ensure_first_party_client(&id, "Tanu — connection of systems", &portal_secret(app), &redirect, environment).await
+    app.store.ensure_first_party_client(&id, "Tanu — connection of systems", &portal_secret(app), &redirect, environment, &app.client_secrets).await
 }
 
 // ------------------------------------------------------------------ people

@@ -236,7 +236,9 @@ pub struct Registered {
 }
 
 impl Store {
-    pub async fn register_client(&self, mut new: NewClient) -> Result<Registered, StoreError> {
+    /// The secret (when the method has one) is generated here, 256 random
+    /// bits, and stored only in the form `secrets` gives it.
+    pub async fn register_client(&self, mut new: NewClient, secrets: &crate::crypto::ClientSecrets) -> Result<Registered, StoreError> {
         if new.name.trim().is_empty() || new.name.len() > 200 {
             return Err(StoreError::Invalid("name must be 1 to 200 characters".into()));
         }
@@ -300,7 +302,7 @@ impl Store {
         };
         let secret_hash = secret
             .as_deref()
-            .map(crate::crypto::hash_secret)
+            .map(|s| secrets.hash(s))
             .transpose()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let to_json = |v: &Vec<RedirectUri>| serde_json::to_string(v).expect("strings serialise");
@@ -335,6 +337,18 @@ impl Store {
 
     pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         client::Entity::find_by_id(id.as_str()).one(&self.db).await?.map(Client::try_from).transpose()
+    }
+
+    /// Replaces a client's stored secret hash, only if it is still `old`
+    /// (the migration from Argon2 to HMAC; a concurrent change wins).
+    pub async fn replace_client_secret_hash(&self, id: &ClientId, old: &str, new: &str) -> Result<bool, StoreError> {
+        let r = client::Entity::update_many()
+            .col_expr(client::Column::SecretHash, sea_orm::sea_query::Expr::value(new))
+            .filter(client::Column::ClientId.eq(id.as_str()))
+            .filter(client::Column::SecretHash.eq(old))
+            .exec(&self.db)
+            .await?;
+        Ok(r.rows_affected == 1)
     }
 
     pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {

@@ -625,13 +625,16 @@ impl Store {
     /// The portal's own OIDC client (the portal and console sign people in
     /// through Tanu like any relying party): created on first start, its
     /// redirect URI and secret brought in line with the configuration after.
-    pub async fn ensure_first_party_client(&self, id: &crate::domain::ClientId, name: &str, secret: &str, redirect_uri: &crate::domain::RedirectUri, environment: crate::domain::Environment) -> Result<(), StoreError> {
+    /// The secret is derived from the master key (256 bits); one shorter than
+    /// `crypto::CLIENT_SECRET_MIN_CHARS` is refused. A hash in the legacy
+    /// Argon2 form counts as stale and is replaced by the HMAC form.
+    pub async fn ensure_first_party_client(&self, id: &crate::domain::ClientId, name: &str, secret: &str, redirect_uri: &crate::domain::RedirectUri, environment: crate::domain::Environment, secrets: &crate::crypto::ClientSecrets) -> Result<(), StoreError> {
         use super::entities::client;
         let redirects = serde_json::to_string(&vec![redirect_uri.as_str()]).expect("strings serialise");
-        let hash = || crate::crypto::hash_secret(secret).map_err(|e| StoreError::Invalid(e.to_string()));
+        let hash = || secrets.hash(secret).map_err(|e| StoreError::Invalid(e.to_string()));
         match client::Entity::find_by_id(id.as_str()).one(&self.db).await? {
             Some(row) => {
-                let secret_ok = row.secret_hash.as_deref().is_some_and(|h| crate::crypto::verify_secret(secret, h));
+                let secret_ok = row.secret_hash.as_deref().is_some_and(|h| secrets.verify_fast(secret, h) == Some(true));
                 if !secret_ok || row.redirect_uris != redirects || row.disabled {
                     let mut a = row.into_active_model();
                     a.secret_hash = Set(Some(hash()?));
@@ -646,7 +649,7 @@ impl Store {
                 new.subject_type = crate::domain::SubjectType::Public;
                 new.environment = environment;
                 new.organisation_name = Some(name.into());
-                let registered = self.register_client(new).await?;
+                let registered = self.register_client(new, secrets).await?;
                 // Registered under a generated id; rename to the fixed one and set the secret.
                 client::Entity::update_many()
                     .col_expr(client::Column::ClientId, sea_orm::sea_query::Expr::value(id.as_str()))

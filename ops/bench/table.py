@@ -1,0 +1,46 @@
+"""The benchmark's table from results.jsonl: one row per scenario and
+concurrency, req/s and p50/p99 (ms) per server, and Tanu's ratio to node
+oidc-provider; then idle and peak RSS per server."""
+import json
+import sys
+
+rows, rss, order = {}, {}, []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    t = r["target"]
+    if t not in order:
+        order.append(t)
+    if "rss" in r:
+        rss[t] = r["rss"]
+        continue
+    x = r["result"]
+    rows.setdefault((x["mode"], x["concurrency"]), {})[t] = x
+
+tanus = [t for t in order if t.startswith("tanu")]
+ref = "oidc-provider" if "oidc-provider" in order else None
+head = ["scenario", "conc"] + [f"{t} req/s (p50/p99 ms)" for t in order] + ([f"{t} ÷ oidc-provider" for t in tanus] if ref else [])
+print("| " + " | ".join(head) + " |")
+print("|" + "---|" * len(head))
+for (mode, c), by in rows.items():
+    cells = [mode, str(c)]
+    for t in order:
+        x = by.get(t)
+        if not x:
+            cells.append("—")
+            continue
+        bad = f", {x['errors']} errors ({x['firstError']})" if x["errors"] else ""
+        gen = " ⚠gen" if x.get("gen_cpu", 0) > 0.9 else ""
+        cells.append(f"{x['rps']:.0f} ({x['p50']:.1f}/{x['p99']:.1f}){bad}{gen}")
+    if ref:
+        for t in tanus:
+            a, b = by.get(t), by.get(ref)
+            cells.append(f"{a['rps'] / b['rps']:.2f}×" if a and b and b["rps"] else "—")
+    print("| " + " | ".join(cells) + " |")
+print()
+print("| server | RSS idle | RSS peak (VmHWM) |")
+print("|---|---|---|")
+for t in order:
+    if t in rss:
+        print(f"| {t} | {rss[t]['idle_kb'] / 1024:.0f} MB | {rss[t]['peak_kb'] / 1024:.0f} MB |")
+print()
+print("⚠gen: the load generator used more than 90 % of its core; that cell may measure the generator, not the server.")
