@@ -77,8 +77,17 @@ async fn outcome_events_are_signed_delivered_and_retried() {
         ("failure".into(), "not_authenticated".into(), "rp-state-2".into()),
         ("success".into(), "ok".into(), "rp-state-1".into()),
     ]);
-    let rows = event_delivery::Entity::find().all(&tanu.app.store.db).await.unwrap();
-    assert!(rows.iter().all(|r| r.delivered_at.is_some()));
+    // The receiver has answered; Tanu records the delivery just after: wait
+    // (bounded) for the record rather than race it.
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = event_delivery::Entity::find().all(&tanu.app.store.db).await.unwrap();
+        if rows.iter().all(|r| r.delivered_at.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(rows.iter().all(|r| r.delivered_at.is_some()), "{rows:?}");
     assert_eq!(rows.iter().map(|r| r.attempts).sum::<i32>(), 4, "two refused tries and two deliveries, recorded");
     receiver.abort();
 }
