@@ -24,6 +24,8 @@ pub struct App {
     pub limiter: RateLimiter,
     /// `/token`'s own budget per address (a relying party's backend is not a browser).
     pub token_limiter: RateLimiter,
+    /// Failed authentications per registered client (from any address).
+    pub client_failures: RateLimiter<crate::domain::ClientId>,
     pub journal: crate::audit::Journal,
     pairwise_key: [u8; 32],
     csrf_key: [u8; 32],
@@ -131,6 +133,7 @@ impl App {
         let app = Arc::new(App {
             limiter: RateLimiter::per_minute(config.rate_limit_per_minute),
             token_limiter: RateLimiter::per_minute(config.token_rate_limit_per_minute),
+            client_failures: RateLimiter::per_minute(config.client_auth_failures_per_minute),
             journal: crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1")),
             pairwise_key: master.derive("tanu pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),

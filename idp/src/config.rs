@@ -94,6 +94,9 @@ pub struct Config {
     /// Requests per minute one address may make to `/token`: a budget of its
     /// own, so that a relying party's backend is not throttled like a browser.
     pub token_rate_limit_per_minute: u32,
+    /// Failed authentications of one registered client per minute, from any
+    /// address, before further failures are answered 429.
+    pub client_auth_failures_per_minute: u32,
     /// Proxies (addresses or CIDR networks) whose forwarding header names the
     /// client; empty: the socket's peer is the client.
     pub trusted_proxies: Vec<ProxyNet>,
@@ -340,6 +343,7 @@ impl Default for Config {
             key_poll_interval: 10,
             rate_limit_per_minute: 120,
             token_rate_limit_per_minute: 1200,
+            client_auth_failures_per_minute: 20,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::XForwardedFor,
             max_body_bytes: 64 * 1024,
@@ -432,6 +436,9 @@ impl Config {
             "TANU_RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = num("TANU_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_TOKEN_RATE_LIMIT_PER_MINUTE" => self.token_rate_limit_per_minute = num("TANU_TOKEN_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_MAX_BODY_BYTES" => self.max_body_bytes = num("TANU_MAX_BODY_BYTES", value)?,
+            "TANU_CLIENT_AUTH_FAILURES_PER_MINUTE" => {
+                self.client_auth_failures_per_minute = num("TANU_CLIENT_AUTH_FAILURES_PER_MINUTE", value)?
+            }
             "TANU_TRUSTED_PROXIES" => {
                 self.trusted_proxies = value
                     .split(',')

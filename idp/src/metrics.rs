@@ -103,6 +103,11 @@ pub fn sign_in(outcome: crate::audit::Outcome, reason: &'static str) {
 
 /// The token endpoint answered a grant: `result` is `issued` or the OAuth
 /// error code. Grant types other than the supported ones count as `other`.
+/// A registered client's failed authentication answered 429 (its failure budget spent).
+pub fn client_auth_throttled() {
+    counter!("tanu_client_auth_throttled_total").increment(1);
+}
+
 pub fn token_grant(grant_type: Option<&str>, result: &'static str) {
     let grant_type = match grant_type {
         Some("authorization_code") => "authorization_code",

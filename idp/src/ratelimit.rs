@@ -1,10 +1,12 @@
-//! Per-address rate limits (governor's GCRA). The state of an address is
+//! Rate limits per address (and per any other key, such as a client id:
+//! `RateLimiter<ClientId>`) (governor's GCRA). The state of an address is
 //! forgotten once it is indistinguishable from a fresh one: a sweep
 //! (`retain_recent` + `shrink_to_fit`) runs from `check` at most every
 //! `sweep_every`, so memory follows the addresses active in the last minute,
 //! not every address ever seen. IPv6 addresses are keyed by their /64 (one
 //! host commonly holds a whole /64).
 use std::{
+    hash::Hash,
     net::IpAddr,
     num::NonZeroU32,
     sync::{atomic::{AtomicU64, Ordering}, Arc},
@@ -13,11 +15,16 @@ use std::{
 
 use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota, RateLimiter as Gcra};
 
-#[derive(Clone)]
-pub struct RateLimiter(Arc<Inner>);
+pub struct RateLimiter<K: Hash + Eq + Clone = IpAddr>(Arc<Inner<K>>);
 
-struct Inner {
-    gcra: Gcra<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>,
+impl<K: Hash + Eq + Clone> Clone for RateLimiter<K> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+struct Inner<K: Hash + Eq + Clone> {
+    gcra: Gcra<K, DefaultKeyedStateStore<K>, DefaultClock>,
     started: Instant,
     sweep_every: Duration,
     /// Milliseconds since `started` of the last sweep.
@@ -39,7 +46,7 @@ fn key(addr: IpAddr) -> IpAddr {
     }
 }
 
-impl RateLimiter {
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
     pub fn per_minute(n: u32) -> Self {
         Self::with_sweep(n, Duration::from_secs(10))
     }
@@ -54,11 +61,10 @@ impl RateLimiter {
         }))
     }
 
-    /// `Err(seconds)` to wait when `addr` is over its quota.
-    pub fn check(&self, addr: Option<IpAddr>) -> Result<(), u64> {
+    /// `Err(seconds)` to wait when `key` is over its quota; else counts one.
+    pub fn check_key(&self, key: &K) -> Result<(), u64> {
         self.maybe_sweep();
-        let Some(addr) = addr else { return Ok(()) };
-        self.0.gcra.check_key(&key(addr)).map_err(|not_until| {
+        self.0.gcra.check_key(key).map_err(|not_until| {
             not_until.wait_time_from(governor::clock::Clock::now(&DefaultClock::default())).as_secs().max(1)
         })
     }
@@ -81,9 +87,17 @@ impl RateLimiter {
         self.0.gcra.shrink_to_fit();
     }
 
-    /// Addresses currently remembered.
+    /// Keys currently remembered.
     pub fn remembered(&self) -> usize {
         self.0.gcra.len()
+    }
+}
+
+impl RateLimiter<IpAddr> {
+    /// `Err(seconds)` to wait when `addr` is over its quota.
+    pub fn check(&self, addr: Option<IpAddr>) -> Result<(), u64> {
+        let Some(addr) = addr else { return Ok(()) };
+        self.check_key(&key(addr))
     }
 }
 

@@ -572,3 +572,42 @@ async fn withdrawal_shreds_the_template_and_its_key() {
     assert_eq!(reference_template::Entity::find().count(&store.db).await.unwrap(), 0);
     assert!(store.biometric_consent(&citizen.id).await.unwrap().is_none());
 }
+
+/// Issue 12: failures of a client are limited per client id, not only per
+/// address: wrong secrets in one client's name from ever new addresses
+/// (behind a trusted proxy) get 429 past that client's budget, while the right
+/// secret still works and another client is not affected.
+#[tokio::test]
+async fn a_clients_failures_are_limited_per_client_not_per_address() {
+    let s = Scenario::start_with(
+        "http://127.0.0.1:9/cb",
+        |c| {
+            c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+            c.client_auth_failures_per_minute = 5;
+        },
+        |_| {},
+    )
+    .await;
+    let (other, other_secret) = s.tanu.client("http://127.0.0.1:9/other", |_| {}).await;
+    let http = reqwest::Client::new();
+    let revoke = |client: &str, secret: &str, from: String| {
+        http.post(s.tanu.url("/revoke")).basic_auth(client, Some(secret)).header("x-forwarded-for", from).form(&[("token", "x")]).send()
+    };
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let r = revoke(s.client.id.as_str(), "wrong-secret", format!("198.51.100.{i}")).await.unwrap();
+        let status = r.status().as_u16();
+        if status == 429 {
+            assert!(r.headers().get("retry-after").is_some());
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_client");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429], "a new address each time does not reset the client's budget");
+    let right = revoke(s.client.id.as_str(), &s.secret, "198.51.100.99".into()).await.unwrap();
+    assert_eq!(right.status(), 200, "the relying party itself is not locked out");
+    let wrong_other = revoke(other.id.as_str(), "wrong-secret", "198.51.100.100".into()).await.unwrap();
+    assert_eq!(wrong_other.status(), 401, "another client has its own budget");
+    assert_eq!(revoke(other.id.as_str(), &other_secret.unwrap(), "198.51.100.101".into()).await.unwrap().status(), 200);
+}

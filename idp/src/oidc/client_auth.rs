@@ -29,11 +29,7 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 pub async fn client_form(app: &App, req: &Request, body: poem::Body) -> Result<(Client, Params), poem::Response> {
     use poem::IntoResponse;
     if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
-        let mut r = OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "invalid_request", "too many requests").into_response();
-        if let Ok(v) = wait.to_string().parse() {
-            r.headers_mut().insert("Retry-After", v);
-        }
-        return Err(r);
+        return Err(OAuthError::too_many("invalid_request", "too many requests", wait).into_response());
     }
     let form = async {
         if !req.content_type().unwrap_or("").starts_with("application/x-www-form-urlencoded") {
@@ -107,7 +103,7 @@ pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> R
     if client.auth_method != method {
         return Err(bad("this client must authenticate with its registered method"));
     }
-    match method {
+    let verified = match method {
         TokenAuthMethod::ClientSecretBasic | TokenAuthMethod::ClientSecretPost => {
             let secret = match &basic {
                 Some(Ok((_, s))) => s.clone(),
@@ -123,12 +119,29 @@ pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> R
                         tracing::warn!(client = %client.id, error = %e, "client secret not rehashed; it stays in the Argon2 form");
                     }
                 }
-                SecretCheck::Invalid => return Err(bad("client authentication failed")),
+                SecretCheck::Invalid => return Err(failed(app, &client.id, bad("client authentication failed"))),
             }
+            Ok(())
         }
-        TokenAuthMethod::PrivateKeyJwt => verify_assertion(app, &client, assertion.unwrap_or_default()).await?,
-    }
+        TokenAuthMethod::PrivateKeyJwt => verify_assertion(app, &client, assertion.unwrap_or_default()).await,
+    };
+    verified.map_err(|e| failed(app, &client.id, e))?;
     Ok(client)
+}
+
+/// A registered client's failed authentication, counted against that
+/// client's own budget (`client_auth_failures_per_minute`) whatever the
+/// address it came from: past it, failures are answered 429 with
+/// `Retry-After`. Successes never count and are never refused, so nobody can
+/// lock a relying party out by failing in its name.
+fn failed(app: &App, client: &ClientId, e: OAuthError) -> OAuthError {
+    match app.client_failures.check_key(client) {
+        Ok(()) => e,
+        Err(wait) => {
+            crate::metrics::client_auth_throttled();
+            OAuthError::too_many("invalid_client", "too many failed authentications of this client", wait)
+        }
+    }
 }
 
 /// RFC 7523 §3 with OIDC Core §9: iss = sub = client_id, aud = the token

@@ -12,11 +12,19 @@ pub struct OAuthError {
     pub error_description: String,
     #[serde(skip)]
     pub www_authenticate: Option<String>,
+    /// Seconds for `Retry-After` (429).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, error_description: description.into(), www_authenticate: None }
+        Self { status, error, error_description: description.into(), www_authenticate: None, retry_after: None }
+    }
+
+    /// 429 with `Retry-After`: a budget is spent for `wait` seconds.
+    pub fn too_many(error: &'static str, description: impl Into<String>, wait: u64) -> Self {
+        Self { retry_after: Some(wait), ..Self::new(StatusCode::TOO_MANY_REQUESTS, error, description) }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", d)
@@ -46,6 +54,9 @@ impl IntoResponse for OAuthError {
             .into_response();
         if let Some(h) = &self.www_authenticate {
             r.headers_mut().insert("WWW-Authenticate", h.parse().expect("static header value"));
+        }
+        if let Some(wait) = self.retry_after {
+            r.headers_mut().insert("Retry-After", wait.into());
         }
         r
     }

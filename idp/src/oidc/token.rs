@@ -58,9 +58,7 @@ pub async fn token(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Res
 
 async fn token_inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthError> {
     if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
-        let mut e = OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "invalid_request", "too many requests");
-        e.www_authenticate = None;
-        return Ok(e.into_response().with_header_value("Retry-After", wait.to_string()));
+        return Err(OAuthError::too_many("invalid_request", "too many requests", wait));
     }
     let content_type = req.content_type().unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
@@ -78,18 +76,6 @@ async fn token_inner(req: &Request, body: Body, app: &App) -> Result<Response, O
     };
     crate::metrics::token_grant(params.get("grant_type"), result.as_ref().map_or_else(|e| e.error, |_| "issued"));
     result
-}
-
-trait WithHeader {
-    fn with_header_value(self, name: &'static str, value: String) -> Response;
-}
-impl WithHeader for Response {
-    fn with_header_value(mut self, name: &'static str, value: String) -> Response {
-        if let Ok(v) = value.parse() {
-            self.headers_mut().insert(name, v);
-        }
-        self
-    }
 }
 
 // ---------------------------------------------------------------- grants
