@@ -7,7 +7,37 @@ import Provider from 'oidc-provider';
 const port = Number(process.env.PORT || 3900);
 const users = Number(process.env.USERS || 32);
 const issuer = `http://127.0.0.1:${port}`;
+
+// oidc-provider's own in-memory adapter is an LRU of 1 000 entries: under
+// refresh rotation at thousands per second it evicts live grants and tokens
+// (requests fail). This is the same adapter over an unbounded Map.
+const storage = new Map();
+const grantable = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+class MapAdapter {
+  constructor(model) { this.model = model; }
+  key(id) { return `${this.model}:${id}`; }
+  async destroy(id) { storage.delete(this.key(id)); }
+  async consume(id) { const v = storage.get(this.key(id)); if (v) v.consumed = Math.floor(Date.now() / 1000); }
+  async find(id) { return storage.get(this.key(id)); }
+  async findByUid(uid) { return this.find(storage.get(`sessionUid:${uid}`)); }
+  async findByUserCode(code) { return this.find(storage.get(`userCode:${code}`)); }
+  async upsert(id, payload) {
+    const key = this.key(id);
+    if (this.model === 'Session') storage.set(`sessionUid:${payload.uid}`, id);
+    if (grantable.has(this.model) && payload.grantId) {
+      const g = storage.get(`grant:${payload.grantId}`);
+      if (g) g.push(key); else storage.set(`grant:${payload.grantId}`, [key]);
+    }
+    if (payload.userCode) storage.set(`userCode:${payload.userCode}`, id);
+    storage.set(key, payload);
+  }
+  async revokeByGrantId(grantId) {
+    for (const k of storage.get(`grant:${grantId}`) || []) storage.delete(k);
+    storage.delete(`grant:${grantId}`);
+  }
+}
 const provider = new Provider(issuer, {
+  adapter: MapAdapter,
   clients: [{ client_id: 'bench', client_secret: 'bench-secret-bench-secret-bench-secret-0123', redirect_uris: ['http://127.0.0.1:9/cb'], grant_types: ['authorization_code', 'refresh_token'] }],
   findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, name: 'Aigerim Seitkali' }) }),
   scopes: ['openid', 'offline_access', 'profile'],
