@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod domain;
 pub mod edge;
 pub mod face;
+pub mod first_party;
 pub mod i18n;
 pub mod interaction;
 pub mod keys;

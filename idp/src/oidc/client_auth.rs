@@ -46,6 +46,16 @@ pub async fn client_form(app: &App, req: &Request, body: poem::Body) -> Result<(
     form.await.map_err(IntoResponse::into_response)
 }
 
+/// [`client_form`] for the endpoints about one token (`/revoke`,
+/// `/introspect`): also the `token` parameter, required, with the
+/// `token_type_hint` the caller reads from the parameters.
+pub async fn token_form(app: &App, req: &Request, body: poem::Body) -> Result<(Client, Params, String), poem::Response> {
+    use poem::IntoResponse;
+    let (client, params) = client_form(app, req, body).await?;
+    let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required").into_response())?.to_owned();
+    Ok((client, params, token))
+}
+
 /// RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic credentials.
 fn basic_credentials(req: &Request) -> Option<Result<(String, String), ()>> {
     let h = req.header("authorization")?;

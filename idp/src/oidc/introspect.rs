@@ -8,7 +8,7 @@ use chrono::Utc;
 use poem::{handler, web::{Data, Json}, Body, IntoResponse, Request, Response};
 use serde::Serialize;
 
-use super::{client_auth::client_form, errors::OAuthError};
+use super::{client_auth::token_form, errors::OAuthError};
 use crate::{
     app::App,
     crypto::token_hash,
@@ -40,15 +40,12 @@ pub struct Introspection {
 
 #[handler]
 pub async fn introspect(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let (client, params) = match client_form(app, req, body).await {
+    let (client, params, token) = match token_form(app, req, body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some(token) = params.get("token") else {
-        return OAuthError::invalid_request("token is required").into_response();
-    };
     let hint = TokenKind::from_hint(params.get("token_type_hint"));
-    let found = match app.store.find_token(&token_hash(token), hint).await {
+    let found = match app.store.find_token(&token_hash(&token), hint).await {
         Ok(f) => f,
         Err(e) => return OAuthError::server_error(e).into_response(),
     };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use poem::{handler, http::StatusCode, web::Data, Body, IntoResponse, Request, Response};
 
-use super::{client_auth::client_form, errors::OAuthError};
+use super::{client_auth::token_form, errors::OAuthError};
 use crate::{
     app::App,
     crypto::token_hash,
@@ -17,17 +17,14 @@ use crate::{
 
 #[handler]
 pub async fn revoke(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    let (client, params) = match client_form(app, req, body).await {
+    let (client, params, token) = match token_form(app, req, body).await {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let Some(token) = params.get("token") else {
-        return OAuthError::invalid_request("token is required").into_response();
     };
     // The hint orders the search; it is never believed (a wrong hint still finds the token).
     let hint = TokenKind::from_hint(params.get("token_type_hint"));
     let result = async {
-        let Some(found) = app.store.find_token(&token_hash(token), hint).await? else { return Ok(()) };
+        let Some(found) = app.store.find_token(&token_hash(&token), hint).await? else { return Ok(()) };
         if found.client_id != client.id.as_str() {
             tracing::warn!(client = %client.id, "revocation of another client's token ignored");
             return Ok(());

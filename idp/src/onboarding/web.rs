@@ -250,18 +250,17 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
             })
             .await?;
         cookies.add(cookie(app, LOGIN_COOKIE, &binding, Some(600)));
-        let mut url = url::Url::parse(&app.config.endpoint("/authorize")).expect("the issuer is a URL");
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", PORTAL_CLIENT_ID)
-            .append_pair("redirect_uri", &callback_uri(app))
-            .append_pair("scope", "openid profile iin")
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &crate::crypto::pkce_s256(&verifier))
-            .append_pair("code_challenge_method", "S256")
-            .append_pair("ui_locales", lang.code());
-        Ok(Redirect::see_other(url.as_str()).into_response())
+        let url = crate::first_party::AuthorizationRequest {
+            client_id: PORTAL_CLIENT_ID,
+            redirect_uri: &callback_uri(app),
+            scope: "openid profile iin",
+            state: &state,
+            nonce: &nonce,
+            code_verifier: &verifier,
+            lang,
+        }
+        .url(app);
+        Ok(Redirect::see_other(url).into_response())
     }.await)
 }
 
