@@ -160,11 +160,16 @@ impl ReplayIndex {
         shared >= self.policy.min_shared_frames && shared as f32 >= self.policy.min_shared_share * capture.len() as f32
     }
 
-    /// Remembers `capture` (forgetting what is older than the TTL or beyond the bound).
-    pub fn remember(&mut self, capture: Vec<FrameSignature>, now_ms: u64) {
+    /// Forgets the captures older than the TTL (call before [`Self::is_replay`]).
+    pub fn forget_expired(&mut self, now_ms: u64) {
         while self.captures.front().is_some_and(|(_, at, _)| now_ms.saturating_sub(*at) > self.policy.ttl_ms) {
             self.forget_oldest();
         }
+    }
+
+    /// Remembers `capture` (forgetting what is older than the TTL or beyond the bound).
+    pub fn remember(&mut self, capture: Vec<FrameSignature>, now_ms: u64) {
+        self.forget_expired(now_ms);
         if capture.is_empty() {
             return;
         }
@@ -240,7 +245,13 @@ mod tests {
         let mut index = ReplayIndex::new(policy);
         let a: Vec<_> = (0..10).map(|i| sig(i, i as f32 * 3.0)).collect();
         index.remember(a.clone(), 0);
-        index.remember(vec![sig(99, 30.0)], 1500);
+        assert!(index.is_replay(&a));
+        index.forget_expired(1000);
+        assert!(index.is_replay(&a), "kept for the TTL");
+        index.forget_expired(1001);
+        assert!(!index.is_replay(&a), "forgotten after the TTL, before anything new is remembered");
+        index.remember(a.clone(), 1001);
+        index.remember(vec![sig(99, 30.0)], 2500);
         assert!(!index.is_replay(&a), "forgotten after the TTL");
         index.remember(vec![sig(98, 40.0)], 1600);
         index.remember(vec![sig(97, 50.0)], 1700);

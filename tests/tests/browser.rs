@@ -30,12 +30,16 @@ fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 /// The live shot of the clip (3.7–7.8 s), slowed to 1.5× so that the looped
 /// file does not wrap during one capture, once per sign-in from another of
 /// the clip's frames (the same frames again would be a replay, and refused);
-/// and its first frame as a still.
+/// and its first frame as a still. The recording does not wait for the
+/// challenge as a person would: it starts with 0.8 s of its first frame held
+/// (with sensor noise, so no two frames are the same), so that on a loaded
+/// machine the server's answer revealing the challenge still comes before
+/// the turn.
 fn cameras(dir: &Path) -> ([PathBuf; 3], PathBuf) {
     let clip = test_data("video/short_hamilton_clip.mp4");
     let clip = clip.to_str().unwrap();
     let live = ["3.700", "3.733", "3.767"].map(|from| {
-        y4m(dir, &format!("live-{from}.y4m"), &["-ss", from, "-t", "4.0", "-i", clip, "-vf", "setpts=1.5*PTS,fps=10,scale=640:360"])
+        y4m(dir, &format!("live-{from}.y4m"), &["-ss", from, "-t", "4.0", "-i", clip, "-vf", "setpts=1.5*PTS,fps=10,scale=640:360,tpad=start_duration=0.8:start_mode=clone,noise=alls=4:allf=t"])
     });
     let still = y4m(dir, "still.y4m", &["-ss", "4.0", "-i", clip, "-frames:v", "1", "-vf", "scale=640:360"]);
     (live, still)

@@ -628,8 +628,10 @@ async fn judge(
     let signatures = FrameSignature::of_capture(&outcome.frames);
     let replayed = {
         let mut index = state.replays.lock().expect("replay index lock");
+        let now = Utc::now().timestamp_millis().max(0) as u64;
+        index.forget_expired(now);
         let replayed = index.is_replay(&signatures);
-        index.remember(signatures, Utc::now().timestamp_millis().max(0) as u64);
+        index.remember(signatures, now);
         replayed
     };
     if replayed {
