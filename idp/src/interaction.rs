@@ -384,9 +384,7 @@ pub async fn end_session(app: &App, cookies: &CookieJar) -> Result<(), StoreErro
             .all(&app.store.db)
             .await?;
         for g in grants.into_iter().filter(|g| !ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess)) {
-            crate::oidc::token::revoke_grant(app, &g.id, "browser session ended")
-                .await
-                .map_err(|e| StoreError::Invalid(e.error_description))?;
+            app.store.revoke_grant(&g.id, "browser session ended").await?;
         }
     }
     let mut gone = cookie(app, SESSION_COOKIE, "", Some(0));

@@ -136,7 +136,7 @@ async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -
     {
         txn.rollback().await.map_err(db_err)?;
         // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
-        revoke_grant(app, &row.grant_id, "authorization code replayed").await?;
+        app.store.revoke_grant(&row.grant_id, "authorization code replayed").await.map_err(OAuthError::server_error)?;
         return Err(OAuthError::invalid_grant("the authorization code has already been used"));
     }
     if row.expires_at < now {
@@ -184,7 +184,7 @@ async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Res
     {
         txn.rollback().await.map_err(db_err)?;
         // A rotated token presented again means it leaked: end the whole grant.
-        revoke_grant(app, &g.id, "refresh token reused").await?;
+        app.store.revoke_grant(&g.id, "refresh token reused").await.map_err(OAuthError::server_error)?;
         return Err(OAuthError::invalid_grant("the refresh token has already been used"));
     }
     if row.expires_at < now {
@@ -227,27 +227,6 @@ async fn consume<E: EntityTrait>(txn: &DatabaseTransaction, update: sea_orm::Upd
 /// When an offline grant ends, whatever its refresh tokens say.
 fn grant_ends(app: &App, g: &grant::Model) -> chrono::DateTime<Utc> {
     g.created_at + Duration::seconds(app.config.refresh_grant_lifetime.min(i64::MAX as u64 / 2_000) as i64)
-}
-
-pub async fn revoke_grant(app: &App, grant_id: &str, reason: &str) -> Result<(), OAuthError> {
-    let db = &app.store.db;
-    grant::Entity::update_many()
-        .col_expr(grant::Column::RevokedAt, sea_orm::sea_query::Expr::value(Utc::now()))
-        .col_expr(grant::Column::RevokedReason, sea_orm::sea_query::Expr::value(reason))
-        .filter(grant::Column::Id.eq(grant_id))
-        .filter(grant::Column::RevokedAt.is_null())
-        .exec(db)
-        .await
-        .map_err(OAuthError::server_error)?;
-    access_token::Entity::delete_many().filter(access_token::Column::GrantId.eq(grant_id)).exec(db).await.map_err(OAuthError::server_error)?;
-    refresh_token::Entity::delete_many()
-        .filter(refresh_token::Column::GrantId.eq(grant_id))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(db)
-        .await
-        .map_err(OAuthError::server_error)?;
-    tracing::warn!(grant = grant_id, reason, "grant revoked");
-    Ok(())
 }
 
 /// Issues an access token for `scope` (the grant's, or narrower), an ID
