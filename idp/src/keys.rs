@@ -17,7 +17,7 @@ use std::{collections::HashMap, sync::{Arc, Mutex, RwLock}, time::Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::{
-    core::{CoreJsonCurveType, CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey},
+    core::{CoreJsonCurveType, CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm},
     JsonWebKeyId, PrivateSigningKey, SigningError,
 };
 use p256::ecdsa::signature::Signer as _;
@@ -69,8 +69,48 @@ impl PrivateSigningKey for EcP256SigningKey {
     }
 }
 
+/// RS256 over `ring` behind openidconnect's signing trait. openidconnect's
+/// own RSA signer (the `rsa` crate, blinded per signature) costs several
+/// times more CPU per ID token (issue 13: signing was most of a refresh).
+pub struct RsaRingSigningKey {
+    pair: ring::signature::RsaKeyPair,
+    public: CoreJsonWebKey,
+}
+
+impl RsaRingSigningKey {
+    /// From the stored PKCS#1 PEM.
+    pub fn from_pem(pem: &str, kid: JsonWebKeyId) -> Result<Self, String> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::traits::PublicKeyParts;
+        let key = rsa::RsaPrivateKey::from_pkcs1_pem(pem).map_err(|e| e.to_string())?;
+        let der = key.to_pkcs1_der().map_err(|e| e.to_string())?;
+        let pair = ring::signature::RsaKeyPair::from_der(der.as_bytes()).map_err(|e| e.to_string())?;
+        let public = CoreJsonWebKey::new_rsa(key.n().to_bytes_be(), key.e().to_bytes_be(), Some(kid));
+        Ok(Self { pair, public })
+    }
+}
+
+impl PrivateSigningKey for RsaRingSigningKey {
+    type VerificationKey = CoreJsonWebKey;
+
+    fn sign(&self, alg: &CoreJwsSigningAlgorithm, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        if *alg != CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256 {
+            return Err(SigningError::UnsupportedAlg(format!("{alg:?}")));
+        }
+        let mut sig = vec![0; self.pair.public().modulus_len()];
+        self.pair
+            .sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), message, &mut sig)
+            .map_err(|_| SigningError::Other("RSA signing failed".into()))?;
+        Ok(sig)
+    }
+
+    fn as_verification_key(&self) -> CoreJsonWebKey {
+        self.public.clone()
+    }
+}
+
 pub enum Signer {
-    Rs256(CoreRsaPrivateSigningKey),
+    Rs256(RsaRingSigningKey),
     Es256(EcP256SigningKey),
 }
 
@@ -252,7 +292,7 @@ impl KeyRing {
                     SigningAlg::Rs256 => {
                         let key = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| e.to_string())?;
                         let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).map_err(|e| e.to_string())?;
-                        let signer = CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new(kid)))?;
+                        let signer = RsaRingSigningKey::from_pem(&pem, JsonWebKeyId::new(kid))?;
                         Ok((pem.as_bytes().to_vec(), signer.as_verification_key()))
                     }
                     SigningAlg::Es256 => {
@@ -377,10 +417,9 @@ impl KeyRing {
         let der = self.unsealed(&loaded, &active.kid)?;
         let kid = JsonWebKeyId::new(active.kid.clone());
         let signer = match alg {
-            SigningAlg::Rs256 => Signer::Rs256(
-                CoreRsaPrivateSigningKey::from_pem(std::str::from_utf8(&der).map_err(|e| bad(e.to_string()))?, Some(kid))
-                    .map_err(bad)?,
-            ),
+            SigningAlg::Rs256 => {
+                Signer::Rs256(RsaRingSigningKey::from_pem(std::str::from_utf8(&der).map_err(|e| bad(e.to_string()))?, kid).map_err(bad)?)
+            }
             SigningAlg::Es256 => Signer::Es256(EcP256SigningKey {
                 key: p256::ecdsa::SigningKey::from_slice(&der).map_err(|e| bad(e.to_string()))?,
                 kid,
@@ -433,4 +472,31 @@ fn with_alg(jwk: CoreJsonWebKey, alg: SigningAlg) -> CoreJsonWebKey {
     let mut v = serde_json::to_value(&jwk).expect("JWK serialises");
     v["alg"] = serde_json::Value::String(alg.to_string());
     serde_json::from_value(v).expect("JWK with alg deserialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use openidconnect::{core::CoreRsaPrivateSigningKey, JsonWebKey};
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+
+    use super::*;
+
+    /// PKCS#1 v1.5 signatures are deterministic: the ring signer must give
+    /// the very bytes openidconnect's own signer gives, and verify against
+    /// the published key.
+    #[test]
+    fn ring_rs256_signs_what_the_reference_signer_signs() {
+        let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
+        let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+        let ours = RsaRingSigningKey::from_pem(&pem, JsonWebKeyId::new("k".into())).unwrap();
+        let reference = CoreRsaPrivateSigningKey::from_pem(&pem, Some(JsonWebKeyId::new("k".into()))).unwrap();
+        let alg = CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256;
+        for message in [&b""[..], b"header.payload", &[7u8; 5000]] {
+            let sig = ours.sign(&alg, message).unwrap();
+            assert_eq!(sig, reference.sign(&alg, message).unwrap());
+            ours.as_verification_key().verify_signature(&alg, message, &sig).unwrap();
+        }
+        assert_eq!(ours.as_verification_key(), reference.as_verification_key());
+        assert!(ours.sign(&CoreJwsSigningAlgorithm::RsaSsaPssSha256, b"m").is_err(), "only RS256");
+    }
 }
