@@ -525,3 +525,81 @@ fn json_logs_one_object_a_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("TANU_LOG_FORMAT"), "{err}");
 }
+
+/// `ops/deploy/*.service` as kept: `systemd-analyze verify` finds nothing to
+/// say about them (with the binary path pointed at this build), and
+/// `tanu.service`'s own ExecStart and Environment, with
+/// `ops/deploy/tanu.toml` as its configuration file, serve and stop on
+/// SIGTERM with exit 0. Only what a test machine lacks is overridden: the
+/// installation prefix and state directory, the database (a scratch SQLite
+/// file instead of the PostgreSQL server), the listen port, Temporal, models.
+#[test]
+fn the_systemd_units_verify_and_serve() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let deploy = root.join("ops/deploy");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_tanu");
+    let mut units = 0;
+    for entry in std::fs::read_dir(&deploy).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "service") {
+            continue;
+        }
+        units += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("/opt/tanu/target/release/tanu"), "{path:?} runs the installed binary");
+        let here = dir.path().join(path.file_name().unwrap());
+        std::fs::write(&here, text.replace("/opt/tanu/target/release/tanu", bin)).unwrap();
+        let out = Command::new("systemd-analyze").arg("verify").arg(&here).output().expect("systemd-analyze (make setup installs systemd)");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && said.trim().is_empty(), "{path:?}: {said}");
+    }
+    assert_eq!(units, 2, "tanu.service and tanu-worker.service");
+
+    let unit = std::fs::read_to_string(deploy.join("tanu.service")).unwrap();
+    let env: Vec<(String, String)> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap())
+        .collect();
+    assert!(env.iter().any(|(k, v)| k == "TANU_LOG_FORMAT" && v == "json"));
+    let exec: Vec<String> = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap().split_whitespace().map(String::from).collect();
+    assert_eq!(exec[1..], ["--config", "/etc/tanu/tanu.toml", "serve"]);
+    let args: Vec<String> = exec[1..].iter().map(|a| if a == "/etc/tanu/tanu.toml" { deploy.join("tanu.toml").display().to_string() } else { a.clone() }).collect();
+    let mut child = Command::new(bin)
+        .args(&args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("TANU_PREFIX", root)
+        .env("TANU_DATA_DIR", dir.path())
+        .env("TANU_REGISTRY_DIR", dir.path().join("registry"))
+        .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.path().display()))
+        .env("TANU_LISTEN", "127.0.0.1:0")
+        .env("TANU_FACE_ENABLED", "false")
+        .env("TANU_TEMPORAL_ADDRESS", "")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let addr = {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr: std::net::SocketAddr = loop {
+            let line = lines.next().expect("tanu printed where it serves").unwrap();
+            if let Some(rest) = line.strip_prefix("Tanu is serving on http://") {
+                assert!(line.contains("issuer https://id.example.kz"), "the issuer of ops/deploy/tanu.toml: {line}");
+                break rest.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        addr
+    };
+    assert!(ready(addr), "ready");
+    sigterm(&child);
+    let status = wait_exit(&mut child, std::time::Duration::from_secs(30)).expect("stopped within the unit's TimeoutStopSec");
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert!(!log.trim().is_empty() && log.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "JSON logs, as the unit sets: {log}");
+}

@@ -19,6 +19,8 @@ command -v psql >/dev/null || need_apt+=(postgresql-client)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 # HAProxy: the load balancer of the multi-instance test (ops/deploy/haproxy.cfg).
 command -v haproxy >/dev/null || need_apt+=(haproxy)
+# systemd-analyze checks ops/deploy/*.service (idp/tests/cli.rs).
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 # OpenSSL headers: EDS verification (workflows/src/eds.rs) links the system OpenSSL.
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev pkg-config)
 # Chromium and its driver: the browser tests (playwright-core drives /usr/bin/chromium).
