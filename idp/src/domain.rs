@@ -356,6 +356,21 @@ mod tests {
     }
 
     #[test]
+    fn the_fapi2_profile_tightens_and_the_standard_one_does_not() {
+        let (s, f) = (ClientProfile::Standard, ClientProfile::Fapi2);
+        assert_eq!("fapi2".parse::<ClientProfile>().unwrap(), f);
+        assert!("fapi1".parse::<ClientProfile>().is_err());
+        assert_eq!((s.authorization_code_ttl(600), f.authorization_code_ttl(600), f.authorization_code_ttl(30)), (600, 60, 30));
+        assert!(!f.assertion_algs().contains(&"RS256") && s.assertion_algs().contains(&"RS256"));
+        assert!(f.allows_auth_method(TokenAuthMethod::PrivateKeyJwt) && !f.allows_auth_method(TokenAuthMethod::ClientSecretBasic));
+        assert!(f.allows_id_token_alg(SigningAlg::Es256) && !f.allows_id_token_alg(SigningAlg::Rs256));
+        assert!(f.requires_par() && !s.requires_par());
+        assert!(s.rotates_refresh_tokens() && !f.rotates_refresh_tokens());
+        assert!(f.requires_issuer_as_assertion_audience() && f.requires_sender_constrained_tokens());
+        assert!(!s.requires_issuer_as_assertion_audience() && !s.requires_sender_constrained_tokens());
+    }
+
+    #[test]
     fn client_id_charset() {
         assert!("tanu-abc_1.2".parse::<ClientId>().is_ok());
         for bad in ["", "a b", "é", &"x".repeat(65)] {
