@@ -234,6 +234,94 @@ string_enum!(
     SigningAlg { Rs256 => "RS256", Es256 => "ES256" }
 );
 
+string_enum!(
+    /// A client's security profile. `standard` is the provider's baseline;
+    /// `fapi2` holds the client to the FAPI 2.0 Security Profile (final,
+    /// February 2025), every rule behind one method below so that the
+    /// endpoints ask the profile, not the name.
+    ClientProfile { Standard => "standard", Fapi2 => "fapi2" }
+);
+
+impl ClientProfile {
+    /// FAPI 2.0 SP §5.3.2.2: "shall reject authorization requests sent
+    /// without [RFC9126]" (PAR).
+    pub fn requires_par(self) -> bool {
+        self == ClientProfile::Fapi2
+    }
+
+    /// FAPI 2.0 SP §5.3.2.1-6: client authentication by mTLS or
+    /// `private_key_jwt`; Tanu offers the latter.
+    pub fn allows_auth_method(self, m: TokenAuthMethod) -> bool {
+        match self {
+            ClientProfile::Standard => true,
+            ClientProfile::Fapi2 => m == TokenAuthMethod::PrivateKeyJwt,
+        }
+    }
+
+    /// JWS algorithms of `private_key_jwt` assertions. FAPI 2.0 SP §5.4.1
+    /// allows PS256, ES256 and EdDSA (Ed25519); Tanu accepts the first two
+    /// (no EdDSA client keys are expected), never RS256.
+    pub fn assertion_algs(self) -> &'static [&'static str] {
+        match self {
+            ClientProfile::Standard => &["RS256", "ES256", "PS256"],
+            ClientProfile::Fapi2 => &["PS256", "ES256"],
+        }
+    }
+
+    /// The ID token algorithms this profile may register (FAPI 2.0 SP
+    /// §5.4.1: PS256, ES256 or EdDSA). Tanu's keys sign RS256 and ES256,
+    /// so a `fapi2` client signs with ES256.
+    pub fn allows_id_token_alg(self, alg: SigningAlg) -> bool {
+        match self {
+            ClientProfile::Standard => true,
+            ClientProfile::Fapi2 => alg == SigningAlg::Es256,
+        }
+    }
+
+    /// FAPI 2.0 SP §5.3.2.1-8: "shall only accept its issuer identifier
+    /// value (as defined in [RFC8414]) as a string in the aud claim received
+    /// in client authentication assertions" (the rule of
+    /// draft-ietf-oauth-rfc7523bis §4: the issuer, a single string — not the
+    /// token or PAR endpoint, not an array).
+    pub fn requires_issuer_as_assertion_audience(self) -> bool {
+        self == ClientProfile::Fapi2
+    }
+
+    /// The longest authorization code life, whatever the global
+    /// `authorization_code_ttl` says (FAPI 2.0 SP §5.3.2.1-11: "shall issue
+    /// authorization codes with a maximum lifetime of 60 seconds").
+    pub fn authorization_code_ttl(self, configured: u64) -> u64 {
+        match self {
+            ClientProfile::Standard => configured,
+            ClientProfile::Fapi2 => configured.min(60),
+        }
+    }
+
+    /// Whether a refresh token is replaced on use. FAPI 2.0 SP §5.3.2.1-9:
+    /// "shall not use refresh token rotation unless, in the case a response
+    /// with a new refresh token is not received and stored by the client,
+    /// retrying the request (with the previous refresh token) will succeed"
+    /// (and its note: rotation brings no security benefit for confidential
+    /// clients). A `fapi2` refresh token is therefore kept: the same token
+    /// is returned and stays valid until it expires, the grant ends or it is
+    /// revoked; it is bound to the client's `private_key_jwt` authentication
+    /// (RFC 9700 §4.14.2), and to the DPoP key once DPoP lands.
+    pub fn rotates_refresh_tokens(self) -> bool {
+        self == ClientProfile::Standard
+    }
+
+    /// FAPI 2.0 SP §5.3.2.1: only sender-constrained access tokens
+    /// (mTLS or DPoP).
+    ///
+    /// TODO(DPoP, h16): once DPoP (RFC 9449) lands, the token endpoint must
+    /// refuse a `fapi2` client's request without a valid DPoP proof and bind
+    /// its tokens (`cnf.jkt`); see `oidc::token::require_sender_constraint`
+    /// and the ignored test `fapi2_sp_final_ensure_holder_of_key_required`.
+    pub fn requires_sender_constrained_tokens(self) -> bool {
+        self == ClientProfile::Fapi2
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +353,21 @@ mod tests {
         assert!("https://rp.example.kz/cb".parse::<RedirectUri>().unwrap().is_secure_or_loopback());
         assert!("http://127.0.0.1:9000/cb".parse::<RedirectUri>().unwrap().is_secure_or_loopback());
         assert!(!"http://rp.example.kz/cb".parse::<RedirectUri>().unwrap().is_secure_or_loopback());
+    }
+
+    #[test]
+    fn the_fapi2_profile_tightens_and_the_standard_one_does_not() {
+        let (s, f) = (ClientProfile::Standard, ClientProfile::Fapi2);
+        assert_eq!("fapi2".parse::<ClientProfile>().unwrap(), f);
+        assert!("fapi1".parse::<ClientProfile>().is_err());
+        assert_eq!((s.authorization_code_ttl(600), f.authorization_code_ttl(600), f.authorization_code_ttl(30)), (600, 60, 30));
+        assert!(!f.assertion_algs().contains(&"RS256") && s.assertion_algs().contains(&"RS256"));
+        assert!(f.allows_auth_method(TokenAuthMethod::PrivateKeyJwt) && !f.allows_auth_method(TokenAuthMethod::ClientSecretBasic));
+        assert!(f.allows_id_token_alg(SigningAlg::Es256) && !f.allows_id_token_alg(SigningAlg::Rs256));
+        assert!(f.requires_par() && !s.requires_par());
+        assert!(s.rotates_refresh_tokens() && !f.rotates_refresh_tokens());
+        assert!(f.requires_issuer_as_assertion_audience() && f.requires_sender_constrained_tokens());
+        assert!(!s.requires_issuer_as_assertion_audience() && !s.requires_sender_constrained_tokens());
     }
 
     #[test]

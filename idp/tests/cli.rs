@@ -59,6 +59,40 @@ fn clients_add_registers_backchannel_logout_and_par() {
     }
 }
 
+/// `--profile fapi2` (FAPI 2.0): stored and shown; a registration that the
+/// profile forbids fails with the reason.
+#[test]
+fn clients_add_registers_the_fapi2_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    // The P-256 public key of RFC 7515 Appendix A.3.
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig","alg":"ES256",
+        "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#).unwrap();
+    let jwks = jwks.to_str().unwrap();
+    let base = ["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--env", "production", "--profile", "fapi2"];
+    let (ok, out, err) = tanu(dir.path(), &[&base[..], &["--auth-method", "private_key_jwt", "--jwks", jwks, "--id-token-alg", "ES256", "--json"]].concat());
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(v["client_secret"].is_null(), "no secret for a fapi2 client");
+    let (ok, out, _) = tanu(dir.path(), &["clients", "show", v["client_id"].as_str().unwrap(), "--json"]);
+    assert!(ok);
+    let shown: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(shown["profile"], "fapi2");
+    assert_eq!(shown["require_pushed_authorization_requests"], true, "implied by the profile");
+    assert_eq!(shown["token_endpoint_auth_method"], "private_key_jwt");
+    for (args, reason) in [
+        (vec!["--jwks", jwks, "--id-token-alg", "ES256"], "private_key_jwt"),
+        (vec!["--auth-method", "private_key_jwt", "--jwks", jwks], "ES256"),
+        (vec!["--auth-method", "client_secret_post", "--id-token-alg", "ES256"], "private_key_jwt"),
+    ] {
+        let (ok, _, err) = tanu(dir.path(), &[&base[..], &args[..]].concat());
+        assert!(!ok, "{args:?} must fail");
+        assert!(err.contains(reason), "{args:?}: {err}");
+    }
+    let (ok, _, err) = tanu(dir.path(), &["clients", "add", "--name", "X", "--redirect-uri", "https://bank.kz/cb", "--profile", "fapi1"]);
+    assert!(!ok && err.contains("fapi2"), "{err}");
+}
+
 #[test]
 fn clients_add_refuses_bad_registrations_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();

@@ -19,8 +19,11 @@ use tanu_idp::{
 
 pub use tanu_idp;
 
+pub mod client_key;
 pub mod face;
 pub mod onboarding;
+
+pub use client_key::ClientKey;
 
 /// Signs in whoever the test says, at once. Exists only in test code: the
 /// shipped binary has no authenticator that lets anyone in without a method.

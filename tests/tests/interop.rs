@@ -23,7 +23,8 @@ async fn run_rp_with(program: &str, args: &[&str], env: &[(&str, &str)], tweak: 
     let (client, secret) = tanu.client(CB, tweak).await;
     tanu.consent(&citizen, &client.id, "profile iin offline_access").await;
     let out = tokio::task::spawn_blocking({
-        let (program, args, base, id, secret) = (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), tanu.base.clone(), client.id.to_string(), secret.unwrap());
+        // A private_key_jwt client has no secret.
+        let (program, args, base, id, secret) = (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), tanu.base.clone(), client.id.to_string(), secret.unwrap_or_default());
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move || {
             Command::new(program)
@@ -70,6 +71,27 @@ async fn node_openid_client_v6() {
 async fn node_openid_client_v6_with_par() {
     let report = run_rp_with("node", &["tests/interop/node/rp.mjs"], &[("USE_PAR", "1")], |c| c.require_pushed_authorization_requests = true).await;
     assert_eq!(report["pushed"], true);
+}
+
+/// The same relying party configured for FAPI 2.0 against a `fapi2` client:
+/// PAR, private_key_jwt with ES256 (aud = the issuer, as openid-client sends
+/// it), an ES256 ID token, userinfo, refresh (not rotated, and usable again),
+/// introspection and revocation. DPoP is not used yet (it lands with h16).
+#[tokio::test]
+async fn node_openid_client_v6_fapi2() {
+    let key = ClientKey::es256("rp-es256");
+    let private = key.private_jwk.clone().unwrap();
+    let report = run_rp_with("node", &["tests/interop/node/rp.mjs"], &[("FAPI2", "1"), ("CLIENT_PRIVATE_JWK", &private)], |c| {
+        c.profile = tanu_idp::domain::ClientProfile::Fapi2;
+        c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
+        c.jwks = Some(key.jwks.clone());
+        c.id_token_alg = tanu_idp::domain::SigningAlg::Es256;
+    })
+    .await;
+    assert_eq!(report["fapi2"], true);
+    assert_eq!(report["pushed"], true);
+    assert_eq!(report["id_token_alg"], "ES256");
+    assert_eq!(report["refresh_rotated"], false);
 }
 
 #[tokio::test]

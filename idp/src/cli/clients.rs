@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::{
     config::Config,
-    domain::{ClientId, Environment, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod},
+    domain::{ClientId, ClientProfile, Environment, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod},
     store::{Client, NewClient},
 };
 
@@ -56,6 +56,11 @@ pub enum ClientsCommand {
         /// Accept only pushed authorization requests (RFC 9126 `/par`) from this client.
         #[arg(long)]
         require_pushed_authorization_requests: bool,
+        /// `fapi2`: hold the client to the FAPI 2.0 Security Profile (PAR,
+        /// private_key_jwt with PS256/ES256 and aud = issuer, ES256 ID
+        /// tokens, 60 s codes, refresh tokens not rotated; README "FAPI 2.0").
+        #[arg(long, default_value = "standard")]
+        profile: ClientProfile,
         /// A URL listing every redirect URI as a JSON array (OIDC Core §8.1):
         /// fetched now; its host is the pairwise sector.
         #[arg(long)]
@@ -96,6 +101,7 @@ pub fn client_json(c: &Client) -> serde_json::Value {
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
+        "profile": c.profile,
         "created_at": c.created_at,
     })
 }
@@ -106,7 +112,7 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
         ClientsCommand::Add {
             name, redirect_uris, post_logout_redirect_uris, env, auth_method, jwks, subject_type, id_token_alg,
             organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, backchannel_logout_uri,
-            backchannel_logout_session_required, require_pushed_authorization_requests, sector_identifier_uri, json,
+            backchannel_logout_session_required, require_pushed_authorization_requests, profile, sector_identifier_uri, json,
         } => {
             let jwks = match jwks {
                 Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),
@@ -133,6 +139,7 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.backchannel_logout_uri = backchannel_logout_uri;
             new.backchannel_logout_session_required = backchannel_logout_session_required;
             new.require_pushed_authorization_requests = require_pushed_authorization_requests;
+            new.profile = profile;
             let secrets = crate::crypto::ClientSecrets::new(&crate::app::master_key(config)?);
             let r = store.register_client(new, &secrets).await?;
             if json {

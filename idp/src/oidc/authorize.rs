@@ -141,7 +141,8 @@ pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app)
     };
     let state = params.get("state").map(str::to_string);
     let back = Back { redirect_uri: &redirect_uri, state: state.as_deref(), issuer: &app.config.issuer };
-    if (client.require_pushed_authorization_requests || app.config.require_pushed_authorization_requests) && !pushed {
+    // RFC 9126 §6 per client (a `fapi2` client always: FAPI 2.0 SP §5.3.2.2) or provider-wide.
+    if (client.requires_par() || app.config.require_pushed_authorization_requests) && !pushed {
         return back.error("invalid_request", "this client must push its authorization requests to the pushed_authorization_request_endpoint");
     }
 
@@ -285,7 +286,7 @@ pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationReque
             Err(e) => return server_error_page(request.lang, e),
         }
     }
-    match issue_code(app, &request, &session).await {
+    match issue_code(app, &request, &session, client.profile.authorization_code_ttl(app.config.authorization_code_ttl)).await {
         Ok(code) => back.redirect(&[("code", &code)]),
         Err(e) => server_error_page(request.lang, e),
     }
@@ -295,6 +296,7 @@ async fn issue_code(
     app: &App,
     request: &AuthorizationRequest,
     session: &crate::store::entities::browser_session::Model,
+    ttl_secs: u64,
 ) -> Result<String, sea_orm::DbErr> {
     let now = Utc::now();
     let grant_id = uuid_like();
@@ -322,7 +324,7 @@ async fn issue_code(
         pkce_challenge: Set(request.pkce.clone()),
         nonce: Set(request.nonce.clone()),
         created_at: Set(now),
-        expires_at: Set(now + Duration::seconds(app.config.authorization_code_ttl as i64)),
+        expires_at: Set(now + Duration::seconds(ttl_secs as i64)),
         used_at: Set(None),
     }
     .insert(&app.store.db)

@@ -113,6 +113,11 @@ pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> R
     if client.auth_method != method {
         return Err(bad("this client must authenticate with its registered method"));
     }
+    // Registration already holds a `fapi2` client to private_key_jwt; asked
+    // again here so that no stored row can weaken it (FAPI 2.0 SP §5.3.2.1-6).
+    if !client.profile.allows_auth_method(method) {
+        return Err(bad("this client's profile (fapi2) allows only private_key_jwt"));
+    }
     let verified = match method {
         TokenAuthMethod::ClientSecretBasic | TokenAuthMethod::ClientSecretPost => {
             let secret = match &basic {
@@ -155,13 +160,23 @@ fn failed(app: &App, client: &ClientId, e: OAuthError) -> OAuthError {
 }
 
 /// RFC 7523 §3 with OIDC Core §9: iss = sub = client_id, aud = the token
-/// endpoint or the issuer, exp present, jti not seen before.
+/// endpoint or the issuer, exp present, jti not seen before. A `fapi2`
+/// client's assertion is PS256 or ES256 and its `aud` is the issuer as a
+/// single string, nothing else (FAPI 2.0 SP §5.3.2.1-8; the same rule as
+/// draft-ietf-oauth-rfc7523bis: a token or PAR endpoint URL, or an array,
+/// is refused).
 async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result<(), OAuthError> {
     use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     let bad = |d: &str| OAuthError::invalid_client(d, false);
     let header = jsonwebtoken::decode_header(assertion).map_err(|_| bad("malformed client assertion"))?;
-    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {
-        return Err(bad("client assertion algorithm not accepted"));
+    let alg = match header.alg {
+        Algorithm::RS256 => "RS256",
+        Algorithm::ES256 => "ES256",
+        Algorithm::PS256 => "PS256",
+        _ => return Err(bad("client assertion algorithm not accepted")),
+    };
+    if !client.profile.assertion_algs().contains(&alg) {
+        return Err(bad("client assertion algorithm not accepted for this client's profile (fapi2: PS256 or ES256)"));
     }
     let jwks = client.jwks.as_ref().ok_or_else(|| bad("client has no registered keys"))?;
     let keys: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
@@ -172,11 +187,21 @@ async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result
     struct Claims {
         jti: String,
         exp: i64,
+        aud: serde_json::Value,
+        iat: Option<i64>,
     }
+    let issuer_only = client.profile.requires_issuer_as_assertion_audience();
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[client.id.as_str()]);
     validation.sub = Some(client.id.to_string());
-    validation.set_audience(&[app.config.endpoint("/token"), app.config.issuer.clone()]);
+    if issuer_only {
+        // And not from the future (the plan's "iat/nbf over 60 s in the
+        // future fails"; the leeway below tolerates clock skew).
+        validation.validate_nbf = true;
+        validation.set_audience(&[app.config.issuer.clone()]);
+    } else {
+        validation.set_audience(&[app.config.endpoint("/token"), app.config.issuer.clone()]);
+    }
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
     validation.leeway = 30;
     let claims = keys
@@ -185,6 +210,12 @@ async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result
         .find_map(|k| jsonwebtoken::decode::<Claims>(assertion, &k, &validation).ok())
         .ok_or_else(|| bad("client assertion is not valid"))?
         .claims;
+    if issuer_only && claims.aud.as_str() != Some(app.config.issuer.as_str()) {
+        return Err(bad("client assertion aud must be the issuer identifier, as a single string"));
+    }
+    if issuer_only && claims.iat.is_some_and(|iat| iat > Utc::now().timestamp() + i64::try_from(validation.leeway).unwrap_or(0)) {
+        return Err(bad("client assertion was issued in the future"));
+    }
     if claims.exp > Utc::now().timestamp() + 600 {
         return Err(bad("client assertion lives too long"));
     }

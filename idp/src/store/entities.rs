@@ -45,6 +45,8 @@ pub mod client {
         pub backchannel_logout_session_required: bool,
         /// The client's authorization requests must come through `/par` (RFC 9126).
         pub require_pushed_authorization_requests: bool,
+        /// `standard` or `fapi2` (`domain::ClientProfile`).
+        pub profile: String,
     }
     no_relations!();
 }

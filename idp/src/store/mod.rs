@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use tanu_migrations::{Migrator, MigratorTrait};
 
-use crate::domain::{ClientId, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
+use crate::domain::{ClientId, ClientProfile, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
 use entities::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -132,9 +132,16 @@ pub struct Client {
     pub backchannel_logout_session_required: bool,
     /// Its authorization requests must be pushed (RFC 9126 §6).
     pub require_pushed_authorization_requests: bool,
+    /// The security profile it is held to (`fapi2`: FAPI 2.0).
+    pub profile: ClientProfile,
 }
 
 impl Client {
+    /// Whether `/authorize` accepts only pushed requests from this client:
+    /// registered so, or implied by its profile.
+    pub fn requires_par(&self) -> bool {
+        self.require_pushed_authorization_requests || self.profile.requires_par()
+    }
     pub fn redirect_uri(&self, presented: &str) -> Option<&RedirectUri> {
         self.redirect_uris.iter().find(|r| r.matches(presented))
     }
@@ -172,6 +179,7 @@ impl TryFrom<client::Model> for Client {
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
+            profile: m.profile.parse()?,
         })
     }
 }
@@ -199,6 +207,8 @@ pub struct NewClient {
     pub backchannel_logout_session_required: bool,
     /// RFC 9126 §6: `/authorize` accepts only pushed requests from this client.
     pub require_pushed_authorization_requests: bool,
+    /// `fapi2`: the FAPI 2.0 Security Profile, checked by `register_client`.
+    pub profile: ClientProfile,
     /// The pairwise sector from a verified `sector_identifier_uri`
     /// (`crate::sector::fetch`); `None`: the redirect URIs' one sector.
     pub sector_identifier: Option<String>,
@@ -224,9 +234,49 @@ impl NewClient {
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
             require_pushed_authorization_requests: false,
+            profile: ClientProfile::Standard,
             sector_identifier: None,
         }
     }
+}
+
+/// What the FAPI 2.0 Security Profile demands of a registration: the
+/// redirect URIs' transport rule above (https; http only on a loopback host
+/// in the sandbox, which is RFC 8252 §7.3's exception FAPI 2.0 SP §5.3.2.2
+/// keeps) applies to every client already.
+fn check_fapi2(new: &NewClient) -> Result<(), StoreError> {
+    let refuse = |why: &str| Err(StoreError::Invalid(format!("a fapi2 client {why}")));
+    if !new.profile.allows_auth_method(new.auth_method) {
+        return refuse("authenticates with private_key_jwt only (FAPI 2.0 SP §5.3.2.1-6); no client secret");
+    }
+    if !new.profile.allows_id_token_alg(new.id_token_alg) {
+        return refuse("needs ES256 ID tokens (FAPI 2.0 SP §5.4.1 allows PS256, ES256, EdDSA; Tanu's keys sign ES256, not PS256)");
+    }
+    // FAPI 2.0 SP §5.4.1: assertions in PS256 or ES256; RSA keys of at
+    // least 2048 bits. A key restricted to another algorithm (RS256) could
+    // only sign assertions this profile refuses.
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    let keys = new.jwks.as_ref().map(|j| j.keys.as_slice()).unwrap_or_default();
+    for k in keys {
+        let kid = k.common.key_id.as_deref().unwrap_or("(no kid)");
+        if let Some(alg) = k.common.key_algorithm {
+            if !new.profile.assertion_algs().contains(&alg.to_string().as_str()) {
+                return refuse(&format!("signs its assertions with PS256 or ES256; key {kid} is for {alg}"));
+            }
+        }
+        let usable = match &k.algorithm {
+            AlgorithmParameters::EllipticCurve(ec) => ec.curve == EllipticCurve::P256,
+            AlgorithmParameters::RSA(rsa) => {
+                use base64::Engine;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(rsa.n.trim_end_matches('=')).map(|n| n.len() * 8 >= 2048).unwrap_or(false)
+            }
+            _ => false,
+        };
+        if !usable {
+            return refuse(&format!("needs P-256 or RSA (2048 bits or more) keys; key {kid} is neither"));
+        }
+    }
+    Ok(())
 }
 
 /// A registered client and, for secret-based methods, its secret, shown once.
@@ -295,6 +345,11 @@ impl Store {
         if new.auth_method == TokenAuthMethod::PrivateKeyJwt && new.jwks.as_ref().is_none_or(|j| j.keys.is_empty()) {
             return Err(StoreError::Invalid("private_key_jwt needs a JWKS with at least one key".into()));
         }
+        if new.profile == ClientProfile::Fapi2 {
+            check_fapi2(&new)?;
+            // The profile implies PAR; stored so that `clients show` says so.
+            new.require_pushed_authorization_requests = true;
+        }
         let id = ClientId::generate();
         let secret = match new.auth_method {
             TokenAuthMethod::PrivateKeyJwt => None,
@@ -329,6 +384,7 @@ impl Store {
             backchannel_logout_uri: Set(new.backchannel_logout_uri.map(String::from)),
             backchannel_logout_session_required: Set(new.backchannel_logout_session_required),
             require_pushed_authorization_requests: Set(new.require_pushed_authorization_requests),
+            profile: Set(new.profile.to_string()),
         }
         .insert(&self.db)
         .await?;

@@ -3,13 +3,25 @@
 // to its own callback. Prints one JSON line of what it verified.
 //
 // Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI; USE_PAR=1 to push the request.
+// FAPI2=1 (with CLIENT_PRIVATE_JWK, a private P-256 JWK): a FAPI 2.0 client —
+// private_key_jwt ES256 (aud = the issuer), PAR, refresh tokens not rotated.
 import * as client from 'openid-client';
 
 const { TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = process.env;
+const fapi2 = process.env.FAPI2 === '1';
+const usePar = fapi2 || process.env.USE_PAR === '1';
 const fail = (msg) => { console.error(`node-rp: ${msg}`); process.exit(1); };
 
-// Tanu enforces the registered token endpoint auth method; this client registered client_secret_basic.
-const config = await client.discovery(new URL(TANU_ISSUER), CLIENT_ID, undefined, client.ClientSecretBasic(CLIENT_SECRET), {
+// Tanu enforces the registered token endpoint auth method: client_secret_basic, or for FAPI2 private_key_jwt.
+let clientAuth;
+if (fapi2) {
+  const jwk = JSON.parse(process.env.CLIENT_PRIVATE_JWK);
+  const key = await crypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  clientAuth = client.PrivateKeyJwt({ key, kid: jwk.kid });
+} else {
+  clientAuth = client.ClientSecretBasic(CLIENT_SECRET);
+}
+const config = await client.discovery(new URL(TANU_ISSUER), CLIENT_ID, fapi2 ? { id_token_signed_response_alg: 'ES256' } : undefined, clientAuth, {
   execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks], // loopback http; verify ID token signatures
 });
 
@@ -24,11 +36,11 @@ const authParams = {
   state,
   nonce,
 };
-// USE_PAR=1: the request is pushed (RFC 9126) and the browser carries only client_id and request_uri.
-const authUrl = process.env.USE_PAR === '1'
+// USE_PAR=1 (and FAPI2=1): the request is pushed (RFC 9126) and the browser carries only client_id and request_uri.
+const authUrl = usePar
   ? await client.buildAuthorizationUrlWithPAR(config, authParams)
   : client.buildAuthorizationUrl(config, authParams);
-if (process.env.USE_PAR === '1' && [...authUrl.searchParams.keys()].sort().join() !== 'client_id,request_uri') fail(`not a pushed request: ${authUrl}`);
+if (usePar && [...authUrl.searchParams.keys()].sort().join() !== 'client_id,request_uri') fail(`not a pushed request: ${authUrl}`);
 
 // The browser part: manual redirects, cookies kept.
 const jar = new Map();
@@ -59,7 +71,13 @@ if (claims.iss !== TANU_ISSUER || claims.aud !== CLIENT_ID && !(Array.isArray(cl
 if (claims.nonce !== nonce) fail('nonce');
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
 const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
-if (!refreshed.access_token || refreshed.refresh_token === tokens.refresh_token) fail('refresh did not rotate');
+if (!refreshed.access_token || refreshed.access_token === tokens.access_token) fail('refresh gave no new access token');
+// FAPI 2.0 SP §5.3.2.1-9: a fapi2 client's refresh token is not rotated, and using it again works.
+if (fapi2) {
+  if (refreshed.refresh_token !== tokens.refresh_token) fail('fapi2 refresh token rotated');
+  const again = await client.refreshTokenGrant(config, tokens.refresh_token);
+  if (!again.access_token) fail('fapi2 refresh token could not be used again');
+} else if (refreshed.refresh_token === tokens.refresh_token) fail('refresh did not rotate');
 
 // RFC 7662 and RFC 7009 through the library: introspect, revoke the refresh
 // token (which ends the grant), introspect again, try to refresh.
@@ -80,7 +98,10 @@ try {
 }
 console.log(JSON.stringify({
   library: 'openid-client',
-  pushed: process.env.USE_PAR === '1',
+  pushed: usePar,
+  fapi2,
+  id_token_alg: JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url')).alg,
+  refresh_rotated: refreshed.refresh_token !== tokens.refresh_token,
   sub: claims.sub,
   amr: claims.amr,
   acr: claims.acr,
