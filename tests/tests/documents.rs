@@ -515,3 +515,24 @@ async fn the_cabinet_api_does_what_the_pages_do_with_a_cabinet_token_only() {
     let out = std::process::Command::new(&validator).arg(file.path()).output().unwrap_or_else(|e| panic!("{}: {e} (run make setup)", validator.display()));
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
+
+/// Two verifiers present one code at the same moment: exactly one sees the document.
+#[tokio::test]
+async fn a_code_redeemed_concurrently_is_shown_to_exactly_one_verifier() {
+    let s = scenario(|_| {}).await;
+    let (other, other_secret) = s.tanu.client(CB, |_| {}).await;
+    let other_secret = other_secret.unwrap();
+    for _ in 0..4 {
+        let (code, id, _) = open(&s.tanu, &s.browser()).await;
+        let (a, b) = futures::join!(
+            redeem_as(&s.tanu, s.client.id.as_str(), &s.secret, &code),
+            redeem_as(&s.tanu, other.id.as_str(), &other_secret, &code)
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(statuses, [200, 400], "{a:?} {b:?}");
+        let share = s.tanu.app.store.document_shares(&s.citizen.id, 10).await.unwrap().into_iter().find(|x| x.id == id).unwrap();
+        let winner = if a.0 == 200 { s.client.id.as_str() } else { other.id.as_str() };
+        assert_eq!(share.redeemed_by.as_deref(), Some(format!("client:{winner}").as_str()), "the row names the one who saw it");
+    }
+}
