@@ -231,7 +231,7 @@ impl App {
             .nest("/onboarding", crate::onboarding::web::auth_routes())
             .nest("/portal", crate::onboarding::web::portal_routes())
             .nest("/console", crate::onboarding::web::console_routes())
-            .nest("/me", crate::cabinet::web::routes())
+            .nest("/me", crate::cabinet::web::routes(&self.config))
             // Before any handler: the client's address, the body budget.
             .around({
                 let app = self.clone();

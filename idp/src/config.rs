@@ -119,6 +119,32 @@ pub struct Config {
     pub face: FaceConfig,
     /// The connection of initiators on Temporal (`[onboarding]`).
     pub onboarding: OnboardingConfig,
+    /// Documents shared by code from the cabinet (`[documents]`).
+    pub documents: DocumentsConfig,
+}
+
+/// `[documents]`: the cabinet's documents shared by a short code (issue 14).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// Seconds a code is valid from the moment the citizen opens access.
+    pub code_ttl: u64,
+    /// Redemption requests per minute of one verifier (a client or an
+    /// organisation user), right or wrong.
+    pub redeem_per_minute: u32,
+    /// Redemption requests per minute of all verifiers together: the whole
+    /// code space's budget.
+    pub redeem_per_minute_total: u32,
+    /// Wrong codes one verifier may type within `lockout_window` seconds;
+    /// the next attempt is refused until the oldest of them is that old.
+    pub lockout_failures: u32,
+    pub lockout_window: u64,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        DocumentsConfig { code_ttl: 300, redeem_per_minute: 10, redeem_per_minute_total: 600, lockout_failures: 5, lockout_window: 900 }
+    }
 }
 
 /// `[onboarding]`: the connection procedure (Rules chapter 3), its Temporal
@@ -353,6 +379,7 @@ impl Default for Config {
             biometrics: BiometricsConfig::default(),
             face: FaceConfig::default(),
             onboarding: OnboardingConfig::default(),
+            documents: DocumentsConfig::default(),
         }
     }
 }
@@ -498,6 +525,7 @@ impl Config {
             "TANU_OPERATOR_BIN" => self.onboarding.operator_bin = value,
             "TANU_SMTP_URL" => self.onboarding.smtp_url = value,
             "TANU_MAIL_FROM" => self.onboarding.mail_from = value,
+            "TANU_DOCUMENTS_CODE_TTL" => self.documents.code_ttl = num("TANU_DOCUMENTS_CODE_TTL", value)?,
             // Other TANU_* variables belong to other components (biometrics, registry, temporal).
             _ => {}
         }

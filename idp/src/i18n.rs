@@ -302,6 +302,36 @@ messages! {
     me_bio_warning { kk: "Келісімді кері қайтарсаңыз, үлгі мен оның кілті жойылады, барлық сессиялар аяқталады; келесі кіру алғашқыдай болады.", ru: "После отзыва шаблон и его ключ удаляются, все сессии завершаются; следующий вход будет первым.", en: "Withdrawing deletes the template and its key and ends all your sessions; the next sign-in will be a first one." }
     me_bio_withdraw { kk: "Келісімді кері қайтарып, үлгіні жою", ru: "Отозвать согласие и удалить шаблон", en: "Withdraw consent and delete the template" }
     me_bio_withdrawn { kk: "Биометриялық келісім кері қайтарылды, үлгі жойылды, барлық сессиялар аяқталды.", ru: "Биометрическое согласие отозвано, шаблон удалён, все сессии завершены.", en: "Biometric consent withdrawn; the template has been deleted and all your sessions ended." }
+    me_nav_documents { kk: "Құжаттар", ru: "Документы", en: "Documents" }
+    me_doc_intro { kk: "Тізілімдегі құжатыңызға қолжетімділік ашыңыз: тексерушіге QR-кодты көрсетіңіз немесе қысқа кодты айтыңыз. Код бір рет және бірнеше минут жарамды; оны пайдаланылғанға дейін кері қайтаруға болады.", ru: "Откройте доступ к своему документу из реестра: покажите проверяющему QR-код или продиктуйте короткий код. Код действует один раз и несколько минут; до использования его можно отозвать.", en: "Open access to your document from the registry: show the verifier the QR code or read out the short code. The code works once and for a few minutes; you can revoke it before it is used." }
+    me_doc_identity_card { kk: "Жеке куәлік (деректер мен фотосурет)", ru: "Удостоверение личности (данные и фотография)", en: "Identity card (data and photo)" }
+    me_doc_open { kk: "Қолжетімділікті ашу", ru: "Открыть доступ", en: "Open access" }
+    me_doc_none { kk: "Тізілімде сіздің құжатыңыз жоқ.", ru: "В реестре нет ваших документов.", en: "The registry holds no document of yours." }
+    me_doc_registry_down { kk: "Тізілім қазір қолжетімсіз. Кейінірек қайталаңыз.", ru: "Реестр сейчас недоступен. Повторите позже.", en: "The registry is unavailable right now. Please try again later." }
+    me_doc_code { kk: "Қысқа код", ru: "Короткий код", en: "Short code" }
+    me_doc_valid_until { kk: "Жарамды мерзімі", ru: "Действует до", en: "Valid until" }
+    me_doc_once { kk: "Код тек қазір көрсетіледі және бір рет жарамды.", ru: "Код показан только сейчас и действует один раз.", en: "The code is shown only now and works once." }
+    me_doc_shares { kk: "Ашылған қолжетімділіктер", ru: "Открытые доступы", en: "Accesses opened" }
+    me_doc_shares_none { kk: "Сіз әлі қолжетімділік ашпадыңыз.", ru: "Вы ещё не открывали доступ.", en: "You have not opened access yet." }
+    me_doc_active { kk: "белсенді", ru: "действует", en: "active" }
+    me_doc_viewed { kk: "қаралды", ru: "просмотрен", en: "viewed" }
+    me_doc_state_revoked { kk: "кері қайтарылды", ru: "отозван", en: "revoked" }
+    me_doc_expired { kk: "мерзімі өтті", ru: "истёк", en: "expired" }
+    me_doc_viewed_by { kk: "Кім қарады", ru: "Кто просмотрел", en: "Viewed by" }
+    me_doc_revoke { kk: "Кодты кері қайтару", ru: "Отозвать код", en: "Revoke the code" }
+    me_doc_revoked { kk: "Код кері қайтарылды: енді оны ешкім пайдалана алмайды.", ru: "Код отозван: им больше никто не сможет воспользоваться.", en: "The code has been revoked: no one can use it any more." }
+    me_doc_iin { kk: "ЖСН", ru: "ИИН", en: "IIN" }
+    me_doc_name { kk: "Аты-жөні", ru: "ФИО", en: "Name" }
+    me_doc_birthdate { kk: "Туған күні", ru: "Дата рождения", en: "Date of birth" }
+    me_h_document_view { kk: "Құжат қаралды", ru: "Просмотр документа", en: "Document viewed" }
+    me_verify_title { kk: "Құжатты кодпен тексеру", ru: "Проверка документа по коду", en: "Check a document by code" }
+    me_verify_intro { kk: "Азамат берген 8 таңбалы кодты енгізіңіз немесе оның QR-кодын сканерлеңіз. Құжат бір рет көрсетіледі, қарау азаматтың тарихына жазылады.", ru: "Введите 8-значный код, который сообщил гражданин, или отсканируйте его QR-код. Документ показывается один раз, просмотр записывается в историю гражданина.", en: "Type the 8-digit code the citizen gave you, or scan their QR code. The document is shown once, and the view is recorded in the citizen's history." }
+    me_verify_submit { kk: "Құжатты көрсету", ru: "Показать документ", en: "Show the document" }
+    me_verify_invalid { kk: "Код қате, пайдаланылған, кері қайтарылған немесе мерзімі өткен.", ru: "Код неверен, уже использован, отозван или истёк.", en: "The code is wrong, already used, revoked or expired." }
+    me_verify_locked { kk: "Қате кодтар тым көп: тексеру уақытша бұғатталды.", ru: "Слишком много неверных кодов: проверка временно заблокирована.", en: "Too many wrong codes: checking is locked for a while." }
+    me_verify_refused { kk: "Сіз құжаттарды тексеруші ретінде тіркелмегенсіз. Tanu операторына хабарласыңыз.", ru: "Вы не зарегистрированы как проверяющий документы. Обратитесь к оператору Tanu.", en: "You are not registered as a document verifier. Please contact the Tanu operator." }
+    me_verify_history { kk: "Сіздің тексерулеріңіз", ru: "Ваши проверки", en: "Your checks" }
+    me_verify_viewed_at { kk: "Қаралған уақыты", ru: "Просмотрено", en: "Viewed" }
 }
 
 #[cfg(test)]

@@ -33,6 +33,26 @@ fn clients_add_list_show_disable() {
     assert!(list.contains("disabled"));
 }
 
+/// `tanu verifiers`: the organisation users who may redeem document codes at `/me/verify`.
+#[test]
+fn verifiers_add_list_disable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = tanu(dir.path(), &["verifiers", "add", "--iin", "900101300017", "--organisation", "Kaspi Bank", "--name", "Dana Officer"]);
+    assert!(ok, "{err}");
+    let (_, list, _) = tanu(dir.path(), &["verifiers", "list"]);
+    assert_eq!(list.trim(), "900101300017\tKaspi Bank\tDana Officer\tenabled");
+    // A malformed IIN, an empty organisation: clear errors, nothing registered.
+    let (ok, _, err) = tanu(dir.path(), &["verifiers", "add", "--iin", "900101300018", "--organisation", "X", "--name", "Y"]);
+    assert!(!ok && err.contains("iin"), "{err}");
+    let (ok, _, err) = tanu(dir.path(), &["verifiers", "add", "--iin", "000101500011", "--organisation", " ", "--name", "Y"]);
+    assert!(!ok && err.contains("--organisation"), "{err}");
+    assert!(tanu(dir.path(), &["verifiers", "disable", "--iin", "900101300017"]).0);
+    let (_, list, _) = tanu(dir.path(), &["verifiers", "list"]);
+    assert!(list.trim().ends_with("disabled"), "{list}");
+    let (ok, _, err) = tanu(dir.path(), &["verifiers", "disable", "--iin", "900101300017"]);
+    assert!(!ok && err.contains("no enabled verifier"), "{err}");
+}
+
 #[test]
 fn clients_add_registers_backchannel_logout_and_par() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 //
 // Signs in from the cabinet's own button (the Rust test's authenticator
 // signs in whoever it names), screenshots every page into `shots`, and with
+// opens access to the identity card (its code and QR code), and with
 // `act` revokes that client's consent and withdraws biometric consent by
 // clicking. Prints one JSON line of what it saw.
 import { chromium } from "playwright-core";
@@ -34,6 +35,12 @@ try {
   await page.goto(`${args.base}/me/biometrics?lang=${args.lang}`);
   out.template = !!(await page.$("[data-template]"));
   await shot("biometrics");
+  await page.goto(`${args.base}/me/documents?lang=${args.lang}`);
+  await shot("documents");
+  await click("[data-open]");
+  out.code = await page.getAttribute("[data-code]", "data-code");
+  out.qr = !!(await page.$("[data-qr] svg"));
+  await shot("documents-opened");
   if (args.act) {
     await page.goto(`${args.base}/me?lang=${args.lang}`);
     await click(`[data-client="${args.act}"] button`);

@@ -345,11 +345,18 @@ mod face {
 // ------------------------------------------------------------- Chromium
 
 /// Every cabinet page in Debian Chromium on a phone-sized screen, in
-/// kk/ru/en (screenshots in `target/browser-artifacts/cabinet-*.png`); in
+/// kk/ru/en (screenshots in `target/browser-artifacts/cabinet-*.png`), the
+/// documents page with an access opened by a click (its code redeemed); in
 /// English the revocation and the withdrawal are clicked through.
 #[tokio::test]
 async fn the_cabinet_in_chromium_in_each_language() {
-    let s = scenario().await;
+    let mut s = Scenario::start_with(CB, |c| c.biometrics.registry_dir = c.data_dir.join("registry"), |_| {}).await;
+    // The registry holds people by a valid IIN (check digit).
+    s.citizen = s.tanu.citizen("900517300128", "Aigerim", "Seitkali").await;
+    s.tanu.sign_in_as(Some(&s.citizen));
+    s.tanu.consent(&s.citizen, &s.client.id, "profile offline_access").await;
+    let iin: tanu_biometrics::Iin = s.citizen.iin.parse().unwrap();
+    tanu_biometrics::registry::DirectoryRegistry::new(&s.tanu.app.config.biometrics.registry_dir).add(&iin, "Seitkali Aigerim", b"\x89PNG\r\n\x1a\nphoto", "png").unwrap();
     let store = &s.tanu.app.store;
     store.record_biometric_consent(&s.citizen.id, "2026-11-22.1").await.unwrap();
     let sealed = tanu_biometrics::template::SealedTemplate { wrapped_key: vec![1; 40], sealed_embedding: vec![2; 2100] };
@@ -376,6 +383,11 @@ async fn the_cabinet_in_chromium_in_each_language() {
         assert_eq!(v["consents"], serde_json::json!([client]), "{lang}: {v}");
         assert!(v["history"].as_u64().unwrap() >= 3, "{v}");
         assert_eq!(v["template"], true);
+        // The document page: a code and its QR code, which a relying party redeems.
+        assert_eq!(v["qr"], true, "{v}");
+        let code = v["code"].as_str().unwrap();
+        let r = reqwest::Client::new().post(s.tanu.url("/me/verify/redeem")).basic_auth(s.client.id.as_str(), Some(&s.secret)).form(&[("code", code)]).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{lang}: the code shown in Chromium is redeemed");
         if act.is_some() {
             assert_eq!(v["after"], serde_json::json!([]), "{v}");
             assert_eq!(v["signedOut"], true);

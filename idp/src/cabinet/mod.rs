@@ -8,6 +8,8 @@
 //! token, whose `sub` is the citizen. It reads and changes the store only
 //! through named operations (`store::cabinet`). Every state-changing form
 //! carries a CSRF token bound to the cabinet session.
+pub mod api;
+pub mod documents;
 pub mod web;
 
 use crate::{

@@ -7,10 +7,11 @@ use poem::{
     handler,
     http::StatusCode,
     web::{cookie::CookieJar, Data, Form, Path, Query, Redirect},
-    IntoResponse, Request, Response, Route,
+    EndpointExt, IntoResponse, Request, Response, Route,
 };
 use serde::{Deserialize, Serialize};
 
+use super::documents::{DocumentError, DocumentKind, DocumentView, Documents, Verifier};
 use super::CABINET_CLIENT_ID;
 use crate::app::App;
 use crate::crypto::{ct_eq, random_token, token_hash};
@@ -30,7 +31,7 @@ pub const MAX_PAGE: u64 = 499;
 /// At most this many entries of each kind in a download (the newest).
 pub const DOWNLOAD_LIMIT: u64 = 10_000;
 
-fn client_secret(app: &App) -> String {
+pub fn client_secret(app: &App) -> String {
     app.derived_secret("tanu cabinet client secret v1")
 }
 
@@ -51,7 +52,7 @@ pub async fn ensure_cabinet_client(app: &App) -> Result<(), StoreError> {
         .await
 }
 
-pub fn routes() -> Route {
+pub fn routes(config: &crate::config::Config) -> impl poem::Endpoint {
     Route::new()
         .at("/", poem::get(home))
         .at("/signin", poem::get(signin))
@@ -63,6 +64,14 @@ pub fn routes() -> Route {
         .at("/history.json", poem::get(history_json))
         .at("/biometrics", poem::get(biometrics))
         .at("/biometrics/withdraw", poem::post(withdraw))
+        .at("/documents", poem::get(documents))
+        .at("/documents/open", poem::post(open_document))
+        .at("/documents/:id/revoke", poem::post(revoke_share))
+        .at("/verify", poem::get(verify_page).post(verify_submit))
+        .at("/verify/redeem", poem::post(api_redeem))
+        .at("/verify/redemptions", poem::post(api_redemptions))
+        .nest("/api", super::api::routes(config))
+        .data(Arc::new(Documents::new(config)))
 }
 
 // ---------------------------------------------------------------- session
@@ -83,6 +92,8 @@ impl Me {
 #[derive(Debug)]
 enum PageError {
     SignIn,
+    /// The verifier page: sign in through the portal's sign-in first.
+    VerifierSignIn,
     NotFound,
     Csrf,
     TooMany,
@@ -99,6 +110,7 @@ impl PageError {
     fn respond(self, lang: Lang) -> Response {
         let (status, message) = match self {
             PageError::SignIn => return Redirect::see_other(format!("/me?lang={}", lang.code())).into_response(),
+            PageError::VerifierSignIn => return Redirect::see_other("/onboarding/signin?next=%2Fme%2Fverify").into_response(),
             PageError::NotFound => (StatusCode::NOT_FOUND, Msg::me_not_found),
             PageError::Csrf => (StatusCode::FORBIDDEN, Msg::error_expired),
             PageError::TooMany => (StatusCode::TOO_MANY_REQUESTS, Msg::error_rate_limited),
@@ -179,6 +191,7 @@ fn notice(q: &NoticeQuery) -> Option<Msg> {
     match q.notice.as_deref() {
         Some("revoked") => Some(Msg::me_revoked),
         Some("withdrawn") => Some(Msg::me_bio_withdrawn),
+        Some("share_revoked") => Some(Msg::me_doc_revoked),
         _ => None,
     }
 }
@@ -345,22 +358,35 @@ async fn revoke(req: &Request, cookies: &CookieJar, Path(client): Path<String>, 
         if client.as_str() == CABINET_CLIENT_ID {
             return Err(PageError::NotFound);
         }
-        // Only this citizen's rows: another citizen's grant is not found.
-        let grants = app.store.revoke_client_for_citizen(&who.citizen.id, &client).await?.ok_or(PageError::NotFound)?;
-        let event = crate::audit::Event {
-            client_id: Some(client.as_str()),
-            subject: Some(app.journal.pseudonym(&who.citizen.iin)),
-            step: "consent_revoked",
-            outcome: crate::audit::Outcome::Success,
-            reason: Some("by the citizen (cabinet)"),
-        };
-        if let Err(e) = app.journal.append(event).await {
-            tracing::error!(error = %e, "journal append failed");
+        if !revoke_consent(app, &who.citizen, &client).await? {
+            return Err(PageError::NotFound);
         }
-        tell_relying_party_of_revocation(app, &client, &who.citizen.id, &grants).await;
         Ok(Redirect::see_other(format!("/me?notice=revoked&lang={}", lang.code())).into_response())
     }
     .await)
+}
+
+/// The citizen takes back everything given to `client` (not the cabinet
+/// itself): grants and consents revoked, journalled, the relying party told.
+/// `false` when the citizen held nothing with it (another citizen's grant
+/// is not found).
+pub(super) async fn revoke_consent(app: &App, citizen: &Citizen, client: &ClientId) -> Result<bool, StoreError> {
+    if client.as_str() == CABINET_CLIENT_ID {
+        return Ok(false);
+    }
+    let Some(grants) = app.store.revoke_client_for_citizen(&citizen.id, client).await? else { return Ok(false) };
+    let event = crate::audit::Event {
+        client_id: Some(client.as_str()),
+        subject: Some(app.journal.pseudonym(&citizen.iin)),
+        step: "consent_revoked",
+        outcome: crate::audit::Outcome::Success,
+        reason: Some("by the citizen (cabinet)"),
+    };
+    if let Err(e) = app.journal.append(event).await {
+        tracing::error!(error = %e, "journal append failed");
+    }
+    tell_relying_party_of_revocation(app, client, &citizen.id, &grants).await;
+    Ok(true)
 }
 
 /// The one place the relying party is told that the citizen revoked its
@@ -386,7 +412,7 @@ async fn tell_relying_party_of_revocation(app: &App, client: &ClientId, citizen_
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub at: DateTime<Utc>,
-    /// `release` or `attempt`.
+    /// `release`, `attempt` or `document_view` (`step` names the document, `party` who looked).
     pub kind: &'static str,
     pub client_id: Option<String>,
     /// The relying party's organisation and system.
@@ -400,7 +426,7 @@ pub struct Entry {
 }
 
 /// The newest `limit` entries of both kinds, newest first.
-async fn entries(app: &App, who: &Me, limit: u64) -> Result<Vec<Entry>, StoreError> {
+pub(super) async fn entries(app: &App, citizen: &Citizen, limit: u64) -> Result<Vec<Entry>, StoreError> {
     let clients: std::collections::HashMap<String, String> = app
         .store
         .clients()
@@ -414,7 +440,7 @@ async fn entries(app: &App, who: &Me, limit: u64) -> Result<Vec<Entry>, StoreErr
     let party = |id: &str| clients.get(id).cloned();
     let mut out: Vec<Entry> = app
         .store
-        .releases(&who.citizen.id, limit)
+        .releases(&citizen.id, limit)
         .await?
         .into_iter()
         .map(|r| Entry {
@@ -430,7 +456,7 @@ async fn entries(app: &App, who: &Me, limit: u64) -> Result<Vec<Entry>, StoreErr
             reason: None,
         })
         .collect();
-    let subject = app.journal.pseudonym(&who.citizen.iin);
+    let subject = app.journal.pseudonym(&citizen.iin);
     out.extend(app.store.journal_of_subject(&subject, limit).await?.into_iter().map(|j| Entry {
         at: j.at,
         kind: "attempt",
@@ -442,6 +468,19 @@ async fn entries(app: &App, who: &Me, limit: u64) -> Result<Vec<Entry>, StoreErr
         step: Some(j.step),
         outcome: Some(j.outcome),
         reason: j.reason,
+    }));
+    // Who looked at the citizen's documents (the shares redeemed).
+    out.extend(app.store.document_views(&citizen.id, limit).await?.into_iter().map(|s| Entry {
+        at: s.redeemed_at.unwrap_or(s.created_at),
+        kind: "document_view",
+        party: s.redeemed_by_name,
+        client_id: s.redeemed_by.as_deref().and_then(|b| b.strip_prefix("client:")).map(str::to_string),
+        grant_id: None,
+        channel: None,
+        claims: vec![],
+        step: Some(s.document),
+        outcome: None,
+        reason: None,
     }));
     out.sort_by_key(|e| std::cmp::Reverse(e.at));
     out.truncate(limit as usize);
@@ -461,6 +500,13 @@ fn row(e: &Entry) -> HistoryRow {
                 Channel::Userinfo => Msg::me_channel_userinfo,
                 Channel::Refresh => Msg::me_channel_refresh,
             }),
+        },
+        "document_view" => HistoryRow {
+            at: when(e.at),
+            kind: Msg::me_h_document_view,
+            party,
+            detail: String::new(),
+            note: e.step.as_deref().and_then(DocumentKind::parse).map(document_msg),
         },
         _ => HistoryRow {
             at: when(e.at),
@@ -483,7 +529,7 @@ async fn history(req: &Request, cookies: &CookieJar, Query(q): Query<PageQuery>,
     finish(lang, async {
         let who = me(app, cookies).await?;
         let page = q.page.unwrap_or(0).min(MAX_PAGE);
-        let mut all = entries(app, &who, (page + 1) * PAGE_SIZE + 1).await?;
+        let mut all = entries(app, &who.citizen, (page + 1) * PAGE_SIZE + 1).await?;
         let more = all.len() as u64 > (page + 1) * PAGE_SIZE;
         let rows = all.drain(..).skip((page * PAGE_SIZE) as usize).take(PAGE_SIZE as usize).map(|e| row(&e)).collect();
         Ok(html(StatusCode::OK, HistoryPage { lang, csrf: who.csrf(app), rows, page, more }))
@@ -516,7 +562,7 @@ async fn history_csv(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<Ap
         let header = ["at", "kind", "client_id", "party", "grant_id", "channel", "claims", "step", "outcome", "reason"];
         let csv_err = |e: csv::Error| PageError::Store(StoreError::Invalid(e.to_string()));
         w.write_record(header).map_err(csv_err)?;
-        for e in entries(app, &who, DOWNLOAD_LIMIT).await? {
+        for e in entries(app, &who.citizen, DOWNLOAD_LIMIT).await? {
             let cells = [
                 e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 e.kind.to_string(),
@@ -542,7 +588,7 @@ async fn history_json(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<A
     let lang = Lang::from_request(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
-        let body = serde_json::to_vec(&entries(app, &who, DOWNLOAD_LIMIT).await?).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+        let body = serde_json::to_vec(&entries(app, &who.citizen, DOWNLOAD_LIMIT).await?).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
         Ok(download("tanu-access-history.json", "application/json", body))
     }
     .await)
@@ -580,4 +626,320 @@ async fn withdraw(req: &Request, cookies: &CookieJar, form: poem::Result<Form<Cs
         Ok(Redirect::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())).into_response())
     }
     .await)
+}
+
+// ---------------------------------------------------------------- documents
+
+pub struct ShareRow {
+    pub id: String,
+    pub document: Msg,
+    pub created: String,
+    pub expires: String,
+    /// `active`, `redeemed`, `revoked` or `expired`.
+    pub state_code: &'static str,
+    pub state_msg: Msg,
+    pub viewed_by: Option<String>,
+    pub viewed_at: Option<String>,
+}
+
+/// A share just opened: its code and QR code, shown once.
+pub struct Opened {
+    pub code: String,
+    pub qr_svg: String,
+    pub url: String,
+    pub expires: String,
+}
+
+page!(DocumentsPage, "me_documents.html" {
+    csrf: String,
+    available: Vec<(&'static str, Msg)>,
+    registry_down: bool,
+    rows: Vec<ShareRow>,
+    opened: Option<Opened>,
+    notice: Option<Msg>,
+});
+
+pub fn document_msg(k: DocumentKind) -> Msg {
+    match k {
+        DocumentKind::IdentityCard => Msg::me_doc_identity_card,
+    }
+}
+
+fn share_row(s: &crate::store::documents::DocumentShare, now: DateTime<Utc>) -> ShareRow {
+    use crate::store::documents::ShareState;
+    let state = s.state(now);
+    ShareRow {
+        id: s.id.clone(),
+        document: DocumentKind::parse(&s.document).map(document_msg).unwrap_or(Msg::me_doc_identity_card),
+        created: when(s.created_at),
+        expires: when(s.expires_at),
+        state_code: state.as_str(),
+        state_msg: match state {
+            ShareState::Active => Msg::me_doc_active,
+            ShareState::Redeemed => Msg::me_doc_viewed,
+            ShareState::Revoked => Msg::me_doc_state_revoked,
+            ShareState::Expired => Msg::me_doc_expired,
+        },
+        viewed_by: s.redeemed_by_name.clone(),
+        viewed_at: s.redeemed_at.map(when),
+    }
+}
+
+async fn documents_page(app: &App, docs: &Documents, who: &Me, lang: Lang, opened: Option<Opened>, notice: Option<Msg>) -> PageResult {
+    let (available, registry_down) = match docs.available(&who.citizen).await {
+        Ok(a) => (a, false),
+        Err(e) => {
+            tracing::warn!(error = %e, "documents: registry");
+            (vec![], true)
+        }
+    };
+    let now = Utc::now();
+    let rows = app.store.document_shares(&who.citizen.id, 50).await?.iter().map(|s| share_row(s, now)).collect();
+    Ok(html(StatusCode::OK, DocumentsPage {
+        lang,
+        csrf: who.csrf(app),
+        available: available.into_iter().map(|k| (k.as_str(), document_msg(k))).collect(),
+        registry_down,
+        rows,
+        opened,
+        notice,
+    }))
+}
+
+#[handler]
+async fn documents(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        documents_page(app, docs, &who, lang, None, notice(&q)).await
+    }
+    .await)
+}
+
+#[derive(Deserialize)]
+struct OpenForm {
+    csrf: String,
+    document: String,
+}
+
+#[handler]
+async fn open_document(req: &Request, cookies: &CookieJar, form: poem::Result<Form<OpenForm>>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+        check_form(app, req, &who, &f.csrf)?;
+        let kind = DocumentKind::parse(&f.document).ok_or(PageError::NotFound)?;
+        let (share, code) = match docs.open(app, &who.citizen, kind).await {
+            Ok(x) => x,
+            Err(DocumentError::NoDocument) => return Err(PageError::NotFound),
+            Err(DocumentError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "documents: open");
+                return documents_page(app, docs, &who, lang, None, Some(Msg::me_doc_registry_down)).await;
+            }
+        };
+        let url = super::documents::verify_url(app, &code);
+        let opened = Opened { qr_svg: super::documents::qr_svg(&url), url, code: code.as_str().to_string(), expires: when(share.expires_at) };
+        documents_page(app, docs, &who, lang, Some(opened), None).await
+    }
+    .await)
+}
+
+#[handler]
+async fn revoke_share(req: &Request, cookies: &CookieJar, Path(id): Path<String>, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let who = me(app, cookies).await?;
+        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+        check_form(app, req, &who, &f.csrf)?;
+        // Only the citizen's own usable share: another's, a used or an expired one is not found.
+        if !app.store.revoke_document_share(&who.citizen.id, &id, Utc::now()).await? {
+            return Err(PageError::NotFound);
+        }
+        Ok(Redirect::see_other(format!("/me/documents?notice=share_revoked&lang={}", lang.code())).into_response())
+    }
+    .await)
+}
+
+// ---------------------------------------------------------------- verifier page
+
+pub struct RedemptionRow {
+    pub at: String,
+    pub document: Msg,
+    pub share_id: String,
+}
+
+pub struct Shown {
+    pub document: Msg,
+    pub iin: String,
+    pub name: String,
+    pub birthdate: Option<String>,
+    pub photo: String,
+    pub at: String,
+}
+
+page!(VerifyPage, "me_verify.html" {
+    csrf: String,
+    organisation: String,
+    code: String,
+    error: Option<Msg>,
+    shown: Option<Shown>,
+    rows: Vec<RedemptionRow>,
+});
+
+page!(VerifyRefusedPage, "me_verify_refused.html" {});
+
+/// The organisation user signed in through the portal's sign-in, if an operator registered them.
+async fn verifier_user(app: &App, cookies: &CookieJar) -> Result<Option<(Verifier, String, String)>, PageError> {
+    let Some((iin, session_hash)) = crate::onboarding::web::signed_in_person(app, cookies).await? else {
+        return Err(PageError::VerifierSignIn);
+    };
+    let Some(v) = app.store.document_verifier(&iin).await? else { return Ok(None) };
+    Ok(Some((Verifier::user(app, &v), v.organisation.clone(), app.csrf_token("document verifier", &session_hash))))
+}
+
+async fn verify_view(app: &App, lang: Lang, verifier: &Verifier, organisation: String, csrf: String, code: String, error: Option<Msg>, shown: Option<Shown>) -> PageResult {
+    let rows = app
+        .store
+        .redemptions_by(&verifier.key, 50)
+        .await?
+        .into_iter()
+        .map(|s| RedemptionRow {
+            at: s.redeemed_at.map(when).unwrap_or_default(),
+            document: DocumentKind::parse(&s.document).map(document_msg).unwrap_or(Msg::me_doc_identity_card),
+            share_id: s.id,
+        })
+        .collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok(html(status, VerifyPage { lang, csrf, organisation, code, error, shown, rows }))
+}
+
+#[derive(Deserialize)]
+struct CodeQuery {
+    code: Option<String>,
+}
+
+#[handler]
+async fn verify_page(req: &Request, cookies: &CookieJar, Query(q): Query<CodeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let Some((verifier, organisation, csrf)) = verifier_user(app, cookies).await? else {
+            return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
+        };
+        // The QR code's address fills the form; redeeming is the user's press (a GET changes nothing).
+        let code = q.code.as_deref().and_then(super::documents::ShortCode::parse).map(|c| c.as_str().to_string()).unwrap_or_default();
+        verify_view(app, lang, &verifier, organisation, csrf, code, None, None).await
+    }
+    .await)
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: String,
+    code: String,
+}
+
+#[handler]
+async fn verify_submit(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CodeForm>>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+    let lang = Lang::from_request(req);
+    finish(lang, async {
+        let Some((verifier, organisation, csrf)) = verifier_user(app, cookies).await? else {
+            return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
+        };
+        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+        if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+            return Err(PageError::TooMany);
+        }
+        if !ct_eq(&csrf, &f.csrf) {
+            return Err(PageError::Csrf);
+        }
+        let (error, shown) = match docs.redeem(app, &verifier, &f.code).await {
+            Ok(v) => (None, Some(shown(&v))),
+            Err(DocumentError::TooMany(_)) => return Err(PageError::TooMany),
+            Err(DocumentError::Locked(_)) => (Some(Msg::me_verify_locked), None),
+            Err(DocumentError::InvalidCode) => (Some(Msg::me_verify_invalid), None),
+            Err(DocumentError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "documents: redeem");
+                (Some(Msg::me_doc_registry_down), None)
+            }
+        };
+        let mut page = verify_view(app, lang, &verifier, organisation, csrf, String::new(), error, shown).await?;
+        if error == Some(Msg::me_verify_locked) {
+            page.set_status(StatusCode::TOO_MANY_REQUESTS);
+        }
+        Ok(page)
+    }
+    .await)
+}
+
+fn shown(v: &DocumentView) -> Shown {
+    Shown {
+        document: document_msg(v.document),
+        iin: v.iin.clone(),
+        name: v.name.clone(),
+        birthdate: v.birthdate.clone(),
+        photo: format!("data:{};base64,{}", v.photo_content_type, v.photo_base64),
+        at: when(v.viewed_at),
+    }
+}
+
+// ---------------------------------------------------------------- verifier API
+
+/// `POST /me/verify/redeem` (form `code`): a relying party redeems a code
+/// with its OIDC client's credentials (its registered method:
+/// `client_secret_basic`, `client_secret_post` or `private_key_jwt`). The
+/// document as JSON, once; errors in the OAuth JSON form.
+#[handler]
+async fn api_redeem(req: &Request, body: poem::Body, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+    let (client, params) = match crate::oidc::client_auth::client_form(app, req, body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let code = params.get("code").unwrap_or_default().to_string();
+    match docs.redeem(app, &Verifier::client(&client), &code).await {
+        Ok(v) => poem::web::Json(v).with_header("Cache-Control", "no-store").into_response(),
+        Err(e) => redeem_error(e).into_response(),
+    }
+}
+
+fn redeem_error(e: DocumentError) -> crate::oidc::errors::OAuthError {
+    use crate::oidc::errors::OAuthError;
+    match e {
+        DocumentError::TooMany(wait) => OAuthError::too_many("slow_down", "too many redemptions", wait),
+        DocumentError::Locked(wait) => OAuthError::too_many("access_denied", "too many wrong codes: this verifier is locked", wait),
+        DocumentError::InvalidCode => OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", "the code is wrong, used, revoked or expired"),
+        DocumentError::NoDocument => OAuthError::new(StatusCode::NOT_FOUND, "invalid_grant", "the registry no longer holds the document"),
+        DocumentError::Registry(e) => {
+            tracing::warn!(error = %e, "documents: registry");
+            OAuthError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the registry is unavailable; the code is still usable")
+        }
+        DocumentError::Store(e) => OAuthError::server_error(e),
+    }
+}
+
+/// One redemption of a verifier, as its own history lists it.
+#[derive(Serialize)]
+struct Redemption {
+    share_id: String,
+    document: String,
+    viewed_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /me/verify/redemptions`: the relying party's own redemptions, newest first.
+#[handler]
+async fn api_redemptions(req: &Request, body: poem::Body, Data(app): Data<&Arc<App>>) -> Response {
+    use crate::oidc::errors::OAuthError;
+    let (client, _) = match crate::oidc::client_auth::client_form(app, req, body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match app.store.redemptions_by(&Verifier::client(&client).key, 500).await {
+        Ok(rows) => {
+            let out: Vec<Redemption> = rows.into_iter().map(|s| Redemption { share_id: s.id, document: s.document, viewed_at: s.redeemed_at }).collect();
+            poem::web::Json(out).with_header("Cache-Control", "no-store").into_response()
+        }
+        Err(e) => OAuthError::server_error(e).into_response(),
+    }
 }

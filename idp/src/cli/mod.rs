@@ -6,6 +6,7 @@ pub mod citizens;
 pub mod clients;
 pub mod keys;
 pub mod onboarding;
+pub mod verifiers;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -40,6 +41,9 @@ pub enum Command {
     /// Act for a citizen: withdraw biometric consent.
     #[command(subcommand)]
     Citizens(citizens::CitizensCommand),
+    /// Organisation users who may redeem citizens' document codes at /me/verify.
+    #[command(subcommand)]
+    Verifiers(verifiers::VerifiersCommand),
     /// Signing keys: list, rotate, prune.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -141,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(c) => clients::run(c, &config).await,
         Command::Keys(k) => keys::run(k, &config).await,
         Command::Citizens(c) => citizens::run(c, &config).await,
+        Command::Verifiers(v) => verifiers::run(v, &config).await,
         Command::Audit(a) => audit::run(a, &config).await,
         Command::Biometrics(b) => tokio::task::block_in_place(|| biometrics::run(b, &config)),
         Command::Registry(r) => biometrics::run_registry(r, &config).await,

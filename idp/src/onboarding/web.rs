@@ -167,6 +167,14 @@ async fn principal(app: &App, cookies: &CookieJar, here: &str) -> Result<Princip
     })
 }
 
+/// The person signed in through this sign-in (IIN and session hash), for
+/// other pages that reuse it: the cabinet's document verifier page.
+pub async fn signed_in_person(app: &App, cookies: &CookieJar) -> Result<Option<(String, String)>, StoreError> {
+    let Some(c) = crate::interaction::cookie_value(app, cookies, SESSION_COOKIE) else { return Ok(None) };
+    let hash = token_hash(&c);
+    Ok(app.store.portal_session(&hash).await?.map(|s| (s.iin, hash)))
+}
+
 /// Every form: the address's rate limit, then the session's CSRF token.
 fn check_form(app: &App, req: &Request, who: &Principal, csrf: &str) -> Result<(), PageError> {
     if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
@@ -221,7 +229,7 @@ struct SigninQuery {
 fn safe_next(next: Option<&str>) -> String {
     let id_ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     let ok = next.is_some_and(|n| match n.split('/').collect::<Vec<_>>().as_slice() {
-        ["", "onboarding"] | ["", "portal"] | ["", "portal", "new"] | ["", "console"] => true,
+        ["", "onboarding"] | ["", "portal"] | ["", "portal", "new"] | ["", "console"] | ["", "me", "verify"] => true,
         ["", "portal" | "console", "applications", id] => id_ok(id),
         _ => false,
     });

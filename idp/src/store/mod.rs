@@ -3,6 +3,7 @@
 //! handles raw column strings.
 pub mod biometric;
 pub mod cabinet;
+pub mod documents;
 pub mod entities;
 pub mod onboarding;
 pub mod ops;

@@ -1,0 +1,265 @@
+//! Documents shared by code (issue 14): the shares a citizen opened (each a
+//! keyed hash of its short code, single-use, short-lived, revocable), the
+//! verifiers an operator registered, and the wrong codes each verifier typed.
+use chrono::{DateTime, Utc};
+use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use super::{uuid_like, Store, StoreError};
+
+pub mod entities {
+    pub mod document_share {
+        use crate::store::entities::no_relations;
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "document_shares")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub citizen_id: String,
+            pub document: String,
+            pub code_hash: String,
+            pub created_at: DateTimeUtc,
+            pub expires_at: DateTimeUtc,
+            pub revoked_at: Option<DateTimeUtc>,
+            pub redeemed_at: Option<DateTimeUtc>,
+            pub redeemed_by: Option<String>,
+            pub redeemed_by_name: Option<String>,
+        }
+        no_relations!();
+    }
+
+    pub mod document_verifier {
+        use crate::store::entities::no_relations;
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "document_verifiers")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub iin: String,
+            pub organisation: String,
+            pub name: String,
+            pub created_at: DateTimeUtc,
+            pub disabled_at: Option<DateTimeUtc>,
+        }
+        no_relations!();
+    }
+
+    pub mod document_code_failure {
+        use crate::store::entities::no_relations;
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "document_code_failures")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub verifier: String,
+            pub at: DateTimeUtc,
+        }
+        no_relations!();
+    }
+}
+
+pub use entities::document_share::Model as DocumentShare;
+pub use entities::document_verifier::Model as DocumentVerifier;
+use entities::{document_code_failure, document_share, document_verifier};
+
+/// What a share is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareState {
+    Active,
+    Redeemed,
+    Revoked,
+    Expired,
+}
+
+impl ShareState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareState::Active => "active",
+            ShareState::Redeemed => "redeemed",
+            ShareState::Revoked => "revoked",
+            ShareState::Expired => "expired",
+        }
+    }
+}
+
+impl DocumentShare {
+    pub fn state(&self, now: DateTime<Utc>) -> ShareState {
+        if self.redeemed_at.is_some() {
+            ShareState::Redeemed
+        } else if self.revoked_at.is_some() {
+            ShareState::Revoked
+        } else if self.expires_at <= now {
+            ShareState::Expired
+        } else {
+            ShareState::Active
+        }
+    }
+}
+
+/// A share whose code is still usable.
+fn usable(now: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(document_share::Column::RedeemedAt.is_null())
+        .add(document_share::Column::RevokedAt.is_null())
+        .add(document_share::Column::ExpiresAt.gt(now))
+}
+
+impl Store {
+    /// Opens a share of `document` under `code_hash` until `expires_at`.
+    /// `None` when a usable share already has that code (the caller draws
+    /// another): at any moment a code names at most one usable share.
+    pub async fn open_document_share(
+        &self,
+        citizen_id: &str,
+        document: &str,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<DocumentShare>, StoreError> {
+        let taken = document_share::Entity::find().filter(document_share::Column::CodeHash.eq(code_hash)).filter(usable(now)).count(&self.db).await?;
+        if taken > 0 {
+            return Ok(None);
+        }
+        let m = document_share::ActiveModel {
+            id: Set(uuid_like()),
+            citizen_id: Set(citizen_id.into()),
+            document: Set(document.into()),
+            code_hash: Set(code_hash.into()),
+            created_at: Set(crate::audit::stored_time(now)),
+            expires_at: Set(crate::audit::stored_time(expires_at)),
+            revoked_at: Set(None),
+            redeemed_at: Set(None),
+            redeemed_by: Set(None),
+            redeemed_by_name: Set(None),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(Some(m))
+    }
+
+    /// The citizen's shares, newest first, at most `limit`.
+    pub async fn document_shares(&self, citizen_id: &str, limit: u64) -> Result<Vec<DocumentShare>, StoreError> {
+        Ok(document_share::Entity::find()
+            .filter(document_share::Column::CitizenId.eq(citizen_id))
+            .order_by_desc(document_share::Column::CreatedAt)
+            .order_by_desc(document_share::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The citizen's shares that were viewed, newest view first, at most `limit`.
+    pub async fn document_views(&self, citizen_id: &str, limit: u64) -> Result<Vec<DocumentShare>, StoreError> {
+        Ok(document_share::Entity::find()
+            .filter(document_share::Column::CitizenId.eq(citizen_id))
+            .filter(document_share::Column::RedeemedAt.is_not_null())
+            .order_by_desc(document_share::Column::RedeemedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The citizen revokes one of their own shares before it is used.
+    /// `false` when it is not theirs, or no longer usable.
+    pub async fn revoke_document_share(&self, citizen_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let res = document_share::Entity::update_many()
+            .col_expr(document_share::Column::RevokedAt, Expr::value(crate::audit::stored_time(now)))
+            .filter(document_share::Column::Id.eq(id))
+            .filter(document_share::Column::CitizenId.eq(citizen_id))
+            .filter(usable(now))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// The usable share under `code_hash`, if any (read only).
+    pub async fn usable_document_share(&self, code_hash: &str, now: DateTime<Utc>) -> Result<Option<DocumentShare>, StoreError> {
+        Ok(document_share::Entity::find().filter(document_share::Column::CodeHash.eq(code_hash)).filter(usable(now)).one(&self.db).await?)
+    }
+
+    /// Redeems share `id` for `verifier` if it is still usable, once: of two
+    /// concurrent redemptions exactly one gets the share.
+    pub async fn redeem_document_share(&self, id: &str, verifier: &str, verifier_name: &str, now: DateTime<Utc>) -> Result<Option<DocumentShare>, StoreError> {
+        let res = document_share::Entity::update_many()
+            .col_expr(document_share::Column::RedeemedAt, Expr::value(crate::audit::stored_time(now)))
+            .col_expr(document_share::Column::RedeemedBy, Expr::value(verifier))
+            .col_expr(document_share::Column::RedeemedByName, Expr::value(verifier_name))
+            .filter(document_share::Column::Id.eq(id))
+            .filter(usable(now))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected != 1 {
+            return Ok(None);
+        }
+        Ok(document_share::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    /// The shares `verifier` redeemed, newest first, at most `limit`.
+    pub async fn redemptions_by(&self, verifier: &str, limit: u64) -> Result<Vec<DocumentShare>, StoreError> {
+        Ok(document_share::Entity::find()
+            .filter(document_share::Column::RedeemedBy.eq(verifier))
+            .order_by_desc(document_share::Column::RedeemedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn record_code_failure(&self, verifier: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        document_code_failure::ActiveModel { id: Set(uuid_like()), verifier: Set(verifier.into()), at: Set(crate::audit::stored_time(now)) }
+            .insert(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// The times of `verifier`'s wrong codes since `since`, oldest first.
+    pub async fn code_failures_since(&self, verifier: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        Ok(document_code_failure::Entity::find()
+            .filter(document_code_failure::Column::Verifier.eq(verifier))
+            .filter(document_code_failure::Column::At.gt(since))
+            .order_by_asc(document_code_failure::Column::At)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|f| f.at)
+            .collect())
+    }
+
+    /// Registers (or re-enables and renames) an organisation user who may redeem codes on the verifier page.
+    pub async fn add_document_verifier(&self, iin: &str, organisation: &str, name: &str) -> Result<(), StoreError> {
+        let m = document_verifier::ActiveModel {
+            iin: Set(iin.into()),
+            organisation: Set(organisation.into()),
+            name: Set(name.into()),
+            created_at: Set(crate::audit::stored_time(Utc::now())),
+            disabled_at: Set(None),
+        };
+        if document_verifier::Entity::find_by_id(iin).one(&self.db).await?.is_some() {
+            m.update(&self.db).await?;
+        } else {
+            m.insert(&self.db).await?;
+        }
+        Ok(())
+    }
+
+    /// Disables an organisation user; `false` when there is none enabled.
+    pub async fn disable_document_verifier(&self, iin: &str) -> Result<bool, StoreError> {
+        let res = document_verifier::Entity::update_many()
+            .col_expr(document_verifier::Column::DisabledAt, Expr::value(crate::audit::stored_time(Utc::now())))
+            .filter(document_verifier::Column::Iin.eq(iin))
+            .filter(document_verifier::Column::DisabledAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// The enabled organisation user with this IIN.
+    pub async fn document_verifier(&self, iin: &str) -> Result<Option<DocumentVerifier>, StoreError> {
+        Ok(document_verifier::Entity::find_by_id(iin).filter(document_verifier::Column::DisabledAt.is_null()).one(&self.db).await?)
+    }
+
+    pub async fn document_verifiers(&self) -> Result<Vec<DocumentVerifier>, StoreError> {
+        Ok(document_verifier::Entity::find().order_by_asc(document_verifier::Column::Iin).all(&self.db).await?)
+    }
+}
