@@ -19,6 +19,7 @@ use tanu_idp::{
 
 pub use tanu_idp;
 
+pub mod dpop;
 pub mod face;
 pub mod onboarding;
 

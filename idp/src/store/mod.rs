@@ -3,6 +3,7 @@
 //! handles raw column strings.
 pub mod biometric;
 pub mod cabinet;
+pub mod dpop;
 pub mod entities;
 pub mod onboarding;
 pub mod ops;
@@ -132,6 +133,8 @@ pub struct Client {
     pub backchannel_logout_session_required: bool,
     /// Its authorization requests must be pushed (RFC 9126 §6).
     pub require_pushed_authorization_requests: bool,
+    /// Its token requests must carry a DPoP proof (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Client {
@@ -172,6 +175,7 @@ impl TryFrom<client::Model> for Client {
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: m.dpop_bound_access_tokens,
         })
     }
 }
@@ -199,6 +203,8 @@ pub struct NewClient {
     pub backchannel_logout_session_required: bool,
     /// RFC 9126 §6: `/authorize` accepts only pushed requests from this client.
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     /// The pairwise sector from a verified `sector_identifier_uri`
     /// (`crate::sector::fetch`); `None`: the redirect URIs' one sector.
     pub sector_identifier: Option<String>,
@@ -224,6 +230,7 @@ impl NewClient {
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
             require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
             sector_identifier: None,
         }
     }
@@ -329,6 +336,7 @@ impl Store {
             backchannel_logout_uri: Set(new.backchannel_logout_uri.map(String::from)),
             backchannel_logout_session_required: Set(new.backchannel_logout_session_required),
             require_pushed_authorization_requests: Set(new.require_pushed_authorization_requests),
+            dpop_bound_access_tokens: Set(new.dpop_bound_access_tokens),
         }
         .insert(&self.db)
         .await?;
