@@ -418,6 +418,7 @@ async fn the_server_nonce_flow() {
     assert_eq!((a.status, a.error()), (400, "use_dpop_nonce"), "{}", a.body);
     let a = token(&s, &exchange(&code, &pkce), &[&key.proof_with_nonce("POST", &url, None, &nonce)]).await;
     assert_eq!(a.status, 200, "the code survived the round trip: {}", a.body);
+    assert!(a.nonce().is_some(), "a successful answer carries the current nonce");
     let access = at(&a.body).to_string();
     let ui = s.tanu.url("/userinfo");
     let a = userinfo(&s, &format!("DPoP {access}"), &[&key.proof("GET", &ui, Some(&access))]).await;
@@ -425,6 +426,7 @@ async fn the_server_nonce_flow() {
     let nonce = a.nonce().expect("a DPoP-Nonce header");
     let a = userinfo(&s, &format!("DPoP {access}"), &[&key.proof_with_nonce("GET", &ui, Some(&access), &nonce)]).await;
     assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.nonce().is_some());
 }
 
 /// §5.2: a client registered with dpop_bound_access_tokens cannot get a

@@ -326,6 +326,18 @@ pub async fn check(app: &App, req: &Request, path: &str, access_token: Option<&s
     Ok(Some(proof))
 }
 
+/// With `dpop_nonce_required`, a successful answer to a request with a proof
+/// carries the current nonce (RFC 9449 §8.2), so the client rarely needs a
+/// `use_dpop_nonce` round trip.
+pub fn with_fresh_nonce(app: &App, proof: Option<&Proof>, mut r: poem::Response) -> poem::Response {
+    if proof.is_some() && app.config.dpop_nonce_required {
+        if let Ok(v) = nonces(app).current(Utc::now().timestamp()).parse() {
+            r.headers_mut().insert("DPoP-Nonce", v);
+        }
+    }
+    r
+}
+
 /// A refusal about DPoP at `at`, with a fresh nonce when the client needs one.
 pub fn refusal(app: &App, e: &DpopError, at: At, now: DateTime<Utc>) -> OAuthError {
     let nonce = (*e == DpopError::UseNonce).then(|| nonces(app).current(now.timestamp()));

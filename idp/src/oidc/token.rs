@@ -85,7 +85,7 @@ async fn token_inner(req: &Request, body: Body, app: &App) -> Result<Response, O
         None => Err(OAuthError::invalid_request("grant_type is required")),
     };
     crate::metrics::token_grant(params.get("grant_type"), result.as_ref().map_or_else(|e| e.error, |_| "issued"));
-    result
+    result.map(|r| dpop::with_fresh_nonce(app, proof.as_ref(), r))
 }
 
 // ---------------------------------------------------------------- grants

@@ -128,7 +128,7 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     let iin = scopes.contains(Scope::Iin).then(|| citizen.iin.clone());
     let claims = UserInfoClaims::new(standard, IinClaim { iin });
     app.store.record_release(&g, Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::server_error)?;
-    Ok(Json(claims).with_header("Cache-Control", "no-store").into_response())
+    Ok(dpop::with_fresh_nonce(app, proof.as_ref(), Json(claims).with_header("Cache-Control", "no-store").into_response()))
 }
 
 /// The names of the claims a response carries (for the release record).
