@@ -110,6 +110,11 @@ pub struct Config {
     /// Every client must push its authorization requests (RFC 9126 §5), not
     /// only those registered with `require_pushed_authorization_requests`.
     pub require_pushed_authorization_requests: bool,
+    /// DPoP (RFC 9449): how old a proof's `iat` may be, in seconds (5 s
+    /// ahead are tolerated); its `jti` is remembered this long.
+    pub dpop_proof_lifetime: u64,
+    /// DPoP: every proof must carry a server nonce (`use_dpop_nonce` otherwise).
+    pub dpop_nonce_required: bool,
     /// Seconds in-flight requests (and the onboarding worker) get to finish
     /// after SIGTERM before the process exits anyway.
     pub shutdown_grace: u64,
@@ -375,6 +380,8 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             notification_retry_base_ms: 2000,
             require_pushed_authorization_requests: false,
+            dpop_proof_lifetime: 60,
+            dpop_nonce_required: false,
             shutdown_grace: 10,
             biometrics: BiometricsConfig::default(),
             face: FaceConfig::default(),
@@ -490,6 +497,14 @@ impl Config {
                     reason: "expected true or false".into(),
                 })?
             }
+            "TANU_DPOP_PROOF_LIFETIME" => self.dpop_proof_lifetime = num("TANU_DPOP_PROOF_LIFETIME", value)?,
+            "TANU_DPOP_NONCE_REQUIRED" => {
+                self.dpop_nonce_required = value.parse().map_err(|_| ConfigError::Env {
+                    name: "TANU_DPOP_NONCE_REQUIRED",
+                    value,
+                    reason: "expected true or false".into(),
+                })?
+            }
             "TANU_BIOMETRICS_MODELS_DIR" => self.biometrics.models.dir = value.into(),
             "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
             "TANU_BIOMETRICS_THRESHOLD" => self.biometrics.threshold = num("TANU_BIOMETRICS_THRESHOLD", value)?,
@@ -547,6 +562,9 @@ impl Config {
         }
         if !self.onboarding.mail_from.is_empty() && self.onboarding.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(ConfigError::Invalid(format!("onboarding.mail_from {:?} is not a mailbox", self.onboarding.mail_from)));
+        }
+        if !(1..=3600).contains(&self.dpop_proof_lifetime) {
+            return Err(ConfigError::Invalid("dpop_proof_lifetime must be 1 to 3600 seconds".into()));
         }
         if !(-1.0..=1.0).contains(&self.biometrics.threshold) {
             return Err(ConfigError::Invalid("biometrics.threshold must be between -1 and 1".into()));

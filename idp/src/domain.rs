@@ -305,18 +305,15 @@ impl ClientProfile {
     /// clients). A `fapi2` refresh token is therefore kept: the same token
     /// is returned and stays valid until it expires, the grant ends or it is
     /// revoked; it is bound to the client's `private_key_jwt` authentication
-    /// (RFC 9700 §4.14.2), and to the DPoP key once DPoP lands.
+    /// (RFC 9700 §4.14.2) and, being DPoP-bound, to the DPoP key.
     pub fn rotates_refresh_tokens(self) -> bool {
         self == ClientProfile::Standard
     }
 
     /// FAPI 2.0 SP §5.3.2.1: only sender-constrained access tokens
-    /// (mTLS or DPoP).
-    ///
-    /// TODO(DPoP, h16): once DPoP (RFC 9449) lands, the token endpoint must
-    /// refuse a `fapi2` client's request without a valid DPoP proof and bind
-    /// its tokens (`cnf.jkt`); see `oidc::token::require_sender_constraint`
-    /// and the ignored test `fapi2_sp_final_ensure_holder_of_key_required`.
+    /// (mTLS or DPoP). Tanu binds them by DPoP (RFC 9449): the token
+    /// endpoint refuses such a client's request without a proof
+    /// (`oidc::token`; test `fapi2_sp_final_ensure_holder_of_key_required`).
     pub fn requires_sender_constrained_tokens(self) -> bool {
         self == ClientProfile::Fapi2
     }

@@ -113,6 +113,24 @@ fn clients_add_registers_the_fapi2_profile() {
     assert!(!ok && err.contains("fapi2"), "{err}");
 }
 
+/// RFC 9449 §5.2 client metadata: registered, shown, off by default.
+#[test]
+fn clients_add_registers_dpop_bound_access_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shown = vec![];
+    for extra in [&["--dpop-bound-access-tokens"][..], &[][..]] {
+        let mut args = vec!["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--json"];
+        args.extend(extra);
+        let (ok, out, err) = tanu(dir.path(), &args);
+        assert!(ok, "{err}");
+        let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["client_id"].as_str().unwrap().to_string();
+        let (ok, out, _) = tanu(dir.path(), &["clients", "show", &id, "--json"]);
+        assert!(ok);
+        shown.push(serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["dpop_bound_access_tokens"].clone());
+    }
+    assert_eq!(shown, [serde_json::json!(true), serde_json::json!(false)]);
+}
+
 #[test]
 fn clients_add_refuses_bad_registrations_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();

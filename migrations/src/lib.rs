@@ -16,6 +16,7 @@ mod m20261127_000007_backchannel_logout;
 mod m20261127_000008_pushed_authorization_requests;
 mod m20261127_000009_template_keys;
 mod m20261127_000010_data_releases;
+mod m20261128_000011_dpop;
 mod m20261128_000013_client_profile;
 mod m20261128_000014_document_shares;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_pushed_authorization_requests::Migration),
             Box::new(m20261127_000009_template_keys::Migration),
             Box::new(m20261127_000010_data_releases::Migration),
+            Box::new(m20261128_000011_dpop::Migration),
             Box::new(m20261128_000013_client_profile::Migration),
             Box::new(m20261128_000014_document_shares::Migration),
         ]

@@ -20,6 +20,7 @@ use tanu_idp::{
 pub use tanu_idp;
 
 pub mod client_key;
+pub mod dpop;
 pub mod face;
 pub mod onboarding;
 

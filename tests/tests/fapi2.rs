@@ -5,7 +5,8 @@
 //! (`fapi2-security-profile-final-<module>` → `fapi2_sp_final_<module>`);
 //! `fapi2_profile_*` tests cover rules the plan cannot see (registration,
 //! /revoke and /introspect, the profile being per client).
-//! Sender-constrained tokens (DPoP) land with another branch: their test is ignored.
+//! Sender-constrained tokens are DPoP-bound (RFC 9449): the harness sends a
+//! proof with every token request and uses the DPoP scheme at userinfo.
 use jsonwebtoken::Algorithm::{ES256, PS256, RS256};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
@@ -32,6 +33,8 @@ struct Fapi {
     tanu: Tanu,
     client: Client,
     key: ClientKey,
+    /// The relying party's DPoP key: every token request carries a proof.
+    dpop: tanu_tests::dpop::DpopKey,
 }
 
 type Form = Vec<(String, String)>;
@@ -53,7 +56,7 @@ impl Fapi {
         let (client, secret) = tanu.client(CB, |c| fapi2(c, &key)).await;
         assert!(secret.is_none(), "a fapi2 client has no secret");
         tanu.consent(&citizen, &client.id, "offline_access").await;
-        Fapi { tanu, client, key }
+        Fapi { tanu, client, key, dpop: tanu_tests::dpop::DpopKey::es256() }
     }
 
     /// A valid assertion: ES256, aud = the issuer as a string.
@@ -69,8 +72,17 @@ impl Fapi {
         self.auth_with(self.assertion())
     }
 
+    /// Posts `body`; to `/token` with a fresh DPoP proof of the client's key.
     async fn post(&self, path: &str, body: Form) -> (u16, Value) {
-        let resp = reqwest::Client::new().post(self.tanu.url(path)).form(&body).send().await.unwrap();
+        self.post_with(path, body, path == "/token").await
+    }
+
+    async fn post_with(&self, path: &str, body: Form, dpop: bool) -> (u16, Value) {
+        let mut request = reqwest::Client::new().post(self.tanu.url(path)).form(&body);
+        if dpop {
+            request = request.header("DPoP", self.dpop.proof("POST", &self.tanu.url(path), None));
+        }
+        let resp = request.send().await.unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -152,8 +164,18 @@ impl Fapi {
         self.post("/token", grant.into_iter().chain(self.auth()).collect()).await
     }
 
+    /// Userinfo with the DPoP scheme and a proof bound to the token (`ath`).
     async fn userinfo(&self, access_token: &str) -> u16 {
-        reqwest::Client::new().get(self.tanu.url("/userinfo")).bearer_auth(access_token).send().await.unwrap().status().as_u16()
+        let url = self.tanu.url("/userinfo");
+        reqwest::Client::new()
+            .get(&url)
+            .header("Authorization", format!("DPoP {access_token}"))
+            .header("DPoP", self.dpop.proof("GET", &url, Some(access_token)))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     }
 
     /// Another `fapi2` client of the same Tanu, with its own key.
@@ -214,7 +236,7 @@ async fn fapi2_sp_final_happy_flow() {
     let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
     let (status, tokens) = f.redeem(&code, &pkce).await;
     assert_eq!(status, 200, "{tokens}");
-    assert!(tokens["token_type"].as_str().unwrap().eq_ignore_ascii_case("bearer"), "until DPoP lands: {tokens}");
+    assert!(tokens["token_type"].as_str().unwrap().eq_ignore_ascii_case("dpop"), "sender-constrained: {tokens}");
     let id_token = tokens["id_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(id_token).unwrap();
     assert_eq!(header.alg, ES256, "a fapi2 client's ID tokens are ES256");
@@ -644,15 +666,26 @@ async fn fapi2_profile_leaves_standard_clients_rotating_refresh_tokens() {
 }
 
 /// FAPI 2.0 SP §5.3.2.1: sender-constrained tokens only. A token request
-/// without a DPoP proof is refused, and a bearer use of a bound token too.
+/// without a DPoP proof is refused (and does not burn the code), and a
+/// bearer use of the bound token is refused at userinfo.
 #[tokio::test]
-#[ignore = "DPoP lands with h16"]
 async fn fapi2_sp_final_ensure_holder_of_key_required() {
     let f = Fapi::start().await;
     let (code, pkce) = f.code().await;
-    let (status, body) = f.redeem(&code, &pkce).await;
+    let grant = form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)]);
+    let (status, body) = f.post_with("/token", grant.into_iter().chain(f.auth()).collect(), false).await;
     assert_eq!(status, 400, "no DPoP proof: {body}");
-    assert!(matches!(body["error"].as_str(), Some("invalid_dpop_proof" | "invalid_request")), "{body}");
+    assert_eq!(body["error"], "invalid_dpop_proof", "{body}");
+    let (status, tokens) = f.redeem(&code, &pkce).await;
+    assert_eq!(status, 200, "the refused request left the code: {tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let bearer = reqwest::Client::new().get(f.tanu.url("/userinfo")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(bearer.status(), 401, "a bound token used as a bearer token");
+    assert_eq!(f.userinfo(access).await, 200);
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let refresh = form(&[("grant_type", "refresh_token"), ("refresh_token", rt)]);
+    let (status, body) = f.post_with("/token", refresh.into_iter().chain(f.auth()).collect(), false).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_dpop_proof")), "a refresh without a proof: {body}");
 }
 
 // ---------------------------------------------------------------- registration

@@ -92,6 +92,9 @@ async fn node_openid_client_v6_fapi2() {
     assert_eq!(report["pushed"], true);
     assert_eq!(report["id_token_alg"], "ES256");
     assert_eq!(report["refresh_rotated"], false);
+    // FAPI 2.0 SP §5.3.2.1: sender-constrained (DPoP) tokens, and introspection shows the key.
+    assert_eq!(report["token_type"].as_str().map(str::to_ascii_lowercase).as_deref(), Some("dpop"), "{report}");
+    assert!(report["introspection_before"]["cnf"]["jkt"].is_string(), "{report}");
 }
 
 #[tokio::test]

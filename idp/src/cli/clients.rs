@@ -61,6 +61,10 @@ pub enum ClientsCommand {
         /// tokens, 60 s codes, refresh tokens not rotated; README "FAPI 2.0").
         #[arg(long, default_value = "standard")]
         profile: ClientProfile,
+        /// Token requests of this client must carry a DPoP proof, so that its
+        /// access tokens are always sender-constrained (RFC 9449 §5.2).
+        #[arg(long)]
+        dpop_bound_access_tokens: bool,
         /// A URL listing every redirect URI as a JSON array (OIDC Core §8.1):
         /// fetched now; its host is the pairwise sector.
         #[arg(long)]
@@ -102,6 +106,7 @@ pub fn client_json(c: &Client) -> serde_json::Value {
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
         "profile": c.profile,
+        "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
         "created_at": c.created_at,
     })
 }
@@ -112,7 +117,7 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
         ClientsCommand::Add {
             name, redirect_uris, post_logout_redirect_uris, env, auth_method, jwks, subject_type, id_token_alg,
             organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, backchannel_logout_uri,
-            backchannel_logout_session_required, require_pushed_authorization_requests, profile, sector_identifier_uri, json,
+            backchannel_logout_session_required, require_pushed_authorization_requests, profile, dpop_bound_access_tokens, sector_identifier_uri, json,
         } => {
             let jwks = match jwks {
                 Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),
@@ -140,6 +145,7 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.backchannel_logout_session_required = backchannel_logout_session_required;
             new.require_pushed_authorization_requests = require_pushed_authorization_requests;
             new.profile = profile;
+            new.dpop_bound_access_tokens = dpop_bound_access_tokens;
             let secrets = crate::crypto::ClientSecrets::new(&crate::app::master_key(config)?);
             let r = store.register_client(new, &secrets).await?;
             if json {

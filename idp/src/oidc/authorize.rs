@@ -64,6 +64,9 @@ pub struct AuthorizationRequest {
     pub lang: Lang,
     #[serde(default)]
     pub consent_given: bool,
+    /// RFC 9449 §10: the DPoP key thumbprint the code is bound to.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -205,6 +208,10 @@ pub(super) fn validate(params: &Params, client: &Client, redirect_uri: String, l
         Some(v) => Some(v.parse::<u32>().map_err(|_| ("invalid_request", "max_age must be a whole number of seconds"))? as i64),
     };
     let _ = client;
+    let dpop_jkt = match params.get("dpop_jkt") {
+        None => None,
+        Some(j) => Some(super::dpop::Jkt::parse(j).ok_or(("invalid_request", "dpop_jkt is not a JWK SHA-256 thumbprint"))?.to_string()),
+    };
     Ok(AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri,
@@ -217,6 +224,7 @@ pub(super) fn validate(params: &Params, client: &Client, redirect_uri: String, l
         acr_values: params.get("acr_values").map(|a| a.split(' ').map(str::to_string).collect()).unwrap_or_default(),
         lang,
         consent_given: false,
+        dpop_jkt,
     })
 }
 
@@ -323,6 +331,7 @@ async fn issue_code(
         redirect_uri: Set(request.redirect_uri.clone()),
         pkce_challenge: Set(request.pkce.clone()),
         nonce: Set(request.nonce.clone()),
+        dpop_jkt: Set(request.dpop_jkt.clone()),
         created_at: Set(now),
         expires_at: Set(now + Duration::seconds(ttl_secs as i64)),
         used_at: Set(None),

@@ -15,11 +15,32 @@ pub struct OAuthError {
     /// Seconds for `Retry-After` (429).
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// A fresh server nonce for the `DPoP-Nonce` header (RFC 9449 §8, §9).
+    #[serde(skip)]
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, error_description: description.into(), www_authenticate: None, retry_after: None }
+        Self { status, error, error_description: description.into(), www_authenticate: None, retry_after: None, dpop_nonce: None }
+    }
+
+    /// A refused DPoP proof at the authorization server (`/token`, `/par`):
+    /// 400 with `invalid_dpop_proof` or `use_dpop_nonce` (RFC 9449 §5, §8).
+    pub fn dpop_token_error(e: &super::dpop::DpopError, nonce: Option<String>) -> Self {
+        Self { dpop_nonce: nonce, ..Self::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()) }
+    }
+
+    /// A refusal at a protected resource for a DPoP-bound token or its proof:
+    /// 401 with a `DPoP` challenge naming the error and the accepted
+    /// algorithms (RFC 9449 §7.1), and a fresh nonce when one is needed.
+    pub fn dpop_resource_error(error: &'static str, description: &str, nonce: Option<String>) -> Self {
+        let algs = super::dpop::ALGS.join(" ");
+        Self {
+            www_authenticate: Some(format!("DPoP error=\"{error}\", error_description=\"{description}\", algs=\"{algs}\"")),
+            dpop_nonce: nonce,
+            ..Self::new(StatusCode::UNAUTHORIZED, error, description)
+        }
     }
 
     /// 429 with `Retry-After`: a budget is spent for `wait` seconds.
@@ -57,6 +78,9 @@ impl IntoResponse for OAuthError {
         }
         if let Some(wait) = self.retry_after {
             r.headers_mut().insert("Retry-After", wait.into());
+        }
+        if let Some(nonce) = self.dpop_nonce.as_deref().and_then(|n| n.parse().ok()) {
+            r.headers_mut().insert("DPoP-Nonce", nonce);
         }
         r
     }

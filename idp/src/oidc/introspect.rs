@@ -23,8 +23,8 @@ pub struct Introspection {
     pub scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// `Bearer` for access tokens; absent for refresh tokens (RFC 6749 §7.1
-    /// defines no type for them).
+    /// `Bearer` for access tokens (`DPoP` when bound, RFC 9449 §6.2); absent
+    /// for refresh tokens (RFC 6749 §7.1 defines no type for them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +36,15 @@ pub struct Introspection {
     pub aud: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// RFC 9449 §6.2: the DPoP key the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 `cnf` with RFC 9449's `jkt`.
+#[derive(Debug, Serialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 #[handler]
@@ -54,11 +63,12 @@ pub async fn introspect(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -
             active: true,
             scope: Some(t.scope),
             client_id: Some(client.id.to_string()),
-            token_type: (t.kind == TokenKind::Access).then_some("Bearer"),
+            token_type: (t.kind == TokenKind::Access).then_some(if t.dpop_jkt.is_some() { "DPoP" } else { "Bearer" }),
             exp: Some(t.expires_at.timestamp()),
             sub: Some(app.subject(&client, &t.citizen_id)),
             aud: Some(client.id.to_string()),
             iss: Some(app.config.issuer.clone()),
+            cnf: t.dpop_jkt.map(|jkt| Confirmation { jkt }),
         },
         _ => Introspection::default(),
     };

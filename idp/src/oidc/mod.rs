@@ -3,6 +3,7 @@
 //! is no poem 3 frontend for oxide-auth, and oxide-auth has no OIDC layer).
 pub mod authorize;
 pub mod client_auth;
+pub mod dpop;
 pub mod errors;
 pub mod introspect;
 pub mod logout;
@@ -52,6 +53,8 @@ pub struct TanuProviderMetadata {
     /// RFC 9126 §5.
     pub pushed_authorization_request_endpoint: String,
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.1.
+    pub dpop_signing_alg_values_supported: Vec<String>,
 }
 impl AdditionalProviderMetadata for TanuProviderMetadata {}
 
@@ -110,6 +113,7 @@ pub fn metadata(app: &App) -> TanuProvider {
             pushed_authorization_request_endpoint: url("/par"),
             // Provider-wide; clients may also be registered to require it.
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            dpop_signing_alg_values_supported: dpop::ALGS.map(String::from).to_vec(),
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(url("/token")).expect("valid URL")))

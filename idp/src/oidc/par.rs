@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use poem::{handler, http::StatusCode, web::{Data, Json}, Body, IntoResponse, Request, Response};
 use serde::Serialize;
 
-use super::{authorize::validate, client_auth::client_form, errors::{OAuthError, Params}};
+use super::{authorize::validate, client_auth::client_form, dpop, errors::{OAuthError, Params}};
 use crate::{
     app::App,
     domain::ClientId,
@@ -37,13 +37,13 @@ pub async fn par(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respo
         Ok(x) => x,
         Err(r) => return r,
     };
-    match push(app, &client, &params).await {
+    match push(app, req, &client, &params).await {
         Ok(pushed) => Json(pushed).with_status(StatusCode::CREATED).with_header("Cache-Control", "no-store").into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-async fn push(app: &App, client: &crate::store::Client, params: &Params) -> Result<Pushed, OAuthError> {
+async fn push(app: &App, req: &Request, client: &crate::store::Client, params: &Params) -> Result<Pushed, OAuthError> {
     // §2.1: a pushed request cannot itself refer to another.
     if params.get("request_uri").is_some() {
         return Err(OAuthError::invalid_request("request_uri cannot be pushed"));
@@ -57,9 +57,22 @@ async fn push(app: &App, client: &crate::store::Client, params: &Params) -> Resu
         .ok_or_else(|| OAuthError::invalid_request("redirect_uri is missing or not registered for this client"))?;
     validate(params, client, redirect_uri.as_str().to_string(), Lang::En)
         .map_err(|(error, description)| OAuthError::new(StatusCode::BAD_REQUEST, error, description))?;
+    // RFC 9449 §10.1: a DPoP proof at /par binds the code as dpop_jkt does;
+    // with both, they must name the same key.
+    let proof = dpop::check(app, req, "/par", None, dpop::At::AuthorizationServer).await?;
+    let bind = match (proof, params.get("dpop_jkt")) {
+        (Some(p), Some(j)) if p.jkt.as_str() != j => {
+            return Err(dpop::refusal(app, &dpop::DpopError::KeyMismatch, dpop::At::AuthorizationServer, chrono::Utc::now()));
+        }
+        (Some(p), None) => Some(p.jkt),
+        _ => None,
+    };
     let kept = {
         let mut kept = url::form_urlencoded::Serializer::new(String::new());
         kept.append_pair("client_id", client.id.as_str());
+        if let Some(jkt) = &bind {
+            kept.append_pair("dpop_jkt", jkt.as_str());
+        }
         for (k, v) in params.pairs().filter(|(k, _)| *k != "client_id" && !CREDENTIALS.contains(k)) {
             kept.append_pair(k, v);
         }

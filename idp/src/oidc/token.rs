@@ -19,7 +19,10 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::errors::{OAuthError, Params};
+use super::{
+    dpop::{self, DpopError, Jkt},
+    errors::{OAuthError, Params},
+};
 use crate::{
     app::App,
     crypto::{random_token, token_hash},
@@ -68,31 +71,23 @@ async fn token_inner(req: &Request, body: Body, app: &App) -> Result<Response, O
     let params = Params::parse(&raw);
     params.check().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let client = authenticate_client(app, req, &params).await?;
-    require_sender_constraint(&client, req)?;
+    // RFC 9449 §5: a proof is checked (and its jti spent) before the grant,
+    // so that a refused proof or a nonce round trip does not burn a code.
+    let proof = dpop::check(app, req, "/token", None, dpop::At::AuthorizationServer).await?;
+    // FAPI 2.0 SP §5.3.2.1: a `fapi2` client gets only sender-constrained
+    // tokens, and DPoP is how Tanu constrains them.
+    if proof.is_none() && (client.dpop_bound_access_tokens || client.profile.requires_sender_constrained_tokens()) {
+        return Err(dpop::refusal(app, &DpopError::Required, dpop::At::AuthorizationServer, Utc::now()));
+    }
+    let jkt = proof.as_ref().map(|p| &p.jkt);
     let result = match params.get("grant_type") {
-        Some("authorization_code") => authorization_code_grant(app, &client, &params).await,
-        Some("refresh_token") => refresh_token_grant(app, &client, &params).await,
+        Some("authorization_code") => authorization_code_grant(app, &client, &params, jkt).await,
+        Some("refresh_token") => refresh_token_grant(app, &client, &params, jkt).await,
         Some(_) => Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", "supported: authorization_code, refresh_token")),
         None => Err(OAuthError::invalid_request("grant_type is required")),
     };
     crate::metrics::token_grant(params.get("grant_type"), result.as_ref().map_or_else(|e| e.error, |_| "issued"));
-    result
-}
-
-/// FAPI 2.0 SP §5.3.2.1: a `fapi2` client gets only sender-constrained
-/// tokens (mTLS or DPoP).
-///
-/// TODO(DPoP, h16): when DPoP (RFC 9449) lands, refuse here a request of a
-/// client whose profile `requires_sender_constrained_tokens()` that carries
-/// no valid `DPoP` proof (`invalid_dpop_proof`), and bind the issued tokens
-/// to the proof's key (`cnf.jkt`). Until then a `fapi2` client's tokens are
-/// bearer tokens bound only to its `private_key_jwt` authentication; the
-/// test `fapi2_sp_final_ensure_holder_of_key_required` is ignored.
-fn require_sender_constraint(client: &Client, req: &Request) -> Result<(), OAuthError> {
-    if client.profile.requires_sender_constrained_tokens() {
-        let _proof = req.header("DPoP"); // not checked yet: see the TODO above
-    }
-    Ok(())
+    result.map(|r| dpop::with_fresh_nonce(app, proof.as_ref(), r))
 }
 
 // ---------------------------------------------------------------- grants
@@ -120,7 +115,20 @@ fn to_grant<E: EntityTrait>(from: E::Column) -> sea_orm::RelationDef {
     E::belongs_to(grant::Entity).from(from).to(grant::Column::Id).into()
 }
 
-async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -> Result<Response, OAuthError> {
+/// RFC 9449 §5, §10: a code or refresh token bound to a key needs a proof
+/// with that key. Checked before the code or token is consumed: a request
+/// without the key cannot burn it.
+fn check_binding(app: &App, bound: Option<&str>, proof: Option<&Jkt>) -> Result<(), OAuthError> {
+    let refused = |e: DpopError| Err(dpop::refusal(app, &e, dpop::At::AuthorizationServer, Utc::now()));
+    match (bound, proof) {
+        (None, _) => Ok(()),
+        (Some(_), None) => refused(DpopError::Required),
+        (Some(b), Some(p)) if b == p.as_str() => Ok(()),
+        (Some(_), Some(_)) => refused(DpopError::KeyMismatch),
+    }
+}
+
+async fn authorization_code_grant(app: &App, client: &Client, params: &Params, jkt: Option<&Jkt>) -> Result<Response, OAuthError> {
     let code = params.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let redirect_uri = params.get("redirect_uri").ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
     let verifier = params.get("code_verifier").ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
@@ -142,6 +150,10 @@ async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -
     if row.client_id != client.id.as_str() {
         txn.rollback().await.map_err(db_err)?;
         return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+    }
+    if let Err(e) = check_binding(app, row.dpop_jkt.as_deref(), jkt) {
+        txn.rollback().await.map_err(db_err)?;
+        return Err(e);
     }
     // Single use, atomically: only one request can flip used_at.
     let now = Utc::now();
@@ -170,12 +182,14 @@ async fn authorization_code_grant(app: &App, client: &Client, params: &Params) -
         return refuse(txn, OAuthError::invalid_grant("the grant has been revoked")).await;
     };
     let scope = g.scope.clone();
-    let issued = issue(app, txn, client, &g, &scope, row.nonce.as_deref(), None).await?;
+    // The refresh tokens of a DPoP code exchange are bound to its key too.
+    let bound = Binding { access: jkt.map(Jkt::as_str), refresh: jkt.map(Jkt::as_str) };
+    let issued = issue(app, txn, client, &g, &scope, row.nonce.as_deref(), bound, None).await?;
     app.store.record_release(&g, Channel::IdToken, ID_TOKEN_CLAIMS).await.map_err(OAuthError::server_error)?;
     Ok(issued)
 }
 
-async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Result<Response, OAuthError> {
+async fn refresh_token_grant(app: &App, client: &Client, params: &Params, jkt: Option<&Jkt>) -> Result<Response, OAuthError> {
     let presented = params.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let txn = app.store.db.begin().await.map_err(db_err)?;
     let found = refresh_token::Entity::find_by_id(token_hash(presented))
@@ -191,6 +205,10 @@ async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Res
     if g.client_id != client.id.as_str() {
         txn.rollback().await.map_err(db_err)?;
         return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+    }
+    if let Err(e) = check_binding(app, row.dpop_jkt.as_deref(), jkt) {
+        txn.rollback().await.map_err(db_err)?;
+        return Err(e);
     }
     let now = Utc::now();
     // A `fapi2` client's refresh token is not rotated (FAPI 2.0 SP
@@ -239,7 +257,10 @@ async fn refresh_token_grant(app: &App, client: &Client, params: &Params) -> Res
         None => g.scope.clone(),
     };
     let kept = (!rotate).then_some(presented);
-    let issued = issue(app, txn, client, &g, &scope, None, kept).await?;
+    // The new access token is bound to this request's proof; the new (or
+    // kept) refresh token keeps the binding its predecessor had.
+    let bound = Binding { access: jkt.map(Jkt::as_str), refresh: row.dpop_jkt.as_deref() };
+    let issued = issue(app, txn, client, &g, &scope, None, bound, kept).await?;
     app.store.record_release(&g, Channel::Refresh, ID_TOKEN_CLAIMS).await.map_err(OAuthError::server_error)?;
     Ok(issued)
 }
@@ -255,10 +276,17 @@ fn grant_ends(app: &App, g: &grant::Model) -> chrono::DateTime<Utc> {
     g.created_at + Duration::seconds(app.config.refresh_grant_lifetime.min(i64::MAX as u64 / 2_000) as i64)
 }
 
+/// The DPoP key thumbprints (RFC 9449 `cnf.jkt`) new tokens are bound to.
+struct Binding<'a> {
+    access: Option<&'a str>,
+    refresh: Option<&'a str>,
+}
+
 /// Issues an access token for `scope` (the grant's, or narrower), an ID
 /// token, and for an `offline_access` grant a rotated refresh token — or,
 /// when `kept` is the refresh token just presented (not rotated), that one again.
 /// The tokens are inserted in the grant's transaction `txn`, which this commits.
+#[allow(clippy::too_many_arguments)]
 async fn issue(
     app: &App,
     txn: DatabaseTransaction,
@@ -266,6 +294,7 @@ async fn issue(
     g: &grant::Model,
     scope: &str,
     nonce: Option<&str>,
+    bound: Binding<'_>,
     kept: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let now = Utc::now();
@@ -277,6 +306,7 @@ async fn issue(
         grant_id: Set(g.id.clone()),
         expires_at: Set(now + Duration::seconds(cfg.access_token_ttl as i64)),
         scope: Set(Some(scope.to_string())),
+        dpop_jkt: Set(bound.access.map(str::to_string)),
     })
     .exec_without_returning(&txn)
     .await
@@ -290,6 +320,7 @@ async fn issue(
             grant_id: Set(g.id.clone()),
             expires_at: Set((now + Duration::seconds(cfg.refresh_token_ttl as i64)).min(grant_ends(app, g))),
             used_at: Set(None),
+            dpop_jkt: Set(bound.refresh.map(str::to_string)),
         })
         .exec_without_returning(&txn)
         .await
@@ -321,7 +352,9 @@ async fn issue(
     }
     .map_err(OAuthError::server_error)?;
 
-    let mut response = TanuTokenResponse::new(at, CoreTokenType::Bearer, IdTokenFields::new(Some(id_token), EmptyExtraTokenFields {}));
+    // RFC 9449 §5: a bound access token's type is DPoP.
+    let token_type = if bound.access.is_some() { CoreTokenType::Extension("DPoP".into()) } else { CoreTokenType::Bearer };
+    let mut response = TanuTokenResponse::new(at, token_type, IdTokenFields::new(Some(id_token), EmptyExtraTokenFields {}));
     response.set_expires_in(Some(&std::time::Duration::from_secs(cfg.access_token_ttl)));
     response.set_refresh_token(refresh.map(RefreshToken::new));
     response.set_scopes(Some(ScopeSet::parse_lenient(scope).0.iter().map(|s| openidconnect::Scope::new(s.as_str().into())).collect()));

@@ -11,7 +11,7 @@ use poem::{handler, http::{Method, StatusCode}, web::{Data, Json}, Body, IntoRes
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 
-use super::errors::{OAuthError, Params};
+use super::{dpop, errors::{OAuthError, Params}};
 use crate::{
     app::App,
     crypto::token_hash,
@@ -40,8 +40,27 @@ pub async fn userinfo(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> 
     }
 }
 
+/// How the access token came: RFC 6750 (header or form) or RFC 9449 §7 (`DPoP` scheme).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// The token of an `Authorization` header and its scheme (case-insensitive, RFC 9110 §11.1).
+fn authorization(req: &Request) -> Option<(Scheme, &str)> {
+    let (scheme, token) = req.header("authorization")?.split_once(' ')?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "bearer" => Some((Scheme::Bearer, token)),
+        "dpop" => Some((Scheme::Dpop, token)),
+        _ => None,
+    }
+}
+
 async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthError> {
-    let header = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+    let authz = authorization(req);
+    let scheme = authz.map_or(Scheme::Bearer, |(s, _)| s);
+    let header = authz.map(|(_, t)| t);
     let form_token = if req.method() == Method::POST && req.content_type().is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
         let raw = body.into_bytes_limit(16 * 1024).await.map_err(|_| OAuthError::invalid_request("the body is too large"))?;
         Params::parse(&raw).get("access_token").map(str::to_string)
@@ -54,15 +73,38 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
         (None, Some(f)) => f,
         (None, None) => {
             let mut e = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_request", "an access token is required");
-            e.www_authenticate = Some("Bearer realm=\"tanu\"".into());
+            e.www_authenticate = Some(format!("Bearer realm=\"tanu\", DPoP algs=\"{}\"", super::dpop::ALGS.join(" ")));
             return Err(e);
         }
     };
     let db = &app.store.db;
-    let invalid = || bearer_error("invalid_token", "the access token is invalid or expired");
+    let refuse = |description: &str| match scheme {
+        Scheme::Bearer => bearer_error("invalid_token", description),
+        Scheme::Dpop => OAuthError::dpop_resource_error("invalid_token", description, None),
+    };
+    let invalid = || refuse("the access token is invalid or expired");
+    // RFC 9449 §7: the DPoP scheme needs a proof for this request and this token (`ath`).
+    let proof = match scheme {
+        Scheme::Dpop => Some(
+            dpop::check(app, req, "/userinfo", Some(token.as_str()), dpop::At::Resource)
+                .await?
+                .ok_or_else(|| dpop::refusal(app, &dpop::DpopError::Required, dpop::At::Resource, Utc::now()))?,
+        ),
+        Scheme::Bearer => None,
+    };
     let at = access_token::Entity::find_by_id(token_hash(&token)).one(db).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
     if at.expires_at < Utc::now() {
         return Err(invalid());
+    }
+    match (&at.dpop_jkt, &proof) {
+        (None, None) => {}
+        // §7.1: a bound token used as a bearer token is refused, with a DPoP challenge.
+        (Some(_), None) => {
+            return Err(OAuthError::dpop_resource_error("invalid_token", "the access token is DPoP-bound: present it with the DPoP scheme and a proof", None))
+        }
+        (None, Some(_)) => return Err(refuse("the access token is not DPoP-bound: present it as a Bearer token")),
+        (Some(bound), Some(p)) if bound == p.jkt.as_str() => {}
+        (Some(_), Some(_)) => return Err(dpop::refusal(app, &dpop::DpopError::KeyMismatch, dpop::At::Resource, Utc::now())),
     }
     let token_scope = at.scope.clone();
     let g = grant::Entity::find_by_id(at.grant_id).one(db).await.map_err(OAuthError::server_error)?;
@@ -86,7 +128,7 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     let iin = scopes.contains(Scope::Iin).then(|| citizen.iin.clone());
     let claims = UserInfoClaims::new(standard, IinClaim { iin });
     app.store.record_release(&g, Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::server_error)?;
-    Ok(Json(claims).with_header("Cache-Control", "no-store").into_response())
+    Ok(dpop::with_fresh_nonce(app, proof.as_ref(), Json(claims).with_header("Cache-Control", "no-store").into_response()))
 }
 
 /// The names of the claims a response carries (for the release record).

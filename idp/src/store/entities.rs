@@ -47,6 +47,8 @@ pub mod client {
         pub require_pushed_authorization_requests: bool,
         /// `standard` or `fapi2` (`domain::ClientProfile`).
         pub profile: String,
+        /// RFC 9449 §5.2: the client's token requests must carry a DPoP proof.
+        pub dpop_bound_access_tokens: bool,
     }
     no_relations!();
 }
@@ -159,6 +161,9 @@ pub mod authorization_code {
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         pub used_at: Option<DateTimeUtc>,
+        /// RFC 9449 §10: the `dpop_jkt` of the authorization request; the
+        /// token request must bring a proof with that key.
+        pub dpop_jkt: Option<String>,
     }
     no_relations!();
 }
@@ -175,6 +180,8 @@ pub mod access_token {
         /// The scope this token was issued with (a refresh may narrow it);
         /// `None`: the grant's.
         pub scope: Option<String>,
+        /// The DPoP key thumbprint the token is bound to (`cnf.jkt`); `None`: a bearer token.
+        pub dpop_jkt: Option<String>,
     }
     no_relations!();
 }
@@ -189,6 +196,8 @@ pub mod refresh_token {
         pub grant_id: String,
         pub expires_at: DateTimeUtc,
         pub used_at: Option<DateTimeUtc>,
+        /// The DPoP key a refresh must prove (RFC 9449 §5); `None`: unbound.
+        pub dpop_jkt: Option<String>,
     }
     no_relations!();
 }
@@ -336,6 +345,21 @@ pub mod pushed_request {
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         pub used_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+/// DPoP proofs seen (RFC 9449 §11.1): each `jti` once per key, kept for the
+/// proof's lifetime.
+pub mod dpop_proof {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "dpop_proofs")]
+    pub struct Model {
+        /// SHA-256 of `jkt:jti`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub expires_at: DateTimeUtc,
     }
     no_relations!();
 }

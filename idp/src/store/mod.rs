@@ -4,6 +4,7 @@
 pub mod biometric;
 pub mod cabinet;
 pub mod documents;
+pub mod dpop;
 pub mod entities;
 pub mod onboarding;
 pub mod ops;
@@ -135,6 +136,8 @@ pub struct Client {
     pub require_pushed_authorization_requests: bool,
     /// The security profile it is held to (`fapi2`: FAPI 2.0).
     pub profile: ClientProfile,
+    /// Its token requests must carry a DPoP proof (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Client {
@@ -181,6 +184,7 @@ impl TryFrom<client::Model> for Client {
             backchannel_logout_session_required: m.backchannel_logout_session_required,
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             profile: m.profile.parse()?,
+            dpop_bound_access_tokens: m.dpop_bound_access_tokens,
         })
     }
 }
@@ -210,6 +214,8 @@ pub struct NewClient {
     pub require_pushed_authorization_requests: bool,
     /// `fapi2`: the FAPI 2.0 Security Profile, checked by `register_client`.
     pub profile: ClientProfile,
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     /// The pairwise sector from a verified `sector_identifier_uri`
     /// (`crate::sector::fetch`); `None`: the redirect URIs' one sector.
     pub sector_identifier: Option<String>,
@@ -236,6 +242,7 @@ impl NewClient {
             backchannel_logout_session_required: false,
             require_pushed_authorization_requests: false,
             profile: ClientProfile::Standard,
+            dpop_bound_access_tokens: false,
             sector_identifier: None,
         }
     }
@@ -386,6 +393,7 @@ impl Store {
             backchannel_logout_session_required: Set(new.backchannel_logout_session_required),
             require_pushed_authorization_requests: Set(new.require_pushed_authorization_requests),
             profile: Set(new.profile.to_string()),
+            dpop_bound_access_tokens: Set(new.dpop_bound_access_tokens),
         }
         .insert(&self.db)
         .await?;

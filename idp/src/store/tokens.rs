@@ -45,6 +45,8 @@ pub struct FoundToken {
     pub grant_revoked: bool,
     /// A refresh token that has been rotated away.
     pub used: bool,
+    /// The DPoP key thumbprint the token is bound to (RFC 9449 `cnf.jkt`).
+    pub dpop_jkt: Option<String>,
 }
 
 impl FoundToken {
@@ -69,13 +71,13 @@ impl Store {
                 TokenKind::Access => access_token::Entity::find_by_id(hash)
                     .one(&self.db)
                     .await?
-                    .map(|t| (t.grant_id, t.expires_at, t.scope, false)),
+                    .map(|t| (t.grant_id, t.expires_at, t.scope, false, t.dpop_jkt)),
                 TokenKind::Refresh => refresh_token::Entity::find_by_id(hash)
                     .one(&self.db)
                     .await?
-                    .map(|t| (t.grant_id, t.expires_at, None, t.used_at.is_some())),
+                    .map(|t| (t.grant_id, t.expires_at, None, t.used_at.is_some(), t.dpop_jkt)),
             };
-            let Some((grant_id, expires_at, scope, used)) = found else { continue };
+            let Some((grant_id, expires_at, scope, used, dpop_jkt)) = found else { continue };
             let Some(g) = grant::Entity::find_by_id(grant_id.clone()).one(&self.db).await? else { continue };
             return Ok(Some(FoundToken {
                 kind,
@@ -88,6 +90,7 @@ impl Store {
                 expires_at,
                 grant_revoked: g.revoked_at.is_some(),
                 used,
+                dpop_jkt,
             }));
         }
         Ok(None)

@@ -4,7 +4,8 @@
 //
 // Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI; USE_PAR=1 to push the request.
 // FAPI2=1 (with CLIENT_PRIVATE_JWK, a private P-256 JWK): a FAPI 2.0 client —
-// private_key_jwt ES256 (aud = the issuer), PAR, refresh tokens not rotated.
+// private_key_jwt ES256 (aud = the issuer), PAR, DPoP-bound tokens (RFC 9449),
+// refresh tokens not rotated.
 import * as client from 'openid-client';
 
 const { TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = process.env;
@@ -25,6 +26,10 @@ const config = await client.discovery(new URL(TANU_ISSUER), CLIENT_ID, fapi2 ? {
   execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks], // loopback http; verify ID token signatures
 });
 
+// FAPI 2.0 SP §5.3.2.1: sender-constrained tokens, by DPoP.
+const DPoP = fapi2 ? client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) : undefined;
+const withDPoP = DPoP ? { DPoP } : undefined;
+
 const verifier = client.randomPKCECodeVerifier();
 const state = client.randomState();
 const nonce = client.randomNonce();
@@ -38,7 +43,7 @@ const authParams = {
 };
 // USE_PAR=1 (and FAPI2=1): the request is pushed (RFC 9126) and the browser carries only client_id and request_uri.
 const authUrl = usePar
-  ? await client.buildAuthorizationUrlWithPAR(config, authParams)
+  ? await client.buildAuthorizationUrlWithPAR(config, authParams, withDPoP)
   : client.buildAuthorizationUrl(config, authParams);
 if (usePar && [...authUrl.searchParams.keys()].sort().join() !== 'client_id,request_uri') fail(`not a pushed request: ${authUrl}`);
 
@@ -65,17 +70,17 @@ const tokens = await client.authorizationCodeGrant(config, callback, {
   expectedState: state,
   expectedNonce: nonce,
   idTokenExpected: true,
-});
+}, undefined, withDPoP);
 const claims = tokens.claims();
 if (claims.iss !== TANU_ISSUER || claims.aud !== CLIENT_ID && !(Array.isArray(claims.aud) && claims.aud.includes(CLIENT_ID))) fail('iss/aud');
 if (claims.nonce !== nonce) fail('nonce');
-const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
-const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub, withDPoP);
+const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, withDPoP);
 if (!refreshed.access_token || refreshed.access_token === tokens.access_token) fail('refresh gave no new access token');
 // FAPI 2.0 SP §5.3.2.1-9: a fapi2 client's refresh token is not rotated, and using it again works.
 if (fapi2) {
   if (refreshed.refresh_token !== tokens.refresh_token) fail('fapi2 refresh token rotated');
-  const again = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const again = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, withDPoP);
   if (!again.access_token) fail('fapi2 refresh token could not be used again');
 } else if (refreshed.refresh_token === tokens.refresh_token) fail('refresh did not rotate');
 
@@ -86,13 +91,13 @@ await client.tokenRevocation(config, refreshed.refresh_token, { token_type_hint:
 const after = await client.tokenIntrospection(config, refreshed.access_token);
 let refreshAfterRevoke = 'succeeded';
 try {
-  await client.refreshTokenGrant(config, refreshed.refresh_token);
+  await client.refreshTokenGrant(config, refreshed.refresh_token, undefined, withDPoP);
 } catch (e) {
   refreshAfterRevoke = e.error ?? e.code ?? String(e);
 }
 let userinfoAfterRevoke = 'succeeded';
 try {
-  await client.fetchUserInfo(config, refreshed.access_token, claims.sub);
+  await client.fetchUserInfo(config, refreshed.access_token, claims.sub, withDPoP);
 } catch (e) {
   userinfoAfterRevoke = e.cause?.[0]?.parameters?.error ?? e.code ?? String(e);
 }
@@ -102,6 +107,7 @@ console.log(JSON.stringify({
   fapi2,
   id_token_alg: JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url')).alg,
   refresh_rotated: refreshed.refresh_token !== tokens.refresh_token,
+  token_type: tokens.token_type,
   sub: claims.sub,
   amr: claims.amr,
   acr: claims.acr,
