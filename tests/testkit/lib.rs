@@ -269,6 +269,27 @@ impl Landing {
     }
 }
 
+/// The body of a page the browser stopped at (panics on a redirect out).
+pub fn page_body(l: &Landing) -> &str {
+    match l {
+        Landing::Page { body, .. } => body,
+        other => panic!("expected a page, got {other:?}"),
+    }
+}
+
+/// The status of a page the browser stopped at (panics on a redirect out).
+pub fn page_status(l: &Landing) -> u16 {
+    match l {
+        Landing::Page { status, .. } => *status,
+        other => panic!("expected a page, got {other:?}"),
+    }
+}
+
+/// The value of a form's hidden `csrf` field.
+pub fn csrf_field(body: &str) -> String {
+    between(body, "name=\"csrf\" value=\"", "\"").expect("a CSRF field")
+}
+
 /// A browser: keeps cookies, follows the provider's own redirects, stops at
 /// the first redirect that leaves the provider.
 pub struct Browser {

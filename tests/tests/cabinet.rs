@@ -5,26 +5,10 @@
 use sea_orm::{ConnectionTrait, Statement};
 use tanu_idp::store::cabinet::Channel;
 use tanu_tests::*;
+use tanu_tests::{csrf_field as csrf, page_body as body, page_status as status};
 
 const CB: &str = "http://127.0.0.1:9/cb";
 
-fn body(l: &Landing) -> &str {
-    match l {
-        Landing::Page { body, .. } => body,
-        other => panic!("expected a page, got {other:?}"),
-    }
-}
-
-fn status(l: &Landing) -> u16 {
-    match l {
-        Landing::Page { status, .. } => *status,
-        other => panic!("expected a page, got {other:?}"),
-    }
-}
-
-fn csrf(body: &str) -> String {
-    between(body, "name=\"csrf\" value=\"", "\"").expect("csrf field")
-}
 
 async fn userinfo(tanu: &Tanu, access: &str) -> (u16, serde_json::Value) {
     let r = reqwest::Client::new().get(tanu.url("/userinfo")).bearer_auth(access).send().await.unwrap();

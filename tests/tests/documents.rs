@@ -10,6 +10,7 @@ use base64::Engine as _;
 use tanu_biometrics::registry::DirectoryRegistry;
 use tanu_idp::config::Config;
 use tanu_tests::*;
+use tanu_tests::{csrf_field as csrf, page_body as body, page_status as status};
 
 const CB: &str = "http://127.0.0.1:9/cb";
 /// The citizen whose identity card the registry holds.
@@ -17,23 +18,6 @@ const HOLDER: &str = "900517300128";
 /// A stand-in for the registry's photo (the registry does not decode it).
 const PHOTO: &[u8] = b"\x89PNG\r\n\x1a\nregistry photo of the citizen";
 
-fn body(l: &Landing) -> &str {
-    match l {
-        Landing::Page { body, .. } => body,
-        other => panic!("expected a page, got {other:?}"),
-    }
-}
-
-fn status(l: &Landing) -> u16 {
-    match l {
-        Landing::Page { status, .. } => *status,
-        other => panic!("expected a page, got {other:?}"),
-    }
-}
-
-fn csrf(body: &str) -> String {
-    between(body, "name=\"csrf\" value=\"", "\"").expect("csrf field")
-}
 
 /// A scenario whose citizen the registry holds (name and photo).
 async fn scenario(tweak: impl FnOnce(&mut Config)) -> Scenario {

@@ -6,6 +6,7 @@
 
 use tanu_tests::onboarding::{OnboardingKit, OPERATOR_BIN};
 use tanu_tests::*;
+use tanu_tests::csrf_field as csrf;
 use tanu_idp::i18n::{Lang, Msg};
 use tanu_idp::store::onboarding::StaffRole;
 use tanu_idp::store::Citizen;
@@ -53,9 +54,6 @@ async fn sign_in(tanu: &Tanu, browser: &Browser, who: &Citizen, next: &str) -> (
     }
 }
 
-fn csrf(body: &str) -> String {
-    between(body, "name=\"csrf\" value=\"", "\"").expect("a CSRF field")
-}
 
 async fn get(browser: &Browser, url: &str) -> (u16, String) {
     let r = browser.http.get(url).send().await.unwrap();

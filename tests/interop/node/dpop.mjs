@@ -7,6 +7,7 @@
 // Env: TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI; USE_PAR=1 to push
 // the request with a DPoP proof (RFC 9449 §10.1: the code is bound to the key).
 import * as client from 'openid-client';
+import { followToCallback } from './browser.mjs';
 
 const { TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = process.env;
 const fail = (msg) => { console.error(`node-dpop-rp: ${msg}`); process.exit(1); };
@@ -33,22 +34,8 @@ const authUrl = usePar
   ? await client.buildAuthorizationUrlWithPAR(config, authParams, { DPoP })
   : client.buildAuthorizationUrl(config, authParams);
 
-const jar = new Map();
-let url = authUrl.href;
-let callback;
-for (let i = 0; i < 10 && !callback; i++) {
-  const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    const eq = pair.indexOf('=');
-    jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  if (res.status < 300 || res.status >= 400) fail(`expected a redirect, got ${res.status} at ${url}`);
-  const next = new URL(res.headers.get('location'), url).href;
-  if (next.startsWith(REDIRECT_URI)) callback = new URL(next);
-  url = next;
-}
-if (!callback) fail('never reached the callback');
+// The browser part: manual redirects, cookies kept.
+const callback = await followToCallback(authUrl, REDIRECT_URI, fail);
 
 const tokens = await client.authorizationCodeGrant(config, callback, {
   pkceCodeVerifier: verifier,

@@ -7,6 +7,7 @@
 // private_key_jwt ES256 (aud = the issuer), PAR, DPoP-bound tokens (RFC 9449),
 // refresh tokens not rotated.
 import * as client from 'openid-client';
+import { followToCallback } from './browser.mjs';
 
 const { TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = process.env;
 const fapi2 = process.env.FAPI2 === '1';
@@ -48,22 +49,7 @@ const authUrl = usePar
 if (usePar && [...authUrl.searchParams.keys()].sort().join() !== 'client_id,request_uri') fail(`not a pushed request: ${authUrl}`);
 
 // The browser part: manual redirects, cookies kept.
-const jar = new Map();
-let url = authUrl.href;
-let callback;
-for (let i = 0; i < 10 && !callback; i++) {
-  const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    const eq = pair.indexOf('=');
-    jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  if (res.status < 300 || res.status >= 400) fail(`expected a redirect, got ${res.status} at ${url}`);
-  const next = new URL(res.headers.get('location'), url).href;
-  if (next.startsWith(REDIRECT_URI)) callback = new URL(next);
-  url = next;
-}
-if (!callback) fail('never reached the callback');
+const callback = await followToCallback(authUrl, REDIRECT_URI, fail);
 
 const tokens = await client.authorizationCodeGrant(config, callback, {
   pkceCodeVerifier: verifier,
