@@ -24,7 +24,8 @@ pub mod attacks;
 pub mod decision;
 pub mod eval;
 pub mod geometry;
-pub mod iin;
+/// The IIN, defined once (with its check digit) in `tanu-core`.
+pub use tanu_core::iin;
 pub mod liveness;
 pub mod image_input;
 pub mod models;

@@ -7,12 +7,11 @@
 //! `tanu audit verify` finds it. Removing records from the *end* leaves a
 //! valid shorter chain: operators anchor the head (`tanu audit verify`
 //! prints it) outside the database and pass it back with `--head`.
-use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::store::{entities::audit_record, Store, StoreError};
+use crate::store::{journal::JournalRecord, Store, StoreError};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -62,7 +61,7 @@ fn record_hash(prev: &str, r: &Canonical<'_>) -> String {
     hex::encode(h.finalize())
 }
 
-fn canonical(m: &audit_record::Model) -> Canonical<'_> {
+fn canonical(m: &JournalRecord) -> Canonical<'_> {
     Canonical {
         seq: m.seq,
         at: m.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -116,9 +115,9 @@ impl Journal {
         // The unique prev_hash makes a concurrent append fail; retry on the new head.
         let mut last_err = None;
         for _ in 0..8 {
-            let head = audit_record::Entity::find().order_by_desc(audit_record::Column::Seq).one(&self.store.db).await?;
-            let (seq, prev) = head.map(|h| (h.seq + 1, h.hash)).unwrap_or((1, GENESIS.to_string()));
-            let mut m = audit_record::Model {
+            let head = self.store.journal_head().await?;
+            let (seq, prev) = head.map(|(seq, hash)| (seq + 1, hash)).unwrap_or((1, GENESIS.to_string()));
+            let mut m = JournalRecord {
                 seq,
                 at: stored_time(Utc::now()),
                 client_id: e.client_id.map(str::to_string),
@@ -130,27 +129,16 @@ impl Journal {
                 hash: String::new(),
             };
             m.hash = record_hash(&prev, &canonical(&m));
-            let active = audit_record::ActiveModel {
-                seq: Set(m.seq),
-                at: Set(m.at),
-                client_id: Set(m.client_id),
-                subject: Set(m.subject),
-                step: Set(m.step),
-                outcome: Set(m.outcome),
-                reason: Set(m.reason),
-                prev_hash: Set(m.prev_hash),
-                hash: Set(m.hash),
-            };
-            match active.insert(&self.store.db).await {
+            match self.store.append_journal_record(m).await {
                 Ok(_) => return Ok(seq),
                 Err(err) => last_err = Some(err),
             }
         }
-        Err(last_err.expect("tried at least once").into())
+        Err(last_err.unwrap_or_else(|| StoreError::Invalid("journal append not tried".into())))
     }
 
-    pub async fn records(&self) -> Result<Vec<audit_record::Model>, StoreError> {
-        Ok(audit_record::Entity::find().order_by_asc(audit_record::Column::Seq).all(&self.store.db).await?)
+    pub async fn records(&self) -> Result<Vec<JournalRecord>, StoreError> {
+        self.store.journal_records().await
     }
 
     /// Walks the chain from the genesis; `anchored_head` is a head hash kept
@@ -162,7 +150,7 @@ impl Journal {
 }
 
 /// Pure check over records in sequence order.
-pub fn verify_chain(records: &[audit_record::Model], anchored_head: Option<&str>) -> Verification {
+pub fn verify_chain(records: &[JournalRecord], anchored_head: Option<&str>) -> Verification {
     let mut breaks = vec![];
     let mut prev = GENESIS.to_string();
     for r in records {
@@ -187,21 +175,17 @@ pub fn verify_chain(records: &[audit_record::Model], anchored_head: Option<&str>
     }
 }
 
-/// `at` as stored: whole microseconds, so that both databases give it back
-/// exactly as it was hashed.
-pub fn stored_time(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(6)
-}
+pub use crate::store::stored_time;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn chain(n: i64) -> Vec<audit_record::Model> {
-        let mut out: Vec<audit_record::Model> = vec![];
+    fn chain(n: i64) -> Vec<JournalRecord> {
+        let mut out: Vec<JournalRecord> = vec![];
         for seq in 1..=n {
             let prev = out.last().map(|r| r.hash.clone()).unwrap_or(GENESIS.into());
-            let mut m = audit_record::Model {
+            let mut m = JournalRecord {
                 seq,
                 at: stored_time(Utc::now()),
                 client_id: Some("c".into()),

@@ -8,7 +8,7 @@ use poem::{http::{header, HeaderMap, StatusCode}, Body, Endpoint, IntoResponse, 
 use crate::{
     app::App,
     config::{Config, ForwardedHeader, ProxyNet},
-    i18n::{Lang, Msg},
+    i18n::Msg,
 };
 
 /// The client's address as resolved for this request, in its extensions.
@@ -107,7 +107,7 @@ fn too_large(req: &Request, budget: usize) -> Response {
     if path.starts_with("/login/") && path.ends_with("/frame") {
         return crate::oidc::errors::problem(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", &detail);
     }
-    crate::web::error_page(StatusCode::PAYLOAD_TOO_LARGE, Lang::from_request(req), Msg::error_too_large, None)
+    crate::web::error_page(StatusCode::PAYLOAD_TOO_LARGE, crate::i18n::lang_of(req), Msg::error_too_large, None)
 }
 
 /// Resolves the client's address, then enforces the body budget: a declared
@@ -127,7 +127,7 @@ pub async fn guard<E: Endpoint>(app: &App, ep: &E, mut req: Request) -> poem::Re
             match req.take_body().into_bytes_limit(budget).await {
                 Ok(bytes) => req.set_body(Body::from_bytes(bytes)),
                 Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(&req, budget)),
-                Err(_) => return Ok(crate::web::error_page(StatusCode::BAD_REQUEST, Lang::from_request(&req), Msg::error_bad_request, None)),
+                Err(_) => return Ok(crate::web::error_page(StatusCode::BAD_REQUEST, crate::i18n::lang_of(&req), Msg::error_bad_request, None)),
             }
         }
         None => {}

@@ -16,7 +16,6 @@ use poem::{
     web::{cookie::{Cookie, CookieJar, SameSite}, Data, Form, Path},
     Request, Response,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Deserialize;
 
 use crate::{
@@ -24,7 +23,7 @@ use crate::{
     crypto::{ct_eq, random_token, token_hash},
     i18n::{Lang, Msg},
     oidc::authorize::{proceed, AuthorizationRequest, Back},
-    store::{entities::{browser_session, login_request}, uuid_like, Citizen, Client, StoreError},
+    store::{sessions::{BrowserSession, NewSession}, Citizen, Client, StoreError},
     web::{error_page, html, ConsentPage, LoginUnavailablePage},
 };
 
@@ -71,12 +70,6 @@ pub enum InteractionError {
     Csrf,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<sea_orm::DbErr> for InteractionError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        InteractionError::Store(e.into())
-    }
 }
 
 impl InteractionError {
@@ -133,12 +126,12 @@ fn binding(app: &App, cookies: &CookieJar) -> String {
 }
 
 pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interaction, InteractionError> {
-    let row = login_request::Entity::find_by_id(id).one(&app.store.db).await?.ok_or(InteractionError::Gone)?;
+    let row = app.store.login_request(id).await?.ok_or(InteractionError::Gone)?;
     let presented = cookie_value(app, cookies, BINDING_COOKIE).unwrap_or_default();
-    if row.completed_at.is_some() || row.expires_at < Utc::now() || !ct_eq(&token_hash(&presented), &row.browser_binding_hash) {
+    if row.completed || row.expires_at < Utc::now() || !ct_eq(&token_hash(&presented), &row.browser_binding_hash) {
         return Err(InteractionError::Gone);
     }
-    let request: AuthorizationRequest = serde_json::from_str(&row.request)
+    let request: AuthorizationRequest = serde_json::from_str(&row.request_json)
         .map_err(|e| StoreError::Corrupt { what: "login request", detail: e.to_string() })?;
     let client = app.store.client(&request.client_id).await?.filter(|c| !c.disabled).ok_or(InteractionError::Gone)?;
     Ok(Interaction { id: row.id, request, client, authenticated_session_id: row.authenticated_session_id, binding: presented })
@@ -146,46 +139,26 @@ pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interac
 
 /// The redirect URI of a pending interaction (for the pages' `form-action`).
 pub async fn redirect_uri_of(app: &App, id: &str) -> Option<String> {
-    let row = login_request::Entity::find_by_id(id).one(&app.store.db).await.ok()??;
-    serde_json::from_str::<AuthorizationRequest>(&row.request).ok().map(|r| r.redirect_uri)
+    let row = app.store.login_request(id).await.ok()??;
+    serde_json::from_str::<AuthorizationRequest>(&row.request_json).ok().map(|r| r.redirect_uri)
 }
 
 /// The browser's live session, if any.
-pub async fn current_session(app: &App, cookies: &CookieJar) -> Result<Option<browser_session::Model>, StoreError> {
+pub async fn current_session(app: &App, cookies: &CookieJar) -> Result<Option<BrowserSession>, StoreError> {
     let Some(c) = cookie_value(app, cookies, SESSION_COOKIE) else { return Ok(None) };
-    Ok(browser_session::Entity::find()
-        .filter(browser_session::Column::CookieHash.eq(token_hash(&c)))
-        .filter(browser_session::Column::EndedAt.is_null())
-        .filter(browser_session::Column::ExpiresAt.gt(Utc::now()))
-        .one(&app.store.db)
-        .await?)
+    app.store.live_session(&token_hash(&c), Utc::now()).await
 }
 
 /// Saves the request (new interaction, or updates the pending one) and returns its id.
 async fn save(app: &App, cookies: &CookieJar, request: &AuthorizationRequest, pending: Option<Interaction>) -> Result<String, StoreError> {
-    let json = serde_json::to_string(request).expect("request serialises");
+    let json = serde_json::to_string(request).map_err(|e| StoreError::Invalid(e.to_string()))?;
     if let Some(i) = pending {
-        let mut row: login_request::ActiveModel = Default::default();
-        row.id = sea_orm::ActiveValue::Unchanged(i.id.clone());
-        row.request = Set(json);
-        row.update(&app.store.db).await?;
+        app.store.update_login_request(&i.id, json).await?;
         return Ok(i.id);
     }
     let now = Utc::now();
-    let id = uuid_like();
-    login_request::ActiveModel {
-        id: Set(id.clone()),
-        browser_binding_hash: Set(token_hash(&binding(app, cookies))),
-        client_id: Set(request.client_id.to_string()),
-        request: Set(json),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::seconds(app.config.login_request_ttl as i64)),
-        authenticated_session_id: Set(None),
-        completed_at: Set(None),
-    }
-    .insert(&app.store.db)
-    .await?;
-    Ok(id)
+    let expires_at = now + Duration::seconds(app.config.login_request_ttl as i64);
+    app.store.open_login_request(token_hash(&binding(app, cookies)), &request.client_id, json, now, expires_at).await
 }
 
 fn see_other(location: &str) -> Response {
@@ -206,25 +179,10 @@ pub async fn start_consent(app: &App, cookies: &CookieJar, request: Authorizatio
     }
 }
 
-/// The interaction has produced its code: it cannot be resumed again.
-pub async fn finish(app: &App, id: &str) -> Result<(), StoreError> {
-    let mut row: login_request::ActiveModel = Default::default();
-    row.id = sea_orm::ActiveValue::Unchanged(id.to_string());
-    row.completed_at = Set(Some(Utc::now()));
-    row.update(&app.store.db).await?;
-    Ok(())
-}
-
-/// Completes the interaction if nobody has yet: one conditional `UPDATE`,
-/// so of two parallel callers exactly one gets `true`.
+/// Completes the interaction if nobody has yet: of two parallel callers
+/// exactly one gets `true`.
 pub async fn claim(app: &App, id: &str) -> Result<bool, StoreError> {
-    let r = login_request::Entity::update_many()
-        .col_expr(login_request::Column::CompletedAt, sea_orm::sea_query::Expr::value(Utc::now()))
-        .filter(login_request::Column::Id.eq(id))
-        .filter(login_request::Column::CompletedAt.is_null())
-        .exec(&app.store.db)
-        .await?;
-    Ok(r.rows_affected == 1)
+    app.store.claim_login_request(id, Utc::now()).await
 }
 
 /// What an authenticator proved.
@@ -240,31 +198,17 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
     let who_iin = who.citizen.iin.clone();
     let result: Result<String, InteractionError> = async {
         // A new login replaces whatever session this browser had.
-        if let Some(old) = current_session(app, cookies).await? {
-            let mut a: browser_session::ActiveModel = old.into();
-            a.ended_at = Set(Some(Utc::now()));
-            a.update(&app.store.db).await?;
-        }
+        let old = current_session(app, cookies).await?;
         let now = Utc::now();
         let secret = random_token(32);
-        let sid = uuid_like();
-        browser_session::ActiveModel {
-            id: Set(sid.clone()),
-            cookie_hash: Set(token_hash(&secret)),
-            citizen_id: Set(who.citizen.id.clone()),
-            auth_time: Set(now),
-            acr: Set(who.acr),
-            amr: Set(serde_json::to_string(&who.amr).expect("strings serialise")),
-            created_at: Set(now),
-            expires_at: Set(now + Duration::seconds(app.config.session_ttl as i64)),
-            ended_at: Set(None),
-        }
-        .insert(&app.store.db)
-        .await?;
-        let mut row: login_request::ActiveModel = Default::default();
-        row.id = sea_orm::ActiveValue::Unchanged(interaction.id.clone());
-        row.authenticated_session_id = Set(Some(sid));
-        row.update(&app.store.db).await?;
+        let session = NewSession {
+            cookie_hash: token_hash(&secret),
+            citizen_id: &who.citizen.id,
+            acr: &who.acr,
+            amr: &who.amr,
+            expires_at: now + Duration::seconds(app.config.session_ttl as i64),
+        };
+        app.store.start_session(session, old.as_ref().map(|o| o.id.as_str()), &interaction.id, now).await?;
         cookies.add(cookie(app, SESSION_COOKIE, &secret, Some(app.config.session_ttl as i64)));
         Ok(interaction.id.clone())
     }
@@ -370,22 +314,8 @@ pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Res
 /// revokes the session's online grants (their access tokens): only
 /// `offline_access` grants outlive the session.
 pub async fn end_session(app: &App, cookies: &CookieJar) -> Result<(), StoreError> {
-    use crate::domain::{Scope, ScopeSet};
-    use crate::store::entities::grant;
-    let now = Utc::now();
     if let Some(s) = current_session(app, cookies).await? {
-        let sid = s.id.clone();
-        let mut a: browser_session::ActiveModel = s.into();
-        a.ended_at = Set(Some(now));
-        a.update(&app.store.db).await?;
-        let grants = grant::Entity::find()
-            .filter(grant::Column::SessionId.eq(sid))
-            .filter(grant::Column::RevokedAt.is_null())
-            .all(&app.store.db)
-            .await?;
-        for g in grants.into_iter().filter(|g| !ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess)) {
-            app.store.revoke_grant(&g.id, "browser session ended").await?;
-        }
+        app.store.end_session(&s.id, Utc::now()).await?;
     }
     let mut gone = cookie(app, SESSION_COOKIE, "", Some(0));
     gone.make_removal();
@@ -412,7 +342,7 @@ fn scope_messages(request: &AuthorizationRequest) -> Vec<Msg> {
 
 #[handler]
 pub async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     let i = match pending(app, &id, cookies).await {
         Ok(i) => i,
         Err(e) => return e.page(lang),
@@ -445,7 +375,7 @@ pub async fn consent_submit(
     form: poem::Result<Form<ConsentForm>>,
     Data(app): Data<&Arc<App>>,
 ) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
         return error_page(StatusCode::TOO_MANY_REQUESTS, lang, Msg::error_rate_limited, None);
     }
@@ -495,7 +425,7 @@ struct CancelForm {
 async fn no_method_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     match pending(app, &id, cookies).await {
         Ok(i) => html(StatusCode::OK, LoginUnavailablePage { lang: i.lang(), rp: (&i.client).into(), csrf: i.csrf(app), interaction: i.id.clone() }),
-        Err(e) => e.page(Lang::from_request(req)),
+        Err(e) => e.page(crate::i18n::lang_of(req)),
     }
 }
 
@@ -509,7 +439,7 @@ async fn no_method_cancel(
 ) -> Response {
     let i = match pending(app, &id, cookies).await {
         Ok(i) => i,
-        Err(e) => return e.page(Lang::from_request(req)),
+        Err(e) => return e.page(crate::i18n::lang_of(req)),
     };
     match form {
         Ok(Form(f)) if i.check_csrf(app, &f.csrf) => deny(app, &i, Failure::Cancelled).await,

@@ -22,9 +22,8 @@ use openidconnect::{
 };
 use p256::ecdsa::signature::Signer as _;
 use rsa::pkcs1::EncodeRsaPrivateKey;
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, QuerySelect, Set};
 
-use crate::{crypto::MasterKey, domain::SigningAlg, store::{entities::signing_key, Store, StoreError}};
+use crate::{crypto::MasterKey, domain::SigningAlg, store::{keys::StoredKey, Store, StoreError}};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -34,12 +33,6 @@ pub enum KeyError {
     Unusable { kid: String, detail: String },
     #[error("no active {0} signing key")]
     NoActiveKey(&'static str),
-}
-
-impl From<sea_orm::DbErr> for KeyError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        KeyError::Store(e.into())
-    }
 }
 
 /// ES256 over the `p256` crate, behind openidconnect's signing trait (the
@@ -203,10 +196,7 @@ impl KeyRing {
     }
 
     async fn load(&self) -> Result<Arc<Loaded>, KeyError> {
-        let rows = signing_key::Entity::find()
-            .order_by_asc(signing_key::Column::ActivatesAt)
-            .all(&self.store.db)
-            .await?;
+        let rows = self.store.signing_keys().await?;
         let mut version: Vec<String> = rows.iter().map(|r| r.kid.clone()).collect();
         version.sort();
         let sealed = rows.iter().map(|r| (r.kid.clone(), r.sealed_private_key.clone())).collect();
@@ -228,13 +218,7 @@ impl KeyRing {
         }
         // One request checks; the others go on with the cached keys.
         let Ok(_guard) = self.checking.try_lock() else { return Ok(cached) };
-        let mut kids: Vec<String> = match signing_key::Entity::find()
-            .select_only()
-            .column(signing_key::Column::Kid)
-            .into_tuple::<String>()
-            .all(&self.store.db)
-            .await
-        {
+        let mut kids: Vec<String> = match self.store.signing_key_ids().await {
             Ok(k) => k,
             Err(e) => {
                 tracing::warn!(error = %e, "signing keys: version check failed; serving the cached keys");
@@ -307,26 +291,22 @@ impl KeyRing {
         .map_err(|e| KeyError::Unusable { kid: kid.clone(), detail: e.to_string() })?
         .map_err(|detail| KeyError::Unusable { kid: kid.clone(), detail })?;
         let public_jwk = with_alg(public_jwk, alg);
-        signing_key::ActiveModel {
-            kid: Set(kid.clone()),
-            alg: Set(alg.to_string()),
-            public_jwk: Set(serde_json::to_string(&public_jwk).expect("JWK serialises")),
-            sealed_private_key: Set(self.master.seal(&private_der, &kid)),
-            created_at: Set(Utc::now()),
-            activates_at: Set(activates_at),
-        }
-        .insert(&self.store.db)
-        .await?;
+        self.store
+            .add_signing_key(StoredKey {
+                kid: kid.clone(),
+                alg: alg.to_string(),
+                public_jwk: serde_json::to_string(&public_jwk).map_err(|e| KeyError::Unusable { kid: kid.clone(), detail: e.to_string() })?,
+                sealed_private_key: self.master.seal(&private_der, &kid),
+                created_at: Utc::now(),
+                activates_at,
+            })
+            .await?;
         Ok(KeyInfo { kid, alg, created_at: Utc::now(), activates_at, public_jwk })
     }
 
     /// Every stored key, read from the database (operator commands).
     pub async fn all(&self) -> Result<Vec<KeyInfo>, KeyError> {
-        let rows = signing_key::Entity::find()
-            .order_by_asc(signing_key::Column::ActivatesAt)
-            .all(&self.store.db)
-            .await?;
-        rows.into_iter().map(key_info).collect()
+        self.store.signing_keys().await?.into_iter().map(key_info).collect()
     }
 
     /// The state of every key at `now`, per algorithm.
@@ -446,7 +426,7 @@ impl KeyRing {
         let mut n = 0;
         for (k, s) in self.states(&keys, Utc::now()) {
             if s == KeyState::Retired {
-                signing_key::Entity::delete_by_id(k.kid).exec(&self.store.db).await?;
+                self.store.delete_signing_key(&k.kid).await?;
                 n += 1;
             }
         }
@@ -455,7 +435,7 @@ impl KeyRing {
     }
 }
 
-fn key_info(m: signing_key::Model) -> Result<KeyInfo, KeyError> {
+fn key_info(m: StoredKey) -> Result<KeyInfo, KeyError> {
     let bad = |detail: String| KeyError::Unusable { kid: m.kid.clone(), detail };
     Ok(KeyInfo {
         alg: m.alg.parse().map_err(|e: crate::domain::ParseError| bad(e.to_string()))?,

@@ -10,8 +10,6 @@ pub mod audit;
 pub mod cabinet;
 pub mod cli;
 pub mod config;
-pub mod crypto;
-pub mod domain;
 pub mod edge;
 pub mod face;
 pub mod first_party;
@@ -24,5 +22,9 @@ pub mod oidc;
 pub mod onboarding;
 pub mod ratelimit;
 pub mod sector;
-pub mod store;
 pub mod web;
+
+// The core's modules, under the paths the rest of this crate uses.
+pub use tanu_core::{crypto, domain};
+/// Persistence, its own crate: the only owner of SQL.
+pub use tanu_store as store;

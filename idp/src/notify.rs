@@ -15,13 +15,12 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 
 use crate::{
     app::App,
     crypto::random_token,
-    store::{entities::event_delivery, Client, StoreError},
+    store::{outbox::NewEvent, Client, StoreError},
 };
 
 /// The event type URI of one sign-in attempt's outcome.
@@ -69,21 +68,8 @@ pub async fn enqueue(app: &App, client: &Client, event: AttemptEvent<'_>) -> Res
     header.typ = Some("secevent+jwt".into());
     header.kid = Some(kid);
     let set = jsonwebtoken::encode(&header, &claims, &key).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    event_delivery::ActiveModel {
-        jti: Set(jti),
-        client_id: Set(client.id.to_string()),
-        endpoint: Set(endpoint.clone()),
-        set_jwt: Set(set),
-        attempts: Set(0),
-        next_attempt_at: Set(Utc::now()),
-        delivered_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(Utc::now()),
-        kind: Set(KIND_SECEVENT.into()),
-    }
-    .insert(&app.store.db)
-    .await?;
-    Ok(())
+    let event = NewEvent { jti, client: &client.id, endpoint, payload: set, kind: KIND_SECEVENT };
+    app.store.queue_event(event, Utc::now()).await
 }
 
 /// Back-Channel Logout 1.0 §2.4–§2.5: signs a logout token for `client`
@@ -110,21 +96,9 @@ pub async fn backchannel_logout(app: &App, client: &Client, citizen_id: &str, si
     }
     // A token is signed now, so that a broken key shows at once, not at delivery.
     sign_logout_token(app, &claims).await?;
-    event_delivery::ActiveModel {
-        jti: Set(jti),
-        client_id: Set(client.id.to_string()),
-        endpoint: Set(endpoint.clone()),
-        // For a logout token, the claims it is signed from at each try.
-        set_jwt: Set(claims.to_string()),
-        attempts: Set(0),
-        next_attempt_at: Set(Utc::now()),
-        delivered_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(Utc::now()),
-        kind: Set(KIND_BACKCHANNEL_LOGOUT.into()),
-    }
-    .insert(&app.store.db)
-    .await?;
+    // For a logout token, the claims it is signed from at each try.
+    let event = NewEvent { jti, client: &client.id, endpoint, payload: claims.to_string(), kind: KIND_BACKCHANNEL_LOGOUT };
+    app.store.queue_event(event, Utc::now()).await?;
     Ok(true)
 }
 
@@ -164,18 +138,13 @@ pub fn backoff(base: Duration, failures: i32) -> Duration {
 
 /// One pass over the due events; returns how many were delivered.
 pub async fn deliver_due(app: &App, http: &reqwest::Client) -> Result<usize, StoreError> {
-    let due = event_delivery::Entity::find()
-        .filter(event_delivery::Column::DeliveredAt.is_null())
-        .filter(event_delivery::Column::Attempts.lt(MAX_ATTEMPTS))
-        .filter(event_delivery::Column::NextAttemptAt.lte(Utc::now()))
-        .all(&app.store.db)
-        .await?;
+    let due = app.store.due_events(Utc::now(), MAX_ATTEMPTS).await?;
     let mut delivered = 0;
     for d in due {
         let logout = d.kind == KIND_BACKCHANNEL_LOGOUT;
         let result = if logout {
             // Back-Channel Logout 1.0 §2.5: a form post of `logout_token`, signed for this try.
-            let signed = match serde_json::from_str::<serde_json::Value>(&d.set_jwt) {
+            let signed = match serde_json::from_str::<serde_json::Value>(&d.payload) {
                 Ok(claims) => sign_logout_token(app, &claims).await.map_err(|e| e.to_string()),
                 Err(e) => Err(format!("stored logout token claims: {e}")),
             };
@@ -187,21 +156,18 @@ pub async fn deliver_due(app: &App, http: &reqwest::Client) -> Result<usize, Sto
             http.post(&d.endpoint)
                 .header("Content-Type", "application/secevent+jwt")
                 .header("Accept", "application/json")
-                .body(d.set_jwt.clone())
+                .body(d.payload.clone())
                 .send()
                 .await
                 .map_err(|e| e.to_string())
         };
         let attempts = d.attempts + 1;
-        let mut row: event_delivery::ActiveModel = d.into();
-        row.attempts = Set(attempts);
-        match result {
+        let outcome = match result {
             // RFC 8935 §2.2: 202 Accepted (200 taken too, as some receivers send it).
             // Back-Channel Logout 1.0 §2.8: 200 OK (204 taken too).
             Ok(r) if matches!((logout, r.status().as_u16()), (false, 202 | 200) | (true, 200 | 204)) => {
-                row.delivered_at = Set(Some(Utc::now()));
-                row.last_error = Set(None);
                 delivered += 1;
+                Ok(Utc::now())
             }
             other => {
                 let error = match other {
@@ -209,11 +175,10 @@ pub async fn deliver_due(app: &App, http: &reqwest::Client) -> Result<usize, Sto
                     Err(e) => e,
                 };
                 let wait = backoff(Duration::from_millis(app.config.notification_retry_base_ms), attempts);
-                row.next_attempt_at = Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
-                row.last_error = Set(Some(error));
+                Err((error, Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()))
             }
-        }
-        row.update(&app.store.db).await?;
+        };
+        app.store.record_event_try(&d.jti, attempts, outcome).await?;
     }
     Ok(delivered)
 }

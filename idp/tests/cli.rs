@@ -195,17 +195,17 @@ async fn audit_verify_detects_tampering_in_the_database() {
     assert!(ok, "{out}");
     let head = out.split_whitespace().last().unwrap().to_string();
     assert_eq!(head.len(), 64);
-    store.db.execute_unprepared("UPDATE audit_journal SET outcome = 'success' WHERE seq = 2").await.unwrap();
+    store.raw_connection().execute_unprepared("UPDATE audit_journal SET outcome = 'success' WHERE seq = 2").await.unwrap();
     let (ok, out, _) = tanu(dir.path(), &["audit", "verify", "--json"]);
     assert!(!ok);
     assert!(out.contains("\"problem\":\"edited\",\"seq\":2"), "{out}");
-    store.db.execute_unprepared("UPDATE audit_journal SET outcome = 'failure' WHERE seq = 2").await.unwrap();
+    store.raw_connection().execute_unprepared("UPDATE audit_journal SET outcome = 'failure' WHERE seq = 2").await.unwrap();
     assert!(tanu(dir.path(), &["audit", "verify"]).0, "restored");
-    store.db.execute_unprepared("DELETE FROM audit_journal WHERE seq = 4").await.unwrap();
+    store.raw_connection().execute_unprepared("DELETE FROM audit_journal WHERE seq = 4").await.unwrap();
     assert!(tanu(dir.path(), &["audit", "verify"]).0, "a truncated tail is self-consistent...");
     let (ok, out, _) = tanu(dir.path(), &["audit", "verify", "--head", &head]);
     assert!(!ok && out.contains("HeadMissing"), "...but not against the anchored head: {out}");
-    store.db.execute_unprepared("DELETE FROM audit_journal WHERE seq = 2").await.unwrap();
+    store.raw_connection().execute_unprepared("DELETE FROM audit_journal WHERE seq = 2").await.unwrap();
     let (ok, out, _) = tanu(dir.path(), &["audit", "verify"]);
     assert!(!ok && out.contains("Unlinked"), "{out}");
 }
@@ -545,7 +545,7 @@ async fn citizens_withdraw_biometrics_deletes_the_template_journals_who_and_ends
         expires_at: Set(now + chrono::Duration::hours(1)),
         ended_at: Set(None),
     }
-    .insert(&store.db)
+    .insert(store.raw_connection())
     .await
     .unwrap();
 
@@ -562,10 +562,10 @@ async fn citizens_withdraw_biometrics_deletes_the_template_journals_who_and_ends
     assert!(store.biometric_consent(&citizen.id).await.unwrap().is_none(), "consent withdrawn");
     assert!(store.reference_template(&citizen.id).await.unwrap().is_none(), "template and its wrapped key deleted");
     for table in ["reference_templates", "template_keys"] {
-        let rows = store.db.query_all_raw(sea_orm::Statement::from_string(store.db.get_database_backend(), format!("SELECT citizen_id FROM {table}"))).await.unwrap();
+        let rows = store.raw_connection().query_all_raw(sea_orm::Statement::from_string(store.raw_connection().get_database_backend(), format!("SELECT citizen_id FROM {table}"))).await.unwrap();
         assert!(rows.is_empty(), "{table}");
     }
-    let session = browser_session::Entity::find_by_id("s1").one(&store.db).await.unwrap().unwrap();
+    let session = browser_session::Entity::find_by_id("s1").one(store.raw_connection()).await.unwrap().unwrap();
     assert!(session.ended_at.is_some(), "open sessions ended");
     let (_, list, _) = tanu(dir.path(), &["audit", "list", "--json"]);
     let last: serde_json::Value = serde_json::from_str(list.lines().last().unwrap()).unwrap();

@@ -108,7 +108,7 @@ pub async fn journal_steps(tanu: &Tanu) -> Vec<(String, String, Option<String>)>
     use tanu_idp::store::entities::audit_record;
     audit_record::Entity::find()
         .order_by_asc(audit_record::Column::Seq)
-        .all(&tanu.app.store.db)
+        .all(tanu.app.store.raw_connection())
         .await
         .unwrap()
         .into_iter()

@@ -213,7 +213,7 @@ async fn parallel_resumes_issue_one_code() {
         assert_eq!(codes, 1, "one code per sign-in");
         let n: i64 = {
             use sea_orm::{ConnectionTrait, Statement};
-            let db = &s.tanu.app.store.db;
+            let db = s.tanu.app.store.raw_connection();
             let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM authorization_codes")).await.unwrap().unwrap();
             row.try_get_by_index(0).unwrap()
         };
@@ -221,7 +221,7 @@ async fn parallel_resumes_issue_one_code() {
     }
     let db_codes: i64 = {
         use sea_orm::{ConnectionTrait, Statement};
-        let db = &s.tanu.app.store.db;
+        let db = s.tanu.app.store.raw_connection();
         let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM authorization_codes")).await.unwrap().unwrap();
         row.try_get_by_index(0).unwrap()
     };
@@ -556,20 +556,20 @@ async fn withdrawal_shreds_the_template_and_its_key() {
     assert!(opened.as_slice().iter().zip(embedding.as_slice()).all(|(a, b)| (a - b).abs() < 1e-6), "it opens with its key");
 
     // A backup of the templates' table alone: the sealed embedding, no key.
-    let backup = reference_template::Entity::find_by_id(citizen.id.clone()).one(&store.db).await.unwrap().unwrap();
+    let backup = reference_template::Entity::find_by_id(citizen.id.clone()).one(store.raw_connection()).await.unwrap().unwrap();
     let without_key = template::SealedTemplate { wrapped_key: Vec::new(), sealed_embedding: read.sealed_embedding.clone() };
     assert!(template::open(&master, &citizen.id, &without_key).is_err(), "the master key alone opens nothing");
     assert!(!format!("{backup:?}").contains(&base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &read.wrapped_key)));
 
     // The key lost alone (say, restored from an empty backup): shredded.
-    template_key::Entity::delete_by_id(citizen.id.clone()).exec(&store.db).await.unwrap();
+    template_key::Entity::delete_by_id(citizen.id.clone()).exec(store.raw_connection()).await.unwrap();
     assert!(store.reference_template(&citizen.id).await.unwrap().is_none());
 
     // Withdrawal deletes both.
     store.save_reference_template(&citizen.id, &sealed).await.unwrap();
     assert!(store.withdraw_biometric_consent(&citizen.id).await.unwrap());
-    assert_eq!(template_key::Entity::find().count(&store.db).await.unwrap(), 0);
-    assert_eq!(reference_template::Entity::find().count(&store.db).await.unwrap(), 0);
+    assert_eq!(template_key::Entity::find().count(store.raw_connection()).await.unwrap(), 0);
+    assert_eq!(reference_template::Entity::find().count(store.raw_connection()).await.unwrap(), 0);
     assert!(store.biometric_consent(&citizen.id).await.unwrap().is_none());
 }
 

@@ -112,7 +112,7 @@ async fn logout_posts_signed_logout_tokens_to_the_sessions_clients_and_retries()
         other => panic!("{other:?}"),
     }
     // Queued during the logout request: one token for A, one for D; none for B (no URI) nor C (another session).
-    let rows = event_delivery::Entity::find().all(&tanu.app.store.db).await.unwrap();
+    let rows = event_delivery::Entity::find().all(tanu.app.store.raw_connection()).await.unwrap();
     let mut queued: Vec<String> = rows.iter().map(|r| r.client_id.clone()).collect();
     queued.sort();
     let mut expected = vec![a.id.to_string(), d.id.to_string()];
@@ -143,7 +143,7 @@ async fn logout_posts_signed_logout_tokens_to_the_sessions_clients_and_retries()
     assert_eq!(claims["sid"], id_claims["sid"], "the session that ended, as in the ID token");
     assert_eq!(claims["sub"], id_claims["sub"], "the subject as A knows it");
 
-    let rows = event_delivery::Entity::find().all(&tanu.app.store.db).await.unwrap();
+    let rows = event_delivery::Entity::find().all(tanu.app.store.raw_connection()).await.unwrap();
     let row_a = rows.iter().find(|r| r.client_id == a.id.as_str()).unwrap();
     assert_eq!((row_a.attempts, row_a.delivered_at.is_some()), (2, true), "one refused try and the delivery, recorded");
     let row_d = rows.iter().find(|r| r.client_id == d.id.as_str()).unwrap();
@@ -163,7 +163,7 @@ async fn backchannel_logout_without_a_session_names_the_subject() {
     let (without, _) = tanu.client("http://127.0.0.1:9/b", |_| {}).await;
     assert!(tanu_idp::notify::backchannel_logout(&tanu.app, &with, &citizen.id, None).await.unwrap());
     assert!(!tanu_idp::notify::backchannel_logout(&tanu.app, &without, &citizen.id, None).await.unwrap());
-    let rows = event_delivery::Entity::find().all(&tanu.app.store.db).await.unwrap();
+    let rows = event_delivery::Entity::find().all(tanu.app.store.raw_connection()).await.unwrap();
     assert_eq!(rows.len(), 1);
     let signed = tanu_idp::notify::sign_logout_token(&tanu.app, &serde_json::from_str(&rows[0].set_jwt).unwrap()).await.unwrap();
     let claims = verify_logout_token(&tanu, with.id.as_str(), &signed).await;

@@ -132,7 +132,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
         if run.pages.last().map(String::as_str) != Some("consent") {
             use sea_orm::{EntityTrait, QueryOrder};
             use tanu_idp::store::entities::audit_record;
-            let journal: Vec<_> = audit_record::Entity::find().order_by_asc(audit_record::Column::Seq).all(&tanu.app.store.db).await.unwrap().into_iter().map(|r| (r.step, r.reason)).collect();
+            let journal: Vec<_> = audit_record::Entity::find().order_by_asc(audit_record::Column::Seq).all(tanu.app.store.raw_connection()).await.unwrap().into_iter().map(|r| (r.step, r.reason)).collect();
             panic!("{lang}: {:?}; journal {journal:?}", run.pages);
         }
         assert_eq!(run.pages, ["iin", "iin-invalid", "biometric-consent", "camera", "challenge", "consent"], "{lang}");

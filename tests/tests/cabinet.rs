@@ -75,7 +75,7 @@ async fn a_sign_in_then_userinfo_and_refresh_produce_exactly_these_release_rows(
     );
     assert!(rows.iter().all(|r| r.grant_id == rows[0].grant_id), "all from the one grant");
     // Names only: no released value is stored.
-    let db = &s.tanu.app.store.db;
+    let db = s.tanu.app.store.raw_connection();
     let stored = db
         .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT claims FROM data_releases"))
         .await
@@ -241,7 +241,7 @@ async fn withdrawing_biometric_consent_in_the_cabinet_deletes_the_template_and_e
     assert_eq!((last.step.as_str(), last.reason.as_deref()), ("biometric_consent_withdrawn", Some("citizen (cabinet)")));
     // Every session ended: the provider's too (the next sign-in logs in again).
     use sea_orm::EntityTrait;
-    let sessions = tanu_idp::store::entities::browser_session::Entity::find().all(&store.db).await.unwrap();
+    let sessions = tanu_idp::store::entities::browser_session::Entity::find().all(store.raw_connection()).await.unwrap();
     assert!(!sessions.is_empty() && sessions.iter().all(|x| x.ended_at.is_some()), "{sessions:?}");
     let me = b.navigate(&s.tanu.url("/me/history")).await;
     assert!(body(&me).contains("data-signin"), "the cabinet session ended too");
@@ -308,7 +308,7 @@ mod face {
         assert!(body(&page).contains("data-template") && body(&page).contains("data-consent"), "{}", body(&page));
         let done = b.post_form(&tanu.url("/me/biometrics/withdraw"), &[("csrf", &csrf(body(&page)))]).await;
         assert!(body(&done).contains("data-signin"));
-        let db = &tanu.app.store.db;
+        let db = tanu.app.store.raw_connection();
         for table in ["reference_templates", "template_keys"] {
             let left = db.query_all_raw(Statement::from_string(db.get_database_backend(), format!("SELECT citizen_id FROM {table}"))).await.unwrap();
             assert!(left.is_empty(), "no row is left in {table}");
@@ -396,7 +396,7 @@ async fn revoking_in_the_cabinet_sends_a_back_channel_logout() {
     s.tokens(&b, &[SCOPE]).await;
     let home = cabinet(&s.tanu, &b).await;
     let logouts = || async {
-        event_delivery::Entity::find().all(&s.tanu.app.store.db).await.unwrap().into_iter().filter(|r| r.kind == "backchannel_logout").collect::<Vec<_>>()
+        event_delivery::Entity::find().all(s.tanu.app.store.raw_connection()).await.unwrap().into_iter().filter(|r| r.kind == "backchannel_logout").collect::<Vec<_>>()
     };
     assert!(logouts().await.is_empty());
     let done = b.post_form(&s.tanu.url(&format!("/me/consents/{}/revoke", s.client.id.as_str())), &[("csrf", &csrf(&home))]).await;

@@ -325,7 +325,7 @@ async fn the_flow_does_not_tell_who_signed_in_before() {
 
 async fn face_failures(tanu: &Tanu) -> u64 {
     use sea_orm::{EntityTrait, PaginatorTrait};
-    tanu_idp::store::entities::face_failure::Entity::find().count(&tanu.app.store.db).await.unwrap()
+    tanu_idp::store::entities::face_failure::Entity::find().count(tanu.app.store.raw_connection()).await.unwrap()
 }
 
 /// Issue 12, the lock-out attack: posting empty captures against a victim's

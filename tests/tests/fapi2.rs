@@ -599,7 +599,7 @@ async fn fapi2_sp_final_attempt_reuse_authorization_code_after_one_second() {
 async fn fapi2_sp_final_ensure_token_endpoint_fails_with_expired_auth_code() {
     let f = Fapi::start_with(|c| c.authorization_code_ttl = 600).await;
     let (code, pkce) = f.code().await;
-    let db = &f.tanu.app.store.db;
+    let db = f.tanu.app.store.raw_connection();
     let row = authorization_code::Entity::find_by_id(tanu_idp::crypto::token_hash(&code)).one(db).await.unwrap().unwrap();
     assert_eq!((row.expires_at - row.created_at).num_seconds(), 60, "capped at 60 s for the profile");
     let (standard, secret) = f.tanu.client(CB, |_| {}).await;

@@ -81,7 +81,7 @@ async fn outcome_events_are_signed_delivered_and_retried() {
     // (bounded) for the record rather than race it.
     let mut rows = Vec::new();
     for _ in 0..100 {
-        rows = event_delivery::Entity::find().all(&tanu.app.store.db).await.unwrap();
+        rows = event_delivery::Entity::find().all(tanu.app.store.raw_connection()).await.unwrap();
         if rows.iter().all(|r| r.delivered_at.is_some()) {
             break;
         }

@@ -37,7 +37,7 @@ async fn secrets_are_stored_only_hashed_or_sealed() {
     let pkce = Pkce::new();
     let code = Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &pkce, &[("scope", "openid offline_access")])).await.param("code").unwrap();
     let (_, tokens) = redeem(&tanu, &client.id, &secret, &code, cb, &pkce.verifier).await;
-    let db = &tanu.app.store.db;
+    let db = tanu.app.store.raw_connection();
     let mut dump = String::new();
     for (table, cols) in [
         ("clients", "secret_hash"),
@@ -77,7 +77,7 @@ async fn sign_in_attempts_are_journalled_in_a_verifiable_chain() {
     assert!(!records.iter().any(|r| r.subject.as_deref() == Some("900517300124")), "no raw IIN in the journal");
     let v = tanu.app.journal.verify(None).await.unwrap();
     assert!(v.breaks.is_empty());
-    let db = &tanu.app.store.db;
+    let db = tanu.app.store.raw_connection();
     db.execute_unprepared("UPDATE audit_journal SET reason = 'nothing happened' WHERE seq = 1").await.unwrap();
     let v = tanu.app.journal.verify(Some(&v.head_hash)).await.unwrap();
     assert_eq!(v.breaks, vec![tanu_idp::audit::Break::Edited { seq: 1 }]);

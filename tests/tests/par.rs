@@ -224,7 +224,7 @@ async fn bad_pushes_are_refused() {
     let (status, body) = push(&s, creds, &big).await;
     assert_eq!((status, body["error"].as_str()), (413, Some("invalid_request")));
     use sea_orm::{EntityTrait, PaginatorTrait};
-    let stored = tanu_idp::store::entities::pushed_request::Entity::find().count(&s.tanu.app.store.db).await.unwrap();
+    let stored = tanu_idp::store::entities::pushed_request::Entity::find().count(s.tanu.app.store.raw_connection()).await.unwrap();
     assert_eq!(stored, 0, "no refused push is kept");
     // The client's credentials are not kept with the request.
     let (other_post, post_secret) = s.tanu.client(CB, |c| c.auth_method = tanu_idp::domain::TokenAuthMethod::ClientSecretPost).await;
@@ -232,7 +232,7 @@ async fn bad_pushes_are_refused() {
     f.push(("client_secret".into(), post_secret.unwrap()));
     let (status, body) = push(&s, None, &f).await;
     assert_eq!(status, 201, "{body}");
-    let rows = tanu_idp::store::entities::pushed_request::Entity::find().all(&s.tanu.app.store.db).await.unwrap();
+    let rows = tanu_idp::store::entities::pushed_request::Entity::find().all(s.tanu.app.store.raw_connection()).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert!(!rows[0].params.contains("client_secret"), "{}", rows[0].params);
 }

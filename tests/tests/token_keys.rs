@@ -9,7 +9,7 @@ use tanu_idp::store::entities::client;
 use tanu_tests::*;
 
 async fn stored_hash(s: &Scenario) -> String {
-    client::Entity::find_by_id(s.client.id.as_str()).one(&s.tanu.app.store.db).await.unwrap().unwrap().secret_hash.unwrap()
+    client::Entity::find_by_id(s.client.id.as_str()).one(s.tanu.app.store.raw_connection()).await.unwrap().unwrap().secret_hash.unwrap()
 }
 
 /// Puts the client's secret back into the form Tanu stored before: Argon2id.
@@ -18,7 +18,7 @@ async fn make_legacy(s: &Scenario) {
     client::Entity::update_many()
         .col_expr(client::Column::SecretHash, sea_orm::sea_query::Expr::value(old))
         .filter(client::Column::ClientId.eq(s.client.id.as_str()))
-        .exec(&s.tanu.app.store.db)
+        .exec(s.tanu.app.store.raw_connection())
         .await
         .unwrap();
     assert!(stored_hash(s).await.starts_with("$argon2id$"));

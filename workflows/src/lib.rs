@@ -3,11 +3,12 @@
 //! * [`calendar`] — working days in the Republic of Kazakhstan (weekends,
 //!   public holidays, moved days off, Government transfers loaded from
 //!   `ops/calendar/kz-YYYY.toml`) and deadlines in Asia/Almaty time.
-//! * [`ids`] — Kazakhstan identification numbers ([`Bin`]).
+//! * [`ids`] — Kazakhstan identification numbers ([`Bin`]), from `tanu-core`.
 
 pub mod calendar;
 pub mod eds;
-pub mod ids;
+/// The identification numbers, defined once in `tanu-core`.
+pub use tanu_core::ids;
 pub mod onboarding;
 pub mod temporal;
 

@@ -208,7 +208,7 @@ fn scope_msg(s: Scope) -> Msg {
 /// Signed in: the consents. Signed out: what the cabinet is, and sign-in.
 #[handler]
 async fn home(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = match me(app, cookies).await {
             Ok(w) => w,
@@ -237,7 +237,7 @@ async fn home(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, 
 
 #[handler]
 async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
             return Err(PageError::TooMany);
@@ -278,7 +278,7 @@ struct CallbackQuery {
 
 #[handler]
 async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let login = match &q.state {
             Some(state) => app.store.take_cabinet_login(state).await?,
@@ -334,7 +334,7 @@ struct CsrfForm {
 
 #[handler]
 async fn signout(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
@@ -349,7 +349,7 @@ async fn signout(req: &Request, cookies: &CookieJar, form: poem::Result<Form<Csr
 /// Takes back everything the citizen gave one relying party, at once.
 #[handler]
 async fn revoke(req: &Request, cookies: &CookieJar, Path(client): Path<String>, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
@@ -525,7 +525,7 @@ struct PageQuery {
 
 #[handler]
 async fn history(req: &Request, cookies: &CookieJar, Query(q): Query<PageQuery>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let page = q.page.unwrap_or(0).min(MAX_PAGE);
@@ -555,7 +555,7 @@ fn neutralise(s: &str) -> String {
 
 #[handler]
 async fn history_csv(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let mut w = csv::Writer::from_writer(vec![]);
@@ -585,7 +585,7 @@ async fn history_csv(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<Ap
 
 #[handler]
 async fn history_json(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let body = serde_json::to_vec(&entries(app, &who.citizen, DOWNLOAD_LIMIT).await?).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
@@ -598,7 +598,7 @@ async fn history_json(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<A
 
 #[handler]
 async fn biometrics(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let h = app.store.biometric_holding(&who.citizen.id).await?;
@@ -615,7 +615,7 @@ async fn biometrics(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App
 
 #[handler]
 async fn withdraw(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
@@ -708,7 +708,7 @@ async fn documents_page(app: &App, docs: &Documents, who: &Me, lang: Lang, opene
 
 #[handler]
 async fn documents(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         documents_page(app, docs, &who, lang, None, notice(&q)).await
@@ -724,7 +724,7 @@ struct OpenForm {
 
 #[handler]
 async fn open_document(req: &Request, cookies: &CookieJar, form: poem::Result<Form<OpenForm>>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
@@ -748,7 +748,7 @@ async fn open_document(req: &Request, cookies: &CookieJar, form: poem::Result<Fo
 
 #[handler]
 async fn revoke_share(req: &Request, cookies: &CookieJar, Path(id): Path<String>, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let who = me(app, cookies).await?;
         let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
@@ -822,7 +822,7 @@ struct CodeQuery {
 
 #[handler]
 async fn verify_page(req: &Request, cookies: &CookieJar, Query(q): Query<CodeQuery>, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let Some((verifier, organisation, csrf)) = verifier_user(app, cookies).await? else {
             return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
@@ -842,7 +842,7 @@ struct CodeForm {
 
 #[handler]
 async fn verify_submit(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CodeForm>>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     finish(lang, async {
         let Some((verifier, organisation, csrf)) = verifier_user(app, cookies).await? else {
             return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));

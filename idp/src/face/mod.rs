@@ -49,7 +49,7 @@ use tanu_biometrics::{decode_image, DecodeLimits, Iin, Schedule, Step};
 use crate::app::App;
 use crate::audit::{Event, Outcome};
 use crate::config::Config;
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Msg;
 use crate::interaction::{complete_login, deny, pending, Authenticated, Authenticator, Failure, Interaction, InteractionError};
 use crate::oidc::client_ip;
 use crate::store::biometric::CONSENT_TEXT_VERSION;
@@ -214,7 +214,7 @@ struct ConsentForm {
 }
 
 async fn load(app: &App, id: &str, cookies: &CookieJar, req: &Request) -> Result<Interaction, Response> {
-    pending(app, id, cookies).await.map_err(|e| e.page(Lang::from_request(req)))
+    pending(app, id, cookies).await.map_err(|e| e.page(crate::i18n::lang_of(req)))
 }
 
 /// A form that carries the interaction's CSRF token.

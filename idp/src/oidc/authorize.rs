@@ -5,7 +5,6 @@ use std::{borrow::Cow, sync::Arc};
 use chrono::{Duration, Utc};
 use oxide_auth::code_grant::extensions::Pkce;
 use poem::{handler, http::{Method, StatusCode}, web::{cookie::CookieJar, Data, Path}, Body, Request, Response};
-use sea_orm::{ActiveModelTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use super::errors::Params;
@@ -15,7 +14,7 @@ use crate::{
     domain::{ClientId, Scope, ScopeSet},
     i18n::{Lang, Msg},
     interaction::{self, Interaction},
-    store::{entities::{authorization_code, grant}, uuid_like, Client},
+    store::{grants::{NewCode, NewGrant}, Client},
     web::error_page,
 };
 
@@ -106,7 +105,7 @@ impl Back<'_> {
 
 #[handler]
 pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     if app.limiter.check(super::client_ip(req)).is_err() {
         return error_page(StatusCode::TOO_MANY_REQUESTS, lang, Msg::error_rate_limited, None);
     }
@@ -236,7 +235,7 @@ fn server_error_page(lang: Lang, e: impl std::fmt::Display) -> Response {
 /// After login or consent: the browser comes back here to finish the request.
 #[handler]
 pub async fn resume(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let lang = Lang::from_request(req);
+    let lang = crate::i18n::lang_of(req);
     match interaction::pending(app, &id, cookies).await {
         Ok(i) => {
             let request = i.request.clone();
@@ -303,41 +302,29 @@ pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationReque
 async fn issue_code(
     app: &App,
     request: &AuthorizationRequest,
-    session: &crate::store::entities::browser_session::Model,
+    session: &crate::store::sessions::BrowserSession,
     ttl_secs: u64,
-) -> Result<String, sea_orm::DbErr> {
+) -> Result<String, crate::store::StoreError> {
     let now = Utc::now();
-    let grant_id = uuid_like();
-    grant::ActiveModel {
-        id: Set(grant_id.clone()),
-        client_id: Set(request.client_id.to_string()),
-        citizen_id: Set(session.citizen_id.clone()),
-        session_id: Set(session.id.clone()),
-        scope: Set(request.scope.clone()),
-        auth_time: Set(session.auth_time),
-        acr: Set(session.acr.clone()),
-        amr: Set(session.amr.clone()),
-        created_at: Set(now),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-    }
-    .insert(&app.store.db)
-    .await?;
     let code = random_token(32);
-    authorization_code::ActiveModel {
-        code_hash: Set(token_hash(&code)),
-        grant_id: Set(grant_id),
-        client_id: Set(request.client_id.to_string()),
-        redirect_uri: Set(request.redirect_uri.clone()),
-        pkce_challenge: Set(request.pkce.clone()),
-        nonce: Set(request.nonce.clone()),
-        dpop_jkt: Set(request.dpop_jkt.clone()),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::seconds(ttl_secs as i64)),
-        used_at: Set(None),
-    }
-    .insert(&app.store.db)
-    .await?;
+    let grant = NewGrant {
+        client_id: &request.client_id,
+        citizen_id: &session.citizen_id,
+        session_id: &session.id,
+        scope: &request.scope,
+        auth_time: session.auth_time,
+        acr: &session.acr,
+        amr_json: &session.amr_json,
+    };
+    let new_code = NewCode {
+        code_hash: token_hash(&code),
+        redirect_uri: &request.redirect_uri,
+        pkce_challenge: &request.pkce,
+        nonce: request.nonce.as_deref(),
+        dpop_jkt: request.dpop_jkt.as_deref(),
+        expires_at: now + Duration::seconds(ttl_secs as i64),
+    };
+    app.store.issue_grant_with_code(grant, new_code, now).await?;
     Ok(code)
 }
 

@@ -5,7 +5,6 @@
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::Utc;
 use poem::{http::StatusCode, Request};
-use sea_orm::{ActiveModelTrait, Set};
 use serde::Deserialize;
 
 use super::errors::{OAuthError, Params};
@@ -13,7 +12,7 @@ use crate::{
     app::App,
     crypto::SecretCheck,
     domain::{ClientId, TokenAuthMethod},
-    store::{entities::client_assertion, Client},
+    store::Client,
 };
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -219,14 +218,8 @@ async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result
     if claims.exp > Utc::now().timestamp() + 600 {
         return Err(bad("client assertion lives too long"));
     }
-    let inserted = client_assertion::ActiveModel {
-        jti: Set(format!("{}:{}", client.id, claims.jti)),
-        client_id: Set(client.id.to_string()),
-        expires_at: Set(chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now)),
-    }
-    .insert(&app.store.db)
-    .await;
-    if inserted.is_err() {
+    let until = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
+    if !app.store.remember_client_assertion(&client.id, &claims.jti, until).await.map_err(OAuthError::server_error)? {
         return Err(bad("client assertion has been used before"));
     }
     Ok(())

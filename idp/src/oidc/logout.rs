@@ -54,7 +54,7 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
     let raw = if req.method() == Method::POST {
         match body.into_bytes_limit(16 * 1024).await {
             Ok(b) => b.to_vec(),
-            Err(_) => return error_page(StatusCode::PAYLOAD_TOO_LARGE, Lang::from_request(req), Msg::error_too_large, None),
+            Err(_) => return error_page(StatusCode::PAYLOAD_TOO_LARGE, crate::i18n::lang_of(req), Msg::error_too_large, None),
         }
     } else {
         req.uri().query().unwrap_or("").as_bytes().to_vec()

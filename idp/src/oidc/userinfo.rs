@@ -8,7 +8,6 @@ use openidconnect::{
     StandardClaims, SubjectIdentifier, UserInfoClaims,
 };
 use poem::{handler, http::{Method, StatusCode}, web::{Data, Json}, Body, IntoResponse, Request, Response};
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 
 use super::{dpop, errors::{OAuthError, Params}};
@@ -16,7 +15,7 @@ use crate::{
     app::App,
     crypto::token_hash,
     domain::{ClientId, Scope, ScopeSet},
-    store::{cabinet::Channel, entities::{access_token, grant}},
+    store::{cabinet::Channel, tokens::TokenKind},
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,7 +76,6 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
             return Err(e);
         }
     };
-    let db = &app.store.db;
     let refuse = |description: &str| match scheme {
         Scheme::Bearer => bearer_error("invalid_token", description),
         Scheme::Dpop => OAuthError::dpop_resource_error("invalid_token", description, None),
@@ -92,7 +90,8 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
         ),
         Scheme::Bearer => None,
     };
-    let at = access_token::Entity::find_by_id(token_hash(&token)).one(db).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
+    let at = app.store.find_token_of(&token_hash(&token), TokenKind::Access).await.map_err(OAuthError::server_error)?;
+    let at = at.ok_or_else(invalid)?;
     if at.expires_at < Utc::now() {
         return Err(invalid());
     }
@@ -106,16 +105,16 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
         (Some(bound), Some(p)) if bound == p.jkt.as_str() => {}
         (Some(_), Some(_)) => return Err(dpop::refusal(app, &dpop::DpopError::KeyMismatch, dpop::At::Resource, Utc::now())),
     }
-    let token_scope = at.scope.clone();
-    let g = grant::Entity::find_by_id(at.grant_id).one(db).await.map_err(OAuthError::server_error)?;
-    let g = g.filter(|g| g.revoked_at.is_none()).ok_or_else(invalid)?;
-    let client_id: ClientId = g.client_id.parse().map_err(OAuthError::server_error)?;
+    if at.grant_revoked {
+        return Err(invalid());
+    }
+    let client_id: ClientId = at.client_id.parse().map_err(OAuthError::server_error)?;
     let client = app.store.client(&client_id).await.map_err(OAuthError::server_error)?;
     let client = client.filter(|c| !c.disabled).ok_or_else(invalid)?;
-    let citizen = app.store.citizen(&g.citizen_id).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
+    let citizen = app.store.citizen(&at.citizen_id).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
 
     // The token's own scope: narrower than the grant's after a narrowing refresh.
-    let scopes = ScopeSet::parse_lenient(token_scope.as_deref().unwrap_or(&g.scope));
+    let scopes = ScopeSet::parse_lenient(&at.scope);
     let mut standard = StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(app.subject(&client, &citizen.id)));
     if scopes.contains(Scope::Profile) {
         let one = |v: String| Some(LocalizedClaim::from(v));
@@ -127,7 +126,7 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     }
     let iin = scopes.contains(Scope::Iin).then(|| citizen.iin.clone());
     let claims = UserInfoClaims::new(standard, IinClaim { iin });
-    app.store.record_release(&g, Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::server_error)?;
+    app.store.record_release(at.parties(), Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::server_error)?;
     Ok(dpop::with_fresh_nonce(app, proof.as_ref(), Json(claims).with_header("Cache-Control", "no-store").into_response()))
 }
 

@@ -48,6 +48,9 @@ impl Logo {
     pub fn png(&self) -> &[u8] {
         &self.0
     }
+    pub fn into_png(self) -> Vec<u8> {
+        self.0
+    }
     pub fn media_type(&self) -> &'static str {
         "image/png"
     }
@@ -235,8 +238,8 @@ pub fn parse(raw: &RawApplication) -> Result<NewApplication, FieldErrors> {
             sandbox_redirect_uri,
             tos_uri,
             policy_uri,
-            logo,
-            contact_email,
+            logo: logo.map(Logo::into_png),
+            contact_email: contact_email.as_str().to_owned(),
             authorised_person,
         }),
         _ => Err(errors),
@@ -278,7 +281,7 @@ mod tests {
         assert_eq!(a.bin.as_str(), "010140000143");
         assert_eq!(a.redirect_uri.as_str(), "https://bank.example.kz/oidc/callback");
         assert_eq!(a.sandbox_redirect_uri.unwrap().as_str(), "http://127.0.0.1:8400/callback");
-        assert_eq!(a.contact_email.as_str(), "cto@bank.example.kz");
+        assert_eq!(a.contact_email, "cto@bank.example.kz");
     }
 
     #[test]

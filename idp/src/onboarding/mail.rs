@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lettre::{message::Mailbox, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tanu_workflows::onboarding::{Effect, Side, Step};
 use tanu_workflows::ALMATY;
 
@@ -201,7 +200,7 @@ pub fn compose(lang: Lang, f: &LetterFacts<'_>) -> Letter {
 /// Writes one mail to the outbox unless it is there already (same `id`),
 /// then tries to send what is unsent of it.
 pub async fn enqueue_and_send(app: &App, mailer: &Mailer, m: mail::Model) -> Result<(), StoreError> {
-    let existing = mail::Entity::find_by_id(m.id.as_str()).one(&app.store.db).await?;
+    let existing = app.store.mail(&m.id).await?;
     let row = match existing {
         Some(row) if row.sent_at.is_some() => return Ok(()),
         Some(row) => row,
@@ -225,11 +224,7 @@ pub async fn run_delivery(app: Arc<App>, mailer: Mailer, period: Duration) {
     loop {
         tokio::time::sleep(period).await;
         let since = Utc::now() - chrono::Duration::days(3);
-        let unsent = mail::Entity::find()
-            .filter(mail::Column::SentAt.is_null())
-            .filter(mail::Column::CreatedAt.gt(since))
-            .all(&app.store.db)
-            .await;
+        let unsent = app.store.unsent_mails(since).await;
         let Ok(unsent) = unsent else { continue };
         for row in unsent {
             let result = mailer.send(&row).await;

@@ -151,7 +151,7 @@ fn urlencode(s: &str) -> String {
 }
 
 fn lang_of(req: &Request) -> Lang {
-    Lang::from_request(req)
+    crate::i18n::lang_of(req)
 }
 
 async fn principal(app: &App, cookies: &CookieJar, here: &str) -> Result<Principal, PageError> {
@@ -769,7 +769,7 @@ async fn file_application(req: &Request, cookies: &CookieJar, multipart: Multipa
             tracing::warn!(error = %e, "filing: workflow not started");
             return again(FieldErrors::new(), Some(Msg::onb_err_unavailable));
         }
-        app.store.bind_initiator(&who.iin, &new.bin, &who.name, new.contact_email.as_str(), lang).await?;
+        app.store.bind_initiator(&who.iin, &new.bin, &who.name, &new.contact_email, lang).await?;
         audit(app, &who, "onboarding.filed", Outcome::Success, &format!("application {id}")).await;
         app.onboarding.settled(&id, 0).await;
         Ok(Redirect::see_other(format!("/portal/applications/{id}")).into_response())

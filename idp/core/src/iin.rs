@@ -26,15 +26,8 @@ impl Iin {
 }
 
 /// The check digit of the first 11 digits, or `None` when both passes give 10
-/// (such a number is never issued).
-pub fn check_digit(first11: &[u8; 11]) -> Option<u8> {
-    const PASS1: [u32; 11] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-    const PASS2: [u32; 11] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
-    let weigh = |w: &[u32; 11]| first11.iter().zip(w).map(|(d, w)| u32::from(*d) * w).sum::<u32>() % 11;
-    let c = weigh(&PASS1);
-    let c = if c == 10 { weigh(&PASS2) } else { c };
-    (c != 10).then_some(c as u8)
-}
+/// (such a number is never issued): the one implementation, shared with the BIN.
+pub use crate::ids::kz_check_digit as check_digit;
 
 impl FromStr for Iin {
     type Err = IinError;
@@ -46,11 +39,14 @@ impl FromStr for Iin {
         if s.len() != 12 {
             return Err(IinError::WrongLength);
         }
-        let d: Vec<u8> = s.bytes().map(|b| b - b'0').collect();
-        let first11: [u8; 11] = d[..11].try_into().expect("12 digits");
-        match check_digit(&first11) {
-            Some(c) if c == d[11] => Ok(Iin(s.to_owned())),
-            _ => Err(IinError::BadCheckDigit),
+        let mut d = [0u8; 12];
+        for (d, b) in d.iter_mut().zip(s.bytes()) {
+            *d = b - b'0';
+        }
+        if crate::ids::kz_check_digit_valid(&d) {
+            Ok(Iin(s.to_owned()))
+        } else {
+            Err(IinError::BadCheckDigit)
         }
     }
 }

@@ -1,10 +1,12 @@
-//! DPoP (RFC 9449 §11.1): the replay cache of proofs, in the database so
-//! that every instance behind a balancer sees every proof.
+//! One-time proofs: the replay caches of DPoP proofs (RFC 9449 §11.1) and
+//! of client assertions (RFC 7523 §3 `jti`), in the database so that every
+//! instance behind a balancer sees every proof.
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::{entities::dpop_proof, Store, StoreError};
-use crate::crypto::token_hash;
+use super::{entities::{client_assertion, dpop_proof}, Store, StoreError};
+use tanu_core::domain::ClientId;
+use tanu_core::crypto::token_hash;
 
 impl Store {
     /// Records that the proof `jti` of the key `jkt` has been used, to be
@@ -25,5 +27,20 @@ impl Store {
     pub async fn dpop_proofs_remembered(&self) -> Result<u64, StoreError> {
         use sea_orm::PaginatorTrait;
         Ok(dpop_proof::Entity::find().count(&self.db).await?)
+    }
+
+    /// Records that `client` has used the assertion `jti`, valid until
+    /// `until`: false for a replay (the primary key decides).
+    pub async fn remember_client_assertion(&self, client: &ClientId, jti: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let row = client_assertion::ActiveModel {
+            jti: Set(format!("{client}:{jti}")),
+            client_id: Set(client.to_string()),
+            expires_at: Set(until),
+        };
+        match client_assertion::Entity::insert(row).exec_without_returning(&self.db).await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -6,6 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTra
 
 use super::{
     entities::{access_token, grant, refresh_token},
+    grants::GrantParties,
     Store, StoreError,
 };
 
@@ -50,6 +51,12 @@ pub struct FoundToken {
 }
 
 impl FoundToken {
+    /// Whose grant it is (for the data release record).
+    pub fn parties(&self) -> GrantParties<'_> {
+        GrantParties { grant_id: &self.grant_id, client_id: &self.client_id, citizen_id: &self.citizen_id }
+    }
+
+
     /// Whether the token still works at `now`: not expired, not rotated, its
     /// grant not revoked. (The caller checks the client.)
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
@@ -67,38 +74,45 @@ impl Store {
             _ => [TokenKind::Access, TokenKind::Refresh],
         };
         for kind in order {
-            let found = match kind {
-                TokenKind::Access => access_token::Entity::find_by_id(hash)
-                    .one(&self.db)
-                    .await?
-                    .map(|t| (t.grant_id, t.expires_at, t.scope, false, t.dpop_jkt)),
-                TokenKind::Refresh => refresh_token::Entity::find_by_id(hash)
-                    .one(&self.db)
-                    .await?
-                    .map(|t| (t.grant_id, t.expires_at, None, t.used_at.is_some(), t.dpop_jkt)),
-            };
-            let Some((grant_id, expires_at, scope, used, dpop_jkt)) = found else { continue };
-            let Some(g) = grant::Entity::find_by_id(grant_id.clone()).one(&self.db).await? else { continue };
-            return Ok(Some(FoundToken {
-                kind,
-                token_hash: hash.to_string(),
-                grant_id,
-                client_id: g.client_id,
-                citizen_id: g.citizen_id,
-                session_id: g.session_id,
-                scope: scope.unwrap_or(g.scope),
-                expires_at,
-                grant_revoked: g.revoked_at.is_some(),
-                used,
-                dpop_jkt,
-            }));
+            if let Some(found) = self.find_token_of(hash, kind).await? {
+                return Ok(Some(found));
+            }
         }
         Ok(None)
     }
 
+    /// The token of `kind` whose SHA-256 is `hash`, with its grant.
+    pub async fn find_token_of(&self, hash: &str, kind: TokenKind) -> Result<Option<FoundToken>, StoreError> {
+        let found = match kind {
+            TokenKind::Access => access_token::Entity::find_by_id(hash)
+                .one(&self.db)
+                .await?
+                .map(|t| (t.grant_id, t.expires_at, t.scope, false, t.dpop_jkt)),
+            TokenKind::Refresh => refresh_token::Entity::find_by_id(hash)
+                .one(&self.db)
+                .await?
+                .map(|t| (t.grant_id, t.expires_at, None, t.used_at.is_some(), t.dpop_jkt)),
+        };
+        let Some((grant_id, expires_at, scope, used, dpop_jkt)) = found else { return Ok(None) };
+        let Some(g) = grant::Entity::find_by_id(grant_id.clone()).one(&self.db).await? else { return Ok(None) };
+        Ok(Some(FoundToken {
+            kind,
+            token_hash: hash.to_string(),
+            grant_id,
+            client_id: g.client_id,
+            citizen_id: g.citizen_id,
+            session_id: g.session_id,
+            scope: scope.unwrap_or(g.scope),
+            expires_at,
+            grant_revoked: g.revoked_at.is_some(),
+            used,
+            dpop_jkt,
+        }))
+    }
+
     /// The clients a browser session signed in to (its grants', revoked or
     /// not): whom a logout of the session concerns.
-    pub async fn session_clients(&self, session_id: &str) -> Result<Vec<crate::domain::ClientId>, StoreError> {
+    pub async fn session_clients(&self, session_id: &str) -> Result<Vec<tanu_core::domain::ClientId>, StoreError> {
         let ids: Vec<String> = grant::Entity::find()
             .select_only()
             .column(grant::Column::ClientId)
@@ -122,19 +136,7 @@ impl Store {
     /// changes nothing (its first reason stays).
     pub async fn revoke_grant(&self, grant_id: &str, reason: &str) -> Result<(), StoreError> {
         let tx = self.db.begin().await?;
-        grant::Entity::update_many()
-            .col_expr(grant::Column::RevokedAt, sea_orm::sea_query::Expr::value(Utc::now()))
-            .col_expr(grant::Column::RevokedReason, sea_orm::sea_query::Expr::value(reason))
-            .filter(grant::Column::Id.eq(grant_id))
-            .filter(grant::Column::RevokedAt.is_null())
-            .exec(&tx)
-            .await?;
-        access_token::Entity::delete_many().filter(access_token::Column::GrantId.eq(grant_id)).exec(&tx).await?;
-        refresh_token::Entity::delete_many()
-            .filter(refresh_token::Column::GrantId.eq(grant_id))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .exec(&tx)
-            .await?;
+        super::grants::revoke_grants(&tx, &[grant_id.to_string()], reason, Utc::now()).await?;
         tx.commit().await?;
         tracing::warn!(grant = grant_id, reason, "grant revoked");
         Ok(())

@@ -7,13 +7,13 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::entities::{access_token, audit_record, browser_session, consent, grant, reference_template, refresh_token};
-use super::{uuid_like, Client, Store, StoreError};
-use crate::domain::{ClientId, Scope, ScopeSet};
+use super::entities::{browser_session, consent, grant, reference_template};
+use super::{grants::GrantParties, uuid_like, Client, Store, StoreError};
+use tanu_core::domain::{ClientId, ScopeSet};
 
 pub mod entities {
     pub mod data_release {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "data_releases")]
@@ -32,7 +32,7 @@ pub mod entities {
     }
 
     pub mod cabinet_login {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "cabinet_logins")]
@@ -49,7 +49,7 @@ pub mod entities {
     }
 
     pub mod cabinet_session {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "cabinet_sessions")]
@@ -141,6 +141,27 @@ pub struct BiometricHolding {
     pub template_formed_at: Option<DateTime<Utc>>,
 }
 
+/// A release row, on a connection or in a token exchange's transaction.
+pub(super) async fn insert_release<S: AsRef<str>>(
+    db: &impl sea_orm::ConnectionTrait,
+    grant: GrantParties<'_>,
+    channel: Channel,
+    claims: impl IntoIterator<Item = S>,
+) -> Result<(), StoreError> {
+    data_release::ActiveModel {
+        id: Set(uuid_like()),
+        citizen_id: Set(grant.citizen_id.into()),
+        client_id: Set(grant.client_id.into()),
+        grant_id: Set(grant.grant_id.into()),
+        claims: Set(claim_names(claims)),
+        channel: Set(channel.as_str().into()),
+        at: Set(super::stored_time(Utc::now())),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
 fn claim_names<S: AsRef<str>>(claims: impl IntoIterator<Item = S>) -> String {
     let names: Vec<String> = claims.into_iter().map(|c| c.as_ref().to_string()).filter(|c| !c.is_empty() && !c.contains(' ')).collect();
     names.join(" ")
@@ -148,25 +169,15 @@ fn claim_names<S: AsRef<str>>(claims: impl IntoIterator<Item = S>) -> String {
 
 impl Store {
     /// Records that `grant`'s relying party has just received `claims` of
-    /// its citizen through `channel`. The one way releases are recorded.
+    /// its citizen through `channel`. With [`super::grants::GrantTx::record_release`],
+    /// the one way releases are recorded.
     pub async fn record_release<S: AsRef<str>>(
         &self,
-        grant: &grant::Model,
+        grant: GrantParties<'_>,
         channel: Channel,
         claims: impl IntoIterator<Item = S>,
     ) -> Result<(), StoreError> {
-        data_release::ActiveModel {
-            id: Set(uuid_like()),
-            citizen_id: Set(grant.citizen_id.clone()),
-            client_id: Set(grant.client_id.clone()),
-            grant_id: Set(grant.id.clone()),
-            claims: Set(claim_names(claims)),
-            channel: Set(channel.as_str().into()),
-            at: Set(crate::audit::stored_time(Utc::now())),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(())
+        insert_release(&self.db, grant, channel, claims).await
     }
 
     /// The citizen's releases, newest first, at most `limit`.
@@ -181,16 +192,6 @@ impl Store {
             .into_iter()
             .map(Release::try_from)
             .collect()
-    }
-
-    /// Journal records about one (pseudonymised) subject, newest first, at most `limit`.
-    pub async fn journal_of_subject(&self, subject: &str, limit: u64) -> Result<Vec<audit_record::Model>, StoreError> {
-        Ok(audit_record::Entity::find()
-            .filter(audit_record::Column::Subject.eq(subject))
-            .order_by_desc(audit_record::Column::Seq)
-            .limit(limit)
-            .all(&self.db)
-            .await?)
     }
 
     /// Every relying party holding the citizen's consent or a live grant,
@@ -267,7 +268,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
-        revoke_grants(&tx, &grants, "revoked by the citizen", now).await?;
+        super::grants::revoke_grants(&tx, &grants, "revoked by the citizen", now).await?;
         tx.commit().await?;
         Ok(Some(grants))
     }
@@ -285,23 +286,7 @@ impl Store {
             .into_iter()
             .map(|s| s.id)
             .collect();
-        if !sessions.is_empty() {
-            browser_session::Entity::update_many()
-                .col_expr(browser_session::Column::EndedAt, Expr::value(now))
-                .filter(browser_session::Column::Id.is_in(sessions.clone()))
-                .exec(&tx)
-                .await?;
-            let online: Vec<String> = grant::Entity::find()
-                .filter(grant::Column::SessionId.is_in(sessions))
-                .filter(grant::Column::RevokedAt.is_null())
-                .all(&tx)
-                .await?
-                .into_iter()
-                .filter(|g| !ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess))
-                .map(|g| g.id)
-                .collect();
-            revoke_grants(&tx, &online, "browser session ended", now).await?;
-        }
+        super::sessions::end_sessions(&tx, &sessions, now).await?;
         cabinet_session::Entity::delete_many().filter(cabinet_session::Column::CitizenId.eq(citizen_id)).exec(&tx).await?;
         tx.commit().await?;
         Ok(())
@@ -356,26 +341,4 @@ impl Store {
         cabinet_session::Entity::delete_by_id(id_hash).exec(&self.db).await?;
         Ok(())
     }
-}
-
-/// Revokes grants and deletes their access tokens and unused refresh tokens
-/// (the same effect as `oidc::token::revoke_grant`, inside a transaction).
-async fn revoke_grants(tx: &sea_orm::DatabaseTransaction, ids: &[String], reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    grant::Entity::update_many()
-        .col_expr(grant::Column::RevokedAt, Expr::value(now))
-        .col_expr(grant::Column::RevokedReason, Expr::value(reason))
-        .filter(grant::Column::Id.is_in(ids.to_vec()))
-        .filter(grant::Column::RevokedAt.is_null())
-        .exec(tx)
-        .await?;
-    access_token::Entity::delete_many().filter(access_token::Column::GrantId.is_in(ids.to_vec())).exec(tx).await?;
-    refresh_token::Entity::delete_many()
-        .filter(refresh_token::Column::GrantId.is_in(ids.to_vec()))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(tx)
-        .await?;
-    Ok(())
 }

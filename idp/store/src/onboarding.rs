@@ -11,11 +11,11 @@ use tanu_workflows::onboarding::{Application as Procedure, Side, Step};
 use tanu_workflows::Bin;
 
 use super::{corrupt, uuid_like, Store, StoreError};
-use crate::i18n::Lang;
+use tanu_core::Lang;
 
 pub mod entities {
     pub mod staff {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_staff")]
@@ -33,7 +33,7 @@ pub mod entities {
     }
 
     pub mod initiator {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_initiators")]
@@ -51,7 +51,7 @@ pub mod entities {
     }
 
     pub mod application {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_applications")]
@@ -86,7 +86,7 @@ pub mod entities {
     }
 
     pub mod credential {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_credentials")]
@@ -104,7 +104,7 @@ pub mod entities {
     }
 
     pub mod document {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_documents")]
@@ -125,7 +125,7 @@ pub mod entities {
     }
 
     pub mod mail {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_mails")]
@@ -146,7 +146,7 @@ pub mod entities {
     }
 
     pub mod session {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_sessions")]
@@ -162,7 +162,7 @@ pub mod entities {
     }
 
     pub mod login {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "onboarding_logins")]
@@ -264,12 +264,14 @@ pub struct NewApplication {
     pub organisation_name: String,
     pub responsible_official: String,
     pub system_name: String,
-    pub redirect_uri: crate::domain::RedirectUri,
-    pub sandbox_redirect_uri: Option<crate::domain::RedirectUri>,
+    pub redirect_uri: tanu_core::domain::RedirectUri,
+    pub sandbox_redirect_uri: Option<tanu_core::domain::RedirectUri>,
     pub tos_uri: url::Url,
     pub policy_uri: url::Url,
-    pub logo: Option<crate::onboarding::form::Logo>,
-    pub contact_email: crate::onboarding::form::Email,
+    /// The sanitised logo, PNG (`onboarding::form::Logo` made it).
+    pub logo: Option<Vec<u8>>,
+    /// Parsed at the edge (`onboarding::form::Email`).
+    pub contact_email: String,
     pub authorised_person: String,
 }
 
@@ -394,9 +396,9 @@ impl Store {
             sandbox_redirect_uri: Set(new.sandbox_redirect_uri.as_ref().map(|r| r.as_str().into())),
             tos_uri: Set(new.tos_uri.to_string()),
             policy_uri: Set(new.policy_uri.to_string()),
-            logo: Set(new.logo.as_ref().map(|l| l.base64())),
-            logo_type: Set(new.logo.as_ref().map(|l| l.media_type().to_owned())),
-            contact_email: Set(new.contact_email.as_str().into()),
+            logo: Set(new.logo.as_ref().map(|png| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, png))),
+            logo_type: Set(new.logo.as_ref().map(|_| "image/png".to_owned())),
+            contact_email: Set(new.contact_email.clone()),
             lang: Set(lang.code().into()),
             authorised_person: Set(new.authorised_person.clone()),
             filed_by_iin: Set(filed_by_iin.into()),
@@ -572,6 +574,20 @@ impl Store {
         Ok(())
     }
 
+    /// The mail `id`, sent or not.
+    pub async fn mail(&self, id: &str) -> Result<Option<mail::Model>, StoreError> {
+        Ok(mail::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    /// Mail not yet sent, created after `since`.
+    pub async fn unsent_mails(&self, since: DateTime<Utc>) -> Result<Vec<mail::Model>, StoreError> {
+        Ok(mail::Entity::find()
+            .filter(mail::Column::SentAt.is_null())
+            .filter(mail::Column::CreatedAt.gt(since))
+            .all(&self.db)
+            .await?)
+    }
+
     pub async fn mails(&self, application_id: &str) -> Result<Vec<mail::Model>, StoreError> {
         Ok(mail::Entity::find()
             .filter(mail::Column::ApplicationId.eq(application_id))
@@ -628,7 +644,7 @@ impl Store {
     /// The secret is derived from the master key (256 bits); one shorter than
     /// `crypto::CLIENT_SECRET_MIN_CHARS` is refused. A hash in the legacy
     /// Argon2 form counts as stale and is replaced by the HMAC form.
-    pub async fn ensure_first_party_client(&self, id: &crate::domain::ClientId, name: &str, secret: &str, redirect_uri: &crate::domain::RedirectUri, environment: crate::domain::Environment, secrets: &crate::crypto::ClientSecrets) -> Result<(), StoreError> {
+    pub async fn ensure_first_party_client(&self, id: &tanu_core::domain::ClientId, name: &str, secret: &str, redirect_uri: &tanu_core::domain::RedirectUri, environment: tanu_core::domain::Environment, secrets: &tanu_core::crypto::ClientSecrets) -> Result<(), StoreError> {
         use super::entities::client;
         let redirects = serde_json::to_string(&vec![redirect_uri.as_str()]).expect("strings serialise");
         let hash = || secrets.hash(secret).map_err(|e| StoreError::Invalid(e.to_string()));
@@ -646,7 +662,7 @@ impl Store {
             }
             None => {
                 let mut new = super::NewClient::new(name, vec![redirect_uri.clone()]);
-                new.subject_type = crate::domain::SubjectType::Public;
+                new.subject_type = tanu_core::domain::SubjectType::Public;
                 new.environment = environment;
                 new.organisation_name = Some(name.into());
                 let registered = self.register_client(new, secrets).await?;

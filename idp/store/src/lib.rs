@@ -6,9 +6,14 @@ pub mod cabinet;
 pub mod documents;
 pub mod dpop;
 pub mod entities;
+pub mod grants;
+pub mod journal;
+pub mod keys;
 pub mod onboarding;
 pub mod ops;
+pub mod outbox;
 pub mod par;
+pub mod sessions;
 pub mod tokens;
 
 use chrono::{DateTime, Utc};
@@ -18,8 +23,9 @@ use sea_orm::{
 };
 use tanu_migrations::{Migrator, MigratorTrait};
 
-use crate::domain::{ClientId, ClientProfile, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
+use tanu_core::domain::{ClientId, ClientProfile, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
 use entities::*;
+pub use journal::stored_time;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,7 +45,7 @@ impl From<ParseError> for StoreError {
 
 #[derive(Clone)]
 pub struct Store {
-    pub db: DatabaseConnection,
+    db: DatabaseConnection,
 }
 
 /// Creates the SQLite file (mode 0600) and its missing directories (0700)
@@ -66,6 +72,14 @@ fn create_private_file(file: &std::path::Path) -> Result<(), StoreError> {
 }
 
 impl Store {
+    /// The connection itself, for the tests alone: they tamper with rows as
+    /// an attacker with database access would, and look at what was stored.
+    /// Nothing in the service writes SQL outside this module.
+    #[doc(hidden)]
+    pub fn raw_connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     /// Connects and runs pending migrations. For SQLite the parent directory
     /// of the file is created.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -296,7 +310,7 @@ pub struct Registered {
 impl Store {
     /// The secret (when the method has one) is generated here, 256 random
     /// bits, and stored only in the form `secrets` gives it.
-    pub async fn register_client(&self, mut new: NewClient, secrets: &crate::crypto::ClientSecrets) -> Result<Registered, StoreError> {
+    pub async fn register_client(&self, mut new: NewClient, secrets: &tanu_core::crypto::ClientSecrets) -> Result<Registered, StoreError> {
         if new.name.trim().is_empty() || new.name.len() > 200 {
             return Err(StoreError::Invalid("name must be 1 to 200 characters".into()));
         }
@@ -361,7 +375,7 @@ impl Store {
         let id = ClientId::generate();
         let secret = match new.auth_method {
             TokenAuthMethod::PrivateKeyJwt => None,
-            _ => Some(crate::crypto::random_token(32)),
+            _ => Some(tanu_core::crypto::random_token(32)),
         };
         let secret_hash = secret
             .as_deref()
@@ -495,16 +509,16 @@ impl Store {
     }
 
     /// Whether the citizen has granted `client` every scope in `scopes`.
-    pub async fn consented_scopes(&self, citizen_id: &str, client: &ClientId) -> Result<crate::domain::ScopeSet, StoreError> {
+    pub async fn consented_scopes(&self, citizen_id: &str, client: &ClientId) -> Result<tanu_core::domain::ScopeSet, StoreError> {
         let rows = consent::Entity::find()
             .filter(consent::Column::CitizenId.eq(citizen_id))
             .filter(consent::Column::ClientId.eq(client.as_str()))
             .filter(consent::Column::RevokedAt.is_null())
             .all(&self.db)
             .await?;
-        let mut set = crate::domain::ScopeSet::default();
+        let mut set = tanu_core::domain::ScopeSet::default();
         for r in rows {
-            set.0.extend(crate::domain::ScopeSet::parse_lenient(&r.scopes).0);
+            set.0.extend(tanu_core::domain::ScopeSet::parse_lenient(&r.scopes).0);
         }
         Ok(set)
     }
@@ -513,7 +527,7 @@ impl Store {
         &self,
         citizen_id: &str,
         client: &ClientId,
-        scopes: &crate::domain::ScopeSet,
+        scopes: &tanu_core::domain::ScopeSet,
     ) -> Result<(), StoreError> {
         consent::ActiveModel {
             id: Set(uuid_like()),

@@ -8,7 +8,7 @@ use super::{uuid_like, Store, StoreError};
 
 pub mod entities {
     pub mod document_share {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "document_shares")]
@@ -29,7 +29,7 @@ pub mod entities {
     }
 
     pub mod document_verifier {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "document_verifiers")]
@@ -45,7 +45,7 @@ pub mod entities {
     }
 
     pub mod document_code_failure {
-        use crate::store::entities::no_relations;
+        use crate::entities::no_relations;
         use sea_orm::entity::prelude::*;
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
         #[sea_orm(table_name = "document_code_failures")]
@@ -127,8 +127,8 @@ impl Store {
             citizen_id: Set(citizen_id.into()),
             document: Set(document.into()),
             code_hash: Set(code_hash.into()),
-            created_at: Set(crate::audit::stored_time(now)),
-            expires_at: Set(crate::audit::stored_time(expires_at)),
+            created_at: Set(super::stored_time(now)),
+            expires_at: Set(super::stored_time(expires_at)),
             revoked_at: Set(None),
             redeemed_at: Set(None),
             redeemed_by: Set(None),
@@ -165,7 +165,7 @@ impl Store {
     /// `false` when it is not theirs, or no longer usable.
     pub async fn revoke_document_share(&self, citizen_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let res = document_share::Entity::update_many()
-            .col_expr(document_share::Column::RevokedAt, Expr::value(crate::audit::stored_time(now)))
+            .col_expr(document_share::Column::RevokedAt, Expr::value(super::stored_time(now)))
             .filter(document_share::Column::Id.eq(id))
             .filter(document_share::Column::CitizenId.eq(citizen_id))
             .filter(usable(now))
@@ -183,7 +183,7 @@ impl Store {
     /// concurrent redemptions exactly one gets the share.
     pub async fn redeem_document_share(&self, id: &str, verifier: &str, verifier_name: &str, now: DateTime<Utc>) -> Result<Option<DocumentShare>, StoreError> {
         let res = document_share::Entity::update_many()
-            .col_expr(document_share::Column::RedeemedAt, Expr::value(crate::audit::stored_time(now)))
+            .col_expr(document_share::Column::RedeemedAt, Expr::value(super::stored_time(now)))
             .col_expr(document_share::Column::RedeemedBy, Expr::value(verifier))
             .col_expr(document_share::Column::RedeemedByName, Expr::value(verifier_name))
             .filter(document_share::Column::Id.eq(id))
@@ -207,7 +207,7 @@ impl Store {
     }
 
     pub async fn record_code_failure(&self, verifier: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        document_code_failure::ActiveModel { id: Set(uuid_like()), verifier: Set(verifier.into()), at: Set(crate::audit::stored_time(now)) }
+        document_code_failure::ActiveModel { id: Set(uuid_like()), verifier: Set(verifier.into()), at: Set(super::stored_time(now)) }
             .insert(&self.db)
             .await?;
         Ok(())
@@ -232,7 +232,7 @@ impl Store {
             iin: Set(iin.into()),
             organisation: Set(organisation.into()),
             name: Set(name.into()),
-            created_at: Set(crate::audit::stored_time(Utc::now())),
+            created_at: Set(super::stored_time(Utc::now())),
             disabled_at: Set(None),
         };
         if document_verifier::Entity::find_by_id(iin).one(&self.db).await?.is_some() {
@@ -246,7 +246,7 @@ impl Store {
     /// Disables an organisation user; `false` when there is none enabled.
     pub async fn disable_document_verifier(&self, iin: &str) -> Result<bool, StoreError> {
         let res = document_verifier::Entity::update_many()
-            .col_expr(document_verifier::Column::DisabledAt, Expr::value(crate::audit::stored_time(Utc::now())))
+            .col_expr(document_verifier::Column::DisabledAt, Expr::value(super::stored_time(Utc::now())))
             .filter(document_verifier::Column::Iin.eq(iin))
             .filter(document_verifier::Column::DisabledAt.is_null())
             .exec(&self.db)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::{entities::pushed_request, Store, StoreError};
-use crate::{crypto::token_hash, domain::ClientId};
+use tanu_core::{crypto::token_hash, domain::ClientId};
 
 /// The prefix of every `request_uri` (RFC 9126 §2.2).
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -13,7 +13,7 @@ impl Store {
     /// Keeps `params` (form-encoded) for `client` until `now + ttl`; returns
     /// the `request_uri` that stands for them, a 256-bit random value.
     pub async fn push_authorization_request(&self, client: &ClientId, params: &str, now: DateTime<Utc>, ttl: Duration) -> Result<String, StoreError> {
-        let request_uri = format!("{REQUEST_URI_PREFIX}{}", crate::crypto::random_token(32));
+        let request_uri = format!("{REQUEST_URI_PREFIX}{}", tanu_core::crypto::random_token(32));
         pushed_request::ActiveModel {
             request_uri_hash: Set(token_hash(&request_uri)),
             client_id: Set(client.to_string()),
