@@ -45,6 +45,8 @@ pub struct App {
     /// Becomes true when the process is asked to stop (SIGTERM): the server
     /// stops accepting, `/readyz` answers 503, background loops end.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// The time protocol logic decides on (the system clock in service).
+    pub clock: tanu_core::Clock,
 }
 
 /// The answer of `/readyz`.
@@ -144,6 +146,7 @@ impl App {
             onboarding,
             face_models: Default::default(),
             shutdown: tokio::sync::watch::channel(false).0,
+            clock: tanu_core::Clock::system(),
             config,
             store,
             keys,

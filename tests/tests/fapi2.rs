@@ -585,7 +585,7 @@ async fn fapi2_sp_final_attempt_reuse_authorization_code_after_one_second() {
     let (code, pkce) = f.code().await;
     let (status, tokens) = f.redeem(&code, &pkce).await;
     assert_eq!(status, 200, "{tokens}");
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    f.tanu.app.clock.advance(std::time::Duration::from_secs(1));
     let (status, body) = f.redeem(&code, &pkce).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     assert_eq!(f.userinfo(tokens["access_token"].as_str().unwrap()).await, 401, "a replayed code revokes what it gave");

@@ -178,7 +178,7 @@ async fn code_of_another_client_is_refused() {
 async fn expired_code_is_refused() {
     let f = flow_with(|c| c.authorization_code_ttl = 1).await;
     let (code, pkce) = fresh_code(&f).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    f.tanu.app.clock.advance(std::time::Duration::from_millis(2100));
     let (s, body) = redeem(&f.tanu, &f.client.id, &f.secret, &code, CB, &pkce.verifier).await;
     assert_eq!((s, body["error"].as_str(), body["error_description"].as_str()), (400, Some("invalid_grant"), Some("the authorization code has expired")));
 }

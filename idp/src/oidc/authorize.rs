@@ -305,7 +305,7 @@ async fn issue_code(
     session: &crate::store::sessions::BrowserSession,
     ttl_secs: u64,
 ) -> Result<String, crate::store::StoreError> {
-    let now = Utc::now();
+    let now = app.clock.now();
     let code = random_token(32);
     let grant = NewGrant {
         client_id: &request.client_id,

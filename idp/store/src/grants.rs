@@ -315,3 +315,100 @@ pub(super) async fn revoke_grants(tx: &DatabaseTransaction, ids: &[String], reas
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use chrono::Duration;
+    use tanu_core::crypto::{ClientSecrets, MasterKey};
+
+    use super::*;
+    use crate::NewClient;
+
+    /// A store in memory with a client and a code issued at `now`; returns the code's hash.
+    async fn store_with_code(now: DateTime<Utc>) -> (Store, String, String) {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let client = NewClient::new("rp", vec!["https://rp.example.kz/cb".parse().unwrap()]);
+        let client = store.register_client(client, &ClientSecrets::new(&master)).await.unwrap().client;
+        let g = NewGrant {
+            client_id: &client.id,
+            citizen_id: "citizen-1",
+            session_id: "session-1",
+            scope: "openid offline_access",
+            auth_time: now,
+            acr: "urn:test",
+            amr_json: r#"["face"]"#,
+        };
+        let code = NewCode {
+            code_hash: "code-hash".into(),
+            redirect_uri: "https://rp.example.kz/cb",
+            pkce_challenge: "challenge",
+            nonce: Some("n"),
+            dpop_jkt: None,
+            expires_at: now + Duration::seconds(60),
+        };
+        let grant_id = store.issue_grant_with_code(g, code, now).await.unwrap();
+        (store, grant_id, "code-hash".into())
+    }
+
+    #[tokio::test]
+    async fn a_code_is_read_with_its_grant_and_consumed_once() {
+        let now = Utc::now();
+        let (store, grant_id, hash) = store_with_code(now).await;
+        let tx = store.begin_exchange().await.unwrap();
+        let (code, grant) = tx.code(&hash).await.unwrap().unwrap();
+        let grant = grant.unwrap();
+        assert_eq!((code.grant_id.as_str(), code.nonce.as_deref()), (grant_id.as_str(), Some("n")));
+        assert_eq!((grant.amr, grant.revoked), (vec!["face".to_string()], false));
+        assert_eq!(tx.consume_code(&hash, now).await.unwrap(), TokenUse::Fresh);
+        assert_eq!(tx.consume_code(&hash, now).await.unwrap(), TokenUse::Replayed, "within the same exchange too");
+        tx.commit().await.unwrap();
+        let tx = store.begin_exchange().await.unwrap();
+        assert_eq!(tx.consume_code(&hash, now).await.unwrap(), TokenUse::Replayed);
+        assert!(tx.code("no-such-code").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_exchange_dropped_without_commit_changes_nothing() {
+        let now = Utc::now();
+        let (store, grant_id, hash) = store_with_code(now).await;
+        {
+            let tx = store.begin_exchange().await.unwrap();
+            assert_eq!(tx.consume_code(&hash, now).await.unwrap(), TokenUse::Fresh);
+            let t = NewToken { hash: "at".into(), grant_id: &grant_id, expires_at: now, dpop_jkt: None };
+            tx.add_access_token(t, "openid").await.unwrap();
+            tx.rollback().await.unwrap();
+        }
+        let tx = store.begin_exchange().await.unwrap();
+        assert_eq!(tx.consume_code(&hash, now).await.unwrap(), TokenUse::Fresh, "the rollback kept the code");
+        drop(tx);
+        assert!(store.find_token("at", None).await.unwrap().is_none(), "and stored no token");
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_rotates_once_and_revoking_the_grant_ends_what_it_gave() {
+        let now = Utc::now();
+        let (store, grant_id, _) = store_with_code(now).await;
+        let tx = store.begin_exchange().await.unwrap();
+        let t = |hash: &str| NewToken { hash: hash.into(), grant_id: &grant_id, expires_at: now + Duration::seconds(60), dpop_jkt: Some("jkt") };
+        tx.add_refresh_token(t("rt")).await.unwrap();
+        tx.add_access_token(t("at"), "openid").await.unwrap();
+        tx.commit().await.unwrap();
+
+        let tx = store.begin_exchange().await.unwrap();
+        let (refresh, grant) = tx.refresh_token("rt").await.unwrap().unwrap();
+        assert_eq!((refresh.used, refresh.dpop_jkt.as_deref(), grant.id.as_str()), (false, Some("jkt"), grant_id.as_str()));
+        assert_eq!(tx.consume_refresh("rt", now).await.unwrap(), TokenUse::Fresh);
+        assert_eq!(tx.consume_refresh("rt", now).await.unwrap(), TokenUse::Replayed);
+        tx.commit().await.unwrap();
+
+        store.revoke_grant(&grant_id, "test").await.unwrap();
+        assert!(store.grant(&grant_id).await.unwrap().unwrap().revoked);
+        assert!(store.find_token("at", None).await.unwrap().is_none(), "access tokens deleted");
+        let tx = store.begin_exchange().await.unwrap();
+        let (used, _) = tx.refresh_token("rt").await.unwrap().unwrap();
+        assert!(used.used, "the used refresh token stays, as evidence of the rotation");
+    }
+}

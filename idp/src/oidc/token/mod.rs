@@ -9,7 +9,7 @@
 //! stored, nor issued twice. A request refused after the consumption still
 //! commits it (a wrong PKCE verifier burns the code). The ID token is signed
 //! after the commit, from keys in memory, so no connection is held while
-//! signing. The clock is read once, here, and passed down.
+//! signing. The clock (`App::clock`) is read once, here, and passed down.
 mod authorization_code;
 mod issue;
 mod refresh_token;
@@ -17,6 +17,7 @@ mod refresh_token;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+
 use poem::{handler, http::StatusCode, web::Data, Body, IntoResponse, Request, Response};
 
 use super::{
@@ -33,7 +34,7 @@ pub use issue::{TanuClaims, TanuIdToken};
 
 #[handler]
 pub async fn token(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
-    match exchange(req, body, app, Utc::now()).await {
+    match exchange(req, body, app, app.clock.now()).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }

@@ -1,0 +1,87 @@
+//! The workspace's layers, checked from its manifests (`cargo metadata`):
+//! dependency arrows point one way, and SQL belongs to the store alone
+//! (issue 11). A new crate fails here until its place is decided.
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Each crate of the workspace and the workspace crates it may depend on
+/// (normal dependencies; tests may reach further).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("tanu-core", &[]),
+    ("tanu-migrations", &[]),
+    ("tanu-workflows", &["tanu-core"]),
+    ("tanu-biometrics", &["tanu-core"]),
+    ("tanu-store", &["tanu-core", "tanu-migrations", "tanu-workflows", "tanu-biometrics"]),
+    ("tanu-idp", &["tanu-core", "tanu-store", "tanu-workflows", "tanu-biometrics"]),
+    // The test kit drives everything.
+    ("tanu-tests", &["tanu-core", "tanu-store", "tanu-workflows", "tanu-biometrics", "tanu-idp", "tanu-migrations"]),
+];
+
+/// Crates that talk to a database directly.
+const SQL: &[&str] = &["sea-orm", "sea-orm-migration", "sea-query", "sqlx"];
+
+/// Package name → its normal (non-dev, non-build) dependencies' names.
+fn normal_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+    meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .expect("dependencies")
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .map(|d| d["name"].as_str().expect("name").to_string())
+                .collect();
+            (p["name"].as_str().expect("name").to_string(), deps)
+        })
+        .collect()
+}
+
+/// Every arrow that breaks the layers, and every crate not placed in them.
+fn breaches(packages: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut out = vec![];
+    for (package, deps) in packages {
+        let Some(may) = allowed.get(package.as_str()) else {
+            out.push(format!("{package} is not placed in the layers: add it to ALLOWED (and to the README's Layout)"));
+            continue;
+        };
+        for d in deps.iter().filter(|d| d.starts_with("tanu-") && !may.contains(&d.as_str())) {
+            out.push(format!("{package} must not depend on {d}"));
+        }
+        let talks_sql = !matches!(package.as_str(), "tanu-store" | "tanu-migrations" | "tanu-tests");
+        for d in SQL.iter().filter(|d| talks_sql && deps.contains(**d)) {
+            out.push(format!("{package} depends on {d}: SQL belongs to tanu-store"));
+        }
+    }
+    out
+}
+
+#[test]
+fn dependency_arrows_point_one_way_and_only_the_store_speaks_sql() {
+    let packages = normal_dependencies();
+    assert!(packages.contains_key("tanu-store") && packages.contains_key("tanu-core"), "{packages:?}");
+    assert_eq!(breaches(&packages), Vec::<String>::new());
+}
+
+#[test]
+fn the_check_sees_each_kind_of_breach() {
+    let mut packages = normal_dependencies();
+    packages.get_mut("tanu-core").expect("tanu-core").insert("tanu-store".into());
+    packages.get_mut("tanu-idp").expect("tanu-idp").insert("sea-orm".into());
+    packages.insert("tanu-unplaced".into(), BTreeSet::new());
+    let found = breaches(&packages);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found.iter().any(|b| b == "tanu-core must not depend on tanu-store"));
+    assert!(found.iter().any(|b| b.starts_with("tanu-idp depends on sea-orm")));
+    assert!(found.iter().any(|b| b.starts_with("tanu-unplaced is not placed")));
+}
