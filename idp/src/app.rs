@@ -38,7 +38,7 @@ pub struct App {
     /// The discovery document, serialised once (it depends on the configuration only).
     pub discovery_json: std::sync::OnceLock<bytes::Bytes>,
     /// The connection of initiators (portal, console, workflow worker).
-    pub onboarding: crate::onboarding::Onboarding,
+    pub onboarding: Arc<crate::onboarding::Onboarding>,
     /// Set by whoever built the face authenticator, once its models loaded
     /// (`/readyz`).
     face_models: std::sync::atomic::AtomicBool,
@@ -131,7 +131,7 @@ impl App {
         let master = master_key(&config)?;
         let keys = KeyRing::new(store.clone(), master.clone(), config.key_publish_lead, config.id_token_ttl).with_poll_interval(config.key_poll_interval);
         keys.ensure_initial_keys().await?;
-        let onboarding = crate::onboarding::Onboarding::new(&config.onboarding)?;
+        let onboarding = Arc::new(crate::onboarding::Onboarding::new(&config.onboarding)?);
         let app = Arc::new(App {
             limiter: RateLimiter::per_minute(config.rate_limit_per_minute),
             token_limiter: RateLimiter::per_minute(config.token_rate_limit_per_minute),
@@ -201,7 +201,14 @@ impl App {
 
     /// Seals a client secret for one later display (`open_secret`).
     pub fn seal_secret(&self, secret: &[u8], client_id: &str) -> String {
-        self.master.seal(secret, &format!("tanu onboarding client secret v1 {client_id}"))
+        crate::onboarding::worker::seal(&self.master, secret, client_id)
+    }
+
+    /// The onboarding worker's narrow state, from this provider's parts.
+    pub fn worker_state(&self) -> crate::onboarding::worker::WorkerState {
+        let registrar = crate::onboarding::worker::ClientRegistrar::new(self.store.clone(), self.client_secrets.clone(), self.master.clone());
+        let stop = self.shutdown.subscribe();
+        crate::onboarding::worker::WorkerState::new(self.store.clone(), registrar, self.onboarding.clone(), self.config.issuer.clone(), stop)
     }
 
     pub fn open_secret(&self, sealed: &str, client_id: &str) -> Result<Vec<u8>, crate::crypto::CryptoError> {
@@ -281,9 +288,9 @@ impl App {
             .unwrap_or(addr);
         crate::metrics::install();
         let app = self.routes();
-        let worker = (self.onboarding.configured() && self.config.onboarding.worker).then(|| crate::onboarding::spawn_worker(self.clone()));
+        let worker = (self.onboarding.configured() && self.config.onboarding.worker).then(|| crate::onboarding::spawn_worker(Arc::new(self.worker_state())));
         Ok((bound, async move {
-            let mail = tokio::spawn(crate::onboarding::mail::run_delivery(self.clone(), self.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
+            let mail = tokio::spawn(crate::onboarding::mail::run_delivery(self.store.clone(), self.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
             let delivery = tokio::spawn(crate::notify::run_delivery(self.clone()));
             let grace = std::time::Duration::from_secs(self.config.shutdown_grace);
             let stop = { let app = self.clone(); async move { app.stopping().await } };

@@ -675,3 +675,38 @@ fn the_systemd_units_verify_and_serve() {
     let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
     assert!(!log.trim().is_empty() && log.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "JSON logs, as the unit sets: {log}");
 }
+
+/// `tanu worker` is the onboarding service alone (issue 11): it builds no
+/// provider, so a fresh database gets no signing keys from it (a whole
+/// provider would have made them), it runs while Temporal is away (retrying),
+/// and SIGTERM stops it with exit 0.
+#[test]
+fn the_worker_runs_without_the_providers_keys() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tanu"))
+        .arg("worker")
+        .env("TANU_DATABASE_URL", &db)
+        .env("TANU_DATA_DIR", dir.path())
+        .env("TANU_TEMPORAL_ADDRESS", "http://127.0.0.1:9")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("the worker says it runs").unwrap();
+    assert!(first.starts_with("onboarding worker running"), "{first}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let keys = rt.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let store = tanu_idp::store::Store::connect(&db).await.unwrap();
+        let db = store.raw_connection();
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM signing_keys")).await.unwrap().unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    });
+    assert_eq!(keys, 0, "the worker made no signing keys");
+    sigterm(&child);
+    let status = wait_exit(&mut child, std::time::Duration::from_secs(30)).expect("stopped");
+    assert!(status.success(), "{status:?}");
+}

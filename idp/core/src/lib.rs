@@ -8,6 +8,7 @@ pub mod domain;
 pub mod ids;
 pub mod iin;
 pub mod lang;
+pub mod pkce;
 
 pub use clock::Clock;
 pub use ids::{kz_check_digit, kz_check_digit_valid, Bin, BinError};

@@ -63,6 +63,11 @@ pub enum Command {
 
 /// SIGTERM or SIGINT (Ctrl-C) starts a graceful shutdown (README, "Operating Tanu").
 fn stop_on_signal(app: Arc<App>) {
+    on_signal(move || app.shutdown());
+}
+
+/// Runs `then` on the first SIGTERM or SIGINT.
+fn on_signal(then: impl FnOnce() + Send + 'static) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -80,7 +85,7 @@ fn stop_on_signal(app: Arc<App>) {
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-        app.shutdown();
+        then();
     });
 }
 
@@ -124,17 +129,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Worker => {
-            if !config.onboarding.temporal_address.is_empty() {
-                let app = App::build(config, Arc::new(NoMethodAuthenticator)).await?;
-                let worker = crate::onboarding::spawn_worker(app.clone());
-                println!("onboarding worker running (queue {}); Ctrl-C or SIGTERM stops it", app.config.onboarding.task_queue);
-                stop_on_signal(app.clone());
-                app.stopping().await;
-                worker.join(std::time::Duration::from_secs(app.config.shutdown_grace)).await;
-                Ok(())
-            } else {
+            if config.onboarding.temporal_address.is_empty() {
                 anyhow::bail!("onboarding.temporal_address (TANU_TEMPORAL_ADDRESS) is not set")
             }
+            // The onboarding service alone: no signing keys, no authenticator.
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let state = std::sync::Arc::new(crate::onboarding::worker::WorkerState::build(&config, stopped).await?);
+            let worker = crate::onboarding::spawn_worker(state.clone());
+            let mail = tokio::spawn(crate::onboarding::mail::run_delivery(state.store.clone(), state.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
+            println!("onboarding worker running (queue {}); Ctrl-C or SIGTERM stops it", config.onboarding.task_queue);
+            on_signal(move || {
+                stop.send_replace(true);
+            });
+            state.stopping().await;
+            mail.abort();
+            worker.join(std::time::Duration::from_secs(config.shutdown_grace)).await;
+            Ok(())
         }
         Command::Onboarding(o) => onboarding::run(o, &config).await,
         Command::Migrate => {

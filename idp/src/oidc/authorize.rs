@@ -1,9 +1,9 @@
 //! The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 7636,
 //! RFC 9207) and the resumption of a request after login or consent.
-use std::{borrow::Cow, sync::Arc};
+use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use oxide_auth::code_grant::extensions::Pkce;
+use tanu_core::pkce::{PkceChallenge, PkceError};
 use poem::{handler, http::{Method, StatusCode}, web::{cookie::CookieJar, Data, Path}, Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +55,7 @@ pub struct AuthorizationRequest {
     pub scope: String,
     pub state: Option<String>,
     pub nonce: Option<String>,
-    /// The S256 challenge as oxide-auth's PKCE extension encodes it.
+    /// The S256 challenge in its stored form (`tanu_core::pkce`).
     pub pkce: String,
     pub prompt: Prompt,
     pub max_age: Option<i64>,
@@ -187,20 +187,12 @@ pub(super) fn validate(params: &Params, client: &Client, redirect_uri: String, l
     if challenge.is_none() {
         return Err(("invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256"));
     }
-    if method != Some("S256") {
-        return Err(("invalid_request", "code_challenge_method must be S256"));
-    }
-    let challenge = challenge.unwrap_or_default();
-    // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is exactly 43 characters.
-    if challenge.len() != 43 || !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(("invalid_request", "code_challenge is not a S256 challenge"));
-    }
-    let pkce = Pkce::required()
-        .challenge(method.map(Cow::Borrowed), Some(Cow::Borrowed(challenge)))
-        .ok()
-        .flatten()
-        .and_then(|v| v.into_private_value().ok().flatten())
-        .ok_or(("invalid_request", "code_challenge is not acceptable"))?;
+    let pkce = match PkceChallenge::parse(method, challenge.unwrap_or_default()) {
+        Ok(c) => c.stored(),
+        Err(PkceError::Method) => return Err(("invalid_request", "code_challenge_method must be S256")),
+        // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is exactly 43 characters.
+        Err(PkceError::Challenge) => return Err(("invalid_request", "code_challenge is not a S256 challenge")),
+    };
     let prompt = Prompt::parse(params.get("prompt")).map_err(|d| ("invalid_request", d))?;
     let max_age = match params.get("max_age") {
         None => None,

@@ -1,6 +1,6 @@
 //! The OpenID Connect layer: discovery, JWKS, and the endpoints in submodules.
-//! Protocol types come from `openidconnect`; the glue to poem is ours (there
-//! is no poem 3 frontend for oxide-auth, and oxide-auth has no OIDC layer).
+//! Protocol types come from `openidconnect`; the glue to poem is ours (no
+//! maintained crate offers an OpenID provider layer for poem 3).
 pub mod authorize;
 pub mod client_auth;
 pub mod dpop;

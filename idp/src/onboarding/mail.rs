@@ -5,7 +5,6 @@
 //! each message to the outbox (`onboarding_mails`, idempotently, so an
 //! activity retry sends nothing twice) and tries to send it; what fails is
 //! retried by [`run_delivery`] and shown as unsent in the console.
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +12,6 @@ use lettre::{message::Mailbox, AsyncSmtpTransport, AsyncTransport, Message, Toki
 use tanu_workflows::onboarding::{Effect, Side, Step};
 use tanu_workflows::ALMATY;
 
-use crate::app::App;
 use crate::i18n::{Lang, Msg};
 use crate::store::onboarding::entities::mail;
 use crate::store::StoreError;
@@ -199,13 +197,13 @@ pub fn compose(lang: Lang, f: &LetterFacts<'_>) -> Letter {
 
 /// Writes one mail to the outbox unless it is there already (same `id`),
 /// then tries to send what is unsent of it.
-pub async fn enqueue_and_send(app: &App, mailer: &Mailer, m: mail::Model) -> Result<(), StoreError> {
-    let existing = app.store.mail(&m.id).await?;
+pub async fn enqueue_and_send(store: &crate::store::Store, mailer: &Mailer, m: mail::Model) -> Result<(), StoreError> {
+    let existing = store.mail(&m.id).await?;
     let row = match existing {
         Some(row) if row.sent_at.is_some() => return Ok(()),
         Some(row) => row,
         None => {
-            app.store.insert_mail(m.clone()).await?;
+            store.insert_mail(m.clone()).await?;
             m
         }
     };
@@ -213,22 +211,22 @@ pub async fn enqueue_and_send(app: &App, mailer: &Mailer, m: mail::Model) -> Res
     if let Err(e) = &result {
         tracing::warn!(mail = %row.id, error = %e, "mail not sent; will retry");
     }
-    app.store.mail_sent(&row.id, result).await
+    store.mail_sent(&row.id, result).await
 }
 
 /// Retries unsent mail every `period` (not older than three days).
-pub async fn run_delivery(app: Arc<App>, mailer: Mailer, period: Duration) {
+pub async fn run_delivery(store: crate::store::Store, mailer: Mailer, period: Duration) {
     if mailer.transport.is_none() {
         return; // nothing could be sent; the console shows such mail as unsent
     }
     loop {
         tokio::time::sleep(period).await;
         let since = Utc::now() - chrono::Duration::days(3);
-        let unsent = app.store.unsent_mails(since).await;
+        let unsent = store.unsent_mails(since).await;
         let Ok(unsent) = unsent else { continue };
         for row in unsent {
             let result = mailer.send(&row).await;
-            let _ = app.store.mail_sent(&row.id, result).await;
+            let _ = store.mail_sent(&row.id, result).await;
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod form;
 pub mod mail;
 pub mod ports;
 pub mod web;
+pub mod worker;
 
 use std::time::Duration;
 
@@ -187,7 +188,7 @@ impl WorkerHandle {
 /// the caller's runtime, where the database pool lives. On
 /// [`crate::app::App::shutdown`] the worker stops polling, lets the tasks it
 /// holds finish (the SDK's graceful shutdown) and the thread ends.
-pub fn spawn_worker(app: std::sync::Arc<crate::app::App>) -> WorkerHandle {
+pub fn spawn_worker(app: std::sync::Arc<worker::WorkerState>) -> WorkerHandle {
     let handle = tokio::runtime::Handle::current();
     let spawned = std::thread::Builder::new().name("onboarding-worker".into()).spawn(move || {
         let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -217,7 +218,7 @@ pub fn spawn_worker(app: std::sync::Arc<crate::app::App>) -> WorkerHandle {
     }
 }
 
-async fn run_worker(app: &std::sync::Arc<crate::app::App>, main: tokio::runtime::Handle) -> anyhow::Result<()> {
+async fn run_worker(app: &std::sync::Arc<worker::WorkerState>, main: tokio::runtime::Handle) -> anyhow::Result<()> {
     use temporalio_sdk::{Runtime, Worker, WorkerOptions};
     use tanu_workflows::temporal::OnboardingActivities;
     let onboarding = &app.onboarding;

@@ -7,7 +7,7 @@ use tanu_workflows::onboarding::{Application, Effect};
 use tanu_workflows::temporal::{ClientEnvironment, OnboardingPorts};
 
 use super::mail::{audience, compose, enqueue_and_send, Audience, LetterFacts, Recipient};
-use crate::app::App;
+use super::worker::WorkerState;
 use crate::domain::{Environment, RedirectUri};
 use crate::i18n::Lang;
 use crate::store::onboarding::{entities::mail, StaffRole};
@@ -16,20 +16,20 @@ use crate::store::NewClient;
 type Job<T> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<T>> + Send>>;
 
 pub struct IdpPorts {
-    app: Arc<App>,
+    app: Arc<WorkerState>,
     /// The runtime the database pool and the mailer live on.
     main: tokio::runtime::Handle,
 }
 
 impl IdpPorts {
-    pub fn new(app: Arc<App>, main: tokio::runtime::Handle) -> Self {
+    pub fn new(app: Arc<WorkerState>, main: tokio::runtime::Handle) -> Self {
         IdpPorts { app, main }
     }
 
     /// Runs `f` on the main runtime and waits for it from the worker's.
     async fn on_main<T: Send + 'static>(
         &self,
-        f: impl FnOnce(Arc<App>) -> Job<T> + Send + 'static,
+        f: impl FnOnce(Arc<WorkerState>) -> Job<T> + Send + 'static,
     ) -> anyhow::Result<T> {
         let app = self.app.clone();
         self.main.spawn(async move { f(app).await }).await.context("activity task")?
@@ -63,7 +63,7 @@ fn env_str(e: ClientEnvironment) -> &'static str {
 
 /// Registers the application's client in `environment`, once: an activity
 /// retried after success finds the credential and returns the same client.
-async fn create_client(app: &App, application_id: &str, environment: ClientEnvironment) -> anyhow::Result<String> {
+async fn create_client(app: &WorkerState, application_id: &str, environment: ClientEnvironment) -> anyhow::Result<String> {
     if let Some(c) = app.store.credential(application_id, env_str(environment)).await? {
         return Ok(c.client_id);
     }
@@ -77,20 +77,19 @@ async fn create_client(app: &App, application_id: &str, environment: ClientEnvir
     new.system_name = Some(row.system_name.clone());
     new.policy_uri = Some(row.policy_uri.clone());
     new.tos_uri = Some(row.tos_uri.clone());
-    new.logo_uri = row.logo.as_ref().map(|_| app.config.endpoint(&format!("/onboarding/logo/{application_id}")));
+    new.logo_uri = row.logo.as_ref().map(|_| app.endpoint(&format!("/onboarding/logo/{application_id}")));
     new.environment = match environment {
         ClientEnvironment::Sandbox => Environment::Sandbox,
         ClientEnvironment::Production => Environment::Production,
     };
-    let registered = app.store.register_client(new, &app.client_secrets).await?;
-    let client_id = registered.client.id.to_string();
-    let sealed = registered.secret.map(|s| app.seal_secret(s.as_bytes(), &client_id));
-    app.store.insert_credential(application_id, env_str(environment), &client_id, sealed).await?;
+    let granted = app.registrar.register(new).await?;
+    let client_id = granted.client_id;
+    app.store.insert_credential(application_id, env_str(environment), &client_id, granted.sealed_secret).await?;
     tracing::info!(application = application_id, client = %client_id, environment = env_str(environment), "client created");
     Ok(client_id)
 }
 
-async fn recipients(app: &App, row: &crate::store::onboarding::entities::application::Model, who: Audience) -> anyhow::Result<Vec<Recipient>> {
+async fn recipients(app: &WorkerState, row: &crate::store::onboarding::entities::application::Model, who: Audience) -> anyhow::Result<Vec<Recipient>> {
     Ok(match who {
         Audience::Initiator => vec![Recipient { address: row.contact_email.clone(), lang: Lang::from_code(&row.lang) }],
         Audience::Reviewers => staff_recipients(app, StaffRole::Reviewer).await?,
@@ -98,11 +97,11 @@ async fn recipients(app: &App, row: &crate::store::onboarding::entities::applica
     })
 }
 
-async fn staff_recipients(app: &App, role: StaffRole) -> anyhow::Result<Vec<Recipient>> {
+async fn staff_recipients(app: &WorkerState, role: StaffRole) -> anyhow::Result<Vec<Recipient>> {
     Ok(app.store.staff_with_role(role).await?.into_iter().map(|s| Recipient { address: s.email, lang: s.lang }).collect())
 }
 
-async fn notify(app: &App, application: &Application, effect: &Effect) -> anyhow::Result<()> {
+async fn notify(app: &WorkerState, application: &Application, effect: &Effect) -> anyhow::Result<()> {
     let row = app.store.application(&application.id).await?.with_context(|| format!("no application {}", application.id))?.row;
     let (audiences, event) = audience(effect);
     let due = match effect {
@@ -128,7 +127,7 @@ async fn notify(app: &App, application: &Application, effect: &Effect) -> anyhow
                     step: application.step,
                     due: if application.step.is_closed() && !matches!(effect, Effect::Lapse { .. }) { None } else { due },
                     detail: detail.as_deref(),
-                    link: app.config.endpoint(&format!("{path}{}", application.id)),
+                    link: app.endpoint(&format!("{path}{}", application.id)),
                 },
             );
             // The same effect at the same point of the record is the same mail.
@@ -145,7 +144,7 @@ async fn notify(app: &App, application: &Application, effect: &Effect) -> anyhow
                 sent_at: None,
                 error: None,
             };
-            enqueue_and_send(app, &app.onboarding.mailer, m).await?;
+            enqueue_and_send(&app.store, &app.onboarding.mailer, m).await?;
         }
     }
     Ok(())

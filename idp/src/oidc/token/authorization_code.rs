@@ -1,10 +1,8 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC
 //! Core §3.1.3.2). A code is single-use; a replayed code revokes every token
 //! issued from it (RFC 6749 §4.1.2).
-use std::borrow::Cow;
-
-use oxide_auth::{code_grant::extensions::Pkce, primitives::grant::Value};
 use poem::Response;
+use tanu_core::pkce::PkceChallenge;
 
 use super::{db_err, issue, refuse, reject, Exchange};
 use crate::{
@@ -45,8 +43,7 @@ pub(super) async fn grant(x: Exchange<'_>) -> Result<Response, OAuthError> {
     if row.redirect_uri != redirect_uri {
         return refuse(tx, OAuthError::invalid_grant("redirect_uri does not match the authorization request")).await;
     }
-    let stored = Value::private(Some(row.pkce_challenge.clone()));
-    if Pkce::required().verify(Some(stored), Some(Cow::Borrowed(verifier))).is_err() {
+    if !PkceChallenge::verifies(&row.pkce_challenge, verifier) {
         return refuse(tx, OAuthError::invalid_grant("code_verifier does not match the code_challenge")).await;
     }
     let Some(g) = g.filter(|g| !g.revoked) else {

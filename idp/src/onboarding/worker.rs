@@ -1,0 +1,97 @@
+//! The onboarding service's own state (issue 11): what the workflow worker
+//! needs of this process, and nothing more. `tanu worker` builds only this:
+//! no signing keys, no authenticator, no browser sessions. The provider is
+//! reached through one narrow port, [`ClientRegistrar`].
+use std::sync::Arc;
+
+use crate::{
+    app::StartError,
+    config::Config,
+    crypto::{ClientSecrets, MasterKey},
+    store::{NewClient, Registered, Store, StoreError},
+};
+
+use super::Onboarding;
+
+/// The one thing the connection procedure needs of the provider: registering
+/// a relying party's client, with its secret sealed until the initiator has
+/// seen it once.
+#[derive(Clone)]
+pub struct ClientRegistrar {
+    store: Store,
+    secrets: ClientSecrets,
+    master: MasterKey,
+}
+
+/// A registered client: its id, and its secret sealed under the master key.
+pub struct Granted {
+    pub client_id: String,
+    pub sealed_secret: Option<String>,
+}
+
+impl ClientRegistrar {
+    pub fn new(store: Store, secrets: ClientSecrets, master: MasterKey) -> Self {
+        ClientRegistrar { store, secrets, master }
+    }
+
+    pub async fn register(&self, new: NewClient) -> Result<Granted, StoreError> {
+        let Registered { client, secret } = self.store.register_client(new, &self.secrets).await?;
+        let client_id = client.id.to_string();
+        let sealed_secret = secret.map(|s| seal(&self.master, s.as_bytes(), &client_id));
+        Ok(Granted { client_id, sealed_secret })
+    }
+}
+
+/// Seals an onboarding client's secret (opened by the portal, once).
+pub fn seal(master: &MasterKey, secret: &[u8], client_id: &str) -> String {
+    master.seal(secret, &format!("tanu onboarding client secret v1 {client_id}"))
+}
+
+/// What the worker runs with.
+#[derive(Clone)]
+pub struct WorkerState {
+    pub store: Store,
+    pub registrar: ClientRegistrar,
+    pub onboarding: Arc<Onboarding>,
+    /// The provider's public address (links in mail, logo URIs).
+    issuer: String,
+    /// Becomes true when the process stops.
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl WorkerState {
+    pub fn new(
+        store: Store,
+        registrar: ClientRegistrar,
+        onboarding: Arc<Onboarding>,
+        issuer: String,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        WorkerState { store, registrar, onboarding, issuer, stop }
+    }
+
+    /// For `tanu worker`: the store (migrated), the master key and the
+    /// connection service; `stop` ends it.
+    pub async fn build(config: &Config, stop: tokio::sync::watch::Receiver<bool>) -> Result<Self, StartError> {
+        let store = Store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        let master = crate::app::master_key(config)?;
+        let registrar = ClientRegistrar::new(store.clone(), ClientSecrets::new(&master), master);
+        let onboarding = Arc::new(Onboarding::new(&config.onboarding)?);
+        Ok(WorkerState::new(store, registrar, onboarding, config.issuer.clone(), stop))
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Resolves once the process is stopping.
+    pub async fn stopping(&self) {
+        let mut rx = self.stop.clone();
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
