@@ -85,3 +85,28 @@ fn the_check_sees_each_kind_of_breach() {
     assert!(found.iter().any(|b| b.starts_with("tanu-idp depends on sea-orm")));
     assert!(found.iter().any(|b| b.starts_with("tanu-unplaced is not placed")));
 }
+
+/// Rows and connections stay in the store: no source file of another crate
+/// names an entity or takes the raw connection (which exist for the tests).
+#[test]
+fn no_crate_above_the_store_touches_rows() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let mut offenders = vec![];
+    let mut stack: Vec<std::path::PathBuf> = ["idp/src", "workflows/src", "biometrics/src"].iter().map(|d| root.join(d)).collect();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("source directory") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("source");
+                for needle in ["entities::", "raw_connection", "sea_orm"] {
+                    if text.contains(needle) {
+                        offenders.push(format!("{} uses {needle}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}

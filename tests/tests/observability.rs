@@ -5,7 +5,7 @@
 //! another test's instance in between.
 use std::collections::HashMap;
 
-use tanu_idp::store::onboarding::{entities::mail, NewApplication};
+use tanu_idp::store::onboarding::{Mail, NewApplication};
 use tanu_tests::*;
 
 /// One sample of the exposition text: name, labels, value.
@@ -113,7 +113,7 @@ async fn metrics_count_requests_grants_sign_ins_and_backlogs_without_identifiers
     let store = &tanu.app.store;
     store.insert_application("APP-M1", &application, tanu_idp::i18n::Lang::En, iin, filed, None).await.unwrap();
     store
-        .insert_mail(mail::Model {
+        .insert_mail(Mail {
             id: "MAIL-M1".into(),
             application_id: "APP-M1".into(),
             recipient: "cto@bank.kz".into(),

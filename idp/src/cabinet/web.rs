@@ -18,7 +18,7 @@ use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::{ClientId, Environment, RedirectUri, Scope};
 use crate::i18n::{Lang, Msg};
 use crate::interaction::{cookie, cookie_value};
-use crate::store::cabinet::{entities::cabinet_login, Channel};
+use crate::store::cabinet::{CabinetLogin, Channel};
 use crate::store::{Citizen, StoreError};
 use crate::web::{html, page};
 
@@ -244,7 +244,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) 
         }
         let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
         app.store
-            .insert_cabinet_login(cabinet_login::Model {
+            .insert_cabinet_login(CabinetLogin {
                 state: state.clone(),
                 verifier: verifier.clone(),
                 nonce: nonce.clone(),
@@ -310,7 +310,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
 /// Redeems the code as any relying party would (discovery, token request
 /// with PKCE and client authentication, ID token verification); the
 /// cabinet's subject type is public, so `sub` is the citizen.
-async fn redeem(app: &App, code: &str, login: &cabinet_login::Model) -> anyhow::Result<String> {
+async fn redeem(app: &App, code: &str, login: &CabinetLogin) -> anyhow::Result<String> {
     use openidconnect::core::{CoreClient, CoreProviderMetadata};
     use openidconnect::{AuthorizationCode, ClientSecret, IssuerUrl, Nonce, PkceCodeVerifier, RedirectUrl, TokenResponse};
     let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build()?;

@@ -13,7 +13,7 @@ use tanu_workflows::onboarding::{Effect, Side, Step};
 use tanu_workflows::ALMATY;
 
 use crate::i18n::{Lang, Msg};
-use crate::store::onboarding::entities::mail;
+use crate::store::onboarding::Mail;
 use crate::store::StoreError;
 
 /// The SMTP relay, when configured.
@@ -47,7 +47,7 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    async fn send(&self, m: &mail::Model) -> Result<(), String> {
+    async fn send(&self, m: &Mail) -> Result<(), String> {
         let Some(transport) = &self.transport else { return Err("no SMTP server is configured (onboarding.smtp_url)".into()) };
         let to: Mailbox = m.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
         let message = Message::builder()
@@ -197,7 +197,7 @@ pub fn compose(lang: Lang, f: &LetterFacts<'_>) -> Letter {
 
 /// Writes one mail to the outbox unless it is there already (same `id`),
 /// then tries to send what is unsent of it.
-pub async fn enqueue_and_send(store: &crate::store::Store, mailer: &Mailer, m: mail::Model) -> Result<(), StoreError> {
+pub async fn enqueue_and_send(store: &crate::store::Store, mailer: &Mailer, m: Mail) -> Result<(), StoreError> {
     let existing = store.mail(&m.id).await?;
     let row = match existing {
         Some(row) if row.sent_at.is_some() => return Ok(()),

@@ -10,7 +10,7 @@ use super::mail::{audience, compose, enqueue_and_send, Audience, LetterFacts, Re
 use super::worker::WorkerState;
 use crate::domain::{Environment, RedirectUri};
 use crate::i18n::Lang;
-use crate::store::onboarding::{entities::mail, StaffRole};
+use crate::store::onboarding::{Mail, StaffRole};
 use crate::store::NewClient;
 
 type Job<T> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<T>> + Send>>;
@@ -89,7 +89,7 @@ async fn create_client(app: &WorkerState, application_id: &str, environment: Cli
     Ok(client_id)
 }
 
-async fn recipients(app: &WorkerState, row: &crate::store::onboarding::entities::application::Model, who: Audience) -> anyhow::Result<Vec<Recipient>> {
+async fn recipients(app: &WorkerState, row: &crate::store::onboarding::ApplicationRow, who: Audience) -> anyhow::Result<Vec<Recipient>> {
     Ok(match who {
         Audience::Initiator => vec![Recipient { address: row.contact_email.clone(), lang: Lang::from_code(&row.lang) }],
         Audience::Reviewers => staff_recipients(app, StaffRole::Reviewer).await?,
@@ -132,7 +132,7 @@ async fn notify(app: &WorkerState, application: &Application, effect: &Effect) -
             );
             // The same effect at the same point of the record is the same mail.
             let id = crate::crypto::token_hash(&format!("{}|{}|{effect_key}|{}", application.id, application.timeline.len(), r.address));
-            let m = mail::Model {
+            let m = Mail {
                 id,
                 application_id: application.id.clone(),
                 recipient: r.address.clone(),

@@ -248,7 +248,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
         }
         let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
         app.store
-            .insert_portal_login(crate::store::onboarding::entities::login::Model {
+            .insert_portal_login(crate::store::onboarding::PortalLogin {
                 state: state.clone(),
                 verifier: verifier.clone(),
                 nonce: nonce.clone(),
@@ -309,7 +309,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
 
 /// Redeems the code as any relying party would: discovery, token request
 /// with PKCE and client authentication, ID token verification, userinfo.
-async fn redeem(app: &App, code: &str, login: &crate::store::onboarding::entities::login::Model) -> anyhow::Result<(String, String)> {
+async fn redeem(app: &App, code: &str, login: &crate::store::onboarding::PortalLogin) -> anyhow::Result<(String, String)> {
     use openidconnect::core::{CoreClient, CoreProviderMetadata};
     use openidconnect::{AuthorizationCode, ClientSecret, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl, TokenResponse};
     let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build()?;

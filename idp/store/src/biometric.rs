@@ -14,12 +14,12 @@ pub const CONSENT_TEXT_VERSION: &str = "2026-11-22.1";
 
 impl Store {
     /// The citizen's consent in force, if any.
-    pub async fn biometric_consent(&self, citizen_id: &str) -> Result<Option<biometric_consent::Model>, StoreError> {
+    pub async fn biometric_consent(&self, citizen_id: &str) -> Result<Option<BiometricConsent>, StoreError> {
         Ok(biometric_consent::Entity::find()
             .filter(biometric_consent::Column::CitizenId.eq(citizen_id))
             .filter(biometric_consent::Column::WithdrawnAt.is_null())
             .one(&self.db)
-            .await?)
+            .await?.map(Into::into))
     }
 
     pub async fn record_biometric_consent(&self, citizen_id: &str, text_version: &str) -> Result<(), StoreError> {
@@ -142,5 +142,16 @@ impl Store {
     pub async fn citizen_by_iin(&self, iin: &str) -> Result<Option<super::Citizen>, StoreError> {
         use super::entities::citizen;
         Ok(citizen::Entity::find().filter(citizen::Column::Iin.eq(iin)).one(&self.db).await?.map(Into::into))
+    }
+}
+
+crate::record! {
+    /// A citizen's consent to biometric processing (Rules §5), as recorded.
+    BiometricConsent from super::entities::biometric_consent {
+    id: String,
+    citizen_id: String,
+    text_version: String,
+    accepted_at: DateTime<Utc>,
+    withdrawn_at: Option<DateTime<Utc>>,
     }
 }

@@ -11,6 +11,8 @@ use super::entities::{browser_session, consent, grant, reference_template};
 use super::{grants::GrantParties, uuid_like, Client, Store, StoreError};
 use tanu_core::domain::{ClientId, ScopeSet};
 
+/// The tables (hidden: for the tests alone, see `entities` at the crate root).
+#[doc(hidden)]
 pub mod entities {
     pub mod data_release {
         use crate::entities::no_relations;
@@ -305,16 +307,16 @@ impl Store {
 
     // ---------------------------------------------------------- cabinet sign-in
 
-    pub async fn insert_cabinet_login(&self, m: cabinet_login::Model) -> Result<(), StoreError> {
+    pub async fn insert_cabinet_login(&self, m: CabinetLogin) -> Result<(), StoreError> {
         cabinet_login::ActiveModel::from(m).insert(&self.db).await?;
         Ok(())
     }
 
     /// Takes a pending cabinet sign-in by its `state`, once.
-    pub async fn take_cabinet_login(&self, state: &str) -> Result<Option<cabinet_login::Model>, StoreError> {
+    pub async fn take_cabinet_login(&self, state: &str) -> Result<Option<CabinetLogin>, StoreError> {
         let Some(row) = cabinet_login::Entity::find_by_id(state).one(&self.db).await? else { return Ok(None) };
         let res = cabinet_login::Entity::delete_by_id(state).exec(&self.db).await?;
-        Ok((res.rows_affected == 1).then_some(row))
+        Ok((res.rows_affected == 1).then(|| row.into()))
     }
 
     pub async fn insert_cabinet_session(&self, id_hash: &str, citizen_id: &str, ttl: chrono::Duration) -> Result<(), StoreError> {
@@ -330,15 +332,37 @@ impl Store {
         Ok(())
     }
 
-    pub async fn cabinet_session(&self, id_hash: &str) -> Result<Option<cabinet_session::Model>, StoreError> {
+    pub async fn cabinet_session(&self, id_hash: &str) -> Result<Option<CabinetSession>, StoreError> {
         Ok(cabinet_session::Entity::find_by_id(id_hash)
             .filter(cabinet_session::Column::ExpiresAt.gt(Utc::now()))
             .one(&self.db)
-            .await?)
+            .await?.map(Into::into))
     }
 
     pub async fn end_cabinet_session(&self, id_hash: &str) -> Result<(), StoreError> {
         cabinet_session::Entity::delete_by_id(id_hash).exec(&self.db).await?;
         Ok(())
+    }
+}
+
+crate::record! {
+    /// A sign-in to the cabinet waiting for its code (the cabinet is a relying party of the provider).
+    CabinetLogin from cabinet_login {
+    state: String,
+    verifier: String,
+    nonce: String,
+    binding_hash: String,
+    lang: String,
+    created_at: DateTime<Utc>,
+    }
+}
+
+crate::record! {
+    /// A signed-in cabinet session.
+    CabinetSession from cabinet_session {
+    id_hash: String,
+    citizen_id: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
     }
 }

@@ -6,6 +6,8 @@ use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, Pagin
 
 use super::{uuid_like, Store, StoreError};
 
+/// The tables (hidden: for the tests alone, see `entities` at the crate root).
+#[doc(hidden)]
 pub mod entities {
     pub mod document_share {
         use crate::entities::no_relations;
@@ -59,8 +61,6 @@ pub mod entities {
     }
 }
 
-pub use entities::document_share::Model as DocumentShare;
-pub use entities::document_verifier::Model as DocumentVerifier;
 use entities::{document_code_failure, document_share, document_verifier};
 
 /// What a share is now.
@@ -136,7 +136,7 @@ impl Store {
         }
         .insert(&self.db)
         .await?;
-        Ok(Some(m))
+        Ok(Some(m.into()))
     }
 
     /// The citizen's shares, newest first, at most `limit`.
@@ -147,7 +147,7 @@ impl Store {
             .order_by_desc(document_share::Column::Id)
             .limit(limit)
             .all(&self.db)
-            .await?)
+            .await?.into_iter().map(Into::into).collect())
     }
 
     /// The citizen's shares that were viewed, newest view first, at most `limit`.
@@ -158,7 +158,7 @@ impl Store {
             .order_by_desc(document_share::Column::RedeemedAt)
             .limit(limit)
             .all(&self.db)
-            .await?)
+            .await?.into_iter().map(Into::into).collect())
     }
 
     /// The citizen revokes one of their own shares before it is used.
@@ -176,7 +176,7 @@ impl Store {
 
     /// The usable share under `code_hash`, if any (read only).
     pub async fn usable_document_share(&self, code_hash: &str, now: DateTime<Utc>) -> Result<Option<DocumentShare>, StoreError> {
-        Ok(document_share::Entity::find().filter(document_share::Column::CodeHash.eq(code_hash)).filter(usable(now)).one(&self.db).await?)
+        Ok(document_share::Entity::find().filter(document_share::Column::CodeHash.eq(code_hash)).filter(usable(now)).one(&self.db).await?.map(Into::into))
     }
 
     /// Redeems share `id` for `verifier` if it is still usable, once: of two
@@ -193,7 +193,7 @@ impl Store {
         if res.rows_affected != 1 {
             return Ok(None);
         }
-        Ok(document_share::Entity::find_by_id(id).one(&self.db).await?)
+        Ok(document_share::Entity::find_by_id(id).one(&self.db).await?.map(Into::into))
     }
 
     /// The shares `verifier` redeemed, newest first, at most `limit`.
@@ -203,7 +203,7 @@ impl Store {
             .order_by_desc(document_share::Column::RedeemedAt)
             .limit(limit)
             .all(&self.db)
-            .await?)
+            .await?.into_iter().map(Into::into).collect())
     }
 
     pub async fn record_code_failure(&self, verifier: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -256,10 +256,37 @@ impl Store {
 
     /// The enabled organisation user with this IIN.
     pub async fn document_verifier(&self, iin: &str) -> Result<Option<DocumentVerifier>, StoreError> {
-        Ok(document_verifier::Entity::find_by_id(iin).filter(document_verifier::Column::DisabledAt.is_null()).one(&self.db).await?)
+        Ok(document_verifier::Entity::find_by_id(iin).filter(document_verifier::Column::DisabledAt.is_null()).one(&self.db).await?.map(Into::into))
     }
 
     pub async fn document_verifiers(&self) -> Result<Vec<DocumentVerifier>, StoreError> {
-        Ok(document_verifier::Entity::find().order_by_asc(document_verifier::Column::Iin).all(&self.db).await?)
+        Ok(document_verifier::Entity::find().order_by_asc(document_verifier::Column::Iin).all(&self.db).await?.into_iter().map(Into::into).collect())
+    }
+}
+
+crate::record! {
+    /// A document the citizen shares by code.
+    DocumentShare from entities::document_share {
+    id: String,
+    citizen_id: String,
+    document: String,
+    code_hash: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    redeemed_at: Option<DateTime<Utc>>,
+    redeemed_by: Option<String>,
+    redeemed_by_name: Option<String>,
+    }
+}
+
+crate::record! {
+    /// A verifier registered by the operator.
+    DocumentVerifier from entities::document_verifier {
+    iin: String,
+    organisation: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    disabled_at: Option<DateTime<Utc>>,
     }
 }

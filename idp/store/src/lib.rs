@@ -5,6 +5,10 @@ pub mod biometric;
 pub mod cabinet;
 pub mod documents;
 pub mod dpop;
+/// The sea-orm entities. Hidden: nothing above the store uses them (the
+/// operations return records); the tests alone read and tamper with rows
+/// through them, as an attacker with database access would.
+#[doc(hidden)]
 pub mod entities;
 pub mod grants;
 pub mod journal;
@@ -26,6 +30,32 @@ use tanu_migrations::{Migrator, MigratorTrait};
 use tanu_core::domain::{ClientId, ClientProfile, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
 use entities::*;
 pub use journal::stored_time;
+
+/// A plain record of a table's row, for the crates above the store: the
+/// entity stays here, the record has the same fields and no database trait.
+/// Both conversions are generated, and building the `ActiveModel` names every
+/// field, so a record missing a column does not compile.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! record {
+    ($(#[$meta:meta])* $name:ident from $($entity:ident)::+ { $($field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            $(pub $field: $ty,)*
+        }
+        impl From<$name> for $($entity)::+::ActiveModel {
+            fn from(r: $name) -> Self {
+                $($entity)::+::ActiveModel { $($field: sea_orm::Set(r.$field),)* }
+            }
+        }
+        impl From<$($entity)::+::Model> for $name {
+            fn from(m: $($entity)::+::Model) -> Self {
+                $name { $($field: m.$field,)* }
+            }
+        }
+    };
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -13,6 +13,8 @@ use tanu_workflows::Bin;
 use super::{corrupt, uuid_like, Store, StoreError};
 use tanu_core::Lang;
 
+/// The tables (hidden: for the tests alone, see `entities` at the crate root).
+#[doc(hidden)]
 pub mod entities {
     pub mod staff {
         use crate::entities::no_relations;
@@ -229,7 +231,7 @@ impl TryFrom<staff::Model> for Staff {
 /// An application as filed (Appendix 1), with the workflow's projection.
 #[derive(Debug, Clone)]
 pub struct FiledApplication {
-    pub row: application::Model,
+    pub row: ApplicationRow,
     pub procedure: Option<Procedure>,
 }
 
@@ -253,7 +255,7 @@ impl TryFrom<application::Model> for FiledApplication {
         } else {
             Some(serde_json::from_str(&row.snapshot).map_err(|e| corrupt("application snapshot", e))?)
         };
-        Ok(FiledApplication { row, procedure })
+        Ok(FiledApplication { row: row.into(), procedure })
     }
 }
 
@@ -472,16 +474,16 @@ impl Store {
 
     // ------------------------------------------------------- credentials
 
-    pub async fn credential(&self, application_id: &str, environment: &str) -> Result<Option<credential::Model>, StoreError> {
-        Ok(credential::Entity::find_by_id(format!("{application_id}:{environment}")).one(&self.db).await?)
+    pub async fn credential(&self, application_id: &str, environment: &str) -> Result<Option<Credential>, StoreError> {
+        Ok(credential::Entity::find_by_id(format!("{application_id}:{environment}")).one(&self.db).await?.map(Into::into))
     }
 
-    pub async fn credentials(&self, application_id: &str) -> Result<Vec<credential::Model>, StoreError> {
+    pub async fn credentials(&self, application_id: &str) -> Result<Vec<Credential>, StoreError> {
         Ok(credential::Entity::find()
             .filter(credential::Column::ApplicationId.eq(application_id))
             .order_by_asc(credential::Column::CreatedAt)
             .all(&self.db)
-            .await?)
+            .await?.into_iter().map(Into::into).collect())
     }
 
     pub async fn insert_credential(&self, application_id: &str, environment: &str, client_id: &str, sealed_secret: Option<String>) -> Result<(), StoreError> {
@@ -545,17 +547,17 @@ impl Store {
         Ok(())
     }
 
-    pub async fn documents(&self, application_id: &str) -> Result<Vec<document::Model>, StoreError> {
+    pub async fn documents(&self, application_id: &str) -> Result<Vec<SignedDocument>, StoreError> {
         Ok(document::Entity::find()
             .filter(document::Column::ApplicationId.eq(application_id))
             .order_by_asc(document::Column::CreatedAt)
             .all(&self.db)
-            .await?)
+            .await?.into_iter().map(Into::into).collect())
     }
 
     // ------------------------------------------------------------- mails
 
-    pub async fn insert_mail(&self, m: mail::Model) -> Result<(), StoreError> {
+    pub async fn insert_mail(&self, m: Mail) -> Result<(), StoreError> {
         mail::ActiveModel::from(m).insert(&self.db).await?;
         Ok(())
     }
@@ -575,39 +577,39 @@ impl Store {
     }
 
     /// The mail `id`, sent or not.
-    pub async fn mail(&self, id: &str) -> Result<Option<mail::Model>, StoreError> {
-        Ok(mail::Entity::find_by_id(id).one(&self.db).await?)
+    pub async fn mail(&self, id: &str) -> Result<Option<Mail>, StoreError> {
+        Ok(mail::Entity::find_by_id(id).one(&self.db).await?.map(Into::into))
     }
 
     /// Mail not yet sent, created after `since`.
-    pub async fn unsent_mails(&self, since: DateTime<Utc>) -> Result<Vec<mail::Model>, StoreError> {
+    pub async fn unsent_mails(&self, since: DateTime<Utc>) -> Result<Vec<Mail>, StoreError> {
         Ok(mail::Entity::find()
             .filter(mail::Column::SentAt.is_null())
             .filter(mail::Column::CreatedAt.gt(since))
             .all(&self.db)
-            .await?)
+            .await?.into_iter().map(Into::into).collect())
     }
 
-    pub async fn mails(&self, application_id: &str) -> Result<Vec<mail::Model>, StoreError> {
+    pub async fn mails(&self, application_id: &str) -> Result<Vec<Mail>, StoreError> {
         Ok(mail::Entity::find()
             .filter(mail::Column::ApplicationId.eq(application_id))
             .order_by_asc(mail::Column::CreatedAt)
             .all(&self.db)
-            .await?)
+            .await?.into_iter().map(Into::into).collect())
     }
 
     // ---------------------------------------------------------- sessions
 
-    pub async fn insert_portal_login(&self, m: login::Model) -> Result<(), StoreError> {
+    pub async fn insert_portal_login(&self, m: PortalLogin) -> Result<(), StoreError> {
         login::ActiveModel::from(m).insert(&self.db).await?;
         Ok(())
     }
 
     /// Takes a pending sign-in by its `state`, once.
-    pub async fn take_portal_login(&self, state: &str) -> Result<Option<login::Model>, StoreError> {
+    pub async fn take_portal_login(&self, state: &str) -> Result<Option<PortalLogin>, StoreError> {
         let Some(row) = login::Entity::find_by_id(state).one(&self.db).await? else { return Ok(None) };
         let res = login::Entity::delete_by_id(state).exec(&self.db).await?;
-        Ok((res.rows_affected == 1).then_some(row))
+        Ok((res.rows_affected == 1).then(|| row.into()))
     }
 
     pub async fn insert_portal_session(&self, id_hash: &str, iin: &str, name: &str, ttl: chrono::Duration) -> Result<(), StoreError> {
@@ -624,11 +626,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn portal_session(&self, id_hash: &str) -> Result<Option<session::Model>, StoreError> {
+    pub async fn portal_session(&self, id_hash: &str) -> Result<Option<PortalSession>, StoreError> {
         Ok(session::Entity::find_by_id(id_hash)
             .filter(session::Column::ExpiresAt.gt(Utc::now()))
             .one(&self.db)
-            .await?)
+            .await?.map(Into::into))
     }
 
     pub async fn end_portal_session(&self, id_hash: &str) -> Result<(), StoreError> {
@@ -676,5 +678,103 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+crate::record! {
+    /// An application as filed (Appendix 1) with the workflow's last projection.
+    ApplicationRow from application {
+    id: String,
+    bin: String,
+    organisation_name: String,
+    responsible_official: String,
+    system_name: String,
+    redirect_uri: String,
+    sandbox_redirect_uri: Option<String>,
+    tos_uri: String,
+    policy_uri: String,
+    logo: Option<String>,
+    logo_type: Option<String>,
+    contact_email: String,
+    lang: String,
+    authorised_person: String,
+    filed_by_iin: String,
+    filed_at: DateTime<Utc>,
+    previous_id: Option<String>,
+    step: String,
+    deadline_side: Option<String>,
+    deadline_due: Option<DateTime<Utc>>,
+    overdue: bool,
+    breaches: i32,
+    snapshot: String,
+    updated_at: DateTime<Utc>,
+    }
+}
+
+crate::record! {
+    /// A client granted to an application in one environment.
+    Credential from credential {
+    id: String,
+    application_id: String,
+    environment: String,
+    client_id: String,
+    sealed_secret: Option<String>,
+    created_at: DateTime<Utc>,
+    revealed_at: Option<DateTime<Utc>>,
+    }
+}
+
+crate::record! {
+    /// A document signed with EDS and uploaded to an application.
+    SignedDocument from document {
+    id: String,
+    application_id: String,
+    kind: String,
+    document: String,
+    document_sha256: String,
+    signature: String,
+    signer_iin: String,
+    signer_name: String,
+    uploaded_by: String,
+    created_at: DateTime<Utc>,
+    }
+}
+
+crate::record! {
+    /// A mail of the procedure, sent or waiting.
+    Mail from mail {
+    id: String,
+    application_id: String,
+    recipient: String,
+    lang: String,
+    subject: String,
+    body: String,
+    event: String,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+    error: Option<String>,
+    }
+}
+
+crate::record! {
+    /// A portal or console sign-in waiting for its code.
+    PortalLogin from login {
+    state: String,
+    verifier: String,
+    nonce: String,
+    next: String,
+    binding_hash: String,
+    created_at: DateTime<Utc>,
+    }
+}
+
+crate::record! {
+    /// A signed-in portal or console session.
+    PortalSession from session {
+    id_hash: String,
+    iin: String,
+    name: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
     }
 }
