@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::decision::{Challenge, Embedding, Threshold};
 use crate::geometry::{mean_points, planar_residual};
 use crate::pipeline::FaceBox;
-use crate::rigid::{nonrigid_change, FaceView};
+use crate::rigid::{blink_change, FaceView};
 
 /// One challenge and when it was revealed: the arrival time (ms from the
 /// capture's start) of the frame whose answer carried it. Only frames that
@@ -481,7 +481,7 @@ impl<'a> Gestures<'a> {
             };
             let min = self.policy.min_nonrigid;
             match self.nonrigid(first, last) {
-                Some(m) if m >= min => notes.push(format!("blink: the face outside the eyes changed {m:.2} grey levels beyond a plane's motion (needs {min:.1})")),
+                Some(m) if m >= min => notes.push(format!("blink: the face outside the eyes moved as a living face's ({m:.2} grey levels beyond a plane's motion, needs {min:.1})")),
                 Some(m) => {
                     ok = false;
                     notes.push(format!("blink: outside the eyes the face is a rigid copy of the open frames ({m:.2} grey levels beyond a plane's motion, needs {min:.1})"));
@@ -498,23 +498,10 @@ impl<'a> Gestures<'a> {
         (ok, notes.join("; "))
     }
 
-    /// The blink's frames (closed from `first` to `last`, and one open frame
-    /// either side) against the open frames just outside them: for each, the
-    /// mean non-rigid change from those references; the median over them.
+    /// [`blink_change`] of the blink closed from `first` to `last`.
     fn nonrigid(&self, first: usize, last: usize) -> Option<f32> {
-        let n = self.frames.len();
-        let references: Vec<usize> = [first.checked_sub(2), Some(last + 2)].into_iter().flatten().filter(|&r| r < n && !self.closed(r)).collect();
-        let view = |i: usize| {
-            let s = self.frames[i].1;
-            FaceView { face: &s.face, landmarks: &s.landmarks, grey64: &s.grey64 }
-        };
-        let mut changes: Vec<f32> = (first.saturating_sub(1)..(last + 2).min(n))
-            .filter_map(|i| {
-                let c: Vec<f32> = references.iter().filter_map(|&r| nonrigid_change(view(r), view(i))).collect();
-                (!c.is_empty()).then(|| mean(&c))
-            })
-            .collect();
-        (!changes.is_empty()).then(|| median(&mut changes))
+        let views: Vec<FaceView<'_>> = self.frames.iter().map(|(_, s)| FaceView { face: &s.face, landmarks: &s.landmarks, grey64: &s.grey64 }).collect();
+        blink_change(&views, first, last, |i| !self.closed(i))
     }
 
     /// Each turn shows parallax: the face's landmarks at the turn are not one

@@ -164,6 +164,29 @@ pub fn nonrigid_change(a: FaceView<'_>, b: FaceView<'_>) -> Option<f32> {
     rms.is_finite().then_some(rms as f32)
 }
 
+/// A blink against the open frames around it: `views` are a capture's faces
+/// in order, closed from `first` to `last`. The blink's frames are those and
+/// one either side; the references the frames just outside them (two before
+/// `first`, two after `last`) that `open` says are open. For each blink frame
+/// the mean [`nonrigid_change`] from the references; the median over the
+/// blink's frames (one odd frame does not decide). `None` when nothing could
+/// be compared.
+pub fn blink_change(views: &[FaceView<'_>], first: usize, last: usize, open: impl Fn(usize) -> bool) -> Option<f32> {
+    let n = views.len();
+    let references: Vec<usize> = [first.checked_sub(2), Some(last + 2)].into_iter().flatten().filter(|&r| r < n && open(r)).collect();
+    let mut changes: Vec<f32> = (first.saturating_sub(1)..(last + 2).min(n))
+        .filter_map(|i| {
+            let c: Vec<f32> = references.iter().filter_map(|&r| nonrigid_change(views[r], views[i])).collect();
+            (!c.is_empty()).then(|| c.iter().sum::<f32>() / c.len() as f32)
+        })
+        .collect();
+    if changes.is_empty() {
+        return None;
+    }
+    changes.sort_by(f32::total_cmp);
+    Some(changes[changes.len() / 2])
+}
+
 /// Half the crop's side: crop pixel u sits at (u − HALF) / HALF.
 const HALF: f64 = (CROP as f64 - 1.0) / 2.0;
 
