@@ -3,6 +3,8 @@
 //! `tanu biometrics pad-eval` runs the same evaluation over more photos for the
 //! README's table.
 
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
 use tanu_biometrics::attacks::{present, Instrument};
 use tanu_biometrics::liveness::FrameAnalysis;
 use tanu_biometrics::pad::{self, Presentation};
@@ -161,6 +163,26 @@ fn rigid_copy_figures() {
         }
     }
     summary("photos, painted or blurred eyes, at the blink the decision found", at_blink);
+    // An attacker's extra camera noise: Gaussian σ 8 and 16 added to every frame.
+    let mut noisy = Vec::new();
+    for (k, name) in ["img2.jpg", "img11.jpg", "img16.jpg", "img19.jpg"].into_iter().enumerate() {
+        let photo = photo(name);
+        let face = pad::photo_face(engine(), &photo).unwrap();
+        let script = pad::script(&[Challenge::Blink]);
+        for sigma in [8.0f32, 16.0] {
+            let mut frames = present(&photo, &face, Instrument::PaintedEyes, &script, 200 + k as u64);
+            let mut rng = rand::rngs::StdRng::seed_from_u64(k as u64);
+            let noise = Normal::new(0.0f32, sigma).unwrap();
+            for f in &mut frames {
+                for c in f.image.iter_mut() {
+                    *c = (f32::from(*c) + noise.sample(&mut rng)).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+            let outcome = engine().analyse_sequence(&frames, &pad::schedule_of(&script), &policy).unwrap();
+            noisy.extend(every_place(&outcome.frames, &[2]));
+        }
+    }
+    summary("photos, painted eyes, extra noise σ 8 or 16, a 2-frame blink anywhere", noisy);
     summary("photos, painted or blurred eyes, a 2-frame blink anywhere in the capture", floor);
     let mut live = Vec::new();
     for c in pad::live_captures(pad::SHARED_CLIP, clip).iter().filter(|c| c.schedule.steps.len() == 1) {
