@@ -8,6 +8,8 @@
 //! - [`iin`], [`decision`], [`liveness`], [`geometry`], [`align`]: pure logic
 //!   (identifiers, thresholds, fusion, the liveness decision over a capture, the
 //!   planarity test, the alignment transform), unit-tested alone.
+//! - [`rigid`]: whether a blink is the whole face's or a rigid copy with the
+//!   eyes changed (pure; the decision's `no_rigid_copy`).
 //! - [`texture`]: spectral test of the face region for screens and prints.
 //! - [`attacks`]: presentation attacks made from a photo, for evaluation (PAD).
 //! - [`image_input`]: bounded decoding of untrusted JPEG/PNG bytes.
@@ -34,6 +36,7 @@ pub mod pad;
 pub mod pipeline;
 pub mod registry;
 pub mod replay;
+pub mod rigid;
 pub mod sequence;
 pub mod template;
 pub mod texture;

@@ -17,6 +17,11 @@
 //!   rotated in perspective: [`crate::geometry`]);
 //! - a blink of both eyes together, of a blink's duration (one eye painted,
 //!   a face with its eyes painted shut for long);
+//! - a blink of the whole face: outside the eyes, the blink's frames (the
+//!   closed ones and one either side) are not a rigid copy of the open frames
+//!   around them — the best homography of the face outside the eyes leaves a
+//!   change above the camera's noise ([`crate::rigid`]; a photo whose eye
+//!   regions are painted closed for a few frames);
 //! - no periodic texture of a screen or a print ([`crate::texture`]).
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::decision::{Challenge, Embedding, Threshold};
 use crate::geometry::{mean_points, planar_residual};
 use crate::pipeline::FaceBox;
+use crate::rigid::{blink_change, FaceView};
 
 /// One challenge and when it was revealed: the arrival time (ms from the
 /// capture's start) of the frame whose answer carried it. Only frames that
@@ -121,6 +127,12 @@ pub struct LivenessPolicy {
     pub eyes_closed_below: f32,
     /// Longest blink: closed from first to last closed frame.
     pub max_blink_ms: u32,
+    /// Smallest change of the face outside the eyes during a blink, from the
+    /// open frames around it, that no plane motion explains (grey levels: RMS
+    /// over 8×8 blocks of the 64×64 face crop, after the best homography;
+    /// [`crate::rigid::nonrigid_change`]). Below it the blink is a rigid copy
+    /// with only the eyes changed: a photo with its eyes painted.
+    pub min_nonrigid: f32,
     /// Median spectral peak ratio of the face region above which the capture
     /// shows a screen's or a print's pattern.
     pub max_periodic: f32,
@@ -150,6 +162,7 @@ impl Default for LivenessPolicy {
             min_parallax: 0.03,
             eyes_closed_below: 0.5,
             max_blink_ms: 500,
+            min_nonrigid: 2.5,
             max_periodic: 40.0,
             min_passive: 0.0,
             require_challenge: true,
@@ -242,6 +255,8 @@ pub fn evaluate(frames: &[FrameAnalysis], schedule: &Schedule, policy: &Liveness
     check("challenge", answered || !policy.require_challenge, detail);
     let (parallax, detail) = gestures.parallax();
     check("three_dimensional", parallax || !policy.require_challenge, detail);
+    let (whole, detail) = gestures.whole_face_blinks();
+    check("no_rigid_copy", whole || !policy.require_challenge, detail);
 
     LivenessReport { live: checks.iter().all(|c| c.passed), schedule: schedule.clone(), checks }
 }
@@ -420,8 +435,14 @@ impl<'a> Gestures<'a> {
         (true, notes.join("; "))
     }
 
-    /// Open, both eyes closed together for at most a blink's duration, open again.
+    /// Open, both eyes closed together for at most a blink's duration, open
+    /// again: the duration of the first such blink in `range`.
     fn blink(&self, range: std::ops::Range<usize>) -> Result<u32, String> {
+        self.find_blink(range).map(|(_, _, ms)| ms)
+    }
+
+    /// The first blink in `range`: its first and last closed frame, its duration.
+    fn find_blink(&self, range: std::ops::Range<usize>) -> Result<(usize, usize, u32), String> {
         let lowest = range.clone().map(|i| self.frames[i].1.eyes_open[0].max(self.frames[i].1.eyes_open[1])).fold(f32::INFINITY, f32::min);
         let mut i = range.start;
         while i < range.end {
@@ -438,10 +459,49 @@ impl<'a> Gestures<'a> {
             let open_after = i < self.frames.len() && !self.closed(i);
             let ms = self.frames[last].0.at_ms - self.frames[first].0.at_ms;
             if open_before && open_after && ms <= self.policy.max_blink_ms {
-                return Ok(ms);
+                return Ok((first, last, ms));
             }
         }
         Err(format!("no blink of both eyes (lowest open probability of the more open eye {lowest:.2})"))
+    }
+
+    /// Each blink that answers a challenge is the whole face's: outside the
+    /// eyes its frames are not a rigid copy of the open frames around it. A
+    /// step without a blink is the `challenge` check's failure, not this one's.
+    fn whole_face_blinks(&self) -> (bool, String) {
+        let mut notes = Vec::new();
+        let mut ok = true;
+        for k in 0..self.schedule.steps.len() {
+            if self.schedule.steps[k].challenge != Challenge::Blink {
+                continue;
+            }
+            let Ok((first, last, _)) = self.find_blink(self.window(k)) else {
+                notes.push("blink: none to judge".to_owned());
+                continue;
+            };
+            let min = self.policy.min_nonrigid;
+            match self.nonrigid(first, last) {
+                Some(m) if m >= min => notes.push(format!("blink: the face outside the eyes moved as a living face's ({m:.2} grey levels beyond a plane's motion, needs {min:.1})")),
+                Some(m) => {
+                    ok = false;
+                    notes.push(format!("blink: outside the eyes the face is a rigid copy of the open frames ({m:.2} grey levels beyond a plane's motion, needs {min:.1})"));
+                }
+                None => {
+                    ok = false;
+                    notes.push("blink: the face outside the eyes could not be compared with the open frames around it".to_owned());
+                }
+            }
+        }
+        if notes.is_empty() {
+            return (true, "no blink asked".into());
+        }
+        (ok, notes.join("; "))
+    }
+
+    /// [`blink_change`] of the blink closed from `first` to `last`.
+    fn nonrigid(&self, first: usize, last: usize) -> Option<f32> {
+        let views: Vec<FaceView<'_>> = self.frames.iter().map(|(_, s)| FaceView { face: &s.face, landmarks: &s.landmarks, grey64: &s.grey64 }).collect();
+        blink_change(&views, first, last, |i| !self.closed(i))
     }
 
     /// Each turn shows parallax: the face's landmarks at the turn are not one

@@ -1,14 +1,10 @@
 use super::*;
+use crate::rigid::synthetic::{crop, face_points, noise, skin, under_paint};
 
-/// 68 points of a rough 3-D head (nose forward, sides back), in face widths.
+/// 68 points of a rough 3-D head (a face's layout; nose forward, sides back),
+/// in face widths.
 fn head() -> Vec<[f64; 3]> {
-    (0..68)
-        .map(|k| {
-            let (i, j) = (k % 9, k / 9);
-            let (x, y) = (i as f64 / 8.0 - 0.5, j as f64 / 7.0 - 0.5);
-            [x, y, 0.3 * (1.0 - 4.0 * x * x)]
-        })
-        .collect()
+    face_points().iter().map(|p| [p[0], p[1], 0.3 * (1.0 - 4.0 * p[0] * p[0])]).collect()
 }
 
 /// The landmarks of the head (or of a flat picture of it) turned by `yaw`,
@@ -31,25 +27,41 @@ fn embedding(angle: f32) -> Embedding {
 }
 
 /// A frame of a live-looking capture at `i`×125 ms: the head at `yaw`, eyes
-/// as given, natural small motion, same person.
+/// as given, natural small motion, same person. A `flat` picture is the same
+/// picture in every frame outside its eyes (painted over when closed); a
+/// head's cheeks and mouth move a little from frame to frame.
 fn frame(i: u32, yaw: f32, eyes: [f32; 2], flat: bool) -> FrameAnalysis {
     let jitter = (i % 3) as f32;
     let lm: Vec<[f32; 2]> = landmarks(yaw, flat).into_iter().map(|p| [p[0] + jitter, p[1] + 0.5 * jitter]).collect();
     let (x1, x2) = lm.iter().fold((f32::MAX, f32::MIN), |(a, b), p| (a.min(p[0]), b.max(p[0])));
     let (y1, y2) = lm.iter().fold((f32::MAX, f32::MIN), |(a, b), p| (a.min(p[1]), b.max(p[1])));
     let turned = yaw.abs() > 35.0 || eyes[0] < 0.5;
+    let face = FaceBox { x1, y1, x2, y2: y1 + (x2 - x1).max(y2 - y1), score: 0.99 };
+    let closed = eyes[0] < 0.5 && eyes[1] < 0.5;
+    let t = f64::from(i);
+    let grey64 = crop(&face, |x, y| {
+        let (fx, fy) = ((x - 320.0 - f64::from(jitter)) / 160.0, (y - 240.0 - 0.5 * f64::from(jitter)) / 160.0);
+        let moving = if flat {
+            0.0
+        } else {
+            40.0 * (1.9 * t).sin() * (-((fx - 0.25).powi(2) + (fy - 0.1).powi(2)) / 0.01).exp()
+                + 35.0 * (1.3 * t).cos() * (-((fx + 0.15).powi(2) + (fy - 0.3).powi(2)) / 0.008).exp()
+        };
+        let skin = if closed && under_paint(fx, fy) { 150.0 } else { skin(fx, fy) + moving };
+        skin + noise(i, x, y, 4.0)
+    });
     FrameAnalysis {
         at_ms: i * 125,
         faces: 1,
         face: Some(FaceSample {
-            face: FaceBox { x1, y1, x2, y2: y1 + (x2 - x1).max(y2 - y1), score: 0.99 },
+            face,
             landmarks: lm,
             pose: [yaw, 0.0, 0.0],
             eyes_open: eyes,
             passive_live: 0.4,
             embedding: embedding(0.05 * (i % 4) as f32),
             quality: turned.then(|| "head_turned".to_owned()),
-            grey64: (0..64).map(|k| ((k * 7 + i as usize * 13) % 251) as u8).collect(),
+            grey64,
             periodic: Some(8.0),
         }),
     }
@@ -92,6 +104,36 @@ fn a_live_head_answering_its_challenge_passes() {
     assert_eq!(failed(&capture(turn(25.0), open, false), &at9(Challenge::TurnRight)), Vec::<&str>::new());
     let blink = |i| if i == 13 || i == 14 { CLOSED } else { OPEN };
     assert_eq!(failed(&capture(|_| 0.0, blink, false), &at9(Challenge::Blink)), Vec::<&str>::new());
+}
+
+#[test]
+fn a_photo_blinking_with_painted_eyes_is_a_rigid_copy() {
+    let s = at9(Challenge::Blink);
+    // The eyes painted shut for two, three or four frames of a still picture.
+    for closed in [13..=14, 13..=15, 12..=15] {
+        let painted = |i| if closed.contains(&i) { CLOSED } else { OPEN };
+        let r = evaluate(&capture(|_| 0.0, painted, true), &s, &LivenessPolicy::default());
+        assert_eq!(r.failed(), ["no_rigid_copy"], "{r:?}");
+        let detail = &r.checks.iter().find(|c| c.check == "no_rigid_copy").unwrap().detail;
+        assert!(detail.contains("rigid copy"), "{detail}");
+        // The same blink with the face moving around the eyes is accepted.
+        assert_eq!(failed(&capture(|_| 0.0, painted, false), &s), Vec::<&str>::new());
+    }
+    // The rule, not something else, refuses it.
+    let lenient = LivenessPolicy { min_nonrigid: 0.0, ..Default::default() };
+    let painted = |i| if i == 13 || i == 14 { CLOSED } else { OPEN };
+    assert!(evaluate(&capture(|_| 0.0, painted, true), &s, &lenient).live);
+}
+
+#[test]
+fn a_blink_that_cannot_be_compared_is_refused() {
+    // No open frame two before or after the blink's: nothing to compare it with.
+    let mut frames = capture(|_| 0.0, |i| if i == 13 || i == 14 { CLOSED } else { OPEN }, false);
+    for f in &mut frames {
+        f.face.as_mut().unwrap().grey64.truncate(64);
+    }
+    let r = evaluate(&frames, &at9(Challenge::Blink), &LivenessPolicy::default());
+    assert_eq!(r.failed(), ["no_rigid_copy"]);
 }
 
 #[test]
