@@ -46,6 +46,7 @@ pub const LIVENESS_CHECKS: &[&str] =
         "no_screen_or_print",
         "challenge",
         "three_dimensional",
+        "no_rigid_copy",
         "replayed_capture",
     ];
 
