@@ -1,0 +1,354 @@
+//! The capture and the decision: each camera frame analysed as it arrives,
+//! then liveness and the 1:1 match decided on what the frames left, and the
+//! sign-in completed or failed (journalled either way).
+use super::*;
+
+fn problem(status: StatusCode, detail: &str) -> Response {
+    crate::oidc::errors::problem(status, status.canonical_reason().unwrap_or("error"), detail)
+}
+
+/// One camera frame: `image/jpeg` or `image/png` bytes, CSRF token in `X-CSRF-Token`.
+#[handler]
+pub(super) async fn frame(
+    Path(id): Path<String>,
+    cookies: &CookieJar,
+    req: &Request,
+    body: Body,
+    Data(app): Data<&Arc<App>>,
+    Data(state): Data<&Arc<FaceState>>,
+) -> Response {
+    let i = match pending(app, &id, cookies).await {
+        Ok(i) => i,
+        Err(_) => return problem(StatusCode::GONE, "the sign-in has expired or belongs to another browser"),
+    };
+    let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !i.check_csrf(app, token) {
+        return problem(StatusCode::FORBIDDEN, "missing or wrong X-CSRF-Token");
+    }
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !matches!(content_type, "image/jpeg" | "image/png") {
+        return problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "a frame is image/jpeg or image/png");
+    }
+    let limit = app.config.face.max_frame_bytes;
+    let bytes = match body.into_bytes_limit(limit).await {
+        Ok(b) => b,
+        Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, &format!("a frame is at most {limit} bytes")),
+    };
+    let face = &app.config.face;
+    let fixed = state.fixed_challenge;
+    let admitted = state.with_login(&i.id, |l| {
+        if !(l.consented || l.consent_given_now) {
+            return Err((StatusCode::CONFLICT, "consent first"));
+        }
+        // The retry link disappears after the last try; the server holds the line too.
+        if l.tries >= face.max_tries {
+            return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
+        }
+        // More than one challenge when the risk is high: any try after a
+        // failed one. Not the first comparison against the registry photo:
+        // the number of steps would tell whoever typed the IIN whether the
+        // person has signed in before.
+        let (number, high_risk) = (l.tries, l.tries > 0);
+        let capture = l.capture.get_or_insert_with(|| Capture::plan(number, face, fixed, high_risk));
+        if capture.received >= face.max_frames || capture.started.elapsed().as_secs() > face.capture_timeout {
+            return Err((StatusCode::CONFLICT, "the capture is complete"));
+        }
+        let at_ms = capture.started.elapsed().as_millis() as u32;
+        capture.received += 1;
+        // Each challenge is revealed in the answer to the frame that completes
+        // its count; only frames arriving after that answer can perform it
+        // (the time is set again when the answer leaves, below).
+        let reveals = capture.plan.get(capture.revealed.len()).filter(|(_, n)| capture.received >= *n).map(|(c, _)| *c);
+        if let Some(challenge) = reveals {
+            capture.revealed.push(Step { challenge, revealed_at_ms: at_ms });
+        }
+        let all_revealed = capture.revealed.len() == capture.plan.len();
+        let since_last = capture.plan.last().map_or(0, |(_, n)| capture.received.saturating_sub(*n));
+        let done = (all_revealed && since_last >= face.frames_after_challenge) || capture.received >= face.max_frames;
+        let revealed_step = reveals.map(|_| capture.revealed.len() - 1);
+        Ok((capture.number, at_ms, revealed_step, serde_json::json!({
+            "frames": capture.received,
+            "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
+            "step": capture.revealed.len(),
+            "steps": capture.plan.len(),
+            "done": done,
+        })))
+    });
+    let (number, at_ms, revealed_step, answer) = match admitted {
+        Some(Ok(x)) => x,
+        Some(Err((status, detail))) => return problem(status, detail),
+        None => return problem(StatusCode::CONFLICT, "no sign-in in progress: enter the IIN first"),
+    };
+    // Decode and analyse now, keep the measurements, drop the pixels. An
+    // undecodable frame is dropped, not fatal: the checks count frames.
+    let limits = frame_limits(app);
+    let engine = state.engine.clone();
+    let Ok(_permit) = state.analysing.acquire().await else { return problem(StatusCode::SERVICE_UNAVAILABLE, "shutting down") };
+    let analysed = tokio::task::spawn_blocking(move || {
+        let began = Instant::now();
+        let image = decode_image(&bytes, &limits).ok()?;
+        crate::metrics::inference_time("decode", began.elapsed().as_secs_f64());
+        let analysis = engine.analyse_frame(&Frame { at_ms, image }).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok();
+        crate::metrics::inference_time("frame", began.elapsed().as_secs_f64());
+        analysis
+    })
+    .await
+    .ok()
+    .flatten();
+    state.with_login(&i.id, |l| {
+        if let Some(c) = l.capture.as_mut().filter(|c| c.number == number) {
+            c.frames.extend(analysed);
+            // A frame sent before this answer arrived (pipelined) was sent
+            // without knowing the challenge: the reveal is when the answer leaves.
+            if let Some(step) = revealed_step.and_then(|k| c.revealed.get_mut(k)) {
+                step.revealed_at_ms = c.started.elapsed().as_millis() as u32;
+            }
+        }
+    });
+    Json(answer).into_response()
+}
+
+/// What a camera sends: bounded in bytes and in pixels (a portrait 1080p frame at most).
+fn frame_limits(app: &App) -> DecodeLimits {
+    DecodeLimits { max_bytes: app.config.face.max_frame_bytes, max_width: 1920, max_height: 1920, max_alloc: 64 << 20 }
+}
+
+/// What the verification concluded.
+enum Verdict {
+    Proven { embedding: Embedding, first_time: bool },
+    Failed(Failure),
+}
+
+#[handler]
+pub(super) async fn verify(
+    Path(id): Path<String>,
+    cookies: &CookieJar,
+    req: &Request,
+    form: poem::Result<Form<CsrfForm>>,
+    Data(app): Data<&Arc<App>>,
+    Data(state): Data<&Arc<FaceState>>,
+) -> Response {
+    let (i, _) = match load_form(app, &id, cookies, req, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let taken = state.with_login(&i.id, |l| {
+        (l.iin.clone(), l.citizen_id.clone(), l.consented || l.consent_given_now, l.capture.take())
+    });
+    let Some((iin, citizen_id, consented, capture)) = taken else { return see_other(&format!("/login/{}", i.id)) };
+    if !consented {
+        return see_other(&format!("/login/{}/biometric-consent", i.id));
+    }
+    let addr = address(req);
+    match locked(app, &iin, &addr).await {
+        Ok(false) => {}
+        Ok(true) => return fail(app, state, &i, &iin, &addr, Failure::TooManyAttempts).await,
+        Err(e) => return InteractionError::from(e).page(i.lang()),
+    }
+    let verdict = match capture {
+        None => Verdict::Failed(Failure::NoFace),
+        Some(c) if c.started.elapsed().as_secs() > app.config.face.capture_timeout + 10 => Verdict::Failed(Failure::Timeout),
+        Some(c) if c.revealed.len() < c.plan.len() => Verdict::Failed(Failure::Timeout),
+        Some(c) => match judge(app, state, &i, &iin, citizen_id.as_deref(), c).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "face verification");
+                return html(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    FaceResultPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), code: "engine_error", reason: Msg::fail_engine, tries_left: 0 },
+                );
+            }
+        },
+    };
+    match verdict {
+        Verdict::Failed(failure) => fail(app, state, &i, &iin, &addr, failure).await,
+        Verdict::Proven { embedding, first_time } => succeed(app, cookies, state, &i, &iin, embedding, first_time).await,
+    }
+}
+
+/// Liveness over the frames' measurements, the replay check, then the
+/// comparison.
+async fn judge(
+    app: &App,
+    state: &Arc<FaceState>,
+    i: &Interaction,
+    iin: &Iin,
+    citizen_id: Option<&str>,
+    capture: Capture,
+) -> anyhow::Result<Verdict> {
+    let schedule = capture.schedule();
+    let outcome = SequenceOutcome::new(capture.frames, &schedule, &app.config.biometrics.liveness);
+    let signatures = FrameSignature::of_capture(&outcome.frames);
+    let replayed = {
+        let mut index = state.replays.lock().expect("replay index lock");
+        let now = Utc::now().timestamp_millis().max(0) as u64;
+        index.forget_expired(now);
+        let replayed = index.is_replay(&signatures);
+        index.remember(signatures, now);
+        replayed
+    };
+    if replayed {
+        crate::metrics::liveness_check_failed("replayed_capture");
+        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await;
+        return Ok(Verdict::Failed(Failure::LivenessFailed));
+    }
+    if !outcome.report.live {
+        let failed = outcome.report.failed();
+        for check in &failed {
+            crate::metrics::liveness_check_failed(check);
+        }
+        let detail = failed.join(",");
+        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some(&detail)).await;
+        let failure = if outcome.frames.iter().all(|f| f.faces == 0) {
+            Failure::NoFace
+        } else if failed.contains(&"single_face") {
+            Failure::SeveralFaces
+        } else {
+            Failure::LivenessFailed
+        };
+        return Ok(Verdict::Failed(failure));
+    }
+    let challenge = schedule.names();
+    journal(app, i, Some(iin), "liveness", Outcome::Success, Some(challenge.as_str())).await;
+    let Some(probe) = outcome.probe else {
+        journal(app, i, Some(iin), "match", Outcome::Failure, Some("no_usable_frame")).await;
+        return Ok(Verdict::Failed(Failure::NoFace));
+    };
+    // §9: the reference template when there is one, else the document photo.
+    let master = TemplateMasterKey::from_bytes(app.template_key);
+    let stored = match citizen_id {
+        Some(c) => app.store.reference_template(c).await?,
+        None => None,
+    };
+    let (reference, first_time) = match stored.map(|s| template::open(&master, citizen_id.unwrap_or_default(), &s)) {
+        Some(Ok(e)) => (e, false),
+        Some(Err(e)) => {
+            // Unreadable (key changed or tampered): fall back to the document photo and re-form it.
+            tracing::warn!(error = %e, "reference template unreadable; verifying against the registry photo");
+            (document_embedding(app, state, iin).await?, true)
+        }
+        None => (document_embedding(app, state, iin).await?, true),
+    };
+    let decision = MatchDecision::decide(&probe, &reference, Threshold(app.config.biometrics.threshold));
+    let against = if first_time { "document_photo" } else { "reference_template" };
+    if !decision.is_match {
+        journal(app, i, Some(iin), "match", Outcome::Failure, Some(against)).await;
+        return Ok(Verdict::Failed(Failure::NoMatch));
+    }
+    journal(app, i, Some(iin), "match", Outcome::Success, Some(against)).await;
+    Ok(Verdict::Proven { embedding: probe, first_time })
+}
+
+async fn document_embedding(app: &App, state: &Arc<FaceState>, iin: &Iin) -> anyhow::Result<Embedding> {
+    let person = state.registry.lookup(iin).await?.ok_or(RegistryError::InvalidRecord("the person left the registry".into()))?;
+    let limits = app.config.biometrics.decode;
+    let engine = state.engine.clone();
+    let observed = tokio::task::spawn_blocking(move || -> anyhow::Result<Embedding> {
+        let img = decode_image(&person.photo, &limits)?;
+        Ok(engine.observe(&img)?.embedding)
+    })
+    .await??;
+    Ok(observed)
+}
+
+async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> Response {
+    // A consent is recorded when none is in force (the page is shown to everyone).
+    let Some((name, consent_now)) = state.with_login(&i.id, |l| (l.name.clone(), l.consent_given_now && !l.consented)) else {
+        return see_other(&format!("/login/{}", i.id));
+    };
+    let (family, given) = split_name(&name);
+    let result: Result<crate::store::Citizen, crate::store::StoreError> = async {
+        let citizen = app.store.upsert_citizen(iin.as_str(), &given, &family, birth_date(iin).as_deref()).await?;
+        if consent_now {
+            app.store.record_biometric_consent(&citizen.id, CONSENT_TEXT_VERSION).await?;
+        }
+        if first_time {
+            let master = TemplateMasterKey::from_bytes(app.template_key);
+            app.store.save_reference_template(&citizen.id, &template::seal(&master, &citizen.id, &embedding)).await?;
+        }
+        Ok(citizen)
+    }
+    .await;
+    let citizen = match result {
+        Ok(c) => c,
+        Err(e) => return InteractionError::from(e).page(i.lang()),
+    };
+    if consent_now {
+        journal(app, i, Some(iin), "biometric_consent", Outcome::Success, Some(CONSENT_TEXT_VERSION)).await;
+    }
+    if first_time {
+        journal(app, i, Some(iin), "reference_formed", Outcome::Success, None).await;
+    }
+    state.logins.lock().expect("logins lock").remove(&i.id);
+    let amr = vec![AMR_FACE.to_owned(), AMR_LIVENESS.to_owned()];
+    complete_login(app, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::oidc::ACR_FACE_LIVENESS.into() }).await
+}
+
+async fn fail(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, addr: &str, failure: Failure) -> Response {
+    if lockout::recorded(failure) {
+        if let Err(e) = app.store.record_face_failure(&app.journal.pseudonym(iin.as_str()), addr, failure.code()).await {
+            return InteractionError::from(e).page(i.lang());
+        }
+    }
+    let max = app.config.face.max_tries;
+    let locked_now = locked(app, iin, addr).await.unwrap_or(true);
+    let tries = state
+        .with_login(&i.id, |l| {
+            l.tries += 1;
+            l.last_failure = Some(failure);
+            l.tries
+        })
+        .unwrap_or(max);
+    let tries_left = if locked_now || failure == Failure::TooManyAttempts { 0 } else { max.saturating_sub(tries) };
+    let reason = match failure {
+        Failure::NoFace => Msg::fail_no_face,
+        Failure::SeveralFaces => Msg::fail_several_faces,
+        Failure::LivenessFailed => Msg::fail_liveness,
+        Failure::NoMatch => Msg::fail_no_match,
+        Failure::Timeout => Msg::fail_timeout,
+        Failure::TooManyAttempts => Msg::face_locked,
+        _ => Msg::fail_title,
+    };
+    html(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        FaceResultPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), code: failure.code(), reason, tries_left },
+    )
+}
+
+/// The citizen stops after a failure: the relying party gets `access_denied`
+/// with the (non-revealing) reason of the last failure.
+#[handler]
+pub(super) async fn give_up(
+    Path(id): Path<String>,
+    cookies: &CookieJar,
+    req: &Request,
+    form: poem::Result<Form<CsrfForm>>,
+    Data(app): Data<&Arc<App>>,
+    Data(state): Data<&Arc<FaceState>>,
+) -> Response {
+    match load_form(app, &id, cookies, req, form).await {
+        Ok((i, _)) => {
+            let last = state.logins.lock().expect("logins lock").remove(&i.id).and_then(|l| l.last_failure);
+            deny(app, &i, last.unwrap_or(Failure::Cancelled)).await
+        }
+        Err(r) => r,
+    }
+}
+
+#[handler]
+pub(super) async fn cancel(
+    Path(id): Path<String>,
+    cookies: &CookieJar,
+    req: &Request,
+    form: poem::Result<Form<CsrfForm>>,
+    Data(app): Data<&Arc<App>>,
+    Data(state): Data<&Arc<FaceState>>,
+) -> Response {
+    match load_form(app, &id, cookies, req, form).await {
+        Ok((i, _)) => {
+            state.logins.lock().expect("logins lock").remove(&i.id);
+            deny(app, &i, Failure::Cancelled).await
+        }
+        Err(r) => r,
+    }
+}

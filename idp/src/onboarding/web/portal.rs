@@ -1,0 +1,368 @@
+//! The initiator portal (`/portal`): filing, tests, the act, the contract, secrets.
+use super::*;
+
+// ----------------------------------------------------------------- portal
+
+pub fn portal_routes() -> Route {
+    Route::new()
+        .at("/", poem::get(portal_home))
+        .at("/new", poem::get(new_form).post(file_application))
+        .at("/applications/:id", poem::get(portal_application))
+        .at("/applications/:id/test", poem::post(portal_test))
+        .at("/applications/:id/contract", poem::post(portal_contract))
+        .at("/applications/:id/contract.txt", poem::get(portal_contract_document))
+        .at("/applications/:id/act", poem::post(act_prepare))
+        .at("/applications/:id/act/document", poem::post(act_document))
+        .at("/applications/:id/act/sign", poem::post(act_sign))
+        .at("/applications/:id/secret/:env", poem::post(reveal_secret))
+}
+
+#[handler]
+async fn portal_home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let who = principal(app, cookies, "/portal").await?;
+        let mut rows = Vec::new();
+        for bin in &who.bins {
+            let filter = ApplicationFilter { bin: Some(bin.clone()), ..Default::default() };
+            rows.extend(app.store.applications(&filter).await?.iter().map(|a| row_view(app, a)));
+        }
+        Ok(html(StatusCode::OK, PortalPage { lang, nav: Nav::of(app, &who), rows }))
+    }.await)
+}
+
+#[derive(Deserialize)]
+struct NewQuery {
+    from: Option<String>,
+}
+
+#[handler]
+async fn new_form(req: &Request, cookies: &CookieJar, Query(q): Query<NewQuery>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let who = principal(app, cookies, "/portal/new").await?;
+        let mut values = BTreeMap::new();
+        let mut previous = None;
+        // Applying again after a refusal or lapse starts from the old form.
+        if let Some(from) = q.from.as_deref() {
+            let old = visible(app, &who, from, false).await?;
+            if old.step().is_some_and(|s| matches!(s, Step::Refused | Step::Lapsed)) {
+                let r = &old.row;
+                for (k, v) in [
+                    ("organisation_name", &r.organisation_name),
+                    ("bin", &r.bin),
+                    ("responsible_official", &r.responsible_official),
+                    ("contact_email", &r.contact_email),
+                    ("system_name", &r.system_name),
+                    ("redirect_uri", &r.redirect_uri),
+                    ("tos_uri", &r.tos_uri),
+                    ("policy_uri", &r.policy_uri),
+                    ("authorised_person", &r.authorised_person),
+                ] {
+                    values.insert(k.to_owned(), v.clone());
+                }
+                if let Some(s) = &r.sandbox_redirect_uri {
+                    values.insert("sandbox_redirect_uri".into(), s.clone());
+                }
+                previous = Some(r.id.clone());
+            }
+        }
+        Ok(html(StatusCode::OK, FormPage { lang, nav: Nav::of(app, &who), values, errors: FieldErrors::new(), previous, problem: None }))
+    }.await)
+}
+
+/// Reads one multipart part, refusing it as soon as it passes `limit` bytes
+/// (never more than `limit + 1` bytes are held).
+async fn read_part(field: poem::web::Field, limit: usize, too_large: Msg) -> Result<Vec<u8>, PageError> {
+    use tokio::io::AsyncReadExt;
+    let reader = field.into_async_read();
+    tokio::pin!(reader);
+    let mut out = Vec::new();
+    reader.take(limit as u64 + 1).read_to_end(&mut out).await.map_err(|_| PageError::BadRequest(Msg::error_bad_request))?;
+    if out.len() > limit {
+        return Err(PageError::BadRequest(too_large));
+    }
+    Ok(out)
+}
+
+/// Reads the multipart form: text fields and the logo, bounded together by
+/// `limit` while they are read.
+async fn read_form(mut multipart: Multipart, limit: usize) -> Result<(RawApplication, String, Option<String>), PageError> {
+    let mut raw = RawApplication::default();
+    let (mut csrf, mut previous) = (String::new(), None);
+    let mut total = 0usize;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = read_part(field, limit - total, Msg::onb_err_logo_size).await?;
+        total += bytes.len();
+        match name.as_str() {
+            "logo" => raw.logo = Some(bytes),
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "previous" => previous = Some(String::from_utf8_lossy(&bytes).into_owned()).filter(|s| !s.is_empty()),
+            n if form::FIELDS.contains(&n) => {
+                raw.fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+            _ => {}
+        }
+    }
+    Ok((raw, csrf, previous))
+}
+
+#[handler]
+async fn file_application(req: &Request, cookies: &CookieJar, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let who = principal(app, cookies, "/portal/new").await?;
+        let (raw, csrf, previous) = read_form(multipart, app.config.onboarding.max_upload_bytes).await?;
+        check_form(app, req, &who, &csrf)?;
+        let again = |errors: FieldErrors, problem: Option<Msg>| {
+            // The form comes back with what was typed: nothing is lost.
+            let page = FormPage { lang, nav: Nav::of(app, &who), values: raw.fields.clone(), errors, previous: previous.clone(), problem };
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+        };
+        let new = match form::parse(&raw) {
+            Ok(n) => n,
+            Err(errors) => return again(errors, None),
+        };
+        // The first person to file for a BIN acts for it; others are added by the operator.
+        if app.store.bin_is_bound(&new.bin).await? && !who.represents(new.bin.as_str()) {
+            let mut errors = FieldErrors::new();
+            errors.insert("bin", Msg::onb_err_bin_taken);
+            return again(errors, None);
+        }
+        if let Some(p) = &previous {
+            visible(app, &who, p, false).await?;
+        }
+        let filed_at = Utc::now();
+        let id = crate::onboarding::new_application_id(filed_at);
+        app.store.insert_application(&id, &new, lang, &who.iin, filed_at, previous.clone()).await?;
+        if let Err(e) = app.onboarding.start(&id, filed_at, who.actor(Side::Initiator)).await {
+            app.store.delete_unstarted_application(&id).await?;
+            tracing::warn!(error = %e, "filing: workflow not started");
+            return again(FieldErrors::new(), Some(Msg::onb_err_unavailable));
+        }
+        app.store.bind_initiator(&who.iin, &new.bin, &who.name, &new.contact_email, lang).await?;
+        audit(app, &who, "onboarding.filed", Outcome::Success, &format!("application {id}")).await;
+        app.onboarding.settled(&id, 0).await;
+        Ok(Redirect::see_other(format!("/portal/applications/{id}")).into_response())
+    }.await)
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoticeQuery {
+    pub(super) notice: Option<String>,
+}
+
+/// The application's page, for the initiator or the operator.
+pub(super) async fn application_page(req: &Request, cookies: &CookieJar, id: &str, notice: Option<String>, app: &App, area: Area) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let (who, a) = open(app, cookies, area, id).await?;
+        let view = application_view(app, a, area.operator()).await?;
+        Ok(html(StatusCode::OK, ApplicationPage { lang, nav: Nav::of(app, &who), a: view, operator: area.operator(), notice }))
+    }.await)
+}
+
+#[handler]
+async fn portal_application(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+    application_page(req, cookies, &id, q.notice, app, Area::Portal).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct TestForm {
+    pub(super) csrf: String,
+    pub(super) result: String,
+    pub(super) note: String,
+}
+
+pub(super) fn test_command(f: &TestForm) -> Result<Command, PageError> {
+    let positive = match f.result.as_str() {
+        "positive" => true,
+        "negative" => false,
+        _ => return Err(PageError::BadRequest(Msg::error_bad_request)),
+    };
+    let note = f.note.trim();
+    if note.is_empty() || note.chars().count() > 4000 {
+        return Err(PageError::BadRequest(Msg::onb_err_required));
+    }
+    Ok(Command::Act { action: Action::RecordTest { positive, note: note.to_owned() } })
+}
+
+#[handler]
+async fn portal_test(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<TestForm>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let back = Area::Portal.page(&id);
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+        check_form(app, req, &who, &f.csrf)?;
+        take(app, &who, &a, Side::Initiator, test_command(&f)?, &back).await
+    }.await)
+}
+
+#[handler]
+async fn portal_contract(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let back = Area::Portal.page(&id);
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+        check_form(app, req, &who, &f.csrf)?;
+        take(app, &who, &a, Side::Initiator, Command::Act { action: Action::ConcludeContract }, &back).await
+    }.await)
+}
+
+/// The act's fields as posted (plus the CSRF token).
+fn act_fields(form: &BTreeMap<String, String>) -> Result<ActFields, PageError> {
+    ActFields::parse(|k| form.get(k).cloned().unwrap_or_default()).map_err(|_| PageError::BadRequest(Msg::onb_err_required))
+}
+
+fn act_text(app: &App, a: &FiledApplication, f: &ActFields) -> String {
+    let parties = ActParties {
+        application_id: &a.row.id,
+        operator: &app.config.onboarding.operator_name,
+        initiator: &a.row.organisation_name,
+        bin: &a.row.bin,
+        initiator_system: &a.row.system_name,
+    };
+    render_act(a.lang(), &parties, f)
+}
+
+#[handler]
+async fn act_prepare(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<BTreeMap<String, String>>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+        check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+        let fields = act_fields(&f)?;
+        let document = act_text(app, &a, &fields);
+        Ok(html(StatusCode::OK, SignPage { lang, nav: Nav::of(app, &who), id, document, fields: fields.pairs(), action: "act".into(), operator: false, error: None }))
+    }.await)
+}
+
+/// The draft contract, once the operator has sent it.
+async fn contract_text(app: &App, a: &FiledApplication) -> Result<String, PageError> {
+    let live = app.onboarding.live(&a.row.id).await.or_else(|| a.procedure.clone()).ok_or(PageError::NotFound)?;
+    if !matches!(live.step, Step::Contract | Step::Production | Step::Connected) {
+        return Err(PageError::NotFound);
+    }
+    let parties = ActParties {
+        application_id: &a.row.id,
+        operator: &app.config.onboarding.operator_name,
+        initiator: &a.row.organisation_name,
+        bin: &a.row.bin,
+        initiator_system: &a.row.system_name,
+    };
+    let act = live.acts.last().cloned().unwrap_or_default();
+    Ok(render_contract(a.lang(), &parties, &app.config.onboarding.operator_bin, &a.row.redirect_uri, &act))
+}
+
+async fn contract_download(req: &Request, cookies: &CookieJar, id: &str, app: &App, area: Area) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let (_, a) = open(app, cookies, area, id).await?;
+        Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
+    }.await)
+}
+
+#[handler]
+async fn portal_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+    contract_download(req, cookies, &id, app, Area::Portal).await
+}
+
+#[handler]
+pub(super) async fn console_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+    contract_download(req, cookies, &id, app, Area::Console).await
+}
+
+pub(super) fn download(name: &str, document: String) -> Response {
+    document
+        .with_content_type("text/plain; charset=utf-8")
+        .with_header("Content-Disposition", format!("attachment; filename=\"{name}\""))
+        .with_header("Cache-Control", "no-store")
+        .into_response()
+}
+
+#[handler]
+async fn act_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<BTreeMap<String, String>>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+        check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+        Ok(download(&format!("act-{id}.txt"), act_text(app, &a, &act_fields(&f)?)))
+    }.await)
+}
+
+/// Multipart: the fields again and the signature file.
+pub(super) async fn read_signed(mut multipart: Multipart, limit: usize) -> Result<(BTreeMap<String, String>, Vec<u8>), PageError> {
+    let (mut fields, mut signature) = (BTreeMap::new(), Vec::new());
+    let mut total = 0usize;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = read_part(field, limit - total, Msg::error_too_large).await?;
+        total += bytes.len();
+        if name == "signature" {
+            signature = bytes;
+        } else {
+            fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    Ok((fields, signature))
+}
+
+#[handler]
+async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let back = Area::Portal.page(&id);
+        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+        let (f, signature) = read_signed(multipart, app.config.onboarding.max_upload_bytes).await?;
+        check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+        let fields = act_fields(&f)?;
+        let document = act_text(app, &a, &fields);
+        let bin: Bin = a.bin()?;
+        let refuse = |error: String| {
+            let page = SignPage { lang, nav: Nav::of(app, &who), id: id.clone(), document: document.clone(), fields: fields.pairs(), action: "act".into(), operator: false, error: Some(error) };
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+        };
+        let signer = match app.onboarding.verify(document.as_bytes(), &signature, Some(&bin)) {
+            Ok(s) => s,
+            Err(e) => {
+                audit(app, &who, "onboarding.act_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
+                return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
+            }
+        };
+        // §16: signed by the authorised person, who is the one signed in.
+        if signer.iin != who.iin {
+            return refuse(Msg::onb_err_signer.text(lang).to_owned());
+        }
+        let sha = sha256_hex(document.as_bytes());
+        let signer_name = signer.common_name.clone().unwrap_or_else(|| fields.authorised_person.clone());
+        let resubmit = a.step() == Some(Step::Rework) || app.onboarding.live(&id).await.is_some_and(|p| p.step == Step::Rework);
+        let action = if resubmit {
+            Action::ResubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
+        } else {
+            Action::SubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
+        };
+        let response = take(app, &who, &a, Side::Initiator, Command::Act { action }, &back).await?;
+        app.store.insert_document(&id, "act", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
+        Ok(response)
+    }.await)
+}
+
+#[handler]
+async fn reveal_secret(req: &Request, cookies: &CookieJar, Path((id, env)): Path<(String, String)>, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+    let lang = lang_of(req);
+    finish(lang, async {
+        let (who, _) = open(app, cookies, Area::Portal, &id).await?;
+        check_form(app, req, &who, &f.csrf)?;
+        let credential = app.store.credential(&id, &env).await?.ok_or(PageError::NotFound)?;
+        let secret = match app.store.take_sealed_secret(&id, &env).await? {
+            Some(sealed) => {
+                let bytes = app.open_secret(&sealed, &credential.client_id).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+                Some(String::from_utf8_lossy(&bytes).into_owned())
+            }
+            None => None,
+        };
+        audit(app, &who, "onboarding.secret_shown", if secret.is_some() { Outcome::Success } else { Outcome::Failure }, &format!("application {id} {env}")).await;
+        Ok(html(StatusCode::OK, SecretPage { lang, nav: Nav::of(app, &who), id, client_id: credential.client_id, secret }))
+    }.await)
+}
