@@ -102,7 +102,7 @@ fn too_large(req: &Request, budget: usize) -> Response {
     let path = req.uri().path();
     let detail = format!("the request body is larger than {budget} bytes");
     if matches!(path, "/token" | "/userinfo" | "/revoke" | "/introspect" | "/par") {
-        return crate::oidc::errors::OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", detail).into_response();
+        return crate::oidc::errors::OAuthError::with_status(StatusCode::PAYLOAD_TOO_LARGE, crate::oidc::errors::ErrorCode::InvalidRequest, detail).into_response();
     }
     if path.starts_with("/login/") && path.ends_with("/frame") {
         return crate::oidc::errors::problem(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", &detail);

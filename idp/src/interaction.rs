@@ -307,7 +307,7 @@ pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Res
     if let Err(e) = notify_outcome(app, interaction, crate::audit::Outcome::Failure, failure.code()).await {
         return InteractionError::from(e).page(interaction.lang());
     }
-    interaction.back(app).error("access_denied", failure.description())
+    interaction.back(app).error(crate::oidc::errors::ErrorCode::AccessDenied, failure.description())
 }
 
 /// Ends this browser's session (logout), never another browser's, and

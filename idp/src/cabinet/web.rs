@@ -907,13 +907,13 @@ async fn api_redeem(req: &Request, body: poem::Body, Data(app): Data<&Arc<App>>,
 fn redeem_error(e: DocumentError) -> crate::oidc::errors::OAuthError {
     use crate::oidc::errors::OAuthError;
     match e {
-        DocumentError::TooMany(wait) => OAuthError::too_many("slow_down", "too many redemptions", wait),
-        DocumentError::Locked(wait) => OAuthError::too_many("access_denied", "too many wrong codes: this verifier is locked", wait),
-        DocumentError::InvalidCode => OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", "the code is wrong, used, revoked or expired"),
-        DocumentError::NoDocument => OAuthError::new(StatusCode::NOT_FOUND, "invalid_grant", "the registry no longer holds the document"),
+        DocumentError::TooMany(wait) => OAuthError::too_many(crate::oidc::errors::ErrorCode::SlowDown, "too many redemptions", wait),
+        DocumentError::Locked(wait) => OAuthError::too_many(crate::oidc::errors::ErrorCode::AccessDenied, "too many wrong codes: this verifier is locked", wait),
+        DocumentError::InvalidCode => OAuthError::with_status(StatusCode::BAD_REQUEST, crate::oidc::errors::ErrorCode::InvalidGrant, "the code is wrong, used, revoked or expired"),
+        DocumentError::NoDocument => OAuthError::with_status(StatusCode::NOT_FOUND, crate::oidc::errors::ErrorCode::InvalidGrant, "the registry no longer holds the document"),
         DocumentError::Registry(e) => {
             tracing::warn!(error = %e, "documents: registry");
-            OAuthError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the registry is unavailable; the code is still usable")
+            OAuthError::with_status(StatusCode::SERVICE_UNAVAILABLE, crate::oidc::errors::ErrorCode::TemporarilyUnavailable, "the registry is unavailable; the code is still usable")
         }
         DocumentError::Store(e) => OAuthError::server_error(e),
     }

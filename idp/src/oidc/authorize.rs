@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use crate::oidc::errors::ErrorCode;
 use tanu_core::pkce::{PkceChallenge, PkceError};
 use poem::{handler, http::{Method, StatusCode}, web::{cookie::CookieJar, Data, Path}, Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -98,8 +99,8 @@ impl Back<'_> {
         Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).header("Cache-Control", "no-store").finish()
     }
 
-    pub fn error(&self, error: &str, description: &str) -> Response {
-        self.redirect(&[("error", error), ("error_description", description)])
+    pub fn error(&self, error: ErrorCode, description: &str) -> Response {
+        self.redirect(&[("error", error.as_str()), ("error_description", description)])
     }
 }
 
@@ -145,7 +146,7 @@ pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app)
     let back = Back { redirect_uri: &redirect_uri, state: state.as_deref(), issuer: &app.config.issuer };
     // RFC 9126 §6 per client (a `fapi2` client always: FAPI 2.0 SP §5.3.2.2) or provider-wide.
     if (client.requires_par() || app.config.require_pushed_authorization_requests) && !pushed {
-        return back.error("invalid_request", "this client must push its authorization requests to the pushed_authorization_request_endpoint");
+        return back.error(ErrorCode::InvalidRequest, "this client must push its authorization requests to the pushed_authorization_request_endpoint");
     }
 
     match validate(&params, &client, redirect_uri.clone(), lang) {
@@ -154,54 +155,54 @@ pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app)
     }
 }
 
-type Refusal = (&'static str, &'static str);
+type Refusal = (ErrorCode, &'static str);
 
 pub(super) fn validate(params: &Params, client: &Client, redirect_uri: String, lang: Lang) -> Result<AuthorizationRequest, Refusal> {
     if let Err(e) = params.check() {
-        return Err(("invalid_request", match e {
+        return Err((ErrorCode::InvalidRequest, match e {
             super::errors::ParamError::Repeated(_) => "a parameter is repeated",
             super::errors::ParamError::TooLong(_) => "a parameter is too long",
             super::errors::ParamError::TooMany => "too many parameters",
         }));
     }
     if params.get("request").is_some() {
-        return Err(("request_not_supported", "request objects are not supported"));
+        return Err((ErrorCode::RequestNotSupported, "request objects are not supported"));
     }
     if params.get("request_uri").is_some() {
-        return Err(("request_uri_not_supported", "request_uri is not supported"));
+        return Err((ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
     }
     match params.get("response_type") {
-        None => return Err(("invalid_request", "response_type is required")),
+        None => return Err((ErrorCode::InvalidRequest, "response_type is required")),
         Some("code") => {}
-        Some(_) => return Err(("unsupported_response_type", "only response_type=code is supported")),
+        Some(_) => return Err((ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
     }
     if params.get("response_mode").is_some_and(|m| m != "query") {
-        return Err(("invalid_request", "only response_mode=query is supported"));
+        return Err((ErrorCode::InvalidRequest, "only response_mode=query is supported"));
     }
     let scopes = ScopeSet::parse_lenient(params.get("scope").unwrap_or(""));
     if !scopes.contains(Scope::Openid) {
-        return Err(("invalid_scope", "scope must include openid"));
+        return Err((ErrorCode::InvalidScope, "scope must include openid"));
     }
     let challenge = params.get("code_challenge");
     let method = params.get("code_challenge_method");
     if challenge.is_none() {
-        return Err(("invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256"));
+        return Err((ErrorCode::InvalidRequest, "PKCE is required: code_challenge with code_challenge_method=S256"));
     }
     let pkce = match PkceChallenge::parse(method, challenge.unwrap_or_default()) {
         Ok(c) => c.stored(),
-        Err(PkceError::Method) => return Err(("invalid_request", "code_challenge_method must be S256")),
+        Err(PkceError::Method) => return Err((ErrorCode::InvalidRequest, "code_challenge_method must be S256")),
         // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is exactly 43 characters.
-        Err(PkceError::Challenge) => return Err(("invalid_request", "code_challenge is not a S256 challenge")),
+        Err(PkceError::Challenge) => return Err((ErrorCode::InvalidRequest, "code_challenge is not a S256 challenge")),
     };
-    let prompt = Prompt::parse(params.get("prompt")).map_err(|d| ("invalid_request", d))?;
+    let prompt = Prompt::parse(params.get("prompt")).map_err(|d| (ErrorCode::InvalidRequest, d))?;
     let max_age = match params.get("max_age") {
         None => None,
-        Some(v) => Some(v.parse::<u32>().map_err(|_| ("invalid_request", "max_age must be a whole number of seconds"))? as i64),
+        Some(v) => Some(v.parse::<u32>().map_err(|_| (ErrorCode::InvalidRequest, "max_age must be a whole number of seconds"))? as i64),
     };
     let _ = client;
     let dpop_jkt = match params.get("dpop_jkt") {
         None => None,
-        Some(j) => Some(super::dpop::Jkt::parse(j).ok_or(("invalid_request", "dpop_jkt is not a JWK SHA-256 thumbprint"))?.to_string()),
+        Some(j) => Some(super::dpop::Jkt::parse(j).ok_or((ErrorCode::InvalidRequest, "dpop_jkt is not a JWK SHA-256 thumbprint"))?.to_string()),
     };
     Ok(AuthorizationRequest {
         client_id: client.id.clone(),
@@ -254,14 +255,14 @@ pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationReque
     };
     if needs_login {
         if request.prompt.none {
-            return back.error("login_required", "the citizen is not signed in");
+            return back.error(ErrorCode::LoginRequired, "the citizen is not signed in");
         }
         return interaction::start_login(app, cookies, request, pending).await;
     }
     let session = session.expect("checked above");
     let client = match app.store.client(&request.client_id).await {
         Ok(Some(c)) if !c.disabled => c,
-        Ok(_) => return back.error("unauthorized_client", "the client has been disabled"),
+        Ok(_) => return back.error(ErrorCode::UnauthorizedClient, "the client has been disabled"),
         Err(e) => return server_error_page(request.lang, e),
     };
     let wanted = request.scopes().needing_consent();
@@ -272,7 +273,7 @@ pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationReque
     let needs_consent = (!wanted.0.is_empty() && !wanted.is_subset(&consented)) || (request.prompt.consent && !request.consent_given);
     if needs_consent {
         if request.prompt.none {
-            return back.error("consent_required", "the citizen has not consented to the requested scopes");
+            return back.error(ErrorCode::ConsentRequired, "the citizen has not consented to the requested scopes");
         }
         return interaction::start_consent(app, cookies, request, pending).await;
     }
@@ -335,7 +336,7 @@ mod tests {
     #[test]
     fn back_keeps_the_registered_query_and_adds_iss() {
         let b = Back { redirect_uri: "https://rp.kz/cb?x=1", state: Some("s t"), issuer: "https://id.kz" };
-        let r = b.error("access_denied", "no");
+        let r = b.error(ErrorCode::AccessDenied, "no");
         let loc = r.headers().get("location").unwrap().to_str().unwrap();
         assert_eq!(loc, "https://rp.kz/cb?x=1&error=access_denied&error_description=no&state=s+t&iss=https%3A%2F%2Fid.kz");
     }

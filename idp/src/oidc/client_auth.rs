@@ -28,14 +28,14 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 pub async fn client_form(app: &App, req: &Request, body: poem::Body) -> Result<(Client, Params), poem::Response> {
     use poem::IntoResponse;
     if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
-        return Err(OAuthError::too_many("invalid_request", "too many requests", wait).into_response());
+        return Err(OAuthError::too_many(crate::oidc::errors::ErrorCode::InvalidRequest, "too many requests", wait).into_response());
     }
     let form = async {
         if !req.content_type().unwrap_or("").starts_with("application/x-www-form-urlencoded") {
             return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
         }
         let raw = body.into_bytes_limit(MAX_FORM_BYTES).await.map_err(|_| {
-            OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", format!("the body is larger than {MAX_FORM_BYTES} bytes"))
+            OAuthError::with_status(StatusCode::PAYLOAD_TOO_LARGE, crate::oidc::errors::ErrorCode::InvalidRequest, format!("the body is larger than {MAX_FORM_BYTES} bytes"))
         })?;
         let params = Params::parse(&raw);
         params.check().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -153,7 +153,7 @@ fn failed(app: &App, client: &ClientId, e: OAuthError) -> OAuthError {
         Ok(()) => e,
         Err(wait) => {
             crate::metrics::client_auth_throttled();
-            OAuthError::too_many("invalid_client", "too many failed authentications of this client", wait)
+            OAuthError::too_many(crate::oidc::errors::ErrorCode::InvalidClient, "too many failed authentications of this client", wait)
         }
     }
 }

@@ -104,10 +104,10 @@ pub enum DpopError {
 
 impl DpopError {
     /// RFC 9449 §12.2: `use_dpop_nonce` when a nonce is missing or stale, else `invalid_dpop_proof`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> super::errors::ErrorCode {
         match self {
-            DpopError::UseNonce => "use_dpop_nonce",
-            _ => "invalid_dpop_proof",
+            DpopError::UseNonce => super::errors::ErrorCode::UseDpopNonce,
+            _ => super::errors::ErrorCode::InvalidDpopProof,
         }
     }
 }
@@ -519,8 +519,8 @@ mod tests {
         assert!(!Nonces::new([8; 32], true).accepts(&n, NOW), "another key's nonce");
         // A wrong nonce is refused even when nonces are not required.
         assert_eq!(verify(&proof(&key, with(claims(), "nonce", "made-up".into())), &expected(), &off(), NOW), Err(DpopError::UseNonce));
-        assert_eq!(DpopError::UseNonce.code(), "use_dpop_nonce");
-        assert_eq!(DpopError::Htu.code(), "invalid_dpop_proof");
+        assert_eq!(DpopError::UseNonce.code().as_str(), "use_dpop_nonce");
+        assert_eq!(DpopError::Htu.code().as_str(), "invalid_dpop_proof");
     }
 
     #[test]

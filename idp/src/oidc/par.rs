@@ -56,7 +56,7 @@ async fn push(app: &App, req: &Request, client: &crate::store::Client, params: &
         .and_then(|r| client.redirect_uri(r))
         .ok_or_else(|| OAuthError::invalid_request("redirect_uri is missing or not registered for this client"))?;
     validate(params, client, redirect_uri.as_str().to_string(), Lang::En)
-        .map_err(|(error, description)| OAuthError::new(StatusCode::BAD_REQUEST, error, description))?;
+        .map_err(|(error, description)| OAuthError::with_status(StatusCode::BAD_REQUEST, error, description))?;
     // RFC 9449 §10.1: a DPoP proof at /par binds the code as dpop_jkt does;
     // with both, they must name the same key.
     let proof = dpop::check(app, req, "/par", None, dpop::At::AuthorizationServer).await?;

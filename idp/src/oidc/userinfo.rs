@@ -10,7 +10,7 @@ use openidconnect::{
 use poem::{handler, http::{Method, StatusCode}, web::{Data, Json}, Body, IntoResponse, Request, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{dpop, errors::{OAuthError, Params}};
+use super::{dpop, errors::{ErrorCode, OAuthError, Params}};
 use crate::{
     app::App,
     crypto::token_hash,
@@ -25,8 +25,8 @@ pub struct IinClaim {
 }
 impl AdditionalClaims for IinClaim {}
 
-fn bearer_error(error: &'static str, description: &str) -> OAuthError {
-    let mut e = OAuthError::new(StatusCode::UNAUTHORIZED, error, description);
+fn bearer_error(error: ErrorCode, description: &str) -> OAuthError {
+    let mut e = OAuthError::with_status(StatusCode::UNAUTHORIZED, error, description);
     e.www_authenticate = Some(format!("Bearer error=\"{error}\", error_description=\"{description}\""));
     e
 }
@@ -71,14 +71,14 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
         (Some(h), None) => h.trim().to_string(),
         (None, Some(f)) => f,
         (None, None) => {
-            let mut e = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_request", "an access token is required");
+            let mut e = OAuthError::with_status(StatusCode::UNAUTHORIZED, ErrorCode::InvalidRequest, "an access token is required");
             e.www_authenticate = Some(format!("Bearer realm=\"tanu\", DPoP algs=\"{}\"", super::dpop::ALGS.join(" ")));
             return Err(e);
         }
     };
     let refuse = |description: &str| match scheme {
-        Scheme::Bearer => bearer_error("invalid_token", description),
-        Scheme::Dpop => OAuthError::dpop_resource_error("invalid_token", description, None),
+        Scheme::Bearer => bearer_error(ErrorCode::InvalidToken, description),
+        Scheme::Dpop => OAuthError::dpop_resource_error(ErrorCode::InvalidToken, description, None),
     };
     let invalid = || refuse("the access token is invalid or expired");
     // RFC 9449 §7: the DPoP scheme needs a proof for this request and this token (`ath`).
@@ -99,7 +99,7 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
         (None, None) => {}
         // §7.1: a bound token used as a bearer token is refused, with a DPoP challenge.
         (Some(_), None) => {
-            return Err(OAuthError::dpop_resource_error("invalid_token", "the access token is DPoP-bound: present it with the DPoP scheme and a proof", None))
+            return Err(OAuthError::dpop_resource_error(ErrorCode::InvalidToken, "the access token is DPoP-bound: present it with the DPoP scheme and a proof", None))
         }
         (None, Some(_)) => return Err(refuse("the access token is not DPoP-bound: present it as a Bearer token")),
         (Some(bound), Some(p)) if bound == p.jkt.as_str() => {}

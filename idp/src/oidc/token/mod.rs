@@ -22,7 +22,7 @@ use poem::{handler, http::StatusCode, web::Data, Body, IntoResponse, Request, Re
 
 use super::{
     dpop::{self, DpopError, Jkt},
-    errors::{OAuthError, Params},
+    errors::{ErrorCode, OAuthError, Params},
 };
 use crate::{
     app::App,
@@ -42,7 +42,7 @@ pub async fn token(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Res
 
 async fn exchange(req: &Request, body: Body, app: &App, now: DateTime<Utc>) -> Result<Response, OAuthError> {
     if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
-        return Err(OAuthError::too_many("invalid_request", "too many requests", wait));
+        return Err(OAuthError::too_many(ErrorCode::InvalidRequest, "too many requests", wait));
     }
     let content_type = req.content_type().unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
@@ -64,10 +64,10 @@ async fn exchange(req: &Request, body: Body, app: &App, now: DateTime<Utc>) -> R
     let result = match params.get("grant_type") {
         Some("authorization_code") => authorization_code::grant(ctx).await,
         Some("refresh_token") => refresh_token::grant(ctx).await,
-        Some(_) => Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", "supported: authorization_code, refresh_token")),
+        Some(_) => Err(OAuthError::with_status(StatusCode::BAD_REQUEST, ErrorCode::UnsupportedGrantType, "supported: authorization_code, refresh_token")),
         None => Err(OAuthError::invalid_request("grant_type is required")),
     };
-    crate::metrics::token_grant(params.get("grant_type"), result.as_ref().map_or_else(|e| e.error, |_| "issued"));
+    crate::metrics::token_grant(params.get("grant_type"), result.as_ref().map_or_else(|e| e.error.as_str(), |_| "issued"));
     result.map(|r| dpop::with_fresh_nonce(app, proof.as_ref(), r))
 }
 
