@@ -7,6 +7,15 @@
 //! `tanu audit verify` finds it. Removing records from the *end* leaves a
 //! valid shorter chain: operators anchor the head (`tanu audit verify`
 //! prints it) outside the database and pass it back with `--head`.
+//!
+//! The policy when a write fails: a step whose record can be written before
+//! its effect is refused when the write fails ([`Journal::append`], its
+//! error returned: every sign-in outcome, every step of face sign-in,
+//! consent). A record of an effect already made that cannot be undone (a
+//! workflow action the workflow accepted, a consent revoked, a document
+//! redeemed) is written with [`Journal::append_after`]: the effect stands,
+//! and the failure is logged as an error and counted in
+//! `tanu_journal_write_failures_total`, for the operator to alert on.
 use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -135,6 +144,16 @@ impl Journal {
             }
         }
         Err(last_err.unwrap_or_else(|| StoreError::Invalid("journal append not tried".into())))
+    }
+
+    /// Records an effect already made (see the module's policy): a failed
+    /// write is logged and counted, not returned.
+    pub async fn append_after(&self, e: Event<'_>) {
+        let step = e.step;
+        if let Err(err) = self.append(e).await {
+            tracing::error!(error = %err, step, "journal append failed after its effect");
+            crate::metrics::journal_write_failed(step);
+        }
     }
 
     pub async fn records(&self) -> Result<Vec<JournalRecord>, StoreError> {

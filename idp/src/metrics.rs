@@ -86,6 +86,7 @@ fn describe() {
     describe_counter!("tanu_sign_ins_total", "sign-in attempts by outcome and reason (Rules §8)");
     describe_counter!("tanu_token_grants_total", "token endpoint requests by grant type and result (issued or the OAuth error code)");
     describe_counter!("tanu_liveness_check_failures_total", "failed liveness checks by check");
+    describe_counter!("tanu_journal_write_failures_total", "journal writes that failed after their effect was made (the journal policy, audit.rs), by step");
     describe_histogram!("tanu_inference_seconds", Unit::Seconds, "face model inference time by pipeline stage");
     describe_gauge!("tanu_event_deliveries_pending", "§10 outcome events not yet accepted and still retried");
     describe_gauge!("tanu_event_deliveries_abandoned", "§10 outcome events given up after the last try");
@@ -105,6 +106,11 @@ pub fn sign_in(outcome: crate::audit::Outcome, reason: &'static str) {
 /// The token endpoint answered a grant: `result` is `issued` or the OAuth
 /// error code. Grant types other than the supported ones count as `other`.
 /// A registered client's failed authentication answered 429 (its failure budget spent).
+/// A journal write failed after the effect it records was made (audit.rs).
+pub fn journal_write_failed(step: &str) {
+    counter!("tanu_journal_write_failures_total", "step" => step.to_string()).increment(1);
+}
+
 pub fn client_auth_throttled() {
     counter!("tanu_client_auth_throttled_total").increment(1);
 }

@@ -319,6 +319,14 @@ impl Browser {
         self.follow(self.http.get(url).send().await.expect("request")).await
     }
 
+    /// A form posted where the server is expected to fail (a test of a
+    /// refusal when a dependency is down): the status and body, not followed
+    /// and without the 5xx check every other request has.
+    pub async fn post_form_failing(&self, url: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let resp = self.http.post(url).form(form).send().await.expect("request");
+        (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+    }
+
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Landing {
         self.follow(self.http.post(url).form(form).send().await.expect("request")).await
     }

@@ -386,3 +386,52 @@ async fn a_lock_holds_one_address_for_one_iin_and_is_not_renewed_by_trying() {
     let claims = sign_in_from(&tanu, &Browser::from_address(&tanu, "203.0.113.5"), &client, &secret, 3.7).await;
     assert_eq!(claims["userinfo"]["family_name"], "Miranda");
 }
+
+/// Makes every journal write fail from now on, as a full or broken journal would.
+async fn break_the_journal(tanu: &Tanu) {
+    use sea_orm::ConnectionTrait;
+    let db = tanu.app.store.raw_connection();
+    let statements: &[&str] = if database_kind() == "postgres" {
+        &[
+            "CREATE FUNCTION journal_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'journal down'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER journal_down BEFORE INSERT ON audit_journal FOR EACH ROW EXECUTE FUNCTION journal_down()",
+        ]
+    } else {
+        &["CREATE TRIGGER journal_down BEFORE INSERT ON audit_journal BEGIN SELECT RAISE(ABORT, 'journal down'); END"]
+    };
+    for s in statements {
+        db.execute_unprepared(s).await.unwrap();
+    }
+}
+
+/// The journal policy (audit.rs): a step of face sign-in whose record
+/// cannot be written is refused. With the journal broken after the camera
+/// page, a live capture that would sign in gets no code: the verification
+/// is refused and the relying party receives nothing; the decision of the
+/// citizen to decline is refused likewise rather than passed on unrecorded.
+#[tokio::test]
+async fn no_step_of_face_sign_in_goes_unjournalled() {
+    let (tanu, client, _) = face_tanu(|_| {}).await;
+    let b = Browser::new(&tanu);
+    let pkce = Pkce::new();
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &pkce, &[("scope", "openid profile")])).await;
+    let next = enter_iin(&tanu, &b, &login, IIN).await;
+    let camera = b.consent(&next, "accept").await;
+    let answers = send_frames(&tanu, &b, &camera, &clip_frames(3.7, 4.1)).await;
+    assert_eq!(answers.last().unwrap()["done"], true);
+    break_the_journal(&tanu).await;
+    let (body, url) = page(&camera);
+    let id = interaction(url);
+    let (status, answer) = b.post_form_failing(&tanu.url(&format!("/login/{id}/verify")), &[("csrf", &csrf(body))]).await;
+    assert_eq!(status, 503, "refused as the server's failure, not the citizen's: {answer}");
+    assert!(answer.contains("data-code=\"engine_error\""), "the verification refused, no redirect with a code: {answer}");
+    assert!(tanu.app.store.citizen_by_iin(IIN).await.unwrap().is_none(), "no account formed");
+
+    let b = Browser::new(&tanu);
+    let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+    let consent = enter_iin(&tanu, &b, &login, IIN).await;
+    let (body, _) = page(&consent);
+    let action = between(body, "action=\"", "\"").expect("form action");
+    let (status, answer) = b.post_form_failing(&tanu.url(&action), &[("csrf", &csrf(body)), ("decision", "decline")]).await;
+    assert_eq!(status, 500, "the refusal is not passed on unrecorded: {answer}");
+}

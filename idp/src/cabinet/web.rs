@@ -382,9 +382,7 @@ pub(super) async fn revoke_consent(app: &App, citizen: &Citizen, client: &Client
         outcome: crate::audit::Outcome::Success,
         reason: Some("by the citizen (cabinet)"),
     };
-    if let Err(e) = app.journal.append(event).await {
-        tracing::error!(error = %e, "journal append failed");
-    }
+    app.journal.append_after(event).await;
     tell_relying_party_of_revocation(app, client, &citizen.id, &grants).await;
     Ok(true)
 }

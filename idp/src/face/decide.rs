@@ -189,7 +189,7 @@ async fn judge(
     };
     if replayed {
         crate::metrics::liveness_check_failed("replayed_capture");
-        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await;
+        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await?;
         return Ok(Verdict::Failed(Failure::LivenessFailed));
     }
     if !outcome.report.live {
@@ -198,7 +198,7 @@ async fn judge(
             crate::metrics::liveness_check_failed(check);
         }
         let detail = failed.join(",");
-        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some(&detail)).await;
+        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some(&detail)).await?;
         let failure = if outcome.frames.iter().all(|f| f.faces == 0) {
             Failure::NoFace
         } else if failed.contains(&"single_face") {
@@ -209,9 +209,9 @@ async fn judge(
         return Ok(Verdict::Failed(failure));
     }
     let challenge = schedule.names();
-    journal(app, i, Some(iin), "liveness", Outcome::Success, Some(challenge.as_str())).await;
+    journal(app, i, Some(iin), "liveness", Outcome::Success, Some(challenge.as_str())).await?;
     let Some(probe) = outcome.probe else {
-        journal(app, i, Some(iin), "match", Outcome::Failure, Some("no_usable_frame")).await;
+        journal(app, i, Some(iin), "match", Outcome::Failure, Some("no_usable_frame")).await?;
         return Ok(Verdict::Failed(Failure::NoFace));
     };
     // §9: the reference template when there is one, else the document photo.
@@ -232,10 +232,10 @@ async fn judge(
     let decision = MatchDecision::decide(&probe, &reference, Threshold(app.config.biometrics.threshold));
     let against = if first_time { "document_photo" } else { "reference_template" };
     if !decision.is_match {
-        journal(app, i, Some(iin), "match", Outcome::Failure, Some(against)).await;
+        journal(app, i, Some(iin), "match", Outcome::Failure, Some(against)).await?;
         return Ok(Verdict::Failed(Failure::NoMatch));
     }
-    journal(app, i, Some(iin), "match", Outcome::Success, Some(against)).await;
+    journal(app, i, Some(iin), "match", Outcome::Success, Some(against)).await?;
     Ok(Verdict::Proven { embedding: probe, first_time })
 }
 
@@ -273,11 +273,17 @@ async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Int
         Ok(c) => c,
         Err(e) => return InteractionError::from(e).page(i.lang()),
     };
-    if consent_now {
-        journal(app, i, Some(iin), "biometric_consent", Outcome::Success, Some(CONSENT_TEXT_VERSION)).await;
-    }
-    if first_time {
-        journal(app, i, Some(iin), "reference_formed", Outcome::Success, None).await;
+    let journalled = async {
+        if consent_now {
+            journal(app, i, Some(iin), "biometric_consent", Outcome::Success, Some(CONSENT_TEXT_VERSION)).await?;
+        }
+        if first_time {
+            journal(app, i, Some(iin), "reference_formed", Outcome::Success, None).await?;
+        }
+        Ok::<(), crate::store::StoreError>(())
+    };
+    if let Err(e) = journalled.await {
+        return InteractionError::from(e).page(i.lang());
     }
     state.logins.lock().expect("logins lock").remove(&i.id);
     let amr = vec![AMR_FACE.to_owned(), AMR_LIVENESS.to_owned()];

@@ -309,7 +309,9 @@ async fn iin_submit(
         Ok(None) => {
             // Counted as a failure, so the form cannot be used to probe the registry.
             let _ = app.store.record_face_failure(&app.journal.pseudonym(iin.as_str()), &addr, "not_in_registry").await;
-            journal(app, &i, Some(&iin), "registry_lookup", Outcome::Failure, Some("not_in_registry")).await;
+            if let Err(e) = journal(app, &i, Some(&iin), "registry_lookup", Outcome::Failure, Some("not_in_registry")).await {
+                return InteractionError::from(e).page(i.lang());
+            }
             return iin_form(app, &i, &shown, Some(Msg::face_not_in_registry), StatusCode::UNPROCESSABLE_ENTITY);
         }
         Err(e) => {
@@ -412,7 +414,9 @@ async fn consent_submit(
         },
         _ => {
             let iin = state.logins.lock().expect("logins lock").remove(&i.id).map(|l| l.iin);
-            journal(app, &i, iin.as_ref(), "biometric_consent", Outcome::Failure, Some("declined")).await;
+            if let Err(e) = journal(app, &i, iin.as_ref(), "biometric_consent", Outcome::Failure, Some("declined")).await {
+                return InteractionError::from(e).page(i.lang());
+            }
             deny(app, &i, Failure::ConsentDeclined).await
         }
     }
@@ -443,7 +447,9 @@ async fn camera_page(
     match ready {
         Some((true, abandoned, iin)) => {
             if abandoned {
-                journal(app, &i, Some(&iin), "capture_abandoned", Outcome::Failure, None).await;
+                if let Err(e) = journal(app, &i, Some(&iin), "capture_abandoned", Outcome::Failure, None).await {
+                    return InteractionError::from(e).page(i.lang());
+                }
             }
             html(StatusCode::OK, FaceCameraPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app) })
         }
@@ -453,7 +459,9 @@ async fn camera_page(
 }
 
 
-async fn journal(app: &App, i: &Interaction, iin: Option<&Iin>, step: &str, outcome: Outcome, reason: Option<&str>) {
+/// Journals a step of face sign-in before its effect; a failed write refuses
+/// the step (the journal policy, `audit.rs`).
+async fn journal(app: &App, i: &Interaction, iin: Option<&Iin>, step: &str, outcome: Outcome, reason: Option<&str>) -> Result<(), crate::store::StoreError> {
     let event = Event {
         client_id: Some(i.client.id.as_str()),
         subject: iin.map(|x| app.journal.pseudonym(x.as_str())),
@@ -461,9 +469,7 @@ async fn journal(app: &App, i: &Interaction, iin: Option<&Iin>, step: &str, outc
         outcome,
         reason,
     };
-    if let Err(e) = app.journal.append(event).await {
-        tracing::error!(error = %e, step, "journal append failed");
-    }
+    app.journal.append(event).await.map(|_| ())
 }
 
 /// Registry names are "Family Given [Patronymic]".

@@ -198,9 +198,7 @@ fn check_form(app: &App, req: &Request, who: &Principal, csrf: &str) -> Result<(
 
 async fn audit(app: &App, who: &Principal, step: &str, outcome: Outcome, detail: &str) {
     let e = Event { client_id: None, subject: Some(app.journal.pseudonym(&who.iin)), step, outcome, reason: Some(detail) };
-    if let Err(err) = app.journal.append(e).await {
-        tracing::error!(error = %err, step, "journal append failed");
-    }
+    app.journal.append_after(e).await;
 }
 
 // ------------------------------------------------------------------ pages
