@@ -238,18 +238,16 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
 
 /// Why a sign-in ended without success. The code goes to the journal and
 /// to the relying party's §10 event; the description (to the relying party
-/// in `error_description`) reveals nothing about the citizen.
+/// in `error_description`) reveals nothing about the citizen. The
+/// interaction knows only its own ends; a method's failures are the
+/// method's (face sign-in's are `face::FaceFailure`), carried by their code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
     Cancelled,
     ConsentDeclined,
     NotAuthenticated,
-    NoFace,
-    SeveralFaces,
-    LivenessFailed,
-    NoMatch,
-    Timeout,
-    TooManyAttempts,
+    /// An authentication method's own failure, by its stable code.
+    Method(&'static str),
 }
 
 impl Failure {
@@ -258,12 +256,7 @@ impl Failure {
             Failure::Cancelled => "cancelled",
             Failure::ConsentDeclined => "consent_declined",
             Failure::NotAuthenticated => "not_authenticated",
-            Failure::NoFace => "no_face",
-            Failure::SeveralFaces => "several_faces",
-            Failure::LivenessFailed => "liveness_failed",
-            Failure::NoMatch => "no_match",
-            Failure::Timeout => "timeout",
-            Failure::TooManyAttempts => "too_many_attempts",
+            Failure::Method(code) => code,
         }
     }
 

@@ -116,7 +116,7 @@ fn frame_limits(app: &App) -> DecodeLimits {
 /// What the verification concluded.
 enum Verdict {
     Proven { embedding: Embedding, first_time: bool },
-    Failed(Failure),
+    Failed(FaceFailure),
 }
 
 #[handler]
@@ -142,13 +142,13 @@ pub(super) async fn verify(
     let addr = address(req);
     match locked(app, &iin, &addr).await {
         Ok(false) => {}
-        Ok(true) => return fail(app, state, &i, &iin, &addr, Failure::TooManyAttempts).await,
+        Ok(true) => return fail(app, state, &i, &iin, &addr, FaceFailure::TooManyAttempts).await,
         Err(e) => return InteractionError::from(e).page(i.lang()),
     }
     let verdict = match capture {
-        None => Verdict::Failed(Failure::NoFace),
-        Some(c) if c.started.elapsed().as_secs() > app.config.face.capture_timeout + 10 => Verdict::Failed(Failure::Timeout),
-        Some(c) if c.revealed.len() < c.plan.len() => Verdict::Failed(Failure::Timeout),
+        None => Verdict::Failed(FaceFailure::NoFace),
+        Some(c) if c.started.elapsed().as_secs() > app.config.face.capture_timeout + 10 => Verdict::Failed(FaceFailure::Timeout),
+        Some(c) if c.revealed.len() < c.plan.len() => Verdict::Failed(FaceFailure::Timeout),
         Some(c) => match judge(app, state, &i, &iin, citizen_id.as_deref(), c).await {
             Ok(v) => v,
             Err(e) => {
@@ -190,7 +190,7 @@ async fn judge(
     if replayed {
         crate::metrics::liveness_check_failed("replayed_capture");
         journal(app, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await?;
-        return Ok(Verdict::Failed(Failure::LivenessFailed));
+        return Ok(Verdict::Failed(FaceFailure::LivenessFailed));
     }
     if !outcome.report.live {
         let failed = outcome.report.failed();
@@ -200,11 +200,11 @@ async fn judge(
         let detail = failed.join(",");
         journal(app, i, Some(iin), "liveness", Outcome::Failure, Some(&detail)).await?;
         let failure = if outcome.frames.iter().all(|f| f.faces == 0) {
-            Failure::NoFace
+            FaceFailure::NoFace
         } else if failed.contains(&"single_face") {
-            Failure::SeveralFaces
+            FaceFailure::SeveralFaces
         } else {
-            Failure::LivenessFailed
+            FaceFailure::LivenessFailed
         };
         return Ok(Verdict::Failed(failure));
     }
@@ -212,7 +212,7 @@ async fn judge(
     journal(app, i, Some(iin), "liveness", Outcome::Success, Some(challenge.as_str())).await?;
     let Some(probe) = outcome.probe else {
         journal(app, i, Some(iin), "match", Outcome::Failure, Some("no_usable_frame")).await?;
-        return Ok(Verdict::Failed(Failure::NoFace));
+        return Ok(Verdict::Failed(FaceFailure::NoFace));
     };
     // §9: the reference template when there is one, else the document photo.
     let master = TemplateMasterKey::from_bytes(app.template_key);
@@ -233,7 +233,7 @@ async fn judge(
     let against = if first_time { "document_photo" } else { "reference_template" };
     if !decision.is_match {
         journal(app, i, Some(iin), "match", Outcome::Failure, Some(against)).await?;
-        return Ok(Verdict::Failed(Failure::NoMatch));
+        return Ok(Verdict::Failed(FaceFailure::NoMatch));
     }
     journal(app, i, Some(iin), "match", Outcome::Success, Some(against)).await?;
     Ok(Verdict::Proven { embedding: probe, first_time })
@@ -290,7 +290,7 @@ async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Int
     complete_login(app, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::oidc::ACR_FACE_LIVENESS.into() }).await
 }
 
-async fn fail(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, addr: &str, failure: Failure) -> Response {
+async fn fail(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> Response {
     if lockout::recorded(failure) {
         if let Err(e) = app.store.record_face_failure(&app.journal.pseudonym(iin.as_str()), addr, failure.code()).await {
             return InteractionError::from(e).page(i.lang());
@@ -305,16 +305,8 @@ async fn fail(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, add
             l.tries
         })
         .unwrap_or(max);
-    let tries_left = if locked_now || failure == Failure::TooManyAttempts { 0 } else { max.saturating_sub(tries) };
-    let reason = match failure {
-        Failure::NoFace => Msg::fail_no_face,
-        Failure::SeveralFaces => Msg::fail_several_faces,
-        Failure::LivenessFailed => Msg::fail_liveness,
-        Failure::NoMatch => Msg::fail_no_match,
-        Failure::Timeout => Msg::fail_timeout,
-        Failure::TooManyAttempts => Msg::face_locked,
-        _ => Msg::fail_title,
-    };
+    let tries_left = if locked_now || failure == FaceFailure::TooManyAttempts { 0 } else { max.saturating_sub(tries) };
+    let reason = failure.message();
     html(
         StatusCode::UNPROCESSABLE_ENTITY,
         FaceResultPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), code: failure.code(), reason, tries_left },
@@ -335,7 +327,7 @@ pub(super) async fn give_up(
     match load_form(app, &id, cookies, req, form).await {
         Ok((i, _)) => {
             let last = state.logins.lock().expect("logins lock").remove(&i.id).and_then(|l| l.last_failure);
-            deny(app, &i, last.unwrap_or(Failure::Cancelled)).await
+            deny(app, &i, last.map_or(Failure::Cancelled, Failure::from)).await
         }
         Err(r) => r,
     }

@@ -16,15 +16,15 @@
 //! Pure: the evidence and the time are passed in.
 use chrono::{DateTime, Duration, Utc};
 
-use crate::interaction::Failure;
+use super::FaceFailure;
 
 /// The failures in which a face was presented: the only ones held against a person.
-pub const FACE_PRESENTED: [Failure; 3] = [Failure::SeveralFaces, Failure::LivenessFailed, Failure::NoMatch];
+pub const FACE_PRESENTED: [FaceFailure; 3] = [FaceFailure::SeveralFaces, FaceFailure::LivenessFailed, FaceFailure::NoMatch];
 
 /// Whether a failure is recorded at all: a refusal because of a lock is not a
 /// new failure (else trying while locked would renew the lock).
-pub fn recorded(failure: Failure) -> bool {
-    failure != Failure::TooManyAttempts
+pub fn recorded(failure: FaceFailure) -> bool {
+    failure != FaceFailure::TooManyAttempts
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -110,7 +110,7 @@ mod tests {
     /// lock ends when its wait does.
     #[test]
     fn trying_while_locked_does_not_renew_the_lock() {
-        assert!(!recorded(Failure::TooManyAttempts));
+        assert!(!recorded(FaceFailure::TooManyAttempts));
         let p = policy();
         let fails = [at(0), at(10), at(20)];
         for t in 21..80 {
@@ -123,7 +123,7 @@ mod tests {
     /// face-presented failures, so they count only against the address.
     #[test]
     fn failures_without_a_face_count_only_against_the_address() {
-        for f in [Failure::NoFace, Failure::Timeout] {
+        for f in [FaceFailure::NoFace, FaceFailure::Timeout] {
             assert!(!FACE_PRESENTED.contains(&f));
             assert!(recorded(f));
         }

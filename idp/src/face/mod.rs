@@ -25,6 +25,7 @@
 //! the address ([`lockout`]); every step goes to the journal.
 mod lockout;
 mod decide;
+mod failure;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -56,6 +57,7 @@ use crate::oidc::client_ip;
 use crate::store::biometric::CONSENT_TEXT_VERSION;
 use crate::web::{html, FaceCameraPage, FaceConsentPage, FaceIinPage, FaceResultPage};
 use decide::*;
+pub use failure::FaceFailure;
 
 /// RFC 8176's method reference for facial recognition.
 pub const AMR_FACE: &str = "face";
@@ -77,7 +79,7 @@ struct Login {
     consent_given_now: bool,
     tries: u32,
     capture: Option<Capture>,
-    last_failure: Option<Failure>,
+    last_failure: Option<FaceFailure>,
     created: Instant,
 }
 
@@ -262,7 +264,7 @@ async fn iin_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Da
 async fn locked(app: &App, iin: &Iin, address: &str) -> Result<bool, crate::store::StoreError> {
     let policy = lockout::Policy::from_config(&app.config.face);
     let now = Utc::now();
-    let presented = lockout::FACE_PRESENTED.map(Failure::code);
+    let presented = lockout::FACE_PRESENTED.map(FaceFailure::code);
     let (pair, by_address) =
         app.store.face_lockout_evidence(&app.journal.pseudonym(iin.as_str()), address, &presented, policy.since(now)).await?;
     Ok(policy.locked(&pair, by_address, now))
