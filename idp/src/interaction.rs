@@ -161,9 +161,7 @@ async fn save(app: &App, cookies: &CookieJar, request: &AuthorizationRequest, pe
     app.store.open_login_request(token_hash(&binding(app, cookies)), &request.client_id, json, now, expires_at).await
 }
 
-fn see_other(location: &str) -> Response {
-    Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).header("Cache-Control", "no-store").finish()
-}
+use crate::web::see_other;
 
 pub async fn start_login(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
     match save(app, cookies, &request, pending).await {

@@ -4,6 +4,11 @@ use poem::{http::StatusCode, IntoResponse, Response};
 
 use crate::{i18n::{Lang, Msg}, store::Client};
 
+/// The one redirect after a form or a step: 303 See Other, never cached.
+pub fn see_other(location: impl AsRef<str>) -> Response {
+    Response::builder().status(StatusCode::SEE_OTHER).header("Location", location.as_ref()).header("Cache-Control", "no-store").finish()
+}
+
 /// What a page shows of a relying party (Rules, Appendix 1).
 pub struct RelyingPartyView {
     pub organisation_name: String,

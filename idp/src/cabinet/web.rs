@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use poem::{
     handler,
     http::StatusCode,
-    web::{cookie::CookieJar, Data, Form, Path, Query, Redirect},
+    web::{cookie::CookieJar, Data, Form, Path, Query},
     EndpointExt, IntoResponse, Request, Response, Route,
 };
 use serde::{Deserialize, Serialize};
@@ -109,8 +109,8 @@ impl From<StoreError> for PageError {
 impl PageError {
     fn respond(self, lang: Lang) -> Response {
         let (status, message) = match self {
-            PageError::SignIn => return Redirect::see_other(format!("/me?lang={}", lang.code())).into_response(),
-            PageError::VerifierSignIn => return Redirect::see_other("/onboarding/signin?next=%2Fme%2Fverify").into_response(),
+            PageError::SignIn => return crate::web::see_other(format!("/me?lang={}", lang.code())),
+            PageError::VerifierSignIn => return crate::web::see_other("/onboarding/signin?next=%2Fme%2Fverify"),
             PageError::NotFound => (StatusCode::NOT_FOUND, Msg::me_not_found),
             PageError::Csrf => (StatusCode::FORBIDDEN, Msg::error_expired),
             PageError::TooMany => (StatusCode::TOO_MANY_REQUESTS, Msg::error_rate_limited),
@@ -264,7 +264,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) 
             lang,
         }
         .url(app);
-        Ok(Redirect::see_other(url).into_response())
+        Ok(crate::web::see_other(url))
     }
     .await)
 }
@@ -302,7 +302,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
         let ttl = chrono::Duration::seconds(app.config.session_ttl.min(i64::MAX as u64 / 2_000) as i64);
         app.store.insert_cabinet_session(&token_hash(&token), &citizen.id, ttl).await?;
         cookies.add(cookie(app, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
-        Ok(Redirect::see_other(format!("/me?lang={}", lang.code())).into_response())
+        Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
     }
     .await)
 }
@@ -341,7 +341,7 @@ async fn signout(req: &Request, cookies: &CookieJar, form: poem::Result<Form<Csr
         check_form(app, req, &who, &f.csrf)?;
         app.store.end_cabinet_session(&who.session_hash).await?;
         cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
-        Ok(Redirect::see_other(format!("/me?lang={}", lang.code())).into_response())
+        Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
     }
     .await)
 }
@@ -361,7 +361,7 @@ async fn revoke(req: &Request, cookies: &CookieJar, Path(client): Path<String>, 
         if !revoke_consent(app, &who.citizen, &client).await? {
             return Err(PageError::NotFound);
         }
-        Ok(Redirect::see_other(format!("/me?notice=revoked&lang={}", lang.code())).into_response())
+        Ok(crate::web::see_other(format!("/me?notice=revoked&lang={}", lang.code())))
     }
     .await)
 }
@@ -621,7 +621,7 @@ async fn withdraw(req: &Request, cookies: &CookieJar, form: poem::Result<Form<Cs
         super::withdraw_biometrics(&app.store, &app.journal, &who.citizen, "citizen (cabinet)").await?;
         // Every session of the citizen has ended, this one too.
         cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
-        Ok(Redirect::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())).into_response())
+        Ok(crate::web::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())))
     }
     .await)
 }
@@ -755,7 +755,7 @@ async fn revoke_share(req: &Request, cookies: &CookieJar, Path(id): Path<String>
         if !app.store.revoke_document_share(&who.citizen.id, &id, Utc::now()).await? {
             return Err(PageError::NotFound);
         }
-        Ok(Redirect::see_other(format!("/me/documents?notice=share_revoked&lang={}", lang.code())).into_response())
+        Ok(crate::web::see_other(format!("/me/documents?notice=share_revoked&lang={}", lang.code())))
     }
     .await)
 }

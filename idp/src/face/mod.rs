@@ -362,9 +362,7 @@ async fn iin_submit(
     see_other(&format!("/login/{}/biometric-consent", i.id))
 }
 
-fn see_other(location: &str) -> Response {
-    Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).finish()
-}
+use crate::web::see_other;
 
 impl FaceState {
     /// Drops sign-ins older than a login request may live (and their frames).

@@ -96,7 +96,7 @@ impl Back<'_> {
         q.append_pair("iss", self.issuer);
         let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
         let location = format!("{}{}{}", self.redirect_uri, sep, q.finish());
-        Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).header("Cache-Control", "no-store").finish()
+        crate::web::see_other(location)
     }
 
     pub fn error(&self, error: ErrorCode, description: &str) -> Response {

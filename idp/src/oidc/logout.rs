@@ -140,7 +140,7 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
                 let sep = if uri.contains('?') { '&' } else { '?' };
                 location = format!("{location}{sep}{}", url::form_urlencoded::Serializer::new(String::new()).append_pair("state", state).finish());
             }
-            Response::builder().status(StatusCode::SEE_OTHER).header("Location", location).header("Cache-Control", "no-store").finish()
+            crate::web::see_other(location)
         }
         None => html(StatusCode::OK, SignedOutPage { lang, message: Msg::signed_out }),
     }

@@ -19,7 +19,7 @@ use chrono::Utc;
 use poem::{
     handler,
     http::StatusCode,
-    web::{cookie::CookieJar, Data, Form, Multipart, Path, Query, Redirect},
+    web::{cookie::CookieJar, Data, Form, Multipart, Path, Query},
     IntoResponse, Request, Response, Route,
 };
 use serde::Deserialize;
@@ -130,7 +130,7 @@ impl PageError {
     fn respond(self, lang: Lang) -> Response {
         let (status, msg, detail) = match self {
             PageError::SignIn(next) => {
-                return Redirect::see_other(format!("/onboarding/signin?next={}", urlencode(&next))).into_response();
+                return crate::web::see_other(format!("/onboarding/signin?next={}", urlencode(&next)));
             }
             PageError::Forbidden => (StatusCode::FORBIDDEN, Msg::onb_err_forbidden, None),
             PageError::NotFound => (StatusCode::NOT_FOUND, Msg::error_bad_request, None),
@@ -456,7 +456,7 @@ async fn take(app: &App, who: &Principal, a: &FiledApplication, side: Side, comm
     audit(app, who, &step, outcome, &format!("application {}", a.row.id)).await;
     result?;
     app.onboarding.settled(&a.row.id, seen).await;
-    Ok(Redirect::see_other(back).into_response())
+    Ok(crate::web::see_other(back))
 }
 
 impl ApplicationPage {

@@ -144,7 +144,7 @@ async fn file_application(req: &Request, cookies: &CookieJar, multipart: Multipa
         app.store.bind_initiator(&who.iin, &new.bin, &who.name, &new.contact_email, lang).await?;
         audit(app, &who, "onboarding.filed", Outcome::Success, &format!("application {id}")).await;
         app.onboarding.settled(&id, 0).await;
-        Ok(Redirect::see_other(format!("/portal/applications/{id}")).into_response())
+        Ok(crate::web::see_other(format!("/portal/applications/{id}")))
     }.await)
 }
 

@@ -17,8 +17,8 @@ async fn home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) ->
     let lang = lang_of(req);
     finish(lang, async {
         match principal(app, cookies, "/onboarding").await {
-            Ok(p) if p.is_staff() => Ok(Redirect::see_other("/console").into_response()),
-            Ok(_) => Ok(Redirect::see_other("/portal").into_response()),
+            Ok(p) if p.is_staff() => Ok(crate::web::see_other("/console")),
+            Ok(_) => Ok(crate::web::see_other("/portal")),
             Err(PageError::SignIn(_)) => Ok(html(StatusCode::OK, HomePage { lang })),
             Err(e) => Err(e),
         }
@@ -76,7 +76,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
             lang,
         }
         .url(app);
-        Ok(Redirect::see_other(url).into_response())
+        Ok(crate::web::see_other(url))
     }.await)
 }
 
@@ -111,7 +111,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
         let ttl = chrono::Duration::seconds(app.config.onboarding.session_ttl as i64);
         app.store.insert_portal_session(&token_hash(&token), &person.0, &person.1, ttl).await?;
         cookies.add(cookie(app, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
-        Ok(Redirect::see_other(login.next).into_response())
+        Ok(crate::web::see_other(login.next))
     }.await)
 }
 
@@ -158,7 +158,7 @@ async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Da
         check_form(app, req, &who, &f.csrf)?;
         app.store.end_portal_session(&who.session_hash).await?;
         cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
-        Ok(Redirect::see_other("/onboarding").into_response())
+        Ok(crate::web::see_other("/onboarding"))
     }.await)
 }
 
