@@ -324,15 +324,10 @@ pub(super) async fn give_up(
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    match load_form(app, &id, cookies, req, form).await {
-        Ok((i, _)) => {
-            let last = state.logins.lock().expect("logins lock").remove(&i.id).and_then(|l| l.last_failure);
-            deny(app, &i, last.map_or(Failure::Cancelled, Failure::from)).await
-        }
-        Err(r) => r,
-    }
+    end(app, state, &id, cookies, req, form, true).await
 }
 
+/// The citizen cancels: `access_denied`, reason `cancelled`.
 #[handler]
 pub(super) async fn cancel(
     Path(id): Path<String>,
@@ -342,10 +337,24 @@ pub(super) async fn cancel(
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    match load_form(app, &id, cookies, req, form).await {
+    end(app, state, &id, cookies, req, form, false).await
+}
+
+/// Ends the sign-in at the citizen's request, with the last failure's reason or as cancelled.
+async fn end(
+    app: &App,
+    state: &Arc<FaceState>,
+    id: &str,
+    cookies: &CookieJar,
+    req: &Request,
+    form: poem::Result<Form<CsrfForm>>,
+    with_last_failure: bool,
+) -> Response {
+    match load_form(app, id, cookies, req, form).await {
         Ok((i, _)) => {
-            state.logins.lock().expect("logins lock").remove(&i.id);
-            deny(app, &i, Failure::Cancelled).await
+            let last = state.logins.lock().expect("logins lock").remove(&i.id).and_then(|l| l.last_failure);
+            let failure = if with_last_failure { last.map_or(Failure::Cancelled, Failure::from) } else { Failure::Cancelled };
+            deny(app, &i, failure).await
         }
         Err(r) => r,
     }

@@ -1,29 +1,22 @@
 //! The audit journal's rows (Rules §8): appended with a unique `prev_hash`
 //! so that of two concurrent appends on the same head one fails; the chain
 //! itself (hashing, verification) is `audit.rs`'s.
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{entities::audit_record, Store, StoreError};
 
-/// One journal record as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JournalRecord {
-    pub seq: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub client_id: Option<String>,
-    /// The citizen's IIN, pseudonymised.
-    pub subject: Option<String>,
-    pub step: String,
-    pub outcome: String,
-    pub reason: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl From<audit_record::Model> for JournalRecord {
-    fn from(m: audit_record::Model) -> Self {
-        let audit_record::Model { seq, at, client_id, subject, step, outcome, reason, prev_hash, hash } = m;
-        JournalRecord { seq, at, client_id, subject, step, outcome, reason, prev_hash, hash }
+crate::record! {
+    /// One journal record as stored (`subject`: the citizen's IIN, pseudonymised).
+    JournalRecord from audit_record {
+        seq: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        client_id: Option<String>,
+        subject: Option<String>,
+        step: String,
+        outcome: String,
+        reason: Option<String>,
+        prev_hash: String,
+        hash: String,
     }
 }
 
@@ -36,19 +29,7 @@ impl Store {
 
     /// Appends a record; fails when another append took its place in the chain.
     pub async fn append_journal_record(&self, r: JournalRecord) -> Result<(), StoreError> {
-        audit_record::ActiveModel {
-            seq: Set(r.seq),
-            at: Set(r.at),
-            client_id: Set(r.client_id),
-            subject: Set(r.subject),
-            step: Set(r.step),
-            outcome: Set(r.outcome),
-            reason: Set(r.reason),
-            prev_hash: Set(r.prev_hash),
-            hash: Set(r.hash),
-        }
-        .insert(&self.db)
-        .await?;
+        audit_record::ActiveModel::from(r).insert(&self.db).await?;
         Ok(())
     }
 

@@ -1,20 +1,20 @@
 //! The provider's signing keys as stored: public JWK and the private key
 //! sealed under the master key (sealing and use are `keys.rs`'s).
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, QuerySelect};
 
 use super::{entities::signing_key, Store, StoreError};
 
-/// One stored key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    pub kid: String,
-    pub alg: String,
-    /// JSON.
-    pub public_jwk: String,
-    pub sealed_private_key: String,
-    pub created_at: DateTime<Utc>,
-    pub activates_at: DateTime<Utc>,
+crate::record! {
+    /// One stored key (`public_jwk`: JSON).
+    StoredKey from signing_key {
+        kid: String,
+        alg: String,
+        public_jwk: String,
+        sealed_private_key: String,
+        created_at: DateTime<Utc>,
+        activates_at: DateTime<Utc>,
+    }
 }
 
 impl Store {
@@ -25,14 +25,7 @@ impl Store {
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|m| StoredKey {
-                kid: m.kid,
-                alg: m.alg,
-                public_jwk: m.public_jwk,
-                sealed_private_key: m.sealed_private_key,
-                created_at: m.created_at,
-                activates_at: m.activates_at,
-            })
+            .map(StoredKey::from)
             .collect())
     }
 
@@ -42,16 +35,7 @@ impl Store {
     }
 
     pub async fn add_signing_key(&self, k: StoredKey) -> Result<(), StoreError> {
-        signing_key::ActiveModel {
-            kid: Set(k.kid),
-            alg: Set(k.alg),
-            public_jwk: Set(k.public_jwk),
-            sealed_private_key: Set(k.sealed_private_key),
-            created_at: Set(k.created_at),
-            activates_at: Set(k.activates_at),
-        }
-        .insert(&self.db)
-        .await?;
+        signing_key::ActiveModel::from(k).insert(&self.db).await?;
         Ok(())
     }
 
