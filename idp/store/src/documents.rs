@@ -276,7 +276,7 @@ impl Store {
         }
         let oldest = oldest.order_by_asc(document_redeem_attempt::Column::At).one(&self.db).await?.map(|a| a.at);
         let wait = oldest.map(|t| (t + b.window - now).num_milliseconds()).unwrap_or(1000);
-        let wait = ((wait.max(1) as u64) + 999) / 1000;
+        let wait = (wait.max(1) as u64).div_ceil(1000);
         Ok(Err(if over_total { BudgetSpent::Total(wait) } else { BudgetSpent::Verifier(wait) }))
     }
 
