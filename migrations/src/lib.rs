@@ -19,6 +19,7 @@ mod m20261127_000010_data_releases;
 mod m20261128_000011_dpop;
 mod m20261128_000013_client_profile;
 mod m20261128_000014_document_shares;
+mod m20261128_000015_document_redeem_attempts;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000011_dpop::Migration),
             Box::new(m20261128_000013_client_profile::Migration),
             Box::new(m20261128_000014_document_shares::Migration),
+            Box::new(m20261128_000015_document_redeem_attempts::Migration),
         ]
     }
 }

@@ -1,6 +1,14 @@
 // The citizen's cabinet (/me) in Debian Chromium on a phone-sized screen.
 //
 //   node cabinet.mjs '{"base":…,"lang":"ru","shots":DIR,"act":CLIENT_ID|null}'
+//   node cabinet.mjs '{"base":…,"lang":"ru","shots":DIR,"verify":{"code":…,"wrong":…}}'
+//
+// With `verify`, the verifier page (/me/verify) instead: an organisation
+// user opens the QR code's address, signs in with Tanu through the portal's
+// sign-in (the Rust test's authenticator signs in the user it names), types
+// a wrong code and sees the error, then opens the QR address again (the form
+// filled with the code) and presses "Show the document". Screenshots
+// `cabinet-LANG-verify-*.png`.
 //
 // Signs in from the cabinet's own button (the Rust test's authenticator
 // signs in whoever it names), screenshots every page into `shots`, and with
@@ -22,7 +30,7 @@ async function click(selector) {
   await Promise.all([page.waitForNavigation(), page.click(selector)]);
 }
 const clients = async () => page.$$eval("[data-client]", (els) => els.map((e) => e.getAttribute("data-client")));
-try {
+async function cabinet() {
   await page.goto(`${args.base}/me?lang=${args.lang}`);
   await shot("home");
   await click("[data-signin]");
@@ -50,6 +58,52 @@ try {
     await click("form[action^='/me/biometrics/withdraw'] button");
     out.signedOut = !!(await page.$("[data-signin]"));
     await shot("withdrawn");
+  }
+}
+
+// The verifier page: sign in, a wrong code refused, the right one shown once.
+async function verify({ code, wrong }) {
+  const at = (c) => `${args.base}/me/verify?code=${c}&lang=${args.lang}`;
+  // Signed out, the page sends to the portal's sign-in (through Tanu's /authorize).
+  await page.goto(at(wrong));
+  if (await page.$("button[name=decision][value=allow]")) {
+    await shot("verify-consent");
+    await click("button[name=decision][value=allow]");
+  }
+  out.afterSignin = new URL(page.url()).pathname;
+  // The QR code's address fills the form (a GET redeems nothing); here a wrong code.
+  await page.goto(at(wrong));
+  out.lang = await page.getAttribute("html", "lang");
+  out.prefilledWrong = await page.inputValue("input[name=code]");
+  await shot("verify-form-wrong");
+  await click("form[action^='/me/verify'] button[type=submit]");
+  out.wrongError = (await page.$("[data-error]")) ? (await page.textContent("[data-error]")).trim() : null;
+  out.documentAfterWrong = !!(await page.$("[data-document]"));
+  await shot("verify-wrong");
+  // The right code, typed by hand this time, then the press.
+  await page.fill("input[name=code]", code);
+  await shot("verify-form");
+  await click("form[action^='/me/verify'] button[type=submit]");
+  out.document = !!(await page.$("[data-document]"));
+  out.iin = out.document ? (await page.textContent("[data-iin]")).trim() : null;
+  out.name = out.document ? (await page.textContent("[data-name]")).trim() : null;
+  out.photo = out.document ? (await page.getAttribute("[data-photo]", "src")).slice(0, 40) : null;
+  out.photoWidth = out.document ? await page.$eval("[data-photo]", (img) => img.naturalWidth) : 0;
+  out.redemptions = await page.$$eval("[data-redemption]", (els) => els.map((e) => e.getAttribute("data-redemption")));
+  await shot("verify-shown");
+  // Once: the same code again is refused, nothing shown.
+  await page.fill("input[name=code]", code);
+  await click("form[action^='/me/verify'] button[type=submit]");
+  out.againError = !!(await page.$("[data-error]"));
+  out.againDocument = !!(await page.$("[data-document]"));
+  await shot("verify-again");
+}
+
+try {
+  if (args.verify) {
+    await verify(args.verify);
+  } else {
+    await cabinet();
   }
 } catch (e) {
   out.error = String(e);

@@ -408,3 +408,78 @@ async fn revoking_in_the_cabinet_sends_a_back_channel_logout() {
     assert_eq!(claims["sub"], s.tanu.app.subject(&s.client, &s.citizen.id));
     assert!(claims.get("sid").is_none(), "{claims}");
 }
+
+/// The verifier page (`/me/verify`) in Debian Chromium on a phone-sized
+/// screen, in kk/ru/en (screenshots `target/browser-artifacts/cabinet-*-verify-*.png`):
+/// an operator-registered organisation user opens the QR code's address,
+/// signs in with Tanu through the portal's sign-in, presses "Show the
+/// document" with a wrong code and sees the error (nothing shown, the code
+/// not spent), then types the citizen's code and sees the document (data and
+/// photo) once; the same code again is refused. The citizen's share names
+/// the user, and the citizen's history has the view.
+#[tokio::test]
+async fn the_verifier_page_in_chromium_in_each_language() {
+    use tanu_idp::cabinet::documents::{DocumentKind, Documents};
+    let mut s = Scenario::start_with(
+        CB,
+        |c| {
+            c.biometrics.registry_dir = c.data_dir.join("registry");
+            // Two wrong codes a language (the typed one and the used one again): not locked by the third.
+            c.documents.lockout_failures = 20;
+        },
+        |_| {},
+    )
+    .await;
+    s.citizen = s.tanu.citizen("900517300128", "Aigerim", "Seitkali").await;
+    let iin: tanu_biometrics::Iin = s.citizen.iin.parse().unwrap();
+    // A real photo (one of the dev faces), so that the page is seen to draw it.
+    let photo = std::fs::read(workspace_root().join("tests/data/faces-dev/img4.jpg")).unwrap();
+    tanu_biometrics::registry::DirectoryRegistry::new(&s.tanu.app.config.biometrics.registry_dir).add(&iin, "Seitkali Aigerim", &photo, "jpg").unwrap();
+    let officer = s.tanu.citizen("900101300017", "Dana", "Officer").await;
+    s.tanu.app.store.add_document_verifier(&officer.iin, "Kaspi Bank", "Dana Officer").await.unwrap();
+    // The browser signs in as the officer; the citizen opens access as the cabinet does.
+    s.tanu.sign_in_as(Some(&officer));
+    let docs = Documents::new(&s.tanu.app.config);
+    let shots = workspace_root().join("target/browser-artifacts");
+    std::fs::create_dir_all(&shots).unwrap();
+    for lang in ["kk", "ru", "en"] {
+        let (share, code) = docs.open(&s.tanu.app, &s.citizen, DocumentKind::IdentityCard).await.unwrap();
+        let code = code.as_str().to_string();
+        let last = code.as_bytes()[7] - b'0';
+        let wrong = format!("{}{}", &code[..7], (last + 1) % 10);
+        let args = serde_json::json!({ "base": s.tanu.base, "lang": lang, "shots": shots, "verify": { "code": code, "wrong": wrong } });
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("node").arg(workspace_root().join("tests/browser/cabinet.mjs")).arg(args.to_string()).output().expect("node")
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert!(v.get("error").is_none(), "{lang}: {v}; see target/browser-artifacts/cabinet-{lang}-error.png");
+        assert_eq!(v["afterSignin"], "/me/verify", "{lang}: back on the verifier page after the sign-in: {v}");
+        assert_eq!(v["lang"], lang);
+        assert_eq!(v["prefilledWrong"], wrong.as_str(), "{lang}: the QR code's address fills the form");
+        // The wrong code: the error in the page's language, nothing shown.
+        let expected = match lang {
+            "kk" => "Код қате, пайдаланылған, кері қайтарылған немесе мерзімі өткен.",
+            "ru" => "Код неверен, уже использован, отозван или истёк.",
+            _ => "The code is wrong, already used, revoked or expired.",
+        };
+        assert_eq!(v["wrongError"], expected, "{lang}: {v}");
+        assert_eq!(v["documentAfterWrong"], false);
+        // The right code: the document, once.
+        assert_eq!(v["document"], true, "{lang}: {v}");
+        assert_eq!(v["iin"], s.citizen.iin.as_str());
+        assert_eq!(v["name"], "Seitkali Aigerim");
+        assert!(v["photo"].as_str().unwrap().starts_with("data:image/jpeg;base64,"), "{v}");
+        assert!(v["photoWidth"].as_u64().unwrap() > 0, "the photo is drawn: {v}");
+        assert!(v["redemptions"].as_array().unwrap().contains(&share.id.as_str().into()), "the user's own checks list it: {v}");
+        assert_eq!((v["againError"].as_bool(), v["againDocument"].as_bool()), (Some(true), Some(false)), "{lang}: shown once: {v}");
+        // The citizen's side: the share names the user who looked.
+        let viewed = s.tanu.app.store.document_shares(&s.citizen.id, 10).await.unwrap().into_iter().find(|x| x.id == share.id).unwrap();
+        assert_eq!(viewed.redeemed_by_name.as_deref(), Some("Kaspi Bank — Dana Officer"), "{lang}");
+    }
+    let views = s.tanu.app.store.document_views(&s.citizen.id, 10).await.unwrap();
+    assert_eq!(views.len(), 3, "one view per language, in the citizen's history");
+}

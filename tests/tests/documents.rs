@@ -520,3 +520,212 @@ async fn a_code_redeemed_concurrently_is_shown_to_exactly_one_verifier() {
         assert_eq!(share.redeemed_by.as_deref(), Some(format!("client:{winner}").as_str()), "the row names the one who saw it");
     }
 }
+
+// ------------------------------------------------------------ private_key_jwt
+
+/// `POST /me/verify/redeem` with a client registered for `private_key_jwt`
+/// (RFC 7523, ES256): an assertion for another audience, one signed with
+/// another key under the registered `kid`, and a replayed assertion (used
+/// once at `/me/verify/redemptions`, and the one that redeemed) are each
+/// refused as `invalid_client` 401 in the OAuth JSON form, and redeem
+/// nothing: the share stays usable, no redemption is recorded, no wrong
+/// code is counted against the verifier. A fresh assertion redeems once.
+#[tokio::test]
+async fn a_relying_party_redeems_with_private_key_jwt_and_forged_assertions_redeem_nothing() {
+    use jsonwebtoken::Algorithm::ES256;
+    use serde_json::json;
+    let s = scenario(|_| {}).await;
+    let key = ClientKey::es256("verifier-es256");
+    let (client, secret) = s
+        .tanu
+        .client(CB, |c| {
+            c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
+            c.jwks = Some(key.jwks.clone());
+            c.organisation_name = Some("Halyk Bank".into());
+        })
+        .await;
+    assert!(secret.is_none(), "no secret for private_key_jwt");
+    let id = client.id.as_str().to_string();
+    let issuer = json!(s.tanu.app.config.issuer);
+    let post = |path: &'static str, assertion: String, code: String| {
+        let url = s.tanu.url(path);
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .form(&[("client_assertion_type", tanu_idp::oidc::token::JWT_BEARER), ("client_assertion", assertion.as_str()), ("code", code.as_str())])
+                .send()
+                .await
+                .unwrap();
+            let st = r.status().as_u16();
+            assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{path}: JSON");
+            (st, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (code, share_id, _) = open(&s.tanu, &s.browser()).await;
+
+    // An assertion used once (listing this verifier's redemptions: none yet)...
+    let used = key.assertion(ES256, &id, issuer.clone(), &[]);
+    let (st, list) = post("/me/verify/redemptions", used.clone(), String::new()).await;
+    assert_eq!((st, list), (200, json!([])));
+    let attacks = [
+        ("another audience", key.assertion(ES256, &id, json!("https://elsewhere.example"), &[])),
+        ("another audience among several", key.assertion(ES256, &id, json!(["https://elsewhere.example/token"]), &[])),
+        ("a wrong key under the registered kid", ClientKey::es256("verifier-es256").assertion(ES256, &id, issuer.clone(), &[])),
+        ("a replayed assertion", used),
+    ];
+    for (what, assertion) in attacks {
+        let (st, e) = post("/me/verify/redeem", assertion, code.clone()).await;
+        assert_eq!((st, e["error"].as_str()), (401, Some("invalid_client")), "{what}: {e}");
+        assert!(e["error_description"].is_string() && e.get("photo_base64").is_none(), "{what}: {e}");
+    }
+    // Nothing redeemed, nothing counted.
+    let store = &s.tanu.app.store;
+    let share = store.document_shares(&s.citizen.id, 10).await.unwrap().into_iter().find(|x| x.id == share_id).unwrap();
+    assert!(share.redeemed_at.is_none() && share.redeemed_by.is_none(), "{share:?}");
+    let verifier = format!("client:{id}");
+    assert!(store.redemptions_by(&verifier, 10).await.unwrap().is_empty());
+    assert!(store.code_failures_since(&verifier, chrono::Utc::now() - chrono::Duration::hours(1)).await.unwrap().is_empty(), "no wrong code counted");
+    assert!(!s.tanu.app.journal.records().await.unwrap().iter().any(|r| r.step.starts_with("document_redeem")), "nothing reached the redemption");
+
+    // A fresh assertion (aud the issuer) redeems, once; the view names the relying party.
+    let good = key.assertion(ES256, &id, issuer.clone(), &[]);
+    let (st, doc) = post("/me/verify/redeem", good.clone(), code.clone()).await;
+    assert_eq!(st, 200, "{doc}");
+    assert_eq!((doc["share_id"].as_str(), doc["iin"].as_str()), (Some(share_id.as_str()), Some(s.citizen.iin.as_str())));
+    let share = store.document_shares(&s.citizen.id, 10).await.unwrap().into_iter().find(|x| x.id == share_id).unwrap();
+    assert_eq!((share.redeemed_by.as_deref(), share.redeemed_by_name.as_deref()), (Some(verifier.as_str()), Some("Halyk Bank — Test RP")));
+    // The assertion that redeemed, replayed with another code: refused, that code unspent.
+    let (code2, share2, _) = open(&s.tanu, &s.browser()).await;
+    let (st, e) = post("/me/verify/redeem", good, code2.clone()).await;
+    assert_eq!((st, e["error"].as_str()), (401, Some("invalid_client")), "{e}");
+    let (st, doc) = post("/me/verify/redeem", key.assertion(ES256, &id, json!(s.tanu.url("/token")), &[]), code2).await;
+    assert_eq!((st, doc["share_id"].as_str()), (200, Some(share2.as_str())), "the token endpoint is an accepted audience too: {doc}");
+    let (st, mine) = post("/me/verify/redemptions", key.assertion(ES256, &id, issuer, &[]), String::new()).await;
+    assert_eq!((st, mine.as_array().map(Vec::len)), (200, Some(2)), "{mine}");
+}
+
+// ------------------------------------------------------------ budgets across instances
+
+/// Ages every redemption attempt in the database by `secs` (the budgets'
+/// window passing, without waiting for it).
+async fn age_attempts(tanu: &Tanu, secs: i64) {
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+    use tanu_idp::store::documents::entities::document_redeem_attempt;
+    let db = tanu.app.store.raw_connection();
+    for row in document_redeem_attempt::Entity::find().all(db).await.unwrap() {
+        let at = row.at - chrono::Duration::seconds(secs);
+        let mut m = row.into_active_model();
+        m.at = Set(at);
+        m.update(db).await.unwrap();
+    }
+}
+
+async fn attempts(tanu: &Tanu) -> usize {
+    use sea_orm::EntityTrait;
+    use tanu_idp::store::documents::entities::document_redeem_attempt;
+    document_redeem_attempt::Entity::find().all(tanu.app.store.raw_connection()).await.unwrap().len()
+}
+
+/// A second instance on the first one's database (the same master key: the
+/// same code hashes and client secrets), as behind a balancer.
+async fn second_instance(first: &Tanu, tweak: impl FnOnce(&mut Config)) -> Tanu {
+    let cfg = &first.app.config;
+    let (db, key, registry) = (cfg.database_url.clone(), cfg.master_key.clone(), cfg.biometrics.registry_dir.clone());
+    Tanu::start_with(move |c| {
+        c.database_url = db;
+        c.master_key = key;
+        c.biometrics.registry_dir = registry;
+        tweak(c);
+    })
+    .await
+}
+
+/// The per-minute budgets are counted in the database: two instances on one
+/// database share the verifier's budget (3 a minute: two tries at one
+/// instance and one at the other spend it on both) and the code space's (5
+/// a minute, all verifiers), with `Retry-After` within the minute; refused
+/// tries are not counted and do not spend the code. When the window has
+/// passed (the attempts aged a minute in the database) the verifier may try
+/// again, and the attempts out of the window are pruned.
+#[tokio::test]
+async fn two_instances_on_one_database_share_the_redemption_budgets() {
+    let limits = |c: &mut Config| {
+        c.documents.redeem_per_minute = 3;
+        c.documents.redeem_per_minute_total = 5;
+        c.documents.lockout_failures = 100;
+    };
+    let key = tanu_idp::crypto::MasterKey::generate_base64();
+    let s = scenario(move |c| {
+        c.master_key = key;
+        limits(c);
+    })
+    .await;
+    // Opened before the second instance starts (each instance registers the
+    // cabinet's own client with its own callback address).
+    let (code, share_id, _) = open(&s.tanu, &s.browser()).await;
+    let second = second_instance(&s.tanu, limits).await;
+    let (a, b) = (&s.tanu, &second);
+    let (v1, secret1) = (s.client.id.as_str(), s.secret.as_str());
+    let (v2, secret2) = s.tanu.client(CB, |_| {}).await;
+    let (v2, secret2) = (v2.id.as_str().to_string(), secret2.unwrap());
+
+    // Verifier 1: two wrong codes at A, one at B — its 3 a minute are spent everywhere.
+    for t in [a, a, b] {
+        assert_eq!(redeem_as(t, v1, secret1, &wrong(&code)).await.0, 400);
+    }
+    for t in [b, a] {
+        let (st, e, retry) = redeem_as(t, v1, secret1, &code).await;
+        assert_eq!((st, e["error"].as_str()), (429, Some("slow_down")), "the right code waits too, at either instance: {e}");
+        let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+    }
+    assert_eq!(attempts(a).await, 3, "refused tries are taken back");
+    // Verifier 2 has a budget of its own, but the code space's 5 are shared: two more, then no one.
+    for t in [b, a] {
+        assert_eq!(redeem_as(t, &v2, &secret2, &wrong(&code)).await.0, 400);
+    }
+    let (st, e, _) = redeem_as(b, &v2, &secret2, &code).await;
+    assert_eq!((st, e["error"].as_str()), (429, Some("slow_down")), "the code space's budget is spent on both instances: {e}");
+
+    // A minute later (the attempts aged in the database): verifier 1 redeems at B.
+    age_attempts(a, 61).await;
+    // An instance prunes at most once a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (st, doc, _) = redeem_as(b, v1, secret1, &code).await;
+    assert_eq!((st, doc["share_id"].as_str()), (200, Some(share_id.as_str())), "the refused tries did not spend the code: {doc}");
+    assert_eq!(attempts(a).await, 1, "the attempts out of the window are pruned; the new one stays");
+}
+
+/// Attempts made at the same moment on two instances never admit more than
+/// the verifier's budget (each counts after writing its own attempt), and
+/// none of them fails otherwise (400 for a wrong code or 429, never 5xx);
+/// the refused ones spend nothing: after the burst the verifier has exactly
+/// the rest of its budget.
+#[tokio::test]
+async fn concurrent_attempts_on_two_instances_stay_within_the_budget() {
+    let limits = |c: &mut Config| {
+        c.documents.redeem_per_minute = 3;
+        c.documents.lockout_failures = 100;
+    };
+    let key = tanu_idp::crypto::MasterKey::generate_base64();
+    let s = scenario(move |c| {
+        c.master_key = key;
+        limits(c);
+    })
+    .await;
+    let (code, _, _) = open(&s.tanu, &s.browser()).await;
+    let b = second_instance(&s.tanu, limits).await;
+    let bad = wrong(&code);
+    let tries = (0..10).map(|i| redeem_as(if i % 2 == 0 { &s.tanu } else { &b }, s.client.id.as_str(), &s.secret, &bad));
+    let statuses: Vec<u16> = futures::future::join_all(tries).await.into_iter().map(|(st, _, _)| st).collect();
+    let admitted = statuses.iter().filter(|st| **st == 400).count();
+    assert!(statuses.iter().all(|st| *st == 400 || *st == 429), "{statuses:?}");
+    assert!(admitted <= 3, "at most the budget admitted: {statuses:?}");
+    assert_eq!(attempts(&s.tanu).await, admitted, "the refused ones were taken back");
+    // Contention may refuse more than needed (each sees the others' rows),
+    // never admit more; what the burst did not use is still there, exactly.
+    for t in (admitted..3).map(|i| if i % 2 == 0 { &b } else { &s.tanu }) {
+        assert_eq!(redeem_as(t, s.client.id.as_str(), &s.secret, &bad).await.0, 400);
+    }
+    assert_eq!(redeem_as(&b, s.client.id.as_str(), &s.secret, &bad).await.0, 429);
+}

@@ -8,7 +8,10 @@
 //! hash, valid `documents.code_ttl` seconds, single-use and revocable. Every
 //! redemption passes three limits first: the whole code space's budget per
 //! minute, the verifier's budget per minute, and the verifier's lockout
-//! (`lockout_failures` wrong codes within `lockout_window`).
+//! (`lockout_failures` wrong codes within `lockout_window`). All three are
+//! counted in the database, so they hold across every instance behind a
+//! balancer (two instances do not allow twice).
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -19,8 +22,7 @@ use tanu_biometrics::registry::{DirectoryRegistry, HttpRegistry, Person, PersonR
 use crate::app::App;
 use crate::audit::{Event, Outcome};
 use crate::config::Config;
-use crate::ratelimit::RateLimiter;
-use crate::store::documents::DocumentShare;
+use crate::store::documents::{BudgetSpent, DocumentShare, RedeemBudgets};
 use crate::store::{Citizen, StoreError};
 
 /// Digits of a short code.
@@ -114,11 +116,17 @@ pub enum DocumentError {
     Store(#[from] StoreError),
 }
 
+/// The window of the per-minute redemption budgets.
+pub const BUDGET_WINDOW_SECS: i64 = 60;
+
+/// How often one instance prunes the attempts out of the budgets' window.
+const PRUNE_EVERY_MS: i64 = 1_000;
+
 /// The registry and the redemption budgets, shared by the cabinet's routes.
 pub struct Documents {
     registry: Arc<dyn PersonRegistry>,
-    per_verifier: RateLimiter<String>,
-    total: RateLimiter<()>,
+    /// When this instance last pruned old redemption attempts (ms since the epoch).
+    last_prune: AtomicI64,
 }
 
 /// A registry that answers "unavailable" (the configured one could not be built).
@@ -144,10 +152,31 @@ impl Documents {
             },
             _ => Arc::new(DirectoryRegistry::new(&config.biometrics.registry_dir)),
         };
-        Documents {
-            registry,
-            per_verifier: RateLimiter::per_minute(config.documents.redeem_per_minute),
-            total: RateLimiter::per_minute(config.documents.redeem_per_minute_total),
+        Documents { registry, last_prune: AtomicI64::new(0) }
+    }
+
+    /// The budgets as configured.
+    fn budgets(app: &App) -> RedeemBudgets {
+        let cfg = &app.config.documents;
+        RedeemBudgets {
+            window: chrono::Duration::seconds(BUDGET_WINDOW_SECS),
+            per_verifier: u64::from(cfg.redeem_per_minute.max(1)),
+            total: u64::from(cfg.redeem_per_minute_total.max(1)),
+        }
+    }
+
+    /// Deletes the attempts out of the budgets' window, at most once every
+    /// `PRUNE_EVERY_MS` on this instance (an indexed range delete of the rows
+    /// that left the window since). A failure is logged; the budgets do not
+    /// depend on it (they count within the window only).
+    async fn prune(&self, app: &App, now: DateTime<Utc>) {
+        let ms = now.timestamp_millis();
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if ms - last < PRUNE_EVERY_MS || self.last_prune.compare_exchange(last, ms, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return;
+        }
+        if let Err(e) = app.store.prune_redeem_attempts(now - chrono::Duration::seconds(BUDGET_WINDOW_SECS)).await {
+            tracing::warn!(error = %e, "documents: pruning redemption attempts");
         }
     }
 
@@ -180,9 +209,13 @@ impl Documents {
 
     /// Redeems a code for `verifier`: the three limits, then the share, once.
     pub async fn redeem(&self, app: &App, verifier: &Verifier, raw_code: &str) -> Result<DocumentView, DocumentError> {
-        self.total.check_key(&()).map_err(DocumentError::TooMany)?;
-        self.per_verifier.check_key(&verifier.key).map_err(DocumentError::TooMany)?;
         let now = Utc::now();
+        self.prune(app, now).await;
+        // The code space's budget and the verifier's, in the database (every instance alike).
+        match app.store.admit_redeem_attempt(&verifier.key, now, Self::budgets(app)).await? {
+            Ok(()) => {}
+            Err(BudgetSpent::Total(wait) | BudgetSpent::Verifier(wait)) => return Err(DocumentError::TooMany(wait)),
+        }
         let cfg = &app.config.documents;
         let window = chrono::Duration::seconds(cfg.lockout_window.min(30 * 86_400) as i64);
         let failures = app.store.code_failures_since(&verifier.key, now - window).await?;

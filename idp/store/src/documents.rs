@@ -1,6 +1,8 @@
 //! Documents shared by code (issue 14): the shares a citizen opened (each a
 //! keyed hash of its short code, single-use, short-lived, revocable), the
-//! verifiers an operator registered, and the wrong codes each verifier typed.
+//! verifiers an operator registered, the wrong codes each verifier typed,
+//! and the redemption attempts the per-minute budgets count (in the
+//! database, so that they hold across instances).
 use chrono::{DateTime, Utc};
 use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
@@ -59,9 +61,41 @@ pub mod entities {
         }
         no_relations!();
     }
+
+    pub mod document_redeem_attempt {
+        use crate::entities::no_relations;
+        use sea_orm::entity::prelude::*;
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "document_redeem_attempts")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: String,
+            pub verifier: String,
+            pub at: DateTimeUtc,
+        }
+        no_relations!();
+    }
 }
 
-use entities::{document_code_failure, document_share, document_verifier};
+use entities::{document_code_failure, document_redeem_attempt, document_share, document_verifier};
+
+/// The per-minute redemption budgets, shared by every instance on the database.
+#[derive(Debug, Clone, Copy)]
+pub struct RedeemBudgets {
+    /// The budgets' sliding window (a minute).
+    pub window: chrono::Duration,
+    /// Attempts of one verifier within `window`.
+    pub per_verifier: u64,
+    /// Attempts of all verifiers together within `window`.
+    pub total: u64,
+}
+
+/// Which budget refused an attempt, and the seconds until it has room again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetSpent {
+    Total(u64),
+    Verifier(u64),
+}
 
 /// What a share is now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -204,6 +238,53 @@ impl Store {
             .limit(limit)
             .all(&self.db)
             .await?.into_iter().map(Into::into).collect())
+    }
+
+    /// Counts one redemption attempt of `verifier` at `now` against the
+    /// budgets, on every instance alike: the attempt is written first, then
+    /// one count over the window (index on `at`; the window holds at most
+    /// about `total` rows, as refused attempts are taken back) gives both
+    /// the whole code space's and the verifier's attempts. Over either
+    /// budget the attempt is taken back and refused with the seconds until
+    /// the oldest attempt in the way leaves the window. Concurrent attempts
+    /// on several instances never admit more than a budget: each counts
+    /// after its own row is written, so the last of them sees all the others.
+    pub async fn admit_redeem_attempt(&self, verifier: &str, now: DateTime<Utc>, b: RedeemBudgets) -> Result<Result<(), BudgetSpent>, StoreError> {
+        use sea_orm::sea_query::Func;
+        let now = super::stored_time(now);
+        let id = uuid_like();
+        document_redeem_attempt::ActiveModel { id: Set(id.clone()), verifier: Set(verifier.into()), at: Set(now) }.insert(&self.db).await?;
+        let since = now - b.window;
+        let (total, mine): (i64, i64) = document_redeem_attempt::Entity::find()
+            .select_only()
+            .column_as(document_redeem_attempt::Column::Id.count(), "total")
+            .column_as(Expr::FunctionCall(Func::count(Expr::case(document_redeem_attempt::Column::Verifier.eq(verifier), 1))), "mine")
+            .filter(document_redeem_attempt::Column::At.gt(since))
+            .into_tuple()
+            .one(&self.db)
+            .await?
+            .unwrap_or((0, 0));
+        let over_total = total.max(0) as u64 > b.total;
+        let over_mine = mine.max(0) as u64 > b.per_verifier;
+        if !over_total && !over_mine {
+            return Ok(Ok(()));
+        }
+        document_redeem_attempt::Entity::delete_by_id(id).exec(&self.db).await?;
+        let mut oldest = document_redeem_attempt::Entity::find().filter(document_redeem_attempt::Column::At.gt(since));
+        if !over_total {
+            oldest = oldest.filter(document_redeem_attempt::Column::Verifier.eq(verifier));
+        }
+        let oldest = oldest.order_by_asc(document_redeem_attempt::Column::At).one(&self.db).await?.map(|a| a.at);
+        let wait = oldest.map(|t| (t + b.window - now).num_milliseconds()).unwrap_or(1000);
+        let wait = (wait.max(1) as u64).div_ceil(1000);
+        Ok(Err(if over_total { BudgetSpent::Total(wait) } else { BudgetSpent::Verifier(wait) }))
+    }
+
+    /// Deletes the redemption attempts at or before `before` (out of every
+    /// budget's window); how many.
+    pub async fn prune_redeem_attempts(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let res = document_redeem_attempt::Entity::delete_many().filter(document_redeem_attempt::Column::At.lte(super::stored_time(before))).exec(&self.db).await?;
+        Ok(res.rows_affected)
     }
 
     pub async fn record_code_failure(&self, verifier: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
