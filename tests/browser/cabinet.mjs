@@ -71,6 +71,7 @@ async function verify({ code, wrong }) {
     await click("button[name=decision][value=allow]");
   }
   out.afterSignin = new URL(page.url()).pathname;
+  out.afterSigninCode = new URL(page.url()).searchParams.get("code");
   // The QR code's address fills the form (a GET redeems nothing); here a wrong code.
   await page.goto(at(wrong));
   out.lang = await page.getAttribute("html", "lang");

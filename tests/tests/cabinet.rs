@@ -458,6 +458,7 @@ async fn the_verifier_page_in_chromium_in_each_language() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
         assert!(v.get("error").is_none(), "{lang}: {v}; see target/browser-artifacts/cabinet-{lang}-error.png");
         assert_eq!(v["afterSignin"], "/me/verify", "{lang}: back on the verifier page after the sign-in: {v}");
+        assert_eq!(v["afterSigninCode"], v["prefilledWrong"], "{lang}: with the QR code's code kept through the sign-in: {v}");
         assert_eq!(v["lang"], lang);
         assert_eq!(v["prefilledWrong"], wrong.as_str(), "{lang}: the QR code's address fills the form");
         // The wrong code: the error in the page's language, nothing shown.

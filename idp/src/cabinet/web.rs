@@ -92,8 +92,9 @@ impl Me {
 #[derive(Debug)]
 enum PageError {
     SignIn,
-    /// The verifier page: sign in through the portal's sign-in first.
-    VerifierSignIn,
+    /// The verifier page: sign in through the portal's sign-in first, and
+    /// come back to it with the QR code's code, if it had one.
+    VerifierSignIn(Option<String>),
     NotFound,
     Csrf,
     TooMany,
@@ -110,7 +111,13 @@ impl PageError {
     fn respond(self, lang: Lang) -> Response {
         let (status, message) = match self {
             PageError::SignIn => return crate::web::see_other(format!("/me?lang={}", lang.code())),
-            PageError::VerifierSignIn => return crate::web::see_other("/onboarding/signin?next=%2Fme%2Fverify"),
+            PageError::VerifierSignIn(code) => {
+                let next = match code {
+                    Some(c) => format!("%2Fme%2Fverify%3Fcode%3D{c}"),
+                    None => "%2Fme%2Fverify".into(),
+                };
+                return crate::web::see_other(format!("/onboarding/signin?next={next}"));
+            }
             PageError::NotFound => (StatusCode::NOT_FOUND, Msg::me_not_found),
             PageError::Csrf => (StatusCode::FORBIDDEN, Msg::error_expired),
             PageError::TooMany => (StatusCode::TOO_MANY_REQUESTS, Msg::error_rate_limited),
@@ -789,9 +796,10 @@ page!(VerifyPage, "me_verify.html" {
 page!(VerifyRefusedPage, "me_verify_refused.html" {});
 
 /// The organisation user signed in through the portal's sign-in, if an operator registered them.
-async fn verifier_user(app: &App, cookies: &CookieJar) -> Result<Option<(Verifier, String, String)>, PageError> {
+/// `code`: the QR code's code (already parsed), kept through a sign-in.
+async fn verifier_user(app: &App, cookies: &CookieJar, code: Option<&str>) -> Result<Option<(Verifier, String, String)>, PageError> {
     let Some((iin, session_hash)) = crate::onboarding::web::signed_in_person(app, cookies).await? else {
-        return Err(PageError::VerifierSignIn);
+        return Err(PageError::VerifierSignIn(code.map(str::to_owned)));
     };
     let Some(v) = app.store.document_verifier(&iin).await? else { return Ok(None) };
     Ok(Some((Verifier::user(app, &v), v.organisation.clone(), app.csrf_token("document verifier", &session_hash))))
@@ -822,11 +830,12 @@ struct CodeQuery {
 async fn verify_page(req: &Request, cookies: &CookieJar, Query(q): Query<CodeQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(lang, async {
-        let Some((verifier, organisation, csrf)) = verifier_user(app, cookies).await? else {
+        // The QR code's address fills the form; redeeming is the user's press (a GET changes nothing).
+        let code = q.code.as_deref().and_then(super::documents::ShortCode::parse).map(|c| c.as_str().to_string());
+        let Some((verifier, organisation, csrf)) = verifier_user(app, cookies, code.as_deref()).await? else {
             return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
         };
-        // The QR code's address fills the form; redeeming is the user's press (a GET changes nothing).
-        let code = q.code.as_deref().and_then(super::documents::ShortCode::parse).map(|c| c.as_str().to_string()).unwrap_or_default();
+        let code = code.unwrap_or_default();
         verify_view(app, lang, &verifier, organisation, csrf, code, None, None).await
     }
     .await)
@@ -842,7 +851,7 @@ struct CodeForm {
 async fn verify_submit(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CodeForm>>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(lang, async {
-        let Some((verifier, organisation, csrf)) = verifier_user(app, cookies).await? else {
+        let Some((verifier, organisation, csrf)) = verifier_user(app, cookies, None).await? else {
             return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
         };
         let Ok(Form(f)) = form else { return Err(PageError::Csrf) };

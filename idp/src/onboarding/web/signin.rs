@@ -36,10 +36,17 @@ struct SigninQuery {
 /// Never an open redirect.
 fn safe_next(next: Option<&str>) -> String {
     let id_ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    let ok = next.is_some_and(|n| match n.split('/').collect::<Vec<_>>().as_slice() {
-        ["", "onboarding"] | ["", "portal"] | ["", "portal", "new"] | ["", "console"] | ["", "me", "verify"] => true,
-        ["", "portal" | "console", "applications", id] => id_ok(id),
-        _ => false,
+    // One query is allowed: the verifier page's code from a QR code (eight digits).
+    let code_ok = |q: &str| q.strip_prefix("code=").is_some_and(|c| c.len() == 8 && c.bytes().all(|b| b.is_ascii_digit()));
+    let ok = next.is_some_and(|n| {
+        let (path, query) = n.split_once('?').map_or((n, None), |(p, q)| (p, Some(q)));
+        match (path.split('/').collect::<Vec<_>>().as_slice(), query) {
+            (["", "me", "verify"], Some(q)) => code_ok(q),
+            (_, Some(_)) => false,
+            (["", "onboarding"] | ["", "portal"] | ["", "portal", "new"] | ["", "console"] | ["", "me", "verify"], None) => true,
+            (["", "portal" | "console", "applications", id], None) => id_ok(id),
+            _ => false,
+        }
     });
     match next {
         Some(n) if ok => n.to_owned(),
@@ -186,13 +193,15 @@ mod tests {
 
     #[test]
     fn next_is_one_of_our_pages_only() {
-        for ok in ["/portal", "/portal/new", "/console", "/onboarding", "/portal/applications/ab12-cd_3", "/console/applications/x1"] {
+        for ok in ["/portal", "/portal/new", "/console", "/onboarding", "/portal/applications/ab12-cd_3", "/console/applications/x1", "/me/verify", "/me/verify?code=12345678"] {
             assert_eq!(safe_next(Some(ok)), ok);
         }
         for bad in [
             "/\t/evil.example", "//evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example/portal",
             "/portal/../../evil", "/portal/applications/a/b", "/portal/applications/", "/portal?x=//evil", "/portal\n",
             "/ /evil", "/%2F/evil", "portal", "", "/token", "/portal/applications/a%2f..",
+            "/me/verify?code=1234567", "/me/verify?code=123456789", "/me/verify?code=1234567a", "/me/verify?next=//evil",
+            "/me/verify?code=12345678&x=//evil", "/me/verify?code=12345678?", "/portal?code=12345678",
         ] {
             assert_eq!(safe_next(Some(bad)), "/portal", "{bad:?}");
         }
