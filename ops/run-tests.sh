@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 status=0
 run() { echo "+ $*"; "$@" 2>&1 | tee -a "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1; }
+# Formatting first (rustfmt.toml at the root; seconds): an unformatted tree fails the run.
+run cargo fmt --all --check
 run env TANU_TEST_DATABASE=sqlite cargo test --workspace --no-fail-fast
 # The end-to-end suites again on PostgreSQL: their binaries from the build
 # above, run as cargo runs them (from the package's directory). `cargo test

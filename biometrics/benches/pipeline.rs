@@ -16,13 +16,7 @@ mod common;
 use common::{ort_dylib, root};
 
 fn engine(threads: usize, flush_denormals: bool) -> Engine {
-    let config = ModelsConfig {
-        dir: root().join("ops/vendor/models"),
-        ort_dylib: Some(ort_dylib()),
-        threads,
-        flush_denormals,
-        ..Default::default()
-    };
+    let config = ModelsConfig { dir: root().join("ops/vendor/models"), ort_dylib: Some(ort_dylib()), threads, flush_denormals, ..Default::default() };
     Engine::new(ModelSet::load(&config).expect("models (run make setup)"), PipelineConfig::default())
 }
 

@@ -3,13 +3,7 @@
 
 /// Where the eyes, nose tip and mouth corners sit in the embedder's 112×112
 /// input (`REFERENCE_FACIAL_POINTS` of faceplugin's `lib/fr_feature.js`).
-pub const REFERENCE_112: [[f32; 2]; 5] = [
-    [38.2946, 51.6963],
-    [73.5318, 51.5014],
-    [56.0252, 71.7366],
-    [41.5493, 92.3655],
-    [70.7299, 92.2041],
-];
+pub const REFERENCE_112: [[f32; 2]; 5] = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
 
 /// A 2×3 affine matrix `[a b c; d e f]`: x' = a·x + b·y + c, y' = d·x + e·y + f.
 pub type Affine = [[f32; 3]; 2];
@@ -63,9 +57,15 @@ pub fn similarity_transform(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Option<Affine
 /// measure the 5-point similarity against it (README).
 pub fn three_point_affine(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Option<Affine> {
     let m = nalgebra::Matrix3::new(
-        f64::from(src[0][0]), f64::from(src[0][1]), 1.0,
-        f64::from(src[1][0]), f64::from(src[1][1]), 1.0,
-        f64::from(src[2][0]), f64::from(src[2][1]), 1.0,
+        f64::from(src[0][0]),
+        f64::from(src[0][1]),
+        1.0,
+        f64::from(src[1][0]),
+        f64::from(src[1][1]),
+        1.0,
+        f64::from(src[2][0]),
+        f64::from(src[2][1]),
+        1.0,
     );
     let inv = m.try_inverse()?;
     let solve = |k: usize| {
@@ -102,10 +102,7 @@ mod tests {
         // Rotate 30°, scale 2.5, shift (7, -3).
         let (s, t) = (2.5f32, 30f32.to_radians());
         let src = REFERENCE_112;
-        let dst: Vec<[f32; 2]> = src
-            .iter()
-            .map(|p| [s * (t.cos() * p[0] - t.sin() * p[1]) + 7.0, s * (t.sin() * p[0] + t.cos() * p[1]) - 3.0])
-            .collect();
+        let dst: Vec<[f32; 2]> = src.iter().map(|p| [s * (t.cos() * p[0] - t.sin() * p[1]) + 7.0, s * (t.sin() * p[0] + t.cos() * p[1]) - 3.0]).collect();
         let m = similarity_transform(&src, &dst).unwrap();
         for (p, q) in src.iter().zip(&dst) {
             assert!(close(apply(&m, *p), *q), "{:?} -> {:?} != {:?}", p, apply(&m, *p), q);

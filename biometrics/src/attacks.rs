@@ -128,9 +128,8 @@ pub fn present(photo: &RgbImage, face: &PhotoFace, instrument: Instrument, scrip
     let (w, h) = CAMERA;
     // The photo placed so the face is ~200 px tall in the middle of the view.
     let scale = 200.0 / face.height.max(1.0);
-    let place = Projection::translate(w as f32 / 2.0, h as f32 / 2.0)
-        * Projection::scale(scale, scale)
-        * Projection::translate(-face.centre[0], -face.centre[1]);
+    let place =
+        Projection::translate(w as f32 / 2.0, h as f32 / 2.0) * Projection::scale(scale, scale) * Projection::translate(-face.centre[0], -face.centre[1]);
     let (phase_x, phase_y) = (rng.gen_range(0.0..6.28f32), rng.gen_range(0.0..6.28f32));
     (0..script.frames)
         .map(|i| {
@@ -144,12 +143,13 @@ pub fn present(photo: &RgbImage, face: &PhotoFace, instrument: Instrument, scrip
                 zoom = 1.0 + 0.1 * (t / 8.0).sin();
             }
             let (gesture, turn) = gesture_at(i, script);
-            let mut warp = Projection::translate(w as f32 / 2.0 + dx, h as f32 / 2.0 + dy)
-                * Projection::rotate(roll.to_radians())
-                * Projection::scale(zoom, zoom);
+            let mut warp =
+                Projection::translate(w as f32 / 2.0 + dx, h as f32 / 2.0 + dy) * Projection::rotate(roll.to_radians()) * Projection::scale(zoom, zoom);
             // Fake the turn: rotate the plane in perspective.
             let degrees = match (instrument, gesture) {
-                (Instrument::RotatedVertical(d) | Instrument::Screen(d) | Instrument::Print(d), Some(Challenge::TurnLeft | Challenge::TurnRight)) => Some((d * turn, true)),
+                (Instrument::RotatedVertical(d) | Instrument::Screen(d) | Instrument::Print(d), Some(Challenge::TurnLeft | Challenge::TurnRight)) => {
+                    Some((d * turn, true))
+                }
                 (Instrument::RotatedHorizontal(d), Some(_)) => Some((d * turn, false)),
                 _ => None,
             };

@@ -92,7 +92,11 @@ pub fn d_prime(scores: &[Scored]) -> f64 {
     };
     let ((mg, vg), (mi, vi)) = (stats(true), stats(false));
     let spread = ((vg + vi) / 2.0).sqrt();
-    if spread == 0.0 { 0.0 } else { (mg - mi) / spread }
+    if spread == 0.0 {
+        0.0
+    } else {
+        (mg - mi) / spread
+    }
 }
 
 #[cfg(test)]

@@ -28,8 +28,8 @@ pub mod eval;
 pub mod geometry;
 /// The IIN, defined once (with its check digit) in `tanu-core`.
 pub use tanu_core::iin;
-pub mod liveness;
 pub mod image_input;
+pub mod liveness;
 pub mod models;
 mod onnx_patch;
 pub mod pad;
@@ -42,8 +42,8 @@ pub mod template;
 pub mod texture;
 
 pub use decision::{Challenge, Embedding, MatchDecision, Threshold};
-pub use liveness::{LivenessPolicy, LivenessReport, Schedule, Step};
 pub use iin::Iin;
 pub use image_input::{decode_image, DecodeLimits, ImageError};
+pub use liveness::{LivenessPolicy, LivenessReport, Schedule, Step};
 pub use models::{ModelError, ModelSet, ModelsConfig};
 pub use pipeline::{Engine, FaceError, FaceObservation};

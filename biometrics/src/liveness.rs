@@ -409,9 +409,8 @@ impl<'a> Gestures<'a> {
                     let peak = range.clone().map(|i| sign * self.yaw[i]).fold(f32::NEG_INFINITY, f32::max);
                     // From the window's start to the end of the held turn, the
                     // filtered yaw moves by steps, not by a cut.
-                    let smooth = at.as_ref().is_none_or(|r| {
-                        (range.start.max(1)..r.end).all(|i| (self.yaw[i] - self.yaw[i - 1]).abs() <= self.policy.max_yaw_step)
-                    });
+                    let smooth =
+                        at.as_ref().is_none_or(|r| (range.start.max(1)..r.end).all(|i| (self.yaw[i] - self.yaw[i - 1]).abs() <= self.policy.max_yaw_step));
                     if run < sustain {
                         return (false, format!("{name}: turned {peak:.1}° (needs {:.0}° over {sustain} frames)", self.policy.turn_degrees));
                     }
@@ -481,10 +480,13 @@ impl<'a> Gestures<'a> {
             };
             let min = self.policy.min_nonrigid;
             match self.nonrigid(first, last) {
-                Some(m) if m >= min => notes.push(format!("blink: the face outside the eyes moved as a living face's ({m:.2} grey levels beyond a plane's motion, needs {min:.1})")),
+                Some(m) if m >= min => notes
+                    .push(format!("blink: the face outside the eyes moved as a living face's ({m:.2} grey levels beyond a plane's motion, needs {min:.1})")),
                 Some(m) => {
                     ok = false;
-                    notes.push(format!("blink: outside the eyes the face is a rigid copy of the open frames ({m:.2} grey levels beyond a plane's motion, needs {min:.1})"));
+                    notes.push(format!(
+                        "blink: outside the eyes the face is a rigid copy of the open frames ({m:.2} grey levels beyond a plane's motion, needs {min:.1})"
+                    ));
                 }
                 None => {
                     ok = false;

@@ -32,8 +32,7 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] =
-        [ModelKind::Detect, ModelKind::Landmark, ModelKind::Feature, ModelKind::Liveness, ModelKind::Eye, ModelKind::Pose];
+    pub const ALL: [ModelKind; 6] = [ModelKind::Detect, ModelKind::Landmark, ModelKind::Feature, ModelKind::Liveness, ModelKind::Eye, ModelKind::Pose];
 
     pub fn file_stem(self) -> &'static str {
         match self {
@@ -124,13 +123,7 @@ fn runtime(dylib: &Path) -> Result<&'static ort::environment::Environment, Model
     if !dylib.is_file() {
         return Err(ModelError::RuntimeMissing(dylib.to_owned()));
     }
-    let env = ENVIRONMENT.get_or_init(|| {
-        ort::init_from(dylib)
-            .map_err(|e| e.to_string())?
-            .with_name("tanu-biometrics")
-            .build()
-            .map_err(|e| e.to_string())
-    });
+    let env = ENVIRONMENT.get_or_init(|| ort::init_from(dylib).map_err(|e| e.to_string())?.with_name("tanu-biometrics").build().map_err(|e| e.to_string()));
     env.as_ref().map_err(|e| ModelError::Runtime(e.clone()))
 }
 
@@ -209,11 +202,7 @@ fn load_model(env: &ort::environment::Environment, config: &ModelsConfig, kind: 
         }
     }
     let invalid = |reason: String| ModelError::Invalid { path: path.clone(), reason };
-    let flushed = if config.flush_denormals {
-        crate::onnx_patch::flush_denormal_initializers(&mut bytes).map_err(|e| invalid(e.to_string()))?
-    } else {
-        0
-    };
+    let flushed = if config.flush_denormals { crate::onnx_patch::flush_denormal_initializers(&mut bytes).map_err(|e| invalid(e.to_string()))? } else { 0 };
     let session = Session::builder(env)
         .map_err(|e| invalid(e.to_string()))?
         .with_intra_threads(config.threads.max(1))

@@ -123,8 +123,7 @@ mod tests {
     #[test]
     fn zeroes_only_denormal_floats_of_float_tensors() {
         let tiny = f32::from_bits(1); // the smallest denormal
-        let graph = [ld(1, b"node-bytes-left-alone"), ld(5, &tensor(1, &[1.0, tiny, -tiny, 1e-30])), ld(5, &tensor(7, &[tiny]))]
-            .concat();
+        let graph = [ld(1, b"node-bytes-left-alone"), ld(5, &tensor(1, &[1.0, tiny, -tiny, 1e-30])), ld(5, &tensor(7, &[tiny]))].concat();
         let mut model = [ld(2, b"producer"), ld(7, &graph)].concat();
         let original = model.clone();
         assert_eq!(flush_denormal_initializers(&mut model).unwrap(), 2);

@@ -189,9 +189,7 @@ fn rates(presentations: &[Presentation], error: impl Fn(&Presentation) -> bool) 
         e.0 += 1;
         e.1 += usize::from(error(p));
     }
-    by.into_iter()
-        .map(|((class, schedule), (n, errors))| Rate { class, schedule, presentations: n, errors, rate: errors as f32 / n.max(1) as f32 })
-        .collect()
+    by.into_iter().map(|((class, schedule), (n, errors))| Rate { class, schedule, presentations: n, errors, rate: errors as f32 / n.max(1) as f32 }).collect()
 }
 
 /// Where a live person performs gestures in a recorded video: the stretch, and
@@ -213,12 +211,7 @@ pub struct LiveScript {
 pub const SHARED_CLIP: &[LiveScript] = &[
     LiveScript { name: "turn_right", from_s: 3.6, to_s: 5.45, reveals: &[(Challenge::TurnRight, 3.8)] },
     LiveScript { name: "turn_left", from_s: 5.5, to_s: 7.8, reveals: &[(Challenge::TurnLeft, 6.55)] },
-    LiveScript {
-        name: "turn_right+turn_left",
-        from_s: 3.6,
-        to_s: 7.8,
-        reveals: &[(Challenge::TurnRight, 3.8), (Challenge::TurnLeft, 5.5)],
-    },
+    LiveScript { name: "turn_right+turn_left", from_s: 3.6, to_s: 7.8, reveals: &[(Challenge::TurnRight, 3.8), (Challenge::TurnLeft, 5.5)] },
 ];
 
 /// Frame rates and phases at which each live stretch is sampled (a camera's

@@ -294,7 +294,16 @@ impl Engine {
         };
         let inv = align::invert(&m)?;
         let mut out = RgbImage::new(112, 112);
-        warp_into_with(img, |x, y| { let p = align::apply(&inv, [x, y]); (p[0], p[1]) }, Interpolation::Bilinear, Rgb([0, 0, 0]), &mut out);
+        warp_into_with(
+            img,
+            |x, y| {
+                let p = align::apply(&inv, [x, y]);
+                (p[0], p[1])
+            },
+            Interpolation::Bilinear,
+            Rgb([0, 0, 0]),
+            &mut out,
+        );
         Some(out)
     }
 
@@ -533,8 +542,10 @@ fn laplacian_variance(g: &GrayImage) -> f32 {
     for y in 1..h.saturating_sub(1) {
         for x in 1..w.saturating_sub(1) {
             let c = f32::from(g.get_pixel(x, y)[0]);
-            let n = f32::from(g.get_pixel(x - 1, y)[0]) + f32::from(g.get_pixel(x + 1, y)[0])
-                + f32::from(g.get_pixel(x, y - 1)[0]) + f32::from(g.get_pixel(x, y + 1)[0]);
+            let n = f32::from(g.get_pixel(x - 1, y)[0])
+                + f32::from(g.get_pixel(x + 1, y)[0])
+                + f32::from(g.get_pixel(x, y - 1)[0])
+                + f32::from(g.get_pixel(x, y + 1)[0]);
             values.push(n - 4.0 * c);
         }
     }

@@ -88,8 +88,7 @@ impl PersonRegistry for DirectoryRegistry {
             Err(e) => return Err(e.into()),
         };
         // Errors name no file: its name is the IIN, and errors reach the logs.
-        let record: DirectoryRecord =
-            serde_json::from_slice(&bytes).map_err(|e| RegistryError::InvalidRecord(format!("a record file: {e}")))?;
+        let record: DirectoryRecord = serde_json::from_slice(&bytes).map_err(|e| RegistryError::InvalidRecord(format!("a record file: {e}")))?;
         if &record.iin != iin || record.photo.contains('/') || record.photo.contains("..") {
             return Err(RegistryError::InvalidRecord("a record file: IIN or photo name does not fit".into()));
         }
@@ -115,14 +114,7 @@ pub struct HttpRegistryConfig {
 
 impl Default for HttpRegistryConfig {
     fn default() -> Self {
-        HttpRegistryConfig {
-            base_url: String::new(),
-            timeout_ms: 3000,
-            retries: 2,
-            retry_base_ms: 200,
-            client_identity_pem: None,
-            ca_pem: None,
-        }
+        HttpRegistryConfig { base_url: String::new(), timeout_ms: 3000, retries: 2, retry_base_ms: 200, client_identity_pem: None, ca_pem: None }
     }
 }
 
@@ -142,13 +134,12 @@ impl HttpRegistry {
     pub fn new(config: HttpRegistryConfig) -> Result<Self, RegistryError> {
         let mut builder = reqwest::Client::builder().timeout(Duration::from_millis(config.timeout_ms)).use_rustls_tls();
         if let Some(pem) = &config.client_identity_pem {
-            let identity = reqwest::Identity::from_pem(&std::fs::read(pem)?)
-                .map_err(|e| RegistryError::Unavailable(format!("client identity {}: {e}", pem.display())))?;
+            let identity =
+                reqwest::Identity::from_pem(&std::fs::read(pem)?).map_err(|e| RegistryError::Unavailable(format!("client identity {}: {e}", pem.display())))?;
             builder = builder.identity(identity);
         }
         if let Some(pem) = &config.ca_pem {
-            let ca = reqwest::Certificate::from_pem(&std::fs::read(pem)?)
-                .map_err(|e| RegistryError::Unavailable(format!("CA {}: {e}", pem.display())))?;
+            let ca = reqwest::Certificate::from_pem(&std::fs::read(pem)?).map_err(|e| RegistryError::Unavailable(format!("CA {}: {e}", pem.display())))?;
             builder = builder.add_root_certificate(ca);
         }
         let client = builder.build().map_err(|e| RegistryError::Unavailable(e.to_string()))?;
@@ -164,16 +155,13 @@ impl HttpRegistry {
             s if s.is_server_error() || s == reqwest::StatusCode::TOO_MANY_REQUESTS => Err(Attempt::Retry(format!("HTTP {s}"))),
             s if !s.is_success() => Err(Attempt::Fail(RegistryError::Unavailable(format!("HTTP {s}")))),
             _ => {
-                let record: HttpRecord =
-                    response.json().await.map_err(|e| Attempt::Fail(RegistryError::InvalidRecord(e.without_url().to_string())))?;
+                let record: HttpRecord = response.json().await.map_err(|e| Attempt::Fail(RegistryError::InvalidRecord(e.without_url().to_string())))?;
                 let invalid = |m: &str| Attempt::Fail(RegistryError::InvalidRecord(m.to_owned()));
                 let got: Iin = record.iin.parse().map_err(|_| invalid("the record's IIN is not valid"))?;
                 if &got != iin {
                     return Err(invalid("the record is for another IIN"));
                 }
-                let photo = base64::engine::general_purpose::STANDARD
-                    .decode(record.photo_base64)
-                    .map_err(|_| invalid("the photo is not base64"))?;
+                let photo = base64::engine::general_purpose::STANDARD.decode(record.photo_base64).map_err(|_| invalid("the photo is not base64"))?;
                 Ok(Some(Person { iin: got, name: record.name, photo }))
             }
         }
@@ -245,10 +233,8 @@ mod tests {
                 let n = sock.read(&mut buf).await.unwrap();
                 let req = String::from_utf8_lossy(&buf[..n]).to_string();
                 paths.push(req.split_whitespace().nth(1).unwrap_or("").to_owned());
-                let reply = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let reply =
+                    format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
                 sock.write_all(reply.as_bytes()).await.unwrap();
             }
             paths

@@ -319,10 +319,12 @@ pub(crate) mod synthetic {
     /// The 68 points of a frontal face in face widths, centred on the face, y down.
     pub fn face_points() -> Vec<[f64; 2]> {
         use std::f64::consts::PI;
-        let mut p: Vec<[f64; 2]> = (0..17).map(|k| {
-            let t = PI * f64::from(k) / 16.0;
-            [-0.5 * t.cos(), -0.1 + 0.6 * t.sin()]
-        }).collect();
+        let mut p: Vec<[f64; 2]> = (0..17)
+            .map(|k| {
+                let t = PI * f64::from(k) / 16.0;
+                [-0.5 * t.cos(), -0.1 + 0.6 * t.sin()]
+            })
+            .collect();
         for x0 in [-0.42, 0.12] {
             p.extend((0..5).map(|j| [x0 + 0.075 * f64::from(j), -0.30 - 0.04 * (PI * f64::from(j) / 4.0).sin()]));
         }
@@ -368,7 +370,9 @@ pub(crate) mod synthetic {
 
     /// Pseudo-random sensor noise in ±`amplitude`, fixed by (frame, pixel).
     pub fn noise(frame: u32, x: f64, y: f64, amplitude: f64) -> f64 {
-        let h = (frame as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((x * 7.0) as i64 as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ ((y * 13.0) as i64 as u64).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let h = (frame as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ ((x * 7.0) as i64 as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9)
+            ^ ((y * 13.0) as i64 as u64).wrapping_mul(0x94D0_49BB_1331_11EB);
         let h = (h ^ (h >> 31)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
         amplitude * (((h >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0)
     }
@@ -390,7 +394,8 @@ mod tests {
     fn place(cx: f64, cy: f64, roll: f64) -> Placed {
         let (s, c) = roll.to_radians().sin_cos();
         let w = 160.0;
-        let landmarks: Vec<[f32; 2]> = face_points().iter().map(|p| [(cx + w * (c * p[0] - s * p[1])) as f32, (cy + w * (s * p[0] + c * p[1])) as f32]).collect();
+        let landmarks: Vec<[f32; 2]> =
+            face_points().iter().map(|p| [(cx + w * (c * p[0] - s * p[1])) as f32, (cy + w * (s * p[0] + c * p[1])) as f32]).collect();
         let face = FaceBox { x1: (cx - 100.0) as f32, y1: (cy - 95.0) as f32, x2: (cx + 100.0) as f32, y2: (cy + 105.0) as f32, score: 0.99 };
         let back = Box::new(move |x: f64, y: f64| {
             let (dx, dy) = ((x - cx) / w, (y - cy) / w);
@@ -429,7 +434,8 @@ mod tests {
         let a = place(320.0, 240.0, 0.0);
         let b = place(321.0, 240.5, 0.5);
         // A cheek raised and the mouth's corner drawn, as with a blink.
-        let cheek = |x: f64, y: f64| 25.0 * (-((x - 0.25).powi(2) + (y - 0.1).powi(2)) / 0.01).exp() - 20.0 * (-((x + 0.15).powi(2) + (y - 0.3).powi(2)) / 0.008).exp();
+        let cheek =
+            |x: f64, y: f64| 25.0 * (-((x - 0.25).powi(2) + (y - 0.1).powi(2)) / 0.01).exp() - 20.0 * (-((x + 0.15).powi(2) + (y - 0.3).powi(2)) / 0.008).exp();
         let (ga, gb) = (render(&a, 1, false, |_, _| 0.0), render(&b, 2, true, cheek));
         let m = change(&a, &ga, &b, &gb).unwrap();
         assert!(m > 2.5, "{m}");

@@ -40,8 +40,7 @@ pub fn periodic_peak(img: &RgbImage, face: &FaceBox) -> Option<f32> {
     }
     let mean = grey.iter().sum::<f32>() / grey.len() as f32;
     let hann: Vec<f32> = (0..side).map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / (side - 1) as f32).cos()).collect();
-    let mut data: Vec<Complex<f32>> =
-        grey.iter().enumerate().map(|(i, v)| Complex::new((v - mean) * hann[i % side] * hann[i / side], 0.0)).collect();
+    let mut data: Vec<Complex<f32>> = grey.iter().enumerate().map(|(i, v)| Complex::new((v - mean) * hann[i % side] * hann[i / side], 0.0)).collect();
     let fft = FftPlanner::new().plan_fft_forward(side);
     for row in data.chunks_exact_mut(side) {
         fft.process(row);

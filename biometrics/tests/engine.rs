@@ -8,12 +8,12 @@ use std::sync::OnceLock;
 
 use image::RgbImage;
 use tanu_biometrics::decision::{Challenge, Threshold};
-use tanu_biometrics::{LivenessPolicy, Schedule, Step};
 use tanu_biometrics::eval::{eer, rates_at, Scored};
 use tanu_biometrics::models::{ModelKind, ModelsConfig};
 use tanu_biometrics::pipeline::{Engine, FaceBox, NmsOrder, PipelineConfig};
 use tanu_biometrics::sequence::Frame;
 use tanu_biometrics::{decode_image, DecodeLimits, FaceError, ModelError, ModelSet};
+use tanu_biometrics::{LivenessPolicy, Schedule, Step};
 
 mod common;
 use common::{data, engine, models_config, root};

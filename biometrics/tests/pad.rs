@@ -141,7 +141,11 @@ fn summary(what: &str, mut v: Vec<f32>) {
 #[ignore = "prints the measurements behind min_nonrigid; about 2 minutes"]
 fn rigid_copy_figures() {
     let policy = LivenessPolicy::default();
-    let mut names: Vec<String> = std::fs::read_dir(data("faces-dev")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with("img") && n.ends_with(".jpg")).collect();
+    let mut names: Vec<String> = std::fs::read_dir(data("faces-dev"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("img") && n.ends_with(".jpg"))
+        .collect();
     names.sort();
     let (mut floor, mut at_blink) = (Vec::new(), Vec::new());
     for (k, name) in names.iter().take(12).enumerate() {

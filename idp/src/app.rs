@@ -4,16 +4,12 @@
 //! code path.
 use std::{net::SocketAddr, sync::Arc};
 
-use poem::{listener::{Acceptor, Listener, TcpListener}, EndpointExt, Route};
-
-use crate::{
-    config::Config,
-    crypto::MasterKey,
-    interaction::Authenticator,
-    keys::KeyRing,
-    ratelimit::RateLimiter,
-    store::Store,
+use poem::{
+    listener::{Acceptor, Listener, TcpListener},
+    EndpointExt, Route,
 };
+
+use crate::{config::Config, crypto::MasterKey, interaction::Authenticator, keys::KeyRing, ratelimit::RateLimiter, store::Store};
 
 pub struct App {
     pub config: Config,
@@ -273,27 +269,22 @@ impl App {
 
     /// Binds `config.listen` (port 0 picks a free one) and returns the bound
     /// address and the running server.
-    pub async fn serve(
-        self: Arc<Self>,
-    ) -> Result<(SocketAddr, impl std::future::Future<Output = std::io::Result<()>>), StartError> {
+    pub async fn serve(self: Arc<Self>) -> Result<(SocketAddr, impl std::future::Future<Output = std::io::Result<()>>), StartError> {
         let addr = self.config.listen;
-        let acceptor = TcpListener::bind(addr)
-            .into_acceptor()
-            .await
-            .map_err(|source| StartError::Listen { addr, source })?;
-        let bound = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .unwrap_or(addr);
+        let acceptor = TcpListener::bind(addr).into_acceptor().await.map_err(|source| StartError::Listen { addr, source })?;
+        let bound = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(addr);
         crate::metrics::install();
         let app = self.routes();
         let worker = (self.onboarding.configured() && self.config.onboarding.worker).then(|| crate::onboarding::spawn_worker(Arc::new(self.worker_state())));
         Ok((bound, async move {
-            let mail = tokio::spawn(crate::onboarding::mail::run_delivery(self.store.clone(), self.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
+            let mail =
+                tokio::spawn(crate::onboarding::mail::run_delivery(self.store.clone(), self.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
             let delivery = tokio::spawn(crate::notify::run_delivery(self.clone()));
             let grace = std::time::Duration::from_secs(self.config.shutdown_grace);
-            let stop = { let app = self.clone(); async move { app.stopping().await } };
+            let stop = {
+                let app = self.clone();
+                async move { app.stopping().await }
+            };
             // Graceful: once `stop` resolves no connection is accepted, each
             // open one finishes its request in flight and closes; whatever
             // still runs after `grace` is cut.
@@ -316,9 +307,7 @@ impl App {
     pub fn subject(&self, client: &crate::store::Client, citizen_id: &str) -> String {
         match client.subject_type {
             crate::domain::SubjectType::Public => citizen_id.to_string(),
-            crate::domain::SubjectType::Pairwise => {
-                crate::crypto::mac(&self.pairwise_key, &[&client.sector_identifier, citizen_id])
-            }
+            crate::domain::SubjectType::Pairwise => crate::crypto::mac(&self.pairwise_key, &[&client.sector_identifier, citizen_id]),
         }
     }
 

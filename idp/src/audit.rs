@@ -186,12 +186,7 @@ pub fn verify_chain(records: &[JournalRecord], anchored_head: Option<&str>) -> V
             breaks.push(Break::HeadMissing { head: head.to_string() });
         }
     }
-    Verification {
-        records: records.len() as u64,
-        head_seq: records.last().map(|r| r.seq).unwrap_or(0),
-        head_hash: prev,
-        breaks,
-    }
+    Verification { records: records.len() as u64, head_seq: records.last().map(|r| r.seq).unwrap_or(0), head_hash: prev, breaks }
 }
 
 pub use crate::store::stored_time;

@@ -393,14 +393,10 @@ impl Default for Config {
 
 impl Config {
     /// Reads `path` (if given), then applies `TANU_*` variables from `env`.
-    pub fn load(
-        path: Option<&std::path::Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load(path: Option<&std::path::Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let mut config = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
                 toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?
             }
             None => Config::default(),
@@ -446,13 +442,7 @@ impl Config {
         }
         match name {
             "TANU_ISSUER" => self.issuer = value,
-            "TANU_LISTEN" => {
-                self.listen = value.parse().map_err(|_| ConfigError::Env {
-                    name: "TANU_LISTEN",
-                    value,
-                    reason: "expected host:port".into(),
-                })?
-            }
+            "TANU_LISTEN" => self.listen = value.parse().map_err(|_| ConfigError::Env { name: "TANU_LISTEN", value, reason: "expected host:port".into() })?,
             "TANU_DATABASE_URL" => self.database_url = value,
             "TANU_DATA_DIR" => self.data_dir = value.into(),
             "TANU_PREFIX" => self.prefix = value.into(),
@@ -470,9 +460,7 @@ impl Config {
             "TANU_RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = num("TANU_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_TOKEN_RATE_LIMIT_PER_MINUTE" => self.token_rate_limit_per_minute = num("TANU_TOKEN_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_MAX_BODY_BYTES" => self.max_body_bytes = num("TANU_MAX_BODY_BYTES", value)?,
-            "TANU_CLIENT_AUTH_FAILURES_PER_MINUTE" => {
-                self.client_auth_failures_per_minute = num("TANU_CLIENT_AUTH_FAILURES_PER_MINUTE", value)?
-            }
+            "TANU_CLIENT_AUTH_FAILURES_PER_MINUTE" => self.client_auth_failures_per_minute = num("TANU_CLIENT_AUTH_FAILURES_PER_MINUTE", value)?,
             "TANU_TRUSTED_PROXIES" => {
                 self.trusted_proxies = value
                     .split(',')
@@ -499,11 +487,8 @@ impl Config {
             }
             "TANU_DPOP_PROOF_LIFETIME" => self.dpop_proof_lifetime = num("TANU_DPOP_PROOF_LIFETIME", value)?,
             "TANU_DPOP_NONCE_REQUIRED" => {
-                self.dpop_nonce_required = value.parse().map_err(|_| ConfigError::Env {
-                    name: "TANU_DPOP_NONCE_REQUIRED",
-                    value,
-                    reason: "expected true or false".into(),
-                })?
+                self.dpop_nonce_required =
+                    value.parse().map_err(|_| ConfigError::Env { name: "TANU_DPOP_NONCE_REQUIRED", value, reason: "expected true or false".into() })?
             }
             "TANU_BIOMETRICS_MODELS_DIR" => self.biometrics.models.dir = value.into(),
             "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
@@ -514,9 +499,7 @@ impl Config {
             }
             "TANU_FACE_MAX_FAILURES_PER_IIN" => self.face.max_failures_per_iin = num("TANU_FACE_MAX_FAILURES_PER_IIN", value)?,
             "TANU_FACE_LOCKOUT_BASE" => self.face.lockout_base = num("TANU_FACE_LOCKOUT_BASE", value)?,
-            "TANU_FACE_MAX_FAILURES_PER_ADDRESS" => {
-                self.face.max_failures_per_address = num("TANU_FACE_MAX_FAILURES_PER_ADDRESS", value)?
-            }
+            "TANU_FACE_MAX_FAILURES_PER_ADDRESS" => self.face.max_failures_per_address = num("TANU_FACE_MAX_FAILURES_PER_ADDRESS", value)?,
             "TANU_FACE_ENABLED" => {
                 self.face.enabled = value.parse().map_err(|_| ConfigError::Env { name: "TANU_FACE_ENABLED", value, reason: "expected true or false".into() })?
             }
@@ -531,7 +514,8 @@ impl Config {
             "TANU_TEMPORAL_NAMESPACE" => self.onboarding.temporal_namespace = value,
             "TANU_ONBOARDING_TASK_QUEUE" => self.onboarding.task_queue = value,
             "TANU_ONBOARDING_WORKER" => {
-                self.onboarding.worker = value.parse().map_err(|_| ConfigError::Env { name: "TANU_ONBOARDING_WORKER", value, reason: "expected true or false".into() })?
+                self.onboarding.worker =
+                    value.parse().map_err(|_| ConfigError::Env { name: "TANU_ONBOARDING_WORKER", value, reason: "expected true or false".into() })?
             }
             "TANU_ONBOARDING_TIME_SCALE" => self.onboarding.time_scale = num("TANU_ONBOARDING_TIME_SCALE", value)?,
             "TANU_CALENDAR_DIR" => self.onboarding.calendar_dir = value.into(),
@@ -669,7 +653,8 @@ mod tests {
         let c = Config::load(None, env(&[("TANU_PREFIX", p.to_str().unwrap())])).unwrap();
         assert_eq!(c.biometrics.models.ort_dylib, Some(p.join("lib/libonnxruntime.so.1.31.1")));
         // Explicit settings: relative ones under the prefix, absolute ones as given.
-        let c = Config::load(None, env(&[("TANU_PREFIX", p.to_str().unwrap()), ("TANU_BIOMETRICS_MODELS_DIR", "m"), ("ORT_DYLIB_PATH", "/opt/ort.so")])).unwrap();
+        let c =
+            Config::load(None, env(&[("TANU_PREFIX", p.to_str().unwrap()), ("TANU_BIOMETRICS_MODELS_DIR", "m"), ("ORT_DYLIB_PATH", "/opt/ort.so")])).unwrap();
         assert_eq!(c.biometrics.models.dir, p.join("m"));
         assert_eq!(c.biometrics.models.ort_dylib, Some(PathBuf::from("/opt/ort.so")));
         // Nothing installed: the error will name the venv under the prefix.

@@ -3,7 +3,10 @@
 //! else's), and a body budget applied before the body is read.
 use std::net::IpAddr;
 
-use poem::{http::{header, HeaderMap, StatusCode}, Body, Endpoint, IntoResponse, Request, Response};
+use poem::{
+    http::{header, HeaderMap, StatusCode},
+    Body, Endpoint, IntoResponse, Request, Response,
+};
 
 use crate::{
     app::App,
@@ -38,11 +41,7 @@ pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[ProxyNet], 
             .iter()
             .flat_map(|v| v.to_str().unwrap_or("\u{0}").split(',').map(str::to_owned).collect::<Vec<_>>())
             .map(|element| {
-                element
-                    .split(';')
-                    .filter_map(|pair| pair.split_once('='))
-                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
-                    .and_then(|(_, v)| parse_hop(v))
+                element.split(';').filter_map(|pair| pair.split_once('=')).find(|(k, _)| k.trim().eq_ignore_ascii_case("for")).and_then(|(_, v)| parse_hop(v))
             })
             .collect(),
     };
@@ -102,7 +101,8 @@ fn too_large(req: &Request, budget: usize) -> Response {
     let path = req.uri().path();
     let detail = format!("the request body is larger than {budget} bytes");
     if matches!(path, "/token" | "/userinfo" | "/revoke" | "/introspect" | "/par") {
-        return crate::oidc::errors::OAuthError::with_status(StatusCode::PAYLOAD_TOO_LARGE, crate::oidc::errors::ErrorCode::InvalidRequest, detail).into_response();
+        return crate::oidc::errors::OAuthError::with_status(StatusCode::PAYLOAD_TOO_LARGE, crate::oidc::errors::ErrorCode::InvalidRequest, detail)
+            .into_response();
     }
     if path.starts_with("/login/") && path.ends_with("/frame") {
         return crate::oidc::errors::problem(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", &detail);
@@ -123,13 +123,11 @@ pub async fn guard<E: Endpoint>(app: &App, ep: &E, mut req: Request) -> poem::Re
     match declared {
         Some(n) if n > budget as u64 => return Ok(too_large(&req, budget)),
         Some(_) => {}
-        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-            match req.take_body().into_bytes_limit(budget).await {
-                Ok(bytes) => req.set_body(Body::from_bytes(bytes)),
-                Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(&req, budget)),
-                Err(_) => return Ok(crate::web::error_page(StatusCode::BAD_REQUEST, crate::i18n::lang_of(&req), Msg::error_bad_request, None)),
-            }
-        }
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => match req.take_body().into_bytes_limit(budget).await {
+            Ok(bytes) => req.set_body(Body::from_bytes(bytes)),
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(&req, budget)),
+            Err(_) => return Ok(crate::web::error_page(StatusCode::BAD_REQUEST, crate::i18n::lang_of(&req), Msg::error_bad_request, None)),
+        },
         None => {}
     }
     let interaction = interaction_of(req.uri().path()).map(str::to_owned);

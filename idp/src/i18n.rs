@@ -7,9 +7,7 @@ pub use tanu_core::lang::Lang;
 /// else `Accept-Language`, else Kazakh.
 pub fn lang_of(req: &poem::Request) -> Lang {
     let q = req.uri().query().unwrap_or("");
-    let explicit = url::form_urlencoded::parse(q.as_bytes())
-        .find(|(k, _)| k == "lang" || k == "ui_locales")
-        .map(|(_, v)| v.into_owned());
+    let explicit = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "lang" || k == "ui_locales").map(|(_, v)| v.into_owned());
     let accept = req.headers().get("accept-language").and_then(|v| v.to_str().ok());
     Lang::negotiate(explicit.as_deref(), accept)
 }

@@ -13,7 +13,10 @@ use chrono::{Duration, Utc};
 use poem::{
     handler,
     http::StatusCode,
-    web::{cookie::{Cookie, CookieJar, SameSite}, Data, Form, Path},
+    web::{
+        cookie::{Cookie, CookieJar, SameSite},
+        Data, Form, Path,
+    },
     Request, Response,
 };
 use serde::Deserialize;
@@ -23,7 +26,10 @@ use crate::{
     crypto::{ct_eq, random_token, token_hash},
     i18n::{Lang, Msg},
     oidc::authorize::{proceed, AuthorizationRequest, Back},
-    store::{sessions::{BrowserSession, NewSession}, Citizen, Client, StoreError},
+    store::{
+        sessions::{BrowserSession, NewSession},
+        Citizen, Client, StoreError,
+    },
     web::{error_page, html, ConsentPage, LoginUnavailablePage},
 };
 
@@ -131,8 +137,8 @@ pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interac
     if row.completed || row.expires_at < Utc::now() || !ct_eq(&token_hash(&presented), &row.browser_binding_hash) {
         return Err(InteractionError::Gone);
     }
-    let request: AuthorizationRequest = serde_json::from_str(&row.request_json)
-        .map_err(|e| StoreError::Corrupt { what: "login request", detail: e.to_string() })?;
+    let request: AuthorizationRequest =
+        serde_json::from_str(&row.request_json).map_err(|e| StoreError::Corrupt { what: "login request", detail: e.to_string() })?;
     let client = app.store.client(&request.client_id).await?.filter(|c| !c.disabled).ok_or(InteractionError::Gone)?;
     Ok(Interaction { id: row.id, request, client, authenticated_session_id: row.authenticated_session_id, binding: presented })
 }
@@ -343,13 +349,10 @@ pub async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Req
         Ok(None) => return InteractionError::Gone.page(i.lang()),
         Err(e) => return InteractionError::from(e).page(i.lang()),
     }
-    html(StatusCode::OK, ConsentPage {
-        lang: i.lang(),
-        rp: (&i.client).into(),
-        scopes: scope_messages(&i.request),
-        csrf: i.csrf(app),
-        interaction: i.id.clone(),
-    })
+    html(
+        StatusCode::OK,
+        ConsentPage { lang: i.lang(), rp: (&i.client).into(), scopes: scope_messages(&i.request), csrf: i.csrf(app), interaction: i.id.clone() },
+    )
 }
 
 #[derive(Deserialize)]

@@ -13,7 +13,11 @@
 //! is noticed by a cheap check of the stored key ids at most every
 //! `key_poll_interval` seconds, made by whichever request comes first after
 //! the interval.
-use std::{collections::HashMap, sync::{Arc, Mutex, RwLock}, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
+    time::Instant,
+};
 
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::{
@@ -23,7 +27,11 @@ use openidconnect::{
 use p256::ecdsa::signature::Signer as _;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 
-use crate::{crypto::MasterKey, domain::SigningAlg, store::{keys::StoredKey, Store, StoreError}};
+use crate::{
+    crypto::MasterKey,
+    domain::SigningAlg,
+    store::{keys::StoredKey, Store, StoreError},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -322,7 +330,11 @@ impl KeyRing {
                     _ => {
                         // Replaced when the following key activated.
                         let replaced_at = of_alg[i + 1].activates_at;
-                        if now < replaced_at + self.id_token_ttl { KeyState::Retiring } else { KeyState::Retired }
+                        if now < replaced_at + self.id_token_ttl {
+                            KeyState::Retiring
+                        } else {
+                            KeyState::Retired
+                        }
                     }
                 };
                 out.push(((*k).clone(), state));
@@ -332,12 +344,7 @@ impl KeyRing {
     }
 
     fn published(&self, keys: &[KeyInfo], now: DateTime<Utc>) -> CoreJsonWebKeySet {
-        let published = self
-            .states(keys, now)
-            .into_iter()
-            .filter(|(_, s)| *s != KeyState::Retired)
-            .map(|(k, _)| k.public_jwk)
-            .collect();
+        let published = self.states(keys, now).into_iter().filter(|(_, s)| *s != KeyState::Retired).map(|(k, _)| k.public_jwk).collect();
         CoreJsonWebKeySet::new(published)
     }
 
@@ -397,13 +404,8 @@ impl KeyRing {
         let der = self.unsealed(&loaded, &active.kid)?;
         let kid = JsonWebKeyId::new(active.kid.clone());
         let signer = match alg {
-            SigningAlg::Rs256 => {
-                Signer::Rs256(RsaRingSigningKey::from_pem(std::str::from_utf8(&der).map_err(|e| bad(e.to_string()))?, kid).map_err(bad)?)
-            }
-            SigningAlg::Es256 => Signer::Es256(EcP256SigningKey {
-                key: p256::ecdsa::SigningKey::from_slice(&der).map_err(|e| bad(e.to_string()))?,
-                kid,
-            }),
+            SigningAlg::Rs256 => Signer::Rs256(RsaRingSigningKey::from_pem(std::str::from_utf8(&der).map_err(|e| bad(e.to_string()))?, kid).map_err(bad)?),
+            SigningAlg::Es256 => Signer::Es256(EcP256SigningKey { key: p256::ecdsa::SigningKey::from_slice(&der).map_err(|e| bad(e.to_string()))?, kid }),
         };
         let signer = Arc::new(signer);
         self.signers.lock().expect("signer cache").insert(active.kid.clone(), signer.clone());

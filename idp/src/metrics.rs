@@ -34,21 +34,20 @@ const INFERENCE_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 
 /// The checks of the liveness decision (README, "Liveness over a frame
 /// sequence"); their failure counters start at 0 so that rates exist.
-pub const LIVENESS_CHECKS: &[&str] =
-    &[
-        "single_face",
-        "enough_frames",
-        "motion",
-        "no_replay_loop",
-        "continuous_track",
-        "same_person_throughout",
-        "passive_model",
-        "no_screen_or_print",
-        "challenge",
-        "three_dimensional",
-        "no_rigid_copy",
-        "replayed_capture",
-    ];
+pub const LIVENESS_CHECKS: &[&str] = &[
+    "single_face",
+    "enough_frames",
+    "motion",
+    "no_replay_loop",
+    "continuous_track",
+    "same_person_throughout",
+    "passive_model",
+    "no_screen_or_print",
+    "challenge",
+    "three_dimensional",
+    "no_rigid_copy",
+    "replayed_capture",
+];
 
 /// The stages of the face pipeline timed by [`inference_time`].
 pub const INFERENCE_STAGES: &[&str] = &["decode", "detect", "landmarks", "align", "liveness", "eyes", "pose", "embed", "frame"];
@@ -149,12 +148,7 @@ pub async fn render(app: &App) -> Result<String, crate::store::StoreError> {
     // Every step of the procedure, 0 when empty, so a step that empties drops to 0.
     for step in tanu_workflows::onboarding::Step::ALL {
         for overdue in [false, true] {
-            let n = backlog
-                .applications
-                .iter()
-                .filter(|(s, o, _)| s == step.as_str() && *o == overdue)
-                .map(|(_, _, n)| *n)
-                .sum::<u64>();
+            let n = backlog.applications.iter().filter(|(s, o, _)| s == step.as_str() && *o == overdue).map(|(_, _, n)| *n).sum::<u64>();
             let overdue = if overdue { "true" } else { "false" };
             gauge!("tanu_onboarding_applications", "step" => step.as_str(), "overdue" => overdue).set(n as f64);
         }

@@ -9,7 +9,10 @@ use std::{
     hash::Hash,
     net::IpAddr,
     num::NonZeroU32,
-    sync::{atomic::{AtomicU64, Ordering}, Arc},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -53,20 +56,13 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
     pub fn with_sweep(n: u32, sweep_every: Duration) -> Self {
         let n = NonZeroU32::new(n.max(1)).expect("at least one");
-        Self(Arc::new(Inner {
-            gcra: Gcra::keyed(Quota::per_minute(n)),
-            started: Instant::now(),
-            sweep_every,
-            last_sweep: AtomicU64::new(0),
-        }))
+        Self(Arc::new(Inner { gcra: Gcra::keyed(Quota::per_minute(n)), started: Instant::now(), sweep_every, last_sweep: AtomicU64::new(0) }))
     }
 
     /// `Err(seconds)` to wait when `key` is over its quota; else counts one.
     pub fn check_key(&self, key: &K) -> Result<(), u64> {
         self.maybe_sweep();
-        self.0.gcra.check_key(key).map_err(|not_until| {
-            not_until.wait_time_from(governor::clock::Clock::now(&DefaultClock::default())).as_secs().max(1)
-        })
+        self.0.gcra.check_key(key).map_err(|not_until| not_until.wait_time_from(governor::clock::Clock::now(&DefaultClock::default())).as_secs().max(1))
     }
 
     fn maybe_sweep(&self) {

@@ -2,7 +2,10 @@
 use askama::Template;
 use poem::{http::StatusCode, IntoResponse, Response};
 
-use crate::{i18n::{Lang, Msg}, store::Client};
+use crate::{
+    i18n::{Lang, Msg},
+    store::Client,
+};
 
 /// The one redirect after a form or a step: 303 See Other, never cached.
 pub fn see_other(location: impl AsRef<str>) -> Response {
@@ -71,8 +74,7 @@ page!(FaceResultPage, "face_result.html" { interaction: String, csrf: String, co
 /// The pages' policy: forms post only to us (`form-action`, widened by
 /// [`allow_form_target`] to the relying party a page's form leads back to),
 /// no `<base>` may redirect relative URLs, no framing.
-pub const CSP: &str =
-    "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+pub const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /// Lets the page's forms end at `uri`'s origin: a form submission that is
 /// redirected (consent → the relying party's redirect URI) is checked
@@ -96,11 +98,9 @@ pub fn allow_form_target(resp: &mut Response, uri: &str) {
 /// Renders a page with a status. Pages never cache: they carry per-session data.
 pub fn html(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
-        Ok(body) => poem::web::Html(body)
-            .with_status(status)
-            .with_header("Cache-Control", "no-store")
-            .with_header("Content-Security-Policy", CSP)
-            .into_response(),
+        Ok(body) => {
+            poem::web::Html(body).with_status(status).with_header("Cache-Control", "no-store").with_header("Content-Security-Policy", CSP).into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

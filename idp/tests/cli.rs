@@ -15,7 +15,10 @@ fn tanu(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 #[test]
 fn clients_add_list_show_disable() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = tanu(dir.path(), &["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--redirect-uri", "https://bank.kz/cb2", "--env", "production", "--json"]);
+    let (ok, out, err) = tanu(
+        dir.path(),
+        &["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--redirect-uri", "https://bank.kz/cb2", "--env", "production", "--json"],
+    );
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     let id = v["client_id"].as_str().unwrap().to_string();
@@ -56,8 +59,24 @@ fn verifiers_add_list_disable() {
 #[test]
 fn clients_add_registers_backchannel_logout_and_par() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = tanu(dir.path(), &["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--env", "production",
-        "--backchannel-logout-uri", "https://bank.kz/logout", "--backchannel-logout-session-required", "--require-pushed-authorization-requests", "--json"]);
+    let (ok, out, err) = tanu(
+        dir.path(),
+        &[
+            "clients",
+            "add",
+            "--name",
+            "Bank",
+            "--redirect-uri",
+            "https://bank.kz/cb",
+            "--env",
+            "production",
+            "--backchannel-logout-uri",
+            "https://bank.kz/logout",
+            "--backchannel-logout-session-required",
+            "--require-pushed-authorization-requests",
+            "--json",
+        ],
+    );
     assert!(ok, "{err}");
     let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["client_id"].as_str().unwrap().to_string();
     let (ok, out, _) = tanu(dir.path(), &["clients", "show", &id, "--json"]);
@@ -86,8 +105,12 @@ fn clients_add_registers_the_fapi2_profile() {
     let dir = tempfile::tempdir().unwrap();
     // The P-256 public key of RFC 7515 Appendix A.3.
     let jwks = dir.path().join("jwks.json");
-    std::fs::write(&jwks, r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig","alg":"ES256",
-        "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#).unwrap();
+    std::fs::write(
+        &jwks,
+        r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig","alg":"ES256",
+        "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
+    )
+    .unwrap();
     let jwks = jwks.to_str().unwrap();
     let base = ["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--env", "production", "--profile", "fapi2"];
     let (ok, out, err) = tanu(dir.path(), &[&base[..], &["--auth-method", "private_key_jwt", "--jwks", jwks, "--id-token-alg", "ES256", "--json"]].concat());
@@ -187,7 +210,13 @@ async fn audit_verify_detects_tampering_in_the_database() {
     let journal = tanu_idp::audit::Journal::new(store.clone(), [7; 32]);
     for i in 0..4 {
         journal
-            .append(tanu_idp::audit::Event { client_id: Some("c"), subject: Some(journal.pseudonym("900517300124")), step: "liveness", outcome: tanu_idp::audit::Outcome::Failure, reason: Some(if i % 2 == 0 { "spoof" } else { "no_face" }) })
+            .append(tanu_idp::audit::Event {
+                client_id: Some("c"),
+                subject: Some(journal.pseudonym("900517300124")),
+                step: "liveness",
+                outcome: tanu_idp::audit::Outcome::Failure,
+                reason: Some(if i % 2 == 0 { "spoof" } else { "no_face" }),
+            })
             .await
             .unwrap();
     }
@@ -217,7 +246,7 @@ fn calendar_commands() {
         (&["calendar", "add-working-days", "2025-12-31", "2"][..], "2026-01-06"), // 1–2 Jan, weekend, 5, 6
         (&["calendar", "add-working-days", "2026-03-20", "3"][..], "2026-03-30"), // Nauryz and its moved days
         (&["calendar", "add-working-days", "2026-06-01", "0"][..], "2026-06-01"),
-        (&["calendar", "is-working-day", "2025-01-04"][..], "true"), // a Saturday declared working
+        (&["calendar", "is-working-day", "2025-01-04"][..], "true"),  // a Saturday declared working
         (&["calendar", "is-working-day", "2025-01-03"][..], "false"), // the Friday given off for it
         (&["calendar", "is-working-day", "2026-12-16"][..], "false"),
     ] {
@@ -282,7 +311,23 @@ fn registry_add_and_biometrics_commands() {
 #[test]
 fn onboarding_people_and_the_worker_without_temporal() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = tanu(dir.path(), &["onboarding", "staff-add", "--iin", "900202400022", "--name", "Omarov Daniyar", "--email", "reviewer@operator.kz", "--role", "reviewer", "--lang", "ru"]);
+    let (ok, out, err) = tanu(
+        dir.path(),
+        &[
+            "onboarding",
+            "staff-add",
+            "--iin",
+            "900202400022",
+            "--name",
+            "Omarov Daniyar",
+            "--email",
+            "reviewer@operator.kz",
+            "--role",
+            "reviewer",
+            "--lang",
+            "ru",
+        ],
+    );
     assert!(ok, "{err}");
     assert!(out.contains("reviewer"), "{out}");
     for (args, reason) in [
@@ -297,7 +342,10 @@ fn onboarding_people_and_the_worker_without_temporal() {
         assert!(!ok, "{args:?} must fail");
         assert!(err.to_lowercase().contains(&reason.to_lowercase()), "{args:?}: {err}");
     }
-    let (ok, out, err) = tanu(dir.path(), &["onboarding", "initiator-add", "--iin", "850501300011", "--bin", "010140000143", "--name", "Sadykova Aigerim", "--email", "cto@bank.kz"]);
+    let (ok, out, err) = tanu(
+        dir.path(),
+        &["onboarding", "initiator-add", "--iin", "850501300011", "--bin", "010140000143", "--name", "Sadykova Aigerim", "--email", "cto@bank.kz"],
+    );
     assert!(ok, "{err}");
     assert!(out.contains("010140000143"));
     let (ok, out, _) = tanu(dir.path(), &["onboarding", "list"]);
@@ -562,7 +610,11 @@ async fn citizens_withdraw_biometrics_deletes_the_template_journals_who_and_ends
     assert!(store.biometric_consent(&citizen.id).await.unwrap().is_none(), "consent withdrawn");
     assert!(store.reference_template(&citizen.id).await.unwrap().is_none(), "template and its wrapped key deleted");
     for table in ["reference_templates", "template_keys"] {
-        let rows = store.raw_connection().query_all_raw(sea_orm::Statement::from_string(store.raw_connection().get_database_backend(), format!("SELECT citizen_id FROM {table}"))).await.unwrap();
+        let rows = store
+            .raw_connection()
+            .query_all_raw(sea_orm::Statement::from_string(store.raw_connection().get_database_backend(), format!("SELECT citizen_id FROM {table}")))
+            .await
+            .unwrap();
         assert!(rows.is_empty(), "{table}");
     }
     let session = browser_session::Entity::find_by_id("s1").one(store.raw_connection()).await.unwrap().unwrap();
@@ -637,7 +689,8 @@ fn the_systemd_units_verify_and_serve() {
     assert!(env.iter().any(|(k, v)| k == "TANU_LOG_FORMAT" && v == "json"));
     let exec: Vec<String> = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap().split_whitespace().map(String::from).collect();
     assert_eq!(exec[1..], ["--config", "/etc/tanu/tanu.toml", "serve"]);
-    let args: Vec<String> = exec[1..].iter().map(|a| if a == "/etc/tanu/tanu.toml" { deploy.join("tanu.toml").display().to_string() } else { a.clone() }).collect();
+    let args: Vec<String> =
+        exec[1..].iter().map(|a| if a == "/etc/tanu/tanu.toml" { deploy.join("tanu.toml").display().to_string() } else { a.clone() }).collect();
     let mut child = Command::new(bin)
         .args(&args)
         .env_clear()
@@ -702,7 +755,8 @@ fn the_worker_runs_without_the_providers_keys() {
         use sea_orm::ConnectionTrait;
         let store = tanu_idp::store::Store::connect(&db).await.unwrap();
         let db = store.raw_connection();
-        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM signing_keys")).await.unwrap().unwrap();
+        let row =
+            db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM signing_keys")).await.unwrap().unwrap();
         row.try_get::<i64>("", "n").unwrap()
     });
     assert_eq!(keys, 0, "the worker made no signing keys");

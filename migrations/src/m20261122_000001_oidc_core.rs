@@ -210,11 +210,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(BrowserSessions::CreatedAt))
                 .col(timestamp_with_time_zone(BrowserSessions::ExpiresAt))
                 .col(timestamp_with_time_zone_null(BrowserSessions::EndedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(BrowserSessions::Table, BrowserSessions::CitizenId)
-                        .to(Citizens::Table, Citizens::Id),
-                )
+                .foreign_key(ForeignKey::create().from(BrowserSessions::Table, BrowserSessions::CitizenId).to(Citizens::Table, Citizens::Id))
                 .to_owned(),
         )
         .await?;
@@ -248,11 +244,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(Grants::CreatedAt))
                 .col(timestamp_with_time_zone_null(Grants::RevokedAt))
                 .col(string_null(Grants::RevokedReason))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(Grants::Table, Grants::ClientId)
-                        .to(Clients::Table, Clients::ClientId),
-                )
+                .foreign_key(ForeignKey::create().from(Grants::Table, Grants::ClientId).to(Clients::Table, Clients::ClientId))
                 .to_owned(),
         )
         .await?;
@@ -269,11 +261,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(AuthorizationCodes::CreatedAt))
                 .col(timestamp_with_time_zone(AuthorizationCodes::ExpiresAt))
                 .col(timestamp_with_time_zone_null(AuthorizationCodes::UsedAt))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(AuthorizationCodes::Table, AuthorizationCodes::GrantId)
-                        .to(Grants::Table, Grants::Id),
-                )
+                .foreign_key(ForeignKey::create().from(AuthorizationCodes::Table, AuthorizationCodes::GrantId).to(Grants::Table, Grants::Id))
                 .to_owned(),
         )
         .await?;

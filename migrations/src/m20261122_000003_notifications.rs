@@ -29,8 +29,7 @@ enum EventDeliveries {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(Table::alter().table(Clients::Table).add_column(string_null(Clients::NotificationEndpoint)).to_owned())
-            .await?;
+        m.alter_table(Table::alter().table(Clients::Table).add_column(string_null(Clients::NotificationEndpoint)).to_owned()).await?;
         m.create_table(
             Table::create()
                 .table(EventDeliveries::Table)

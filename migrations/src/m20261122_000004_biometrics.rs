@@ -53,14 +53,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_biometric_consents_citizen")
-                .table(BiometricConsents::Table)
-                .col(BiometricConsents::CitizenId)
-                .to_owned(),
-        )
-        .await?;
+        m.create_index(Index::create().name("idx_biometric_consents_citizen").table(BiometricConsents::Table).col(BiometricConsents::CitizenId).to_owned())
+            .await?;
         m.create_table(
             Table::create()
                 .table(ReferenceTemplates::Table)

@@ -204,11 +204,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("idx_onboarding_applications_bin")
-                .table(OnboardingApplications::Table)
-                .col(OnboardingApplications::Bin)
-                .to_owned(),
+            Index::create().name("idx_onboarding_applications_bin").table(OnboardingApplications::Table).col(OnboardingApplications::Bin).to_owned(),
         )
         .await?;
         m.create_table(
@@ -256,14 +252,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_onboarding_mails_application")
-                .table(OnboardingMails::Table)
-                .col(OnboardingMails::ApplicationId)
-                .to_owned(),
-        )
-        .await?;
+        m.create_index(Index::create().name("idx_onboarding_mails_application").table(OnboardingMails::Table).col(OnboardingMails::ApplicationId).to_owned())
+            .await?;
         m.create_table(
             Table::create()
                 .table(OnboardingSessions::Table)

@@ -24,17 +24,8 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite alters one column at a time.
         m.alter_table(Table::alter().table(Clients::Table).add_column(text_null(Clients::BackchannelLogoutUri)).to_owned()).await?;
-        m.alter_table(
-            Table::alter()
-                .table(Clients::Table)
-                .add_column(boolean(Clients::BackchannelLogoutSessionRequired).default(false))
-                .to_owned(),
-        )
-        .await?;
-        m.alter_table(
-            Table::alter().table(EventDeliveries::Table).add_column(string(EventDeliveries::Kind).default("secevent")).to_owned(),
-        )
-        .await
+        m.alter_table(Table::alter().table(Clients::Table).add_column(boolean(Clients::BackchannelLogoutSessionRequired).default(false)).to_owned()).await?;
+        m.alter_table(Table::alter().table(EventDeliveries::Table).add_column(string(EventDeliveries::Kind).default("secevent")).to_owned()).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

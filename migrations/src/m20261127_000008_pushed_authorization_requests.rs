@@ -26,13 +26,7 @@ enum PushedRequests {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(Clients::Table)
-                .add_column(boolean(Clients::RequirePushedAuthorizationRequests).default(false))
-                .to_owned(),
-        )
-        .await?;
+        m.alter_table(Table::alter().table(Clients::Table).add_column(boolean(Clients::RequirePushedAuthorizationRequests).default(false)).to_owned()).await?;
         m.create_table(
             Table::create()
                 .table(PushedRequests::Table)

@@ -66,12 +66,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("idx_data_releases_citizen_at")
-                .table(DataReleases::Table)
-                .col(DataReleases::CitizenId)
-                .col(DataReleases::At)
-                .to_owned(),
+            Index::create().name("idx_data_releases_citizen_at").table(DataReleases::Table).col(DataReleases::CitizenId).col(DataReleases::At).to_owned(),
         )
         .await?;
         m.create_table(
@@ -96,10 +91,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create().name("idx_audit_journal_subject").table(AuditJournal::Table).col(AuditJournal::Subject).to_owned(),
-        )
-        .await
+        m.create_index(Index::create().name("idx_audit_journal_subject").table(AuditJournal::Table).col(AuditJournal::Subject).to_owned()).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

@@ -47,11 +47,7 @@ impl MigrationTrait for Migration {
         m.alter_table(Table::alter().table(RefreshTokens::Table).add_column(string_null(RefreshTokens::DpopJkt)).to_owned()).await?;
         m.alter_table(Table::alter().table(AuthorizationCodes::Table).add_column(string_null(AuthorizationCodes::DpopJkt)).to_owned()).await?;
         m.create_table(
-            Table::create()
-                .table(DpopProofs::Table)
-                .col(string(DpopProofs::Id).primary_key())
-                .col(timestamp_with_time_zone(DpopProofs::ExpiresAt))
-                .to_owned(),
+            Table::create().table(DpopProofs::Table).col(string(DpopProofs::Id).primary_key()).col(timestamp_with_time_zone(DpopProofs::ExpiresAt)).to_owned(),
         )
         .await?;
         m.create_index(Index::create().name("idx_dpop_proofs_expires_at").table(DpopProofs::Table).col(DpopProofs::ExpiresAt).to_owned()).await

@@ -66,7 +66,12 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(Index::create().name("idx_document_shares_code").table(DocumentShares::Table).col(DocumentShares::CodeHash).to_owned()).await?;
         m.create_index(
-            Index::create().name("idx_document_shares_citizen").table(DocumentShares::Table).col(DocumentShares::CitizenId).col(DocumentShares::CreatedAt).to_owned(),
+            Index::create()
+                .name("idx_document_shares_citizen")
+                .table(DocumentShares::Table)
+                .col(DocumentShares::CitizenId)
+                .col(DocumentShares::CreatedAt)
+                .to_owned(),
         )
         .await?;
         m.create_index(Index::create().name("idx_document_shares_redeemer").table(DocumentShares::Table).col(DocumentShares::RedeemedBy).to_owned()).await?;

@@ -18,7 +18,11 @@ impl DpopKey {
         use p256::pkcs8::EncodePrivateKey;
         let sk = p256::SecretKey::random(&mut rand::rngs::OsRng);
         let pem = sk.to_pkcs8_pem(Default::default()).unwrap();
-        Self { enc: EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(), jwk: serde_json::from_str(&sk.public_key().to_jwk_string()).unwrap(), alg: Algorithm::ES256 }
+        Self {
+            enc: EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
+            jwk: serde_json::from_str(&sk.public_key().to_jwk_string()).unwrap(),
+            alg: Algorithm::ES256,
+        }
     }
 
     /// A P-256 key whose JWK also carries its private part `d` (a client mistake Tanu must refuse).

@@ -149,16 +149,8 @@ pub async fn sign_in_from(tanu: &Tanu, b: &Browser, client: &tanu_idp::store::Cl
     let (status, tokens) = redeem(tanu, &client.id, secret, &code, REDIRECT, &pkce.verifier).await;
     assert_eq!(status, 200, "{tokens}");
     let mut claims = jwt_claims(tokens["id_token"].as_str().unwrap());
-    let userinfo: serde_json::Value = reqwest::Client::new()
-        .get(tanu.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let userinfo: serde_json::Value =
+        reqwest::Client::new().get(tanu.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
     claims["userinfo"] = userinfo;
     claims
 }
-

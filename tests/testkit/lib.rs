@@ -6,7 +6,11 @@
 use std::sync::{Arc, Mutex};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use poem::{handler, web::{cookie::CookieJar, Data, Path}, Response};
+use poem::{
+    handler,
+    web::{cookie::CookieJar, Data, Path},
+    Response,
+};
 use sea_orm::{ConnectionTrait, Database};
 use tanu_idp::{
     app::App,
@@ -513,7 +517,8 @@ pub async fn oidc_rp(tanu: &Tanu, client_id: &str, secret: &str, redirect_uri: &
     use openidconnect::{core::CoreProviderMetadata, ClientSecret, IssuerUrl, RedirectUrl};
     let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build().unwrap();
     let md = CoreProviderMetadata::discover_async(IssuerUrl::new(tanu.base.clone()).unwrap(), &http).await.unwrap();
-    let rp = openidconnect::core::CoreClient::from_provider_metadata(md, openidconnect::ClientId::new(client_id.into()), Some(ClientSecret::new(secret.into())))
-        .set_redirect_uri(RedirectUrl::new(redirect_uri.into()).unwrap());
+    let rp =
+        openidconnect::core::CoreClient::from_provider_metadata(md, openidconnect::ClientId::new(client_id.into()), Some(ClientSecret::new(secret.into())))
+            .set_redirect_uri(RedirectUrl::new(redirect_uri.into()).unwrap());
     (rp, http)
 }

@@ -300,7 +300,10 @@ async fn logout_without_a_hint_asks_the_citizen() {
     let csrf = between(body, "name=\"csrf\" value=\"", "\"").unwrap();
     assert!(body.contains("name=\"post_logout_redirect_uri\" value=\"http://127.0.0.1:9/bye\""), "carried on");
     let out = browser
-        .post_form(&s.tanu.url("/logout"), &[("csrf", &csrf), ("confirm", "yes"), ("client_id", s.client.id.as_str()), ("post_logout_redirect_uri", "http://127.0.0.1:9/bye"), ("state", "z")])
+        .post_form(
+            &s.tanu.url("/logout"),
+            &[("csrf", &csrf), ("confirm", "yes"), ("client_id", s.client.id.as_str()), ("post_logout_redirect_uri", "http://127.0.0.1:9/bye"), ("state", "z")],
+        )
         .await
         .redirect();
     assert_eq!(out.as_str(), "http://127.0.0.1:9/bye?state=z");
@@ -413,7 +416,8 @@ async fn loopback_clients_on_two_ports_see_two_subjects() {
     });
     let sector_uri = format!("http://127.0.0.1:{doc_port}/sector.json");
     let mut subs = vec![];
-    for (cb, shared) in [("http://127.0.0.1:9/cb", false), ("http://127.0.0.1:10/cb", false), ("http://127.0.0.1:9/cb", true), ("http://127.0.0.1:10/cb", true)] {
+    for (cb, shared) in [("http://127.0.0.1:9/cb", false), ("http://127.0.0.1:10/cb", false), ("http://127.0.0.1:9/cb", true), ("http://127.0.0.1:10/cb", true)]
+    {
         let sector = if shared {
             let uris = vec![cb.parse().unwrap()];
             Some(tanu_idp::sector::fetch(&sector_uri, &uris, tanu_idp::domain::Environment::Sandbox).await.unwrap())
@@ -458,9 +462,12 @@ async fn refresh_tokens_only_for_offline_access_with_consent() {
     assert!(online.get("refresh_token").is_none(), "no offline access asked, no refresh token: {online}");
     // Asked for, not yet consented: the consent page says so.
     let browser = s.browser();
-    let page = browser.navigate(&authorize_url(&s.tanu, &s.client.id, &s.redirect_uri, &Pkce::new(), &[("scope", "openid offline_access"), ("ui_locales", "en")])).await;
+    let page = browser
+        .navigate(&authorize_url(&s.tanu, &s.client.id, &s.redirect_uri, &Pkce::new(), &[("scope", "openid offline_access"), ("ui_locales", "en")]))
+        .await;
     assert!(page_body(&page).contains("name=\"decision\""), "consent asked: {page:?}");
-    let none = browser.navigate(&authorize_url(&s.tanu, &s.client.id, &s.redirect_uri, &Pkce::new(), &[("scope", "openid offline_access"), ("prompt", "none")])).await;
+    let none =
+        browser.navigate(&authorize_url(&s.tanu, &s.client.id, &s.redirect_uri, &Pkce::new(), &[("scope", "openid offline_access"), ("prompt", "none")])).await;
     assert_eq!(none.param("error").as_deref(), Some("consent_required"));
     s.tanu.consent(&s.citizen, &s.client.id, "offline_access").await;
     let offline = s.tokens(&browser, &[("scope", "openid offline_access")]).await;
@@ -471,10 +478,14 @@ async fn refresh_tokens_only_for_offline_access_with_consent() {
 /// rotating does not extend it.
 #[tokio::test]
 async fn rotation_does_not_extend_an_offline_grant() {
-    let s = Scenario::start_with("http://127.0.0.1:9/cb", |c| {
-        c.refresh_grant_lifetime = 4;
-        c.refresh_token_ttl = 3600;
-    }, |_| {})
+    let s = Scenario::start_with(
+        "http://127.0.0.1:9/cb",
+        |c| {
+            c.refresh_grant_lifetime = 4;
+            c.refresh_token_ttl = 3600;
+        },
+        |_| {},
+    )
     .await;
     s.tanu.consent(&s.citizen, &s.client.id, "offline_access").await;
     let first = s.tokens(&s.browser(), &[("scope", "openid offline_access")]).await;

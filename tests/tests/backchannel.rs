@@ -5,7 +5,13 @@
 //! party must (§2.6), with a JOSE library against /jwks.
 use std::sync::{Arc, Mutex};
 
-use poem::{handler, http::StatusCode, listener::{Acceptor, Listener, TcpListener}, web::{Data, Path}, EndpointExt, Route};
+use poem::{
+    handler,
+    http::StatusCode,
+    listener::{Acceptor, Listener, TcpListener},
+    web::{Data, Path},
+    EndpointExt, Route,
+};
 use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 use tanu_idp::{notify::BACKCHANNEL_LOGOUT_EVENT, store::entities::event_delivery};

@@ -16,13 +16,7 @@ const REDIRECT: &str = "http://127.0.0.1:9/cb";
 
 fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    let status = Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y"])
-        .args(args)
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg");
+    let status = Command::new("ffmpeg").args(["-loglevel", "error", "-y"]).args(args).args(["-pix_fmt", "yuv420p"]).arg(&out).status().expect("ffmpeg");
     assert!(status.success());
     out
 }
@@ -39,7 +33,11 @@ fn cameras(dir: &Path) -> ([PathBuf; 3], PathBuf) {
     let clip = test_data("video/short_hamilton_clip.mp4");
     let clip = clip.to_str().unwrap();
     let live = ["3.700", "3.733", "3.767"].map(|from| {
-        y4m(dir, &format!("live-{from}.y4m"), &["-ss", from, "-t", "4.0", "-i", clip, "-vf", "setpts=1.5*PTS,fps=10,scale=640:360,tpad=start_duration=0.8:start_mode=clone,noise=alls=4:allf=t"])
+        y4m(
+            dir,
+            &format!("live-{from}.y4m"),
+            &["-ss", from, "-t", "4.0", "-i", clip, "-vf", "setpts=1.5*PTS,fps=10,scale=640:360,tpad=start_duration=0.8:start_mode=clone,noise=alls=4:allf=t"],
+        )
     });
     let still = y4m(dir, "still.y4m", &["-ss", "4.0", "-i", clip, "-frames:v", "1", "-vf", "scale=640:360"]);
     (live, still)
@@ -71,11 +69,7 @@ fn drive(url: &str, iin: &str, camera: &Path, lang: &str, tag: &str) -> Run {
         "url": url, "iin": iin, "camera": camera, "lang": lang, "tag": tag, "redirect": REDIRECT,
         "shots": artifacts(),
     });
-    let out = Command::new("node")
-        .arg(workspace_root().join("tests/browser/face.mjs"))
-        .arg(args.to_string())
-        .output()
-        .expect("node (installed by make setup)");
+    let out = Command::new("node").arg(workspace_root().join("tests/browser/face.mjs")).arg(args.to_string()).output().expect("node (installed by make setup)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&out.stderr)));
     let run: Run = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
@@ -108,11 +102,12 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     for (_, iin) in people {
         registry.add(&iin.parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
     }
-    let (client, secret) = tanu.client(REDIRECT, |c| {
-        c.organisation_name = Some("Demo bank".into());
-        c.system_name = Some("Online banking".into());
-    })
-    .await;
+    let (client, secret) = tanu
+        .client(REDIRECT, |c| {
+            c.organisation_name = Some("Demo bank".into());
+            c.system_name = Some("Online banking".into());
+        })
+        .await;
     let (rp, http) = oidc_rp(&tanu, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
 
     for ((lang, iin), live) in people.into_iter().zip(live) {
@@ -124,15 +119,18 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
             .set_pkce_challenge(challenge)
             .url();
         let url = url.to_string();
-        let run = tokio::task::spawn_blocking({
-            move || drive(&url, iin, &live, lang, lang)
-        })
-        .await
-        .unwrap();
+        let run = tokio::task::spawn_blocking(move || drive(&url, iin, &live, lang, lang)).await.unwrap();
         if run.pages.last().map(String::as_str) != Some("consent") {
             use sea_orm::{EntityTrait, QueryOrder};
             use tanu_idp::store::entities::audit_record;
-            let journal: Vec<_> = audit_record::Entity::find().order_by_asc(audit_record::Column::Seq).all(tanu.app.store.raw_connection()).await.unwrap().into_iter().map(|r| (r.step, r.reason)).collect();
+            let journal: Vec<_> = audit_record::Entity::find()
+                .order_by_asc(audit_record::Column::Seq)
+                .all(tanu.app.store.raw_connection())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.step, r.reason))
+                .collect();
             panic!("{lang}: {:?}; journal {journal:?}", run.pages);
         }
         assert_eq!(run.pages, ["iin", "iin-invalid", "biometric-consent", "camera", "challenge", "consent"], "{lang}");
@@ -155,7 +153,10 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     let (client, secret) = strict.client(REDIRECT, |_| {}).await;
     let (rp, _) = oidc_rp(&strict, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
     for lang in ["kk", "ru", "en"] {
-        let (url, _, _) = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0).url();
+        let (url, _, _) = rp
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+            .url();
         let url = url.to_string();
         let still = still.clone();
         let run = tokio::task::spawn_blocking(move || drive(&url, "900101300017", &still, lang, &format!("{lang}-spoof"))).await.unwrap();
@@ -175,7 +176,10 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     DirectoryRegistry::new(&left.app.config.biometrics.registry_dir).add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
     let (client, secret) = left.client(REDIRECT, |_| {}).await;
     let (rp, _) = oidc_rp(&left, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
-    let (url, _, _) = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0).url();
+    let (url, _, _) = rp
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
+        .url();
     let url = url.to_string();
     let run = tokio::task::spawn_blocking(move || drive(&url, "900101300017", &recording, "en", "en-recording")).await.unwrap();
     assert_eq!(run.reason.as_deref(), Some("liveness_failed"), "{run:?}");

@@ -9,7 +9,6 @@ use tanu_tests::{csrf_field as csrf, page_body as body, page_status as status};
 
 const CB: &str = "http://127.0.0.1:9/cb";
 
-
 async fn userinfo(tanu: &Tanu, access: &str) -> (u16, serde_json::Value) {
     let r = reqwest::Client::new().get(tanu.url("/userinfo")).bearer_auth(access).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or_default())
@@ -278,7 +277,15 @@ mod face {
         let id = interaction(url(camera));
         let token = csrf(body(camera));
         for f in clip_frames(from_s, 4.1) {
-            let resp = b.http.post(tanu.url(&format!("/login/{id}/frame"))).header("content-type", "image/jpeg").header("x-csrf-token", &token).body(f).send().await.unwrap();
+            let resp = b
+                .http
+                .post(tanu.url(&format!("/login/{id}/frame")))
+                .header("content-type", "image/jpeg")
+                .header("x-csrf-token", &token)
+                .body(f)
+                .send()
+                .await
+                .unwrap();
             let v: serde_json::Value = resp.json().await.unwrap();
             if v["done"] == true {
                 break;
@@ -340,7 +347,9 @@ async fn the_cabinet_in_chromium_in_each_language() {
     s.tanu.sign_in_as(Some(&s.citizen));
     s.tanu.consent(&s.citizen, &s.client.id, "profile offline_access").await;
     let iin: tanu_biometrics::Iin = s.citizen.iin.parse().unwrap();
-    tanu_biometrics::registry::DirectoryRegistry::new(&s.tanu.app.config.biometrics.registry_dir).add(&iin, "Seitkali Aigerim", b"\x89PNG\r\n\x1a\nphoto", "png").unwrap();
+    tanu_biometrics::registry::DirectoryRegistry::new(&s.tanu.app.config.biometrics.registry_dir)
+        .add(&iin, "Seitkali Aigerim", b"\x89PNG\r\n\x1a\nphoto", "png")
+        .unwrap();
     let store = &s.tanu.app.store;
     store.record_biometric_consent(&s.citizen.id, "2026-11-22.1").await.unwrap();
     let sealed = tanu_biometrics::template::SealedTemplate { wrapped_key: vec![1; 40], sealed_embedding: vec![2; 2100] };
@@ -370,7 +379,13 @@ async fn the_cabinet_in_chromium_in_each_language() {
         // The document page: a code and its QR code, which a relying party redeems.
         assert_eq!(v["qr"], true, "{v}");
         let code = v["code"].as_str().unwrap();
-        let r = reqwest::Client::new().post(s.tanu.url("/me/verify/redeem")).basic_auth(s.client.id.as_str(), Some(&s.secret)).form(&[("code", code)]).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .post(s.tanu.url("/me/verify/redeem"))
+            .basic_auth(s.client.id.as_str(), Some(&s.secret))
+            .form(&[("code", code)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{lang}: the code shown in Chromium is redeemed");
         if act.is_some() {
             assert_eq!(v["after"], serde_json::json!([]), "{v}");
@@ -396,7 +411,13 @@ async fn revoking_in_the_cabinet_sends_a_back_channel_logout() {
     s.tokens(&b, &[SCOPE]).await;
     let home = cabinet(&s.tanu, &b).await;
     let logouts = || async {
-        event_delivery::Entity::find().all(s.tanu.app.store.raw_connection()).await.unwrap().into_iter().filter(|r| r.kind == "backchannel_logout").collect::<Vec<_>>()
+        event_delivery::Entity::find()
+            .all(s.tanu.app.store.raw_connection())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "backchannel_logout")
+            .collect::<Vec<_>>()
     };
     assert!(logouts().await.is_empty());
     let done = b.post_form(&s.tanu.url(&format!("/me/consents/{}/revoke", s.client.id.as_str())), &[("csrf", &csrf(&home))]).await;

@@ -73,13 +73,7 @@ async fn openidconnect_crate_relying_party_completes_the_flow() {
         assert_eq!(landing.param("state").as_deref(), Some(state.secret().as_str()));
         assert_eq!(landing.param("iss").as_deref(), Some(tanu.base.as_str()), "RFC 9207 iss");
         let code = landing.param("code").unwrap();
-        let tokens = rp
-            .exchange_code(AuthorizationCode::new(code))
-            .unwrap()
-            .set_pkce_verifier(verifier)
-            .request_async(&http)
-            .await
-            .unwrap();
+        let tokens = rp.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(verifier).request_async(&http).await.unwrap();
         let id_token = tokens.id_token().expect("an ID token");
         let verifier = rp.id_token_verifier();
         let claims = id_token.claims(&verifier, &nonce).expect("signature, iss, aud, exp and nonce verify");
@@ -89,16 +83,17 @@ async fn openidconnect_crate_relying_party_completes_the_flow() {
         let raw = jwt_claims(&id_token.to_string());
         assert!(raw["sid"].is_string() && raw["at_hash"].is_string());
         assert_ne!(claims.subject().as_str(), citizen.id, "pairwise subject, not the internal id");
-        let header: serde_json::Value = serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id_token.to_string().split('.').next().unwrap()).unwrap()).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id_token.to_string().split('.').next().unwrap()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(header["alg"], alg.as_str());
 
         let info: CoreUserInfoClaims = rp.user_info(tokens.access_token().clone(), None).unwrap().request_async(&http).await.unwrap();
         assert_eq!(info.subject(), claims.subject());
         assert_eq!(info.given_name().unwrap().get(None).unwrap().as_str(), "Aigerim");
-        let raw_info: serde_json::Value = reqwest::Client::new()
-            .get(tanu.url("/userinfo"))
-            .bearer_auth(tokens.access_token().secret())
-            .send().await.unwrap().json().await.unwrap();
+        let raw_info: serde_json::Value =
+            reqwest::Client::new().get(tanu.url("/userinfo")).bearer_auth(tokens.access_token().secret()).send().await.unwrap().json().await.unwrap();
         assert_eq!(raw_info["iin"], "900517300124");
 
         let refreshed = rp.exchange_refresh_token(tokens.refresh_token().unwrap()).unwrap().request_async(&http).await.unwrap();
@@ -114,7 +109,13 @@ async fn pairwise_subjects_differ_between_relying_parties_and_public_is_stable()
     tanu.sign_in_as(Some(&citizen));
     let mut subs = vec![];
     for (host, public) in [("http://127.0.0.1:9/cb", false), ("http://localhost:9/cb", false), ("http://127.0.0.1:9/cb", true)] {
-        let (client, secret) = tanu.client(host, |c| if public { c.subject_type = tanu_idp::domain::SubjectType::Public }).await;
+        let (client, secret) = tanu
+            .client(host, |c| {
+                if public {
+                    c.subject_type = tanu_idp::domain::SubjectType::Public
+                }
+            })
+            .await;
         let browser = Browser::new(&tanu);
         let pkce = Pkce::new();
         let code = browser.navigate(&authorize_url(&tanu, &client.id, host, &pkce, &[])).await.param("code").unwrap();
@@ -187,7 +188,12 @@ async fn consent_is_asked_once_recorded_and_asked_again_with_prompt_consent() {
     assert_eq!(denied.param("error").as_deref(), Some("access_denied"));
 
     let page = browser.navigate(&authorize_url(&tanu, &client.id, CB, &pkce, &[("scope", "openid profile iin")])).await;
-    let forged = browser.post_form(&tanu.url(&format!("/consent/{}", between(&format!("{page:?}"), "/consent/", "\\\"").unwrap())), &[("csrf", "forged"), ("decision", "allow")]).await;
+    let forged = browser
+        .post_form(
+            &tanu.url(&format!("/consent/{}", between(&format!("{page:?}"), "/consent/", "\\\"").unwrap())),
+            &[("csrf", "forged"), ("decision", "allow")],
+        )
+        .await;
     assert!(matches!(forged, Landing::Page { status: 403, .. }), "CSRF token required: {forged:?}");
     let page = browser.navigate(&authorize_url(&tanu, &client.id, CB, &pkce, &[("scope", "openid profile iin")])).await;
     assert!(browser.consent(&page, "allow").await.param("code").is_some());
@@ -214,7 +220,9 @@ async fn code_reuse(wait: Duration) {
         .post(tanu.url("/token"))
         .basic_auth(client.id.as_str(), Some(&secret))
         .form(&[("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap())])
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refresh.status(), 400, "refresh token revoked too");
 }
 
@@ -239,7 +247,12 @@ async fn both_client_secret_methods_work_and_only_the_registered_one() {
         let secret = secret.unwrap();
         let browser = Browser::new(&tanu);
         let form = |code: &str, verifier: &str| -> Vec<(String, String)> {
-            vec![("grant_type".into(), "authorization_code".into()), ("code".into(), code.into()), ("redirect_uri".into(), CB.into()), ("code_verifier".into(), verifier.into())]
+            vec![
+                ("grant_type".into(), "authorization_code".into()),
+                ("code".into(), code.into()),
+                ("redirect_uri".into(), CB.into()),
+                ("code_verifier".into(), verifier.into()),
+            ]
         };
         let http = reqwest::Client::new();
         let (code, pkce) = signed_in_flow(&tanu, &browser, &client.id, &[]).await;
@@ -272,10 +285,12 @@ async fn private_key_jwt_client_authenticates_and_assertions_are_single_use() {
     let b64 = |b: Vec<u8>| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
     let jwks = serde_json::json!({"keys": [{"kty": "RSA", "kid": "rp-1", "use": "sig", "alg": "RS256",
         "n": b64(key.n().to_bytes_be()), "e": b64(key.e().to_bytes_be())}]});
-    let (client, secret) = tanu.client(CB, |c| {
-        c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
-        c.jwks = Some(serde_json::from_value(jwks).unwrap());
-    }).await;
+    let (client, secret) = tanu
+        .client(CB, |c| {
+            c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
+            c.jwks = Some(serde_json::from_value(jwks).unwrap());
+        })
+        .await;
     assert!(secret.is_none(), "no secret for private_key_jwt");
     let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap();
     let enc = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
@@ -283,17 +298,28 @@ async fn private_key_jwt_client_authenticates_and_assertions_are_single_use() {
     header.kid = Some("rp-1".into());
     let now = chrono::Utc::now().timestamp();
     let assertion = |jti: &str, aud: &str| {
-        jsonwebtoken::encode(&header, &serde_json::json!({"iss": client.id, "sub": client.id, "aud": aud, "jti": jti, "iat": now, "exp": now + 60}), &enc).unwrap()
+        jsonwebtoken::encode(&header, &serde_json::json!({"iss": client.id, "sub": client.id, "aud": aud, "jti": jti, "iat": now, "exp": now + 60}), &enc)
+            .unwrap()
     };
     let token_url = tanu.url("/token");
     let redeem_with = |code: String, verifier: String, a: String| {
         let client_id = client.id.to_string();
         let url = token_url.clone();
         async move {
-            reqwest::Client::new().post(url).form(&[
-                ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &verifier),
-                ("client_id", &client_id), ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ("client_assertion", &a),
-            ]).send().await.unwrap()
+            reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", CB),
+                    ("code_verifier", &verifier),
+                    ("client_id", &client_id),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    ("client_assertion", &a),
+                ])
+                .send()
+                .await
+                .unwrap()
         }
     };
     let browser = Browser::new(&tanu);
@@ -320,7 +346,13 @@ async fn refresh_token_reuse_revokes_the_grant() {
         let id = client.id.to_string();
         let secret = secret.clone();
         async move {
-            let r = reqwest::Client::new().post(url).basic_auth(id, Some(secret)).form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]).send().await.unwrap();
+            let r = reqwest::Client::new()
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
         }
     };
@@ -347,8 +379,13 @@ async fn logout_ends_the_session_and_returns_only_to_a_registered_uri() {
     let (code, pkce) = signed_in_flow(&tanu, &browser, &client.id, &[]).await;
     let (_, tokens) = redeem(&tanu, &client.id, secret.as_deref().unwrap(), &code, CB, &pkce.verifier).await;
     let id_token = tokens["id_token"].as_str().unwrap();
-    let q = |uri: &str| url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("id_token_hint", id_token).append_pair("post_logout_redirect_uri", uri).append_pair("state", "bye-1").finish();
+    let q = |uri: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("id_token_hint", id_token)
+            .append_pair("post_logout_redirect_uri", uri)
+            .append_pair("state", "bye-1")
+            .finish()
+    };
     let evil = browser.navigate(&tanu.url(&format!("/logout?{}", q("http://127.0.0.1:9/bye/")))).await;
     assert!(matches!(evil, Landing::Page { status: 400, .. }), "unregistered post-logout URI: {evil:?}");
     let out = browser.navigate(&tanu.url(&format!("/logout?{}", q("http://127.0.0.1:9/bye")))).await.redirect();

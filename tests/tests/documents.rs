@@ -18,7 +18,6 @@ const HOLDER: &str = "900517300128";
 /// A stand-in for the registry's photo (the registry does not decode it).
 const PHOTO: &[u8] = b"\x89PNG\r\n\x1a\nregistry photo of the citizen";
 
-
 /// A scenario whose citizen the registry holds (name and photo).
 async fn scenario(tweak: impl FnOnce(&mut Config)) -> Scenario {
     let s = Scenario::start_with(
@@ -427,7 +426,8 @@ async fn the_cabinet_api_does_what_the_pages_do_with_a_cabinet_token_only() {
     assert_eq!(st, 200);
     exercised.push(("get", "/documents"));
     assert_eq!(list["available"], serde_json::json!(["identity_card"]));
-    let states: Vec<(String, String)> = list["shares"].as_array().unwrap().iter().map(|x| (x["id"].as_str().unwrap().into(), x["state"].as_str().unwrap().into())).collect();
+    let states: Vec<(String, String)> =
+        list["shares"].as_array().unwrap().iter().map(|x| (x["id"].as_str().unwrap().into(), x["state"].as_str().unwrap().into())).collect();
     assert!(states.contains(&(first.clone(), "redeemed".into())) && states.contains(&(second_id.clone(), "active".into())), "{list}");
     let viewed = list["shares"].as_array().unwrap().iter().find(|x| x["id"] == first.as_str()).unwrap();
     assert_eq!(viewed["viewed_by"], "Test RP");
@@ -508,10 +508,7 @@ async fn a_code_redeemed_concurrently_is_shown_to_exactly_one_verifier() {
     let other_secret = other_secret.unwrap();
     for _ in 0..4 {
         let (code, id, _) = open(&s.tanu, &s.browser()).await;
-        let (a, b) = futures::join!(
-            redeem_as(&s.tanu, s.client.id.as_str(), &s.secret, &code),
-            redeem_as(&s.tanu, other.id.as_str(), &other_secret, &code)
-        );
+        let (a, b) = futures::join!(redeem_as(&s.tanu, s.client.id.as_str(), &s.secret, &code), redeem_as(&s.tanu, other.id.as_str(), &other_secret, &code));
         let mut statuses = [a.0, b.0];
         statuses.sort();
         assert_eq!(statuses, [200, 400], "{a:?} {b:?}");

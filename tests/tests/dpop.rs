@@ -79,7 +79,13 @@ fn at(tokens: &Value) -> &str {
 }
 
 async fn introspect(s: &Scenario, token: &str) -> Value {
-    let resp = reqwest::Client::new().post(s.tanu.url("/introspect")).basic_auth(s.client.id.as_str(), Some(&s.secret)).form(&[("token", token)]).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(s.tanu.url("/introspect"))
+        .basic_auth(s.client.id.as_str(), Some(&s.secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
     resp.json().await.unwrap()
 }
 
@@ -172,7 +178,10 @@ async fn the_replay_cache_prunes_expired_proofs() {
     let store = &s.tanu.app.store;
     let now = chrono::Utc::now();
     assert!(store.remember_dpop_proof("k", "old", now - chrono::Duration::seconds(1), now - chrono::Duration::seconds(70)).await.unwrap());
-    assert!(!store.remember_dpop_proof("k", "old", now + chrono::Duration::seconds(60), now - chrono::Duration::seconds(69)).await.unwrap(), "a replay while remembered");
+    assert!(
+        !store.remember_dpop_proof("k", "old", now + chrono::Duration::seconds(60), now - chrono::Duration::seconds(69)).await.unwrap(),
+        "a replay while remembered"
+    );
     assert_eq!(store.dpop_proofs_remembered().await.unwrap(), 1);
     assert!(store.remember_dpop_proof("k", "new", now + chrono::Duration::seconds(60), now).await.unwrap());
     assert_eq!(store.dpop_proofs_remembered().await.unwrap(), 1, "the expired proof was pruned");
@@ -339,7 +348,14 @@ async fn malformed_and_oversized_proofs_are_refused() {
         ("typ JWT".into(), vec![key.sign(&typ, &dpop::claims("POST", &s.tanu.url("/token"), None))]),
         ("no typ".into(), vec![no_typ]),
         ("no jti".into(), vec![key.sign(&key.header(), &json!({"htm": "POST", "htu": s.tanu.url("/token"), "iat": chrono::Utc::now().timestamp()}))]),
-        ("alg none".into(), vec![format!("{}.{}.", base64_url(&json!({"typ": "dpop+jwt", "alg": "none", "jwk": key.jwk})), base64_url(&dpop::claims("POST", &s.tanu.url("/token"), None)))]),
+        (
+            "alg none".into(),
+            vec![format!(
+                "{}.{}.",
+                base64_url(&json!({"typ": "dpop+jwt", "alg": "none", "jwk": key.jwk})),
+                base64_url(&dpop::claims("POST", &s.tanu.url("/token"), None))
+            )],
+        ),
     ];
     for (what, proofs) in cases {
         let refs: Vec<&str> = proofs.iter().map(String::as_str).collect();
@@ -462,11 +478,18 @@ async fn bound_tokens_can_be_revoked() {
 
 /// Runs `program` as the relying party of a fresh Tanu (configured by
 /// `config`, its client by `client`) and returns its JSON report.
-async fn run_rp(program: &str, args: &[&str], env: &[(&str, &str)], config: impl FnOnce(&mut tanu_idp::config::Config), client: impl FnOnce(&mut tanu_idp::store::NewClient)) -> (Scenario, Value) {
+async fn run_rp(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    config: impl FnOnce(&mut tanu_idp::config::Config),
+    client: impl FnOnce(&mut tanu_idp::store::NewClient),
+) -> (Scenario, Value) {
     let s = Scenario::start_with(CB, config, client).await;
     s.tanu.consent(&s.citizen, &s.client.id, "profile iin offline_access").await;
     let out = tokio::task::spawn_blocking({
-        let (program, args, base, id, secret) = (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), s.tanu.base.clone(), s.client.id.to_string(), s.secret.clone());
+        let (program, args, base, id, secret) =
+            (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), s.tanu.base.clone(), s.client.id.to_string(), s.secret.clone());
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move || {
             std::process::Command::new(program)
@@ -493,7 +516,11 @@ fn node_report_is_sound(s: &Scenario, r: &Value) {
     assert_eq!(r["token_type"], "dpop", "{r}");
     assert_eq!(r["refreshed_token_type"], "dpop", "{r}");
     let sub = s.tanu.app.subject(&s.client, &s.citizen.id);
-    assert_eq!((r["sub"].as_str(), r["userinfo_sub"].as_str(), r["userinfo_refreshed_sub"].as_str()), (Some(sub.as_str()), Some(sub.as_str()), Some(sub.as_str())), "{r}");
+    assert_eq!(
+        (r["sub"].as_str(), r["userinfo_sub"].as_str(), r["userinfo_refreshed_sub"].as_str()),
+        (Some(sub.as_str()), Some(sub.as_str()), Some(sub.as_str())),
+        "{r}"
+    );
     assert_eq!(r["userinfo_iin"], "900517300124");
     assert_eq!(r["bearer_use"], "invalid_token", "{r}");
     assert_eq!(r["refresh_without_proof"], "invalid_dpop_proof", "{r}");

@@ -163,12 +163,7 @@ async fn frames_are_bound_to_the_session_and_limited() {
     let id = interaction(page(&camera).1);
     let token = csrf(page(&camera).0);
     let post = |client: &reqwest::Client, ct: &str, csrf: &str, body: Vec<u8>| {
-        client
-            .post(tanu.url(&format!("/login/{id}/frame")))
-            .header("content-type", ct)
-            .header("x-csrf-token", csrf)
-            .body(body)
-            .send()
+        client.post(tanu.url(&format!("/login/{id}/frame"))).header("content-type", ct).header("x-csrf-token", csrf).body(body).send()
     };
     let frame = clip_frames(4.0, 0.1).remove(0);
     assert_eq!(post(&b.http, "image/jpeg", "wrong", frame.clone()).await.unwrap().status(), 403);
@@ -260,7 +255,15 @@ async fn a_photo_turned_in_perspective_does_not_sign_in() {
         for i in 0..64 {
             let mut jpeg = Vec::new();
             frames[i].image.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
-            let resp = b.http.post(tanu.url(&format!("/login/{id}/frame"))).header("content-type", "image/jpeg").header("x-csrf-token", &token).body(jpeg).send().await.unwrap();
+            let resp = b
+                .http
+                .post(tanu.url(&format!("/login/{id}/frame")))
+                .header("content-type", "image/jpeg")
+                .header("x-csrf-token", &token)
+                .body(jpeg)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(resp.status(), 200);
             let v: serde_json::Value = resp.json().await.unwrap();
             steps = v["steps"].as_u64().unwrap() as usize;

@@ -124,10 +124,7 @@ impl Fapi {
     }
 
     fn authorize(&self, client_id: &str, request_uri: &str) -> String {
-        let q = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", client_id)
-            .append_pair("request_uri", request_uri)
-            .finish();
+        let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("client_id", client_id).append_pair("request_uri", request_uri).finish();
         self.tanu.url(&format!("/authorize?{q}"))
     }
 
@@ -189,10 +186,7 @@ impl Fapi {
 /// 401 `invalid_client`, or 400 `invalid_request`: what the plan accepts
 /// for a refused client authentication.
 fn refused_client(status: u16, body: &Value) {
-    assert!(
-        matches!((status, body["error"].as_str()), (401, Some("invalid_client")) | (400, Some("invalid_request"))),
-        "{status} {body}"
-    );
+    assert!(matches!((status, body["error"].as_str()), (401, Some("invalid_client")) | (400, Some("invalid_request"))), "{status} {body}");
 }
 
 // ---------------------------------------------------------------- discovery
@@ -204,7 +198,10 @@ async fn fapi2_sp_final_discovery_end_point_verification() {
     assert_eq!(md["issuer"], f.tanu.base);
     let has = |field: &str, v: &str| md[field].as_array().unwrap_or_else(|| panic!("{field}")).iter().any(|x| x == v);
     assert!(has("token_endpoint_auth_methods_supported", "private_key_jwt"), "FAPI2-SP-FINAL-5.3.2.1-6");
-    assert!(has("token_endpoint_auth_signing_alg_values_supported", "ES256") && has("token_endpoint_auth_signing_alg_values_supported", "PS256"), "FAPI2-SP-FINAL-5.4-1");
+    assert!(
+        has("token_endpoint_auth_signing_alg_values_supported", "ES256") && has("token_endpoint_auth_signing_alg_values_supported", "PS256"),
+        "FAPI2-SP-FINAL-5.4-1"
+    );
     assert!(has("id_token_signing_alg_values_supported", "ES256"), "FAPI2-SP-FINAL-5.4-1");
     assert!(has("code_challenge_methods_supported", "S256"), "FAPI2-SP-FINAL-5.3.2.2-5");
     assert_eq!(md["pushed_authorization_request_endpoint"], f.tanu.url("/par"));
@@ -704,7 +701,14 @@ async fn fapi2_profile_registration_refuses_secrets_rs256_and_weak_keys() {
         async move { store.register_client(new, &secrets).await.map(|r| r.client).map_err(|e| e.to_string()) }
     };
     let refused = |r: Result<Client, String>, what: &str| assert!(r.is_err(), "{what} must be refused");
-    refused(register(Box::new(|c| { c.auth_method = TokenAuthMethod::ClientSecretBasic; c.jwks = None; })).await, "client_secret_basic");
+    refused(
+        register(Box::new(|c| {
+            c.auth_method = TokenAuthMethod::ClientSecretBasic;
+            c.jwks = None;
+        }))
+        .await,
+        "client_secret_basic",
+    );
     refused(register(Box::new(|c| c.auth_method = TokenAuthMethod::ClientSecretPost)).await, "client_secret_post");
     refused(register(Box::new(|c| c.id_token_alg = SigningAlg::Rs256)).await, "RS256 ID tokens");
     let rs256_key = ClientKey::rsa("rs", 2048, Some("RS256"));
@@ -713,11 +717,20 @@ async fn fapi2_profile_registration_refuses_secrets_rs256_and_weak_keys() {
     refused(register(Box::new(move |c| c.jwks = Some(small.jwks.clone()))).await, "an RSA key under 2048 bits");
     refused(register(Box::new(|c| c.jwks = None)).await, "no keys");
     // https only for a production client; http on loopback only in the sandbox.
-    refused(register(Box::new(|c| { c.environment = Environment::Production; })).await, "http redirect URI in production");
+    refused(
+        register(Box::new(|c| {
+            c.environment = Environment::Production;
+        }))
+        .await,
+        "http redirect URI in production",
+    );
     refused(register(Box::new(|c| c.redirect_uris = vec!["http://bank.example.kz/cb".parse().unwrap()])).await, "http on a public host");
-    let prod = register(Box::new(|c| { c.environment = Environment::Production; c.redirect_uris = vec!["https://bank.example.kz/cb".parse().unwrap()]; }))
-        .await
-        .expect("https in production");
+    let prod = register(Box::new(|c| {
+        c.environment = Environment::Production;
+        c.redirect_uris = vec!["https://bank.example.kz/cb".parse().unwrap()];
+    }))
+    .await
+    .expect("https in production");
     assert_eq!(prod.profile, ClientProfile::Fapi2);
     let ps256_key = ClientKey::rsa("ps", 2048, Some("PS256"));
     let ok = register(Box::new(move |c| c.jwks = Some(ps256_key.jwks.clone()))).await.expect("a PS256 key, sandbox loopback");

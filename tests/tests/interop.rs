@@ -24,7 +24,8 @@ async fn run_rp_with(program: &str, args: &[&str], env: &[(&str, &str)], tweak: 
     tanu.consent(&citizen, &client.id, "profile iin offline_access").await;
     let out = tokio::task::spawn_blocking({
         // A private_key_jwt client has no secret.
-        let (program, args, base, id, secret) = (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), tanu.base.clone(), client.id.to_string(), secret.unwrap_or_default());
+        let (program, args, base, id, secret) =
+            (program.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), tanu.base.clone(), client.id.to_string(), secret.unwrap_or_default());
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move || {
             Command::new(program)

@@ -64,12 +64,8 @@ async fn no_iin_token_secret_or_code_in_any_log_line() {
     never.extend([BROKEN.to_owned(), secret.unwrap()]);
 
     let unreachable = Tanu::start_face(|c| {
-        c.biometrics.registry_http = Some(tanu_biometrics::registry::HttpRegistryConfig {
-            base_url: "http://127.0.0.1:9".into(),
-            retries: 1,
-            retry_base_ms: 1,
-            ..Default::default()
-        });
+        c.biometrics.registry_http =
+            Some(tanu_biometrics::registry::HttpRegistryConfig { base_url: "http://127.0.0.1:9".into(), retries: 1, retry_base_ms: 1, ..Default::default() });
     })
     .await;
     let (client, _) = unreachable.client(REDIRECT, |_| {}).await;

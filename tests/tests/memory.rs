@@ -74,7 +74,15 @@ async fn twenty_hostile_uploads_while_a_citizen_signs_in_stay_under_500_mb() {
             let (id, token) = (interaction(url), csrf(body));
             let mut statuses = Vec::new();
             for _ in 0..10 {
-                let resp = b.http.post(tanu.url(&format!("/login/{id}/frame"))).header("content-type", "image/png").header("x-csrf-token", &token).body(bomb.clone()).send().await.unwrap();
+                let resp = b
+                    .http
+                    .post(tanu.url(&format!("/login/{id}/frame")))
+                    .header("content-type", "image/png")
+                    .header("x-csrf-token", &token)
+                    .body(bomb.clone())
+                    .send()
+                    .await
+                    .unwrap();
                 statuses.push(resp.status().as_u16());
             }
             statuses
@@ -110,12 +118,8 @@ async fn twenty_hostile_uploads_while_a_citizen_signs_in_stay_under_500_mb() {
         })
     });
 
-    let (bomb_statuses, flood_statuses, svg_results, claims) = tokio::join!(
-        join_all(frame_bombs),
-        join_all(floods),
-        join_all(svgs),
-        sign_in(tanu, &client, &secret, 3.7),
-    );
+    let (bomb_statuses, flood_statuses, svg_results, claims) =
+        tokio::join!(join_all(frame_bombs), join_all(floods), join_all(svgs), sign_in(tanu, &client, &secret, 3.7),);
     assert_eq!(claims["userinfo"]["family_name"], "Miranda", "the citizen signed in, the code was exchanged, userinfo answered");
     for statuses in &bomb_statuses {
         assert!(statuses.iter().all(|s| *s == 200), "a bomb frame is dropped as undecodable, not fatal: {statuses:?}");

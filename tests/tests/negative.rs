@@ -39,7 +39,11 @@ async fn redirect_uri_variants_are_refused_without_redirecting() {
 async fn unknown_or_missing_client_gets_an_error_page() {
     let tanu = Tanu::start().await;
     let browser = Browser::new(&tanu);
-    for q in ["/authorize?client_id=nobody&redirect_uri=https%3A%2F%2Frp.example.kz%2Fcb&response_type=code", "/authorize?response_type=code", "/authorize?client_id=%00%01"] {
+    for q in [
+        "/authorize?client_id=nobody&redirect_uri=https%3A%2F%2Frp.example.kz%2Fcb&response_type=code",
+        "/authorize?response_type=code",
+        "/authorize?client_id=%00%01",
+    ] {
         assert!(matches!(browser.navigate(&tanu.url(q)).await, Landing::Page { status: 400, .. }), "{q}");
     }
 }
@@ -127,13 +131,33 @@ async fn token_endpoint_refusals() {
     let cases: Vec<(Option<(&str, &str)>, Vec<(&str, &str)>, u16, &str)> = vec![
         (f.auth(), vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB)], 400, "invalid_request"),
         (f.auth(), vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", "short")], 400, "invalid_request"),
-        (f.auth(), vec![("grant_type", "authorization_code"), ("code", "not-a-code"), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)], 400, "invalid_grant"),
+        (
+            f.auth(),
+            vec![("grant_type", "authorization_code"), ("code", "not-a-code"), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)],
+            400,
+            "invalid_grant",
+        ),
         (f.auth(), vec![("grant_type", "password"), ("username", "a"), ("password", "b")], 400, "unsupported_grant_type"),
         (f.auth(), vec![("code", &code)], 400, "invalid_request"),
-        (Some((f.client.id.as_str(), "wrong-secret")), vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)], 401, "invalid_client"),
-        (Some(("tanu-nobody", "x")), vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)], 401, "invalid_client"),
+        (
+            Some((f.client.id.as_str(), "wrong-secret")),
+            vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)],
+            401,
+            "invalid_client",
+        ),
+        (
+            Some(("tanu-nobody", "x")),
+            vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)],
+            401,
+            "invalid_client",
+        ),
         (None, vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier)], 401, "invalid_client"),
-        (f.auth(), vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier), ("client_secret", "also")], 400, "invalid_request"),
+        (
+            f.auth(),
+            vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &pkce.verifier), ("client_secret", "also")],
+            400,
+            "invalid_request",
+        ),
     ];
     for (auth, form, status, error) in cases {
         let (s, body) = f.token(auth, &form).await;
@@ -147,10 +171,21 @@ async fn token_endpoint_refusals() {
     assert_eq!(s, 400, "a code is spent by its first use");
     // Redirect URI must be the one the code was issued for.
     let (code, pkce) = fresh_code(&f).await;
-    let (s, body) = f.token(f.auth(), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://rp.example.kz/cb/"), ("code_verifier", &pkce.verifier)]).await;
+    let (s, body) = f
+        .token(
+            f.auth(),
+            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://rp.example.kz/cb/"), ("code_verifier", &pkce.verifier)],
+        )
+        .await;
     assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
     // Wrong Basic header shapes.
-    let r = reqwest::Client::new().post(f.tanu.url("/token")).header("Authorization", "Basic !!!").form(&[("grant_type", "authorization_code")]).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(f.tanu.url("/token"))
+        .header("Authorization", "Basic !!!")
+        .form(&[("grant_type", "authorization_code")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
     // Not a form.
@@ -158,7 +193,13 @@ async fn token_endpoint_refusals() {
     assert_eq!(r.status(), 400);
     // Oversized body.
     let big = "a".repeat(100_000);
-    let r = reqwest::Client::new().post(f.tanu.url("/token")).basic_auth(f.client.id.as_str(), Some(&f.secret)).form(&[("grant_type", "authorization_code"), ("code", &big)]).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(f.tanu.url("/token"))
+        .basic_auth(f.client.id.as_str(), Some(&f.secret))
+        .form(&[("grant_type", "authorization_code"), ("code", &big)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413, "over the body budget, refused before it is read");
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
 }
@@ -207,7 +248,8 @@ async fn userinfo_refusals() {
     // Without the profile/iin scopes nothing but sub is released.
     let (code, pkce) = fresh_code(&f).await;
     let (_, t) = redeem(&f.tanu, &f.client.id, &f.secret, &code, CB, &pkce.verifier).await;
-    let info: serde_json::Value = http.get(f.tanu.url("/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let info: serde_json::Value =
+        http.get(f.tanu.url("/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
     assert_eq!(info.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["sub"]);
 }
 
@@ -220,7 +262,13 @@ async fn malformed_requests_never_get_a_server_error() {
         for q in junk {
             for method in ["GET", "POST"] {
                 let url = format!("{}{path}?{q}", f.tanu.base);
-                let r = http.request(method.parse().unwrap(), &url).header("content-type", "application/x-www-form-urlencoded").body(q.to_string()).send().await.unwrap();
+                let r = http
+                    .request(method.parse().unwrap(), &url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(q.to_string())
+                    .send()
+                    .await
+                    .unwrap();
                 assert!(r.status().as_u16() < 500, "{method} {path}?{q} -> {}", r.status());
             }
         }

@@ -2,7 +2,13 @@
 //! Security Event Token pushed to its endpoint, retried until accepted.
 use std::sync::{Arc, Mutex};
 
-use poem::{handler, http::StatusCode, listener::{Acceptor, Listener, TcpListener}, web::Data, EndpointExt, Route};
+use poem::{
+    handler,
+    http::StatusCode,
+    listener::{Acceptor, Listener, TcpListener},
+    web::Data,
+    EndpointExt, Route,
+};
 use sea_orm::EntityTrait;
 use tanu_idp::store::entities::event_delivery;
 use tanu_tests::*;
@@ -70,13 +76,14 @@ async fn outcome_events_are_signed_delivered_and_retried() {
         let event = &claims["events"][tanu_idp::notify::ATTEMPT_EVENT];
         let keys: Vec<&String> = event.as_object().unwrap().keys().collect();
         assert_eq!(keys, vec!["outcome", "reason", "state", "time"], "nothing more: no image, no score");
-        seen.push((event["outcome"].as_str().unwrap().to_string(), event["reason"].as_str().unwrap().to_string(), event["state"].as_str().unwrap().to_string()));
+        seen.push((
+            event["outcome"].as_str().unwrap().to_string(),
+            event["reason"].as_str().unwrap().to_string(),
+            event["state"].as_str().unwrap().to_string(),
+        ));
     }
     seen.sort();
-    assert_eq!(seen, vec![
-        ("failure".into(), "not_authenticated".into(), "rp-state-2".into()),
-        ("success".into(), "ok".into(), "rp-state-1".into()),
-    ]);
+    assert_eq!(seen, vec![("failure".into(), "not_authenticated".into(), "rp-state-2".into()), ("success".into(), "ok".into(), "rp-state-1".into()),]);
     // The receiver has answered; Tanu records the delivery just after: wait
     // (bounded) for the record rather than race it.
     let mut rows = Vec::new();

@@ -4,12 +4,12 @@
 //! OpenSSL command line against a test CA, and mail received by a real SMTP
 //! server (testkit::onboarding).
 
-use tanu_tests::onboarding::{OnboardingKit, OPERATOR_BIN};
-use tanu_tests::*;
-use tanu_tests::csrf_field as csrf;
 use tanu_idp::i18n::{Lang, Msg};
 use tanu_idp::store::onboarding::StaffRole;
 use tanu_idp::store::Citizen;
+use tanu_tests::csrf_field as csrf;
+use tanu_tests::onboarding::{OnboardingKit, OPERATOR_BIN};
+use tanu_tests::*;
 
 const INITIATOR: &str = "850501300011";
 const REVIEWER: &str = "900202400022";
@@ -54,7 +54,6 @@ async fn sign_in(tanu: &Tanu, browser: &Browser, who: &Citizen, next: &str) -> (
     }
 }
 
-
 async fn get(browser: &Browser, url: &str) -> (u16, String) {
     let r = browser.http.get(url).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
@@ -76,7 +75,8 @@ async fn post_multipart(browser: &Browser, url: &str, form: reqwest::multipart::
 }
 
 fn application_form(csrf: &str, bin: &str) -> reqwest::multipart::Form {
-    let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>alert(1)</script><circle cx="20" cy="20" r="18" fill="#00a0b0"/></svg>"##;
+    let svg =
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>alert(1)</script><circle cx="20" cy="20" r="18" fill="#00a0b0"/></svg>"##;
     reqwest::multipart::Form::new()
         .text("csrf", csrf.to_owned())
         .text("organisation_name", "АО «Пример Банк»")
@@ -253,7 +253,16 @@ async fn an_application_goes_from_filing_to_production_through_portal_and_consol
     let act_sha = between(&page, "name=\"act_sha256\" value=\"", "\"").unwrap();
     let approval = [("csrf", csrf(&page)), ("act_sha256", act_sha), ("approver", "Omarov Daniyar".to_owned()), ("date", "2026-11-24".to_owned())];
     let approval_pairs: Vec<(&str, &str)> = approval.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let document = reviewer.http.post(tanu.url(&format!("/console/applications/{id}/approval/document"))).form(&approval_pairs).send().await.unwrap().bytes().await.unwrap();
+    let document = reviewer
+        .http
+        .post(tanu.url(&format!("/console/applications/{id}/approval/document")))
+        .form(&approval_pairs)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let mut form = reqwest::multipart::Form::new();
     for (k, v) in &approval {
         form = form.text(*k, v.clone());

@@ -140,14 +140,19 @@ async fn parameters_outside_the_pushed_request_are_ignored() {
     let attacker = Pkce::new();
     let landing = s
         .browser()
-        .navigate(&authorize_with(&s, s.client.id.as_str(), &uri, &[
-            ("redirect_uri", other_cb),
-            ("state", "evil"),
-            ("scope", "openid profile"),
-            ("code_challenge", attacker.challenge.as_str()),
-            ("code_challenge_method", "S256"),
-            ("response_type", "code"),
-        ]))
+        .navigate(&authorize_with(
+            &s,
+            s.client.id.as_str(),
+            &uri,
+            &[
+                ("redirect_uri", other_cb),
+                ("state", "evil"),
+                ("scope", "openid profile"),
+                ("code_challenge", attacker.challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("response_type", "code"),
+            ],
+        ))
         .await;
     let url = landing.redirect();
     assert!(url.as_str().starts_with(&format!("{CB}?")), "the pushed redirect URI: {url}");

@@ -76,22 +76,10 @@ const FIXED_HOLIDAYS: &[(u32, u32, &str, bool)] = &[
 
 /// The embedded year files: (file name, contents).
 pub const EMBEDDED_FILES: &[(&str, &str)] = &[
-    (
-        "kz-2024.toml",
-        include_str!("../../ops/calendar/kz-2024.toml"),
-    ),
-    (
-        "kz-2025.toml",
-        include_str!("../../ops/calendar/kz-2025.toml"),
-    ),
-    (
-        "kz-2026.toml",
-        include_str!("../../ops/calendar/kz-2026.toml"),
-    ),
-    (
-        "kz-2027.toml",
-        include_str!("../../ops/calendar/kz-2027.toml"),
-    ),
+    ("kz-2024.toml", include_str!("../../ops/calendar/kz-2024.toml")),
+    ("kz-2025.toml", include_str!("../../ops/calendar/kz-2025.toml")),
+    ("kz-2026.toml", include_str!("../../ops/calendar/kz-2026.toml")),
+    ("kz-2027.toml", include_str!("../../ops/calendar/kz-2027.toml")),
 ];
 
 /// Errors of the calendar.
@@ -129,9 +117,7 @@ pub enum CalendarError {
 }
 
 /// A number of working days (e.g. "within 10 working days").
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct WorkingDays(u32);
 
@@ -252,10 +238,7 @@ impl YearData {
     fn from_toml_named(s: &str, file: &str) -> Result<YearData, CalendarError> {
         toml::from_str(s).map_err(|e| CalendarError::Parse {
             file: file.to_owned(),
-            message: e.message().to_owned()
-                + &e.span()
-                    .map(|sp| format!(" (at byte {})", sp.start))
-                    .unwrap_or_default(),
+            message: e.message().to_owned() + &e.span().map(|sp| format!(" (at byte {})", sp.start)).unwrap_or_default(),
         })
     }
 }
@@ -271,12 +254,10 @@ enum DateRepr {
 impl DateRepr {
     fn into_date(self) -> Result<NaiveDate, String> {
         match self {
-            DateRepr::Str(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                .map_err(|e| format!("invalid date {s:?} (expected YYYY-MM-DD): {e}")),
+            DateRepr::Str(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| format!("invalid date {s:?} (expected YYYY-MM-DD): {e}")),
             DateRepr::Toml(dt) => match (dt.date, dt.time, dt.offset) {
                 (Some(d), None, None) => {
-                    NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-                        .ok_or_else(|| format!("invalid date {dt}"))
+                    NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day)).ok_or_else(|| format!("invalid date {dt}"))
                 }
                 _ => Err(format!("expected a date without time, got {dt}")),
             },
@@ -285,9 +266,7 @@ impl DateRepr {
 }
 
 fn de_date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
-    DateRepr::deserialize(d)?
-        .into_date()
-        .map_err(serde::de::Error::custom)
+    DateRepr::deserialize(d)?.into_date().map_err(serde::de::Error::custom)
 }
 
 fn de_opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
@@ -334,9 +313,7 @@ impl YearTable {
         in_year("kurban_ait", data.kurban_ait)?;
         // If Kurban Ait coincides with a secular holiday the secular entry is
         // kept (it still moves when on a weekend). Check such a year by hand.
-        holidays
-            .entry(data.kurban_ait)
-            .or_insert((KURBAN_AIT, true));
+        holidays.entry(data.kurban_ait).or_insert((KURBAN_AIT, true));
 
         // Moved days off for secular holidays on a weekend, in date order.
         // Computed from the law alone; transfers must not contradict them.
@@ -350,9 +327,7 @@ impl YearTable {
                 t = next_day(t)?;
             }
             if t.year() != y {
-                return Err(inconsistent(format!(
-                    "the day off for the holiday on {h} would move into the next year ({t})"
-                )));
+                return Err(inconsistent(format!("the day off for the holiday on {h} would move into the next year ({t})")));
             }
             moved.insert(t, h);
         }
@@ -362,51 +337,33 @@ impl YearTable {
         let mut working: BTreeSet<NaiveDate> = BTreeSet::new();
         for t in &data.transfers {
             if t.working.is_none() && t.off.is_none() {
-                return Err(inconsistent(
-                    "a [[transfer]] has neither `working` nor `off`".into(),
-                ));
+                return Err(inconsistent("a [[transfer]] has neither `working` nor `off`".into()));
             }
             if let Some(w) = t.working {
                 in_year("transfer.working", w)?;
                 if !is_weekend(w) {
-                    return Err(inconsistent(format!(
-                        "transfer.working {w} is a {}, not a Saturday or Sunday",
-                        w.weekday()
-                    )));
+                    return Err(inconsistent(format!("transfer.working {w} is a {}, not a Saturday or Sunday", w.weekday())));
                 }
                 if let Some((name, _)) = holidays.get(&w) {
-                    return Err(inconsistent(format!(
-                        "transfer.working {w} is a holiday ({name})"
-                    )));
+                    return Err(inconsistent(format!("transfer.working {w} is a holiday ({name})")));
                 }
                 if off.contains(&w) || !working.insert(w) {
-                    return Err(inconsistent(format!(
-                        "{w} appears in more than one transfer"
-                    )));
+                    return Err(inconsistent(format!("{w} appears in more than one transfer")));
                 }
             }
             if let Some(o) = t.off {
                 in_year("transfer.off", o)?;
                 if is_weekend(o) {
-                    return Err(inconsistent(format!(
-                        "transfer.off {o} is a {}, already a day off",
-                        o.weekday()
-                    )));
+                    return Err(inconsistent(format!("transfer.off {o} is a {}, already a day off", o.weekday())));
                 }
                 if let Some((name, _)) = holidays.get(&o) {
-                    return Err(inconsistent(format!(
-                        "transfer.off {o} is already a holiday ({name})"
-                    )));
+                    return Err(inconsistent(format!("transfer.off {o} is already a holiday ({name})")));
                 }
                 if let Some(from) = moved.get(&o) {
-                    return Err(inconsistent(format!(
-                        "transfer.off {o} is already the moved day off for the holiday on {from}"
-                    )));
+                    return Err(inconsistent(format!("transfer.off {o} is already the moved day off for the holiday on {from}")));
                 }
                 if working.contains(&o) || !off.insert(o) {
-                    return Err(inconsistent(format!(
-                        "{o} appears in more than one transfer"
-                    )));
+                    return Err(inconsistent(format!("{o} appears in more than one transfer")));
                 }
             }
         }
@@ -443,9 +400,7 @@ impl Calendar {
         for data in years {
             let y = data.year;
             if map.contains_key(&y) {
-                return Err(CalendarError::Inconsistent(format!(
-                    "year {y} loaded twice"
-                )));
+                return Err(CalendarError::Inconsistent(format!("year {y} loaded twice")));
             }
             map.insert(y, YearTable::build(data)?);
         }
@@ -468,14 +423,11 @@ impl Calendar {
     ///
     /// Only if the embedded files are invalid, which the crate's tests rule out.
     pub fn embedded() -> Calendar {
-        Self::from_files(EMBEDDED_FILES.iter().copied())
-            .expect("embedded ops/calendar files are valid")
+        Self::from_files(EMBEDDED_FILES.iter().copied()).expect("embedded ops/calendar files are valid")
     }
 
     /// The calendar from `(file name, TOML text)` pairs, as [`year_files`] reads them.
-    pub fn from_files<'a>(
-        files: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Calendar, CalendarError> {
+    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Calendar, CalendarError> {
         let mut years = Vec::new();
         for (name, text) in files {
             let file_year: i32 = name
@@ -483,17 +435,10 @@ impl Calendar {
                 .and_then(|s| s.strip_suffix(".toml"))
                 .filter(|s| s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|s| s.parse().ok())
-                .ok_or_else(|| {
-                    CalendarError::Inconsistent(format!(
-                        "calendar file name {name:?} is not kz-YYYY.toml"
-                    ))
-                })?;
+                .ok_or_else(|| CalendarError::Inconsistent(format!("calendar file name {name:?} is not kz-YYYY.toml")))?;
             let data = YearData::from_toml_named(text, name)?;
             if data.year != file_year {
-                return Err(CalendarError::Inconsistent(format!(
-                    "{name} declares year = {}",
-                    data.year
-                )));
+                return Err(CalendarError::Inconsistent(format!("{name} declares year = {}", data.year)));
             }
             years.push(data);
         }
@@ -512,10 +457,7 @@ impl Calendar {
 
     /// What kind of day `date` is. Errors if its year is not loaded.
     pub fn day_kind(&self, date: NaiveDate) -> Result<DayKind, CalendarError> {
-        let table = self
-            .years
-            .get(&date.year())
-            .ok_or(CalendarError::YearNotLoaded(date.year()))?;
+        let table = self.years.get(&date.year()).ok_or(CalendarError::YearNotLoaded(date.year()))?;
         Ok(match table.special.get(&date) {
             Some(k) => k.clone(),
             None if is_weekend(date) => DayKind::Weekend,
@@ -531,11 +473,7 @@ impl Calendar {
     /// The `n`-th working day strictly after `start` ("within N working days
     /// from receipt": the day of receipt never counts, even if it is a working
     /// day). `n = 0` returns `start`.
-    pub fn add_working_days(
-        &self,
-        start: NaiveDate,
-        n: WorkingDays,
-    ) -> Result<NaiveDate, CalendarError> {
+    pub fn add_working_days(&self, start: NaiveDate, n: WorkingDays) -> Result<NaiveDate, CalendarError> {
         let mut d = start;
         let mut left = n.get();
         while left > 0 {
@@ -550,16 +488,8 @@ impl Calendar {
     /// Number of working days `d` with `from < d <= to`; negative (the count
     /// of working days with `to < d <= from`) if `to < from`. Useful for
     /// "working days left": `working_days_between(today, deadline_day)`.
-    pub fn working_days_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<i64, CalendarError> {
-        let (lo, hi, sign) = if to >= from {
-            (from, to, 1)
-        } else {
-            (to, from, -1)
-        };
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, CalendarError> {
+        let (lo, hi, sign) = if to >= from { (from, to, 1) } else { (to, from, -1) };
         let mut count = 0i64;
         let mut d = lo;
         while d < hi {
@@ -586,11 +516,7 @@ impl Calendar {
     /// ([`Calendar::add_working_days`]), and the deadline is the **end** of
     /// that local day, i.e. the next local midnight, in UTC. The returned
     /// instant is exclusive: the action must happen strictly before it.
-    pub fn deadline_after(
-        &self,
-        received_at: DateTime<Utc>,
-        n: WorkingDays,
-    ) -> Result<DateTime<Utc>, CalendarError> {
+    pub fn deadline_after(&self, received_at: DateTime<Utc>, n: WorkingDays) -> Result<DateTime<Utc>, CalendarError> {
         let local = received_at.with_timezone(&ALMATY).date_naive();
         let day = self.add_working_days(local, n)?;
         end_of_local_day(day)
@@ -604,9 +530,7 @@ impl Calendar {
 /// exist (clock jumped over it) the offset in force at that wall-clock time
 /// interpreted as UTC is used. Neither happens for Asia/Almaty after 2024.
 pub fn end_of_local_day(date: NaiveDate) -> Result<DateTime<Utc>, CalendarError> {
-    let midnight = next_day(date)?
-        .and_hms_opt(0, 0, 0)
-        .ok_or(CalendarError::OutOfRange)?;
+    let midnight = next_day(date)?.and_hms_opt(0, 0, 0).ok_or(CalendarError::OutOfRange)?;
     match ALMATY.from_local_datetime(&midnight) {
         LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
         LocalResult::Ambiguous(_, later) => Ok(later.with_timezone(&Utc)),
@@ -629,9 +553,7 @@ pub fn end_of_local_day(date: NaiveDate) -> Result<DateTime<Utc>, CalendarError>
 /// Only if the result is outside chrono's date range (year ±262,000).
 pub fn add_calendar_months(received_at: DateTime<Utc>, months: u32) -> DateTime<Utc> {
     let local = received_at.with_timezone(&ALMATY).date_naive();
-    let day = local
-        .checked_add_months(Months::new(months))
-        .expect("date within chrono's range");
+    let day = local.checked_add_months(Months::new(months)).expect("date within chrono's range");
     end_of_local_day(day).expect("date within chrono's range")
 }
 

@@ -83,13 +83,7 @@ impl Trust {
 /// Verifies a detached CMS signature (DER or PEM) over `document` at `at`
 /// (the signing time the verification is judged at), and, when
 /// `expected_bin` is given, that the signer acts for that organisation.
-pub fn verify_detached(
-    document: &[u8],
-    signature: &[u8],
-    trust: &Trust,
-    expected_bin: Option<&Bin>,
-    at: DateTime<Utc>,
-) -> Result<Signer, EdsError> {
+pub fn verify_detached(document: &[u8], signature: &[u8], trust: &Trust, expected_bin: Option<&Bin>, at: DateTime<Utc>) -> Result<Signer, EdsError> {
     let (mut cms, der) = if signature.starts_with(b"-----BEGIN") {
         let cms = CmsContentInfo::from_pem(signature).map_err(|_| EdsError::NotCms)?;
         let der = cms.to_der().map_err(|_| EdsError::NotCms)?;
@@ -105,9 +99,7 @@ pub fn verify_detached(
         }
         let lookup = b.add_lookup(X509Lookup::file()).map_err(err)?;
         for crl in &trust.crl_files {
-            lookup
-                .load_crl_file(crl, openssl::ssl::SslFiletype::PEM)
-                .map_err(|e| EdsError::Trust(format!("CRL {}: {e}", crl.display())))?;
+            lookup.load_crl_file(crl, openssl::ssl::SslFiletype::PEM).map_err(|e| EdsError::Trust(format!("CRL {}: {e}", crl.display())))?;
         }
         let mut param = X509VerifyParam::new().map_err(err)?;
         param.set_time(at.timestamp() as _);
@@ -120,29 +112,22 @@ pub fn verify_detached(
         b.set_param(&param).map_err(err)?;
         b.build()
     };
-    cms.verify(None, Some(&store), Some(document), None, CMSOptions::BINARY | CMSOptions::DETACHED)
-        .map_err(|e| EdsError::Invalid(describe(&e)))?;
+    cms.verify(None, Some(&store), Some(document), None, CMSOptions::BINARY | CMSOptions::DETACHED).map_err(|e| EdsError::Invalid(describe(&e)))?;
     // The verified signer's certificate, to read the subject.
     let pkcs7 = Pkcs7::from_der(&der).map_err(|_| EdsError::NotCms)?;
     let none = Stack::new().map_err(|e| EdsError::Trust(e.to_string()))?;
     let signers = pkcs7.signers(&none, Pkcs7Flags::empty()).map_err(|e| EdsError::Invalid(describe(&e)))?;
     let cert = signers.iter().next().ok_or_else(|| EdsError::Invalid("no signer certificate".into()))?;
-    let entry = |nid: Nid| -> Vec<String> {
-        cert.subject_name().entries_by_nid(nid).filter_map(|e| e.data().to_string().ok()).collect()
-    };
+    let entry = |nid: Nid| -> Vec<String> { cert.subject_name().entries_by_nid(nid).filter_map(|e| e.data().to_string().ok()).collect() };
     let digits = |prefix: &str, values: &[String]| {
-        values
-            .iter()
-            .find_map(|v| v.strip_prefix(prefix).filter(|d| d.len() == 12 && d.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned))
+        values.iter().find_map(|v| v.strip_prefix(prefix).filter(|d| d.len() == 12 && d.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned))
     };
     let iin = digits("IIN", &entry(Nid::SERIALNUMBER)).ok_or(EdsError::NoIin)?;
     let bin = digits("BIN", &entry(Nid::ORGANIZATIONALUNITNAME));
     if let Some(expected) = expected_bin {
         match &bin {
             None => return Err(EdsError::NoBin),
-            Some(found) if found != expected.as_str() => {
-                return Err(EdsError::WrongBin { expected: expected.as_str().into(), found: found.clone() })
-            }
+            Some(found) if found != expected.as_str() => return Err(EdsError::WrongBin { expected: expected.as_str().into(), found: found.clone() }),
             Some(_) => {}
         }
     }

@@ -12,8 +12,5 @@ pub use tanu_core::ids;
 pub mod onboarding;
 pub mod temporal;
 
-pub use calendar::{
-    add_calendar_months, end_of_local_day, Calendar, CalendarError, DayKind, Transfer, WorkingDays,
-    YearData, ALMATY,
-};
+pub use calendar::{add_calendar_months, end_of_local_day, Calendar, CalendarError, DayKind, Transfer, WorkingDays, YearData, ALMATY};
 pub use ids::{kz_check_digit_valid, Bin, BinError};

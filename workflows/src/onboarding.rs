@@ -255,12 +255,26 @@ pub struct Deadline {
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Effect {
     /// Tell `to` that the application moved (every transition).
-    Notify { to: Side, step: Step, event: String },
-    Remind { to: Side, step: Step, due: DateTime<Utc> },
+    Notify {
+        to: Side,
+        step: Step,
+        event: String,
+    },
+    Remind {
+        to: Side,
+        step: Step,
+        due: DateTime<Utc>,
+    },
     /// An operator-side deadline passed: the supervisor is told.
-    Breach { step: Step, due: DateTime<Utc> },
+    Breach {
+        step: Step,
+        due: DateTime<Utc>,
+    },
     /// An initiator-side deadline passed: the application lapsed.
-    Lapse { step: Step, due: DateTime<Utc> },
+    Lapse {
+        step: Step,
+        due: DateTime<Utc>,
+    },
 }
 
 /// An application's whole state: what the workflow keeps and the UIs show.
@@ -373,10 +387,7 @@ impl Application {
             self.enter(next, at, calendar)?;
         }
         let event = action.name().to_owned();
-        Ok(vec![
-            Effect::Notify { to: Side::Initiator, step: self.step, event: event.clone() },
-            Effect::Notify { to: Side::Operator, step: self.step, event },
-        ])
+        Ok(vec![Effect::Notify { to: Side::Initiator, step: self.step, event: event.clone() }, Effect::Notify { to: Side::Operator, step: self.step, event }])
     }
 
     /// §16: whether testing has reached a positive result (the act may follow).

@@ -163,7 +163,6 @@ fn parse_calendar(files: &[String]) -> Result<Calendar, String> {
 }
 
 impl OnboardingWorkflow {
-
     /// Procedure time: the filing time plus the elapsed workflow time, scaled.
     fn procedure_time(&self, workflow_now: Option<SystemTime>) -> DateTime<Utc> {
         let elapsed = match (self.started, workflow_now) {
@@ -198,18 +197,14 @@ impl OnboardingWorkflow {
         // Filed here, not in `run`, so that an update arriving with the first
         // workflow task already finds the application.
         let calendar = parse_calendar(&input.calendar_years).ok();
-        let application = calendar
-            .as_ref()
-            .and_then(|c| Application::filed(input.application_id.clone(), input.filed_at, input.filed_by.clone(), c).ok());
+        let application = calendar.as_ref().and_then(|c| Application::filed(input.application_id.clone(), input.filed_at, input.filed_by.clone(), c).ok());
         OnboardingWorkflow { input, started: None, last_seen: None, application, inbox: VecDeque::new(), calendar }
     }
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Step> {
         let started = ctx.workflow_time();
-        let calendar = ctx
-            .state(|s| s.calendar.clone())
-            .ok_or_else(|| ApplicationFailure::new("the workflow's calendar files do not parse"))?;
+        let calendar = ctx.state(|s| s.calendar.clone()).ok_or_else(|| ApplicationFailure::new("the workflow's calendar files do not parse"))?;
         let Some(app) = ctx.state(|s| s.application.clone()) else {
             // Only a calendar without the filing year gets here.
             let year = ctx.state(|s| s.input.filed_at.format("%Y").to_string());

@@ -6,8 +6,8 @@ use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::pkey::PKey;
 use openssl::x509::X509;
 use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, KeyIdMethod, KeyPair,
-    KeyUsagePurpose, RevocationReason, RevokedCertParams, SerialNumber,
+    date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
+    RevokedCertParams, SerialNumber,
 };
 use tanu_workflows::eds::{verify_detached, EdsError, Trust};
 use tanu_workflows::Bin;
@@ -71,10 +71,7 @@ fn usages() -> Vec<KeyUsagePurpose> {
 fn sign(s: &Signer, document: &[u8]) -> Vec<u8> {
     let cert = X509::from_pem(s.cert_pem.as_bytes()).unwrap();
     let key = PKey::private_key_from_pem(s.key_pem.as_bytes()).unwrap();
-    CmsContentInfo::sign(Some(&cert), Some(&key), None, Some(document), CMSOptions::DETACHED | CMSOptions::BINARY)
-        .unwrap()
-        .to_der()
-        .unwrap()
+    CmsContentInfo::sign(Some(&cert), Some(&key), None, Some(document), CMSOptions::DETACHED | CMSOptions::BINARY).unwrap().to_der().unwrap()
 }
 
 fn crl(pki: &Pki, revoked: &[u64]) -> std::path::PathBuf {

@@ -90,11 +90,8 @@ fn worker(client: Client, queue: &str, ports: Arc<Recorder>) -> WorkerGuard {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
-            let options = WorkerOptions::new(&queue)
-                .register_workflow::<OnboardingWorkflow>()
-                .unwrap()
-                .register_activities(OnboardingActivities { ports })
-                .build();
+            let options =
+                WorkerOptions::new(&queue).register_workflow::<OnboardingWorkflow>().unwrap().register_activities(OnboardingActivities { ports }).build();
             let mut worker = Worker::new(&runtime, client, options).unwrap();
             tx.send(worker.shutdown_handle()).unwrap();
             let _ = worker.run().await;

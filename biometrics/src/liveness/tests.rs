@@ -222,7 +222,9 @@ fn a_blink_is_both_eyes_briefly() {
 
 #[test]
 fn two_challenges_are_each_answered_in_their_own_window() {
-    let s = Schedule { steps: vec![Step { challenge: Challenge::TurnLeft, revealed_at_ms: 9 * 125 }, Step { challenge: Challenge::Blink, revealed_at_ms: 19 * 125 }] };
+    let s = Schedule {
+        steps: vec![Step { challenge: Challenge::TurnLeft, revealed_at_ms: 9 * 125 }, Step { challenge: Challenge::Blink, revealed_at_ms: 19 * 125 }],
+    };
     // The head comes back from the turn during the blink's window: that is not another gesture.
     let back = |i: u32| match i {
         11 => -10.0,

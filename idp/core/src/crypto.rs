@@ -2,11 +2,23 @@
 //! token hashing for storage, client-secret hashing (HMAC-SHA-256, with
 //! Argon2 kept only to verify hashes stored before) and sealing of secrets at
 //! rest (AES-256-GCM).
-use std::sync::{atomic::{AtomicU64, AtomicUsize, Ordering}, Arc};
+use std::sync::{
+    atomic::{AtomicU64, AtomicUsize, Ordering},
+    Arc,
+};
 
-use aes_gcm::{aead::{Aead, KeyInit}, Aes256Gcm, Nonce};
-use argon2::{password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString}, Argon2};
-use base64::{engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD}, Engine};
+use aes_gcm::{
+    aead::{Aead, KeyInit},
+    Aes256Gcm, Nonce,
+};
+use argon2::{
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use base64::{
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+    Engine,
+};
 use rand::{rngs::OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
@@ -38,16 +50,11 @@ pub fn token_hash(token: &str) -> String {
 /// [`ClientSecrets`]; kept for tests of the migration path.
 pub fn argon2_hash(secret: &str) -> Result<String, CryptoError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| CryptoError::Hash(e.to_string()))
+    Argon2::default().hash_password(secret.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| CryptoError::Hash(e.to_string()))
 }
 
 fn argon2_verify(secret: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
+    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
 /// The shortest client secret Tanu hashes: 43 characters, the base64url
@@ -230,9 +237,7 @@ impl MasterKey {
         }
         let (nonce, ct) = raw.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| CryptoError::Unseal)?;
-        self.aead
-            .decrypt(&Nonce::from(nonce), aes_gcm::aead::Payload { msg: ct, aad: context.as_bytes() })
-            .map_err(|_| CryptoError::Unseal)
+        self.aead.decrypt(&Nonce::from(nonce), aes_gcm::aead::Payload { msg: ct, aad: context.as_bytes() }).map_err(|_| CryptoError::Unseal)
     }
 }
 
@@ -345,7 +350,13 @@ mod tests {
     async fn argon2_runs_at_most_the_bound_at_once() {
         let cs = ClientSecrets::with_argon2_bound(&master(), 2);
         let old = argon2_hash("legacy").unwrap();
-        let tasks: Vec<_> = (0..8).map(|_| { let cs = cs.clone(); let old = old.clone(); tokio::spawn(async move { cs.verify("nope", &old).await }) }).collect();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let cs = cs.clone();
+                let old = old.clone();
+                tokio::spawn(async move { cs.verify("nope", &old).await })
+            })
+            .collect();
         for t in tasks {
             assert_eq!(t.await.unwrap(), SecretCheck::Invalid);
         }

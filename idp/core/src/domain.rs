@@ -32,9 +32,12 @@ impl ClientId {
 impl FromStr for ClientId {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, ParseError> {
-        let ok = (1..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if ok { Ok(Self(s.to_string())) } else { Err(ParseError::ClientId) }
+        let ok = (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(ParseError::ClientId)
+        }
     }
 }
 impl TryFrom<String> for ClientId {
@@ -84,8 +87,7 @@ impl RedirectUri {
     /// http is allowed only on loopback hosts (native apps, sandbox testing).
     pub fn is_secure_or_loopback(&self) -> bool {
         let Ok(u) = url::Url::parse(self.as_str()) else { return false };
-        u.scheme() == "https"
-            || (u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")))
+        u.scheme() == "https" || (u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")))
     }
 }
 

@@ -23,14 +23,7 @@ const WEIGHTS_2: [u32; 11] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
 /// Returns `None` when both passes give 10, i.e. no valid number can start
 /// with these 11 digits. Every element of `digits` must be `0..=9`.
 pub fn kz_check_digit(digits: &[u8; 11]) -> Option<u8> {
-    let pass = |weights: &[u32; 11]| -> u32 {
-        digits
-            .iter()
-            .zip(weights)
-            .map(|(&d, &w)| u32::from(d) * w)
-            .sum::<u32>()
-            % 11
-    };
+    let pass = |weights: &[u32; 11]| -> u32 { digits.iter().zip(weights).map(|(&d, &w)| u32::from(d) * w).sum::<u32>() % 11 };
     let mut c = pass(&WEIGHTS_1);
     if c == 10 {
         c = pass(&WEIGHTS_2);
@@ -171,22 +164,13 @@ mod tests {
         assert_eq!(b.digits(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 3]);
         // Same prefix, any other check digit is wrong.
         for c in (0..=9).filter(|&c| c != 3) {
-            assert_eq!(
-                format!("12345678901{c}").parse::<Bin>(),
-                Err(BinError::BadCheckDigit)
-            );
+            assert_eq!(format!("12345678901{c}").parse::<Bin>(), Err(BinError::BadCheckDigit));
         }
     }
 
     #[test]
     fn computed_examples_roundtrip() {
-        for first11 in [
-            "99034000000",
-            "05014000001",
-            "19124000123",
-            "20084000777",
-            "00000000000",
-        ] {
+        for first11 in ["99034000000", "05014000001", "19124000123", "20084000777", "00000000000"] {
             let s = with_check_digit(first11);
             let b: Bin = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(b.as_str(), s);
@@ -203,10 +187,7 @@ mod tests {
         // second pass 6*3 + 5*5 = 43, 43 mod 11 = 10 -> no valid check digit.
         assert_eq!(kz_check_digit(&[6, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0]), None);
         for c in 0..=9 {
-            assert_eq!(
-                format!("60500000000{c}").parse::<Bin>(),
-                Err(BinError::BadCheckDigit)
-            );
+            assert_eq!(format!("60500000000{c}").parse::<Bin>(), Err(BinError::BadCheckDigit));
         }
         // Another one found by search (verified with the same algorithm).
         assert_eq!(kz_check_digit(&[0, 6, 8, 7, 0, 9, 8, 6, 1, 1, 9]), None);
@@ -216,10 +197,7 @@ mod tests {
     fn wrong_length_and_non_digits() {
         assert_eq!("".parse::<Bin>(), Err(BinError::WrongLength(0)));
         assert_eq!("12345678901".parse::<Bin>(), Err(BinError::WrongLength(11)));
-        assert_eq!(
-            "1234567890134".parse::<Bin>(),
-            Err(BinError::WrongLength(13))
-        );
+        assert_eq!("1234567890134".parse::<Bin>(), Err(BinError::WrongLength(13)));
         assert_eq!("12345678901a".parse::<Bin>(), Err(BinError::NotDigits));
         assert_eq!(" 23456789013".parse::<Bin>(), Err(BinError::NotDigits));
         assert_eq!("-23456789013".parse::<Bin>(), Err(BinError::NotDigits));
@@ -230,12 +208,8 @@ mod tests {
     #[test]
     fn check_digit_valid_rejects_non_digit_values() {
         assert!(kz_check_digit_valid(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
-        assert!(!kz_check_digit_valid(&[
-            1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11
-        ]));
-        assert!(!kz_check_digit_valid(&[
-            b'1', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
-        ]));
+        assert!(!kz_check_digit_valid(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]));
+        assert!(!kz_check_digit_valid(&[b'1', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
     }
 
     #[test]
@@ -246,10 +220,7 @@ mod tests {
         }
         let w: W = toml::from_str(r#"bin = "123456789013""#).unwrap();
         assert_eq!(w.bin.as_str(), "123456789013");
-        assert_eq!(
-            toml::to_string(&w).unwrap().trim(),
-            r#"bin = "123456789013""#
-        );
+        assert_eq!(toml::to_string(&w).unwrap().trim(), r#"bin = "123456789013""#);
         let err = toml::from_str::<W>(r#"bin = "123456789012""#).unwrap_err();
         assert!(err.to_string().contains("check digit"), "{err}");
         assert!(toml::from_str::<W>("bin = 123456789013").is_err());

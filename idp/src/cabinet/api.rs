@@ -56,7 +56,10 @@ fn one_error_form(r: poem::Result<poem::Response>) -> poem::Response {
                 _ => "bad_request",
             };
             let message = if status.is_server_error() { "internal error; it has been logged".to_string() } else { e.to_string() };
-            poem::web::Json(serde_json::json!({ "error": code, "message": message })).with_status(status).with_header("Cache-Control", "no-store").into_response()
+            poem::web::Json(serde_json::json!({ "error": code, "message": message }))
+                .with_status(status)
+                .with_header("Cache-Control", "no-store")
+                .into_response()
         }
     }
 }
@@ -328,11 +331,23 @@ impl CabinetApi {
 
     /// Opens access to a document: a short code and its QR code, shown once.
     #[oai(path = "/documents", method = "post")]
-    async fn open(&self, app: poem::web::Data<&Arc<App>>, docs: poem::web::Data<&Arc<Documents>>, auth: CabinetToken, body: Json<OpenIn>) -> ApiResult<OpenedOut> {
+    async fn open(
+        &self,
+        app: poem::web::Data<&Arc<App>>,
+        docs: poem::web::Data<&Arc<Documents>>,
+        auth: CabinetToken,
+        body: Json<OpenIn>,
+    ) -> ApiResult<OpenedOut> {
         let kind = DocumentKind::parse(&body.0.document).ok_or_else(|| ApiError::BadRequest(self::body("bad_request", "unknown document")))?;
         let (share, code) = docs.open(&app, &auth.0, kind).await?;
         let verify_url = super::documents::verify_url(&app, &code);
-        Ok(Json(OpenedOut { share_id: share.id, code: code.as_str().into(), expires_at: share.expires_at, qr_svg: super::documents::qr_svg(&verify_url), verify_url }))
+        Ok(Json(OpenedOut {
+            share_id: share.id,
+            code: code.as_str().into(),
+            expires_at: share.expires_at,
+            qr_svg: super::documents::qr_svg(&verify_url),
+            verify_url,
+        }))
     }
 
     /// Revokes an access before it is used.

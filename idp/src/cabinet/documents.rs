@@ -255,13 +255,7 @@ impl Documents {
 /// The operator's journal of redemptions. The citizen's side of a view is
 /// the share row itself (their access history reads it), so no subject here.
 async fn journal(app: &App, verifier: &Verifier, step: &str, outcome: Outcome) {
-    let event = Event {
-        client_id: verifier.client_id.as_deref(),
-        subject: None,
-        step,
-        outcome,
-        reason: Some(&verifier.key),
-    };
+    let event = Event { client_id: verifier.client_id.as_deref(), subject: None, step, outcome, reason: Some(&verifier.key) };
     app.journal.append_after(event).await;
 }
 

@@ -216,64 +216,70 @@ fn scope_msg(s: Scope) -> Msg {
 #[handler]
 async fn home(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = match me(app, cookies).await {
-            Ok(w) => w,
-            Err(PageError::SignIn) => return Ok(html(StatusCode::OK, HomePage { lang, notice: notice(&q) })),
-            Err(e) => return Err(e),
-        };
-        let rows = app
-            .store
-            .held_consents(&who.citizen.id, &cabinet_client_id())
-            .await?
-            .into_iter()
-            .map(|h| ConsentRow {
-                client_id: h.client.id.to_string(),
-                organisation: h.client.organisation_name.clone(),
-                system: h.client.system_name.clone(),
-                logo_uri: h.client.logo_uri.clone(),
-                claims: h.scopes.0.iter().copied().map(scope_msg).collect(),
-                granted: when(h.granted_at),
-                last_used: h.last_used.map(when),
-            })
-            .collect();
-        Ok(html(StatusCode::OK, ConsentsPage { lang, csrf: who.csrf(app), rows, notice: notice(&q) }))
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            let who = match me(app, cookies).await {
+                Ok(w) => w,
+                Err(PageError::SignIn) => return Ok(html(StatusCode::OK, HomePage { lang, notice: notice(&q) })),
+                Err(e) => return Err(e),
+            };
+            let rows = app
+                .store
+                .held_consents(&who.citizen.id, &cabinet_client_id())
+                .await?
+                .into_iter()
+                .map(|h| ConsentRow {
+                    client_id: h.client.id.to_string(),
+                    organisation: h.client.organisation_name.clone(),
+                    system: h.client.system_name.clone(),
+                    logo_uri: h.client.logo_uri.clone(),
+                    claims: h.scopes.0.iter().copied().map(scope_msg).collect(),
+                    granted: when(h.granted_at),
+                    last_used: h.last_used.map(when),
+                })
+                .collect();
+            Ok(html(StatusCode::OK, ConsentsPage { lang, csrf: who.csrf(app), rows, notice: notice(&q) }))
+        }
+        .await,
+    )
 }
 
 #[handler]
 async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
-            return Err(PageError::TooMany);
+    finish(
+        lang,
+        async {
+            if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+                return Err(PageError::TooMany);
+            }
+            let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
+            app.store
+                .insert_cabinet_login(CabinetLogin {
+                    state: state.clone(),
+                    verifier: verifier.clone(),
+                    nonce: nonce.clone(),
+                    binding_hash: token_hash(&binding),
+                    lang: lang.code().into(),
+                    created_at: Utc::now(),
+                })
+                .await?;
+            cookies.add(cookie(app, LOGIN_COOKIE, &binding, Some(600)));
+            let url = crate::first_party::AuthorizationRequest {
+                client_id: CABINET_CLIENT_ID,
+                redirect_uri: &callback_uri(app),
+                scope: "openid",
+                state: &state,
+                nonce: &nonce,
+                code_verifier: &verifier,
+                lang,
+            }
+            .url(app);
+            Ok(crate::web::see_other(url))
         }
-        let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
-        app.store
-            .insert_cabinet_login(CabinetLogin {
-                state: state.clone(),
-                verifier: verifier.clone(),
-                nonce: nonce.clone(),
-                binding_hash: token_hash(&binding),
-                lang: lang.code().into(),
-                created_at: Utc::now(),
-            })
-            .await?;
-        cookies.add(cookie(app, LOGIN_COOKIE, &binding, Some(600)));
-        let url = crate::first_party::AuthorizationRequest {
-            client_id: CABINET_CLIENT_ID,
-            redirect_uri: &callback_uri(app),
-            scope: "openid",
-            state: &state,
-            nonce: &nonce,
-            code_verifier: &verifier,
-            lang,
-        }
-        .url(app);
-        Ok(crate::web::see_other(url))
-    }
-    .await)
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -286,32 +292,35 @@ struct CallbackQuery {
 #[handler]
 async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let login = match &q.state {
-            Some(state) => app.store.take_cabinet_login(state).await?,
-            None => None,
-        };
-        let bound = cookie_value(app, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
-        let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
-            return Err(PageError::Csrf);
-        };
-        cookies.add(cookie(app, LOGIN_COOKIE, "", Some(0)));
-        let lang = Lang::from_code(&login.lang);
-        if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
-            return Ok(html(StatusCode::OK, HomePage { lang, notice: None }));
+    finish(
+        lang,
+        async {
+            let login = match &q.state {
+                Some(state) => app.store.take_cabinet_login(state).await?,
+                None => None,
+            };
+            let bound = cookie_value(app, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
+            let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
+                return Err(PageError::Csrf);
+            };
+            cookies.add(cookie(app, LOGIN_COOKIE, "", Some(0)));
+            let lang = Lang::from_code(&login.lang);
+            if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
+                return Ok(html(StatusCode::OK, HomePage { lang, notice: None }));
+            }
+            let citizen_id = redeem(app, q.code.as_deref().unwrap_or_default(), &login).await.map_err(|e| {
+                tracing::warn!(error = %e, "cabinet sign-in: code redemption failed");
+                PageError::Csrf
+            })?;
+            let citizen = app.store.citizen(&citizen_id).await?.ok_or(PageError::SignIn)?;
+            let token = random_token(32);
+            let ttl = chrono::Duration::seconds(app.config.session_ttl.min(i64::MAX as u64 / 2_000) as i64);
+            app.store.insert_cabinet_session(&token_hash(&token), &citizen.id, ttl).await?;
+            cookies.add(cookie(app, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
+            Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
         }
-        let citizen_id = redeem(app, q.code.as_deref().unwrap_or_default(), &login).await.map_err(|e| {
-            tracing::warn!(error = %e, "cabinet sign-in: code redemption failed");
-            PageError::Csrf
-        })?;
-        let citizen = app.store.citizen(&citizen_id).await?.ok_or(PageError::SignIn)?;
-        let token = random_token(32);
-        let ttl = chrono::Duration::seconds(app.config.session_ttl.min(i64::MAX as u64 / 2_000) as i64);
-        app.store.insert_cabinet_session(&token_hash(&token), &citizen.id, ttl).await?;
-        cookies.add(cookie(app, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
-        Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
-    }
-    .await)
+        .await,
+    )
 }
 
 /// Redeems the code as any relying party would (discovery, token request
@@ -324,11 +333,8 @@ async fn redeem(app: &App, code: &str, login: &CabinetLogin) -> anyhow::Result<S
     let md = CoreProviderMetadata::discover_async(IssuerUrl::new(app.config.issuer.clone())?, &http).await?;
     let rp = CoreClient::from_provider_metadata(md, openidconnect::ClientId::new(CABINET_CLIENT_ID.into()), Some(ClientSecret::new(client_secret(app))))
         .set_redirect_uri(RedirectUrl::new(callback_uri(app))?);
-    let tokens = rp
-        .exchange_code(AuthorizationCode::new(code.into()))?
-        .set_pkce_verifier(PkceCodeVerifier::new(login.verifier.clone()))
-        .request_async(&http)
-        .await?;
+    let tokens =
+        rp.exchange_code(AuthorizationCode::new(code.into()))?.set_pkce_verifier(PkceCodeVerifier::new(login.verifier.clone())).request_async(&http).await?;
     let id_token = tokens.id_token().ok_or_else(|| anyhow::anyhow!("no ID token"))?;
     let claims = id_token.claims(&rp.id_token_verifier(), &Nonce::new(login.nonce.clone()))?;
     Ok(claims.subject().to_string())
@@ -342,35 +348,41 @@ struct CsrfForm {
 #[handler]
 async fn signout(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-        check_form(app, req, &who, &f.csrf)?;
-        app.store.end_cabinet_session(&who.session_hash).await?;
-        cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
-        Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+            check_form(app, req, &who, &f.csrf)?;
+            app.store.end_cabinet_session(&who.session_hash).await?;
+            cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
+            Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
+        }
+        .await,
+    )
 }
 
 /// Takes back everything the citizen gave one relying party, at once.
 #[handler]
 async fn revoke(req: &Request, cookies: &CookieJar, Path(client): Path<String>, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-        check_form(app, req, &who, &f.csrf)?;
-        let client: ClientId = client.parse().map_err(|_| PageError::NotFound)?;
-        if client.as_str() == CABINET_CLIENT_ID {
-            return Err(PageError::NotFound);
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+            check_form(app, req, &who, &f.csrf)?;
+            let client: ClientId = client.parse().map_err(|_| PageError::NotFound)?;
+            if client.as_str() == CABINET_CLIENT_ID {
+                return Err(PageError::NotFound);
+            }
+            if !revoke_consent(app, &who.citizen, &client).await? {
+                return Err(PageError::NotFound);
+            }
+            Ok(crate::web::see_other(format!("/me?notice=revoked&lang={}", lang.code())))
         }
-        if !revoke_consent(app, &who.citizen, &client).await? {
-            return Err(PageError::NotFound);
-        }
-        Ok(crate::web::see_other(format!("/me?notice=revoked&lang={}", lang.code())))
-    }
-    .await)
+        .await,
+    )
 }
 
 /// The citizen takes back everything given to `client` (not the cabinet
@@ -531,15 +543,18 @@ struct PageQuery {
 #[handler]
 async fn history(req: &Request, cookies: &CookieJar, Query(q): Query<PageQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let page = q.page.unwrap_or(0).min(MAX_PAGE);
-        let mut all = entries(app, &who.citizen, (page + 1) * PAGE_SIZE + 1).await?;
-        let more = all.len() as u64 > (page + 1) * PAGE_SIZE;
-        let rows = all.drain(..).skip((page * PAGE_SIZE) as usize).take(PAGE_SIZE as usize).map(|e| row(&e)).collect();
-        Ok(html(StatusCode::OK, HistoryPage { lang, csrf: who.csrf(app), rows, page, more }))
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let page = q.page.unwrap_or(0).min(MAX_PAGE);
+            let mut all = entries(app, &who.citizen, (page + 1) * PAGE_SIZE + 1).await?;
+            let more = all.len() as u64 > (page + 1) * PAGE_SIZE;
+            let rows = all.drain(..).skip((page * PAGE_SIZE) as usize).take(PAGE_SIZE as usize).map(|e| row(&e)).collect();
+            Ok(html(StatusCode::OK, HistoryPage { lang, csrf: who.csrf(app), rows, page, more }))
+        }
+        .await,
+    )
 }
 
 fn download(name: &str, content_type: &str, body: Vec<u8>) -> Response {
@@ -561,42 +576,49 @@ fn neutralise(s: &str) -> String {
 #[handler]
 async fn history_csv(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let mut w = csv::Writer::from_writer(vec![]);
-        let header = ["at", "kind", "client_id", "party", "grant_id", "channel", "claims", "step", "outcome", "reason"];
-        let csv_err = |e: csv::Error| PageError::Store(StoreError::Invalid(e.to_string()));
-        w.write_record(header).map_err(csv_err)?;
-        for e in entries(app, &who.citizen, DOWNLOAD_LIMIT).await? {
-            let cells = [
-                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                e.kind.to_string(),
-                e.client_id.unwrap_or_default(),
-                e.party.unwrap_or_default(),
-                e.grant_id.unwrap_or_default(),
-                e.channel.map(|c| c.as_str().to_string()).unwrap_or_default(),
-                e.claims.join(" "),
-                e.step.unwrap_or_default(),
-                e.outcome.unwrap_or_default(),
-                e.reason.unwrap_or_default(),
-            ];
-            w.write_record(cells.iter().map(|c| neutralise(c))).map_err(csv_err)?;
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let mut w = csv::Writer::from_writer(vec![]);
+            let header = ["at", "kind", "client_id", "party", "grant_id", "channel", "claims", "step", "outcome", "reason"];
+            let csv_err = |e: csv::Error| PageError::Store(StoreError::Invalid(e.to_string()));
+            w.write_record(header).map_err(csv_err)?;
+            for e in entries(app, &who.citizen, DOWNLOAD_LIMIT).await? {
+                let cells = [
+                    e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    e.kind.to_string(),
+                    e.client_id.unwrap_or_default(),
+                    e.party.unwrap_or_default(),
+                    e.grant_id.unwrap_or_default(),
+                    e.channel.map(|c| c.as_str().to_string()).unwrap_or_default(),
+                    e.claims.join(" "),
+                    e.step.unwrap_or_default(),
+                    e.outcome.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                ];
+                w.write_record(cells.iter().map(|c| neutralise(c))).map_err(csv_err)?;
+            }
+            let body = w.into_inner().map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+            Ok(download("tanu-access-history.csv", "text/csv; charset=utf-8", body))
         }
-        let body = w.into_inner().map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
-        Ok(download("tanu-access-history.csv", "text/csv; charset=utf-8", body))
-    }
-    .await)
+        .await,
+    )
 }
 
 #[handler]
 async fn history_json(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let body = serde_json::to_vec(&entries(app, &who.citizen, DOWNLOAD_LIMIT).await?).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
-        Ok(download("tanu-access-history.json", "application/json", body))
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let body =
+                serde_json::to_vec(&entries(app, &who.citizen, DOWNLOAD_LIMIT).await?).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+            Ok(download("tanu-access-history.json", "application/json", body))
+        }
+        .await,
+    )
 }
 
 // ---------------------------------------------------------------- biometrics
@@ -604,33 +626,42 @@ async fn history_json(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<A
 #[handler]
 async fn biometrics(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let h = app.store.biometric_holding(&who.citizen.id).await?;
-        Ok(html(StatusCode::OK, BiometricsPage {
-            lang,
-            csrf: who.csrf(app),
-            consent_version: h.consent_version,
-            consent_at: h.consent_accepted_at.map(when),
-            template_at: h.template_formed_at.map(when),
-        }))
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let h = app.store.biometric_holding(&who.citizen.id).await?;
+            Ok(html(
+                StatusCode::OK,
+                BiometricsPage {
+                    lang,
+                    csrf: who.csrf(app),
+                    consent_version: h.consent_version,
+                    consent_at: h.consent_accepted_at.map(when),
+                    template_at: h.template_formed_at.map(when),
+                },
+            ))
+        }
+        .await,
+    )
 }
 
 #[handler]
 async fn withdraw(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-        check_form(app, req, &who, &f.csrf)?;
-        super::withdraw_biometrics(&app.store, &app.journal, &who.citizen, "citizen (cabinet)").await?;
-        // Every session of the citizen has ended, this one too.
-        cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
-        Ok(crate::web::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())))
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+            check_form(app, req, &who, &f.csrf)?;
+            super::withdraw_biometrics(&app.store, &app.journal, &who.citizen, "citizen (cabinet)").await?;
+            // Every session of the citizen has ended, this one too.
+            cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
+            Ok(crate::web::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())))
+        }
+        .await,
+    )
 }
 
 // ---------------------------------------------------------------- documents
@@ -700,25 +731,37 @@ async fn documents_page(app: &App, docs: &Documents, who: &Me, lang: Lang, opene
     };
     let now = Utc::now();
     let rows = app.store.document_shares(&who.citizen.id, 50).await?.iter().map(|s| share_row(s, now)).collect();
-    Ok(html(StatusCode::OK, DocumentsPage {
-        lang,
-        csrf: who.csrf(app),
-        available: available.into_iter().map(|k| (k.as_str(), document_msg(k))).collect(),
-        registry_down,
-        rows,
-        opened,
-        notice,
-    }))
+    Ok(html(
+        StatusCode::OK,
+        DocumentsPage {
+            lang,
+            csrf: who.csrf(app),
+            available: available.into_iter().map(|k| (k.as_str(), document_msg(k))).collect(),
+            registry_down,
+            rows,
+            opened,
+            notice,
+        },
+    ))
 }
 
 #[handler]
-async fn documents(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+async fn documents(
+    req: &Request,
+    cookies: &CookieJar,
+    Query(q): Query<NoticeQuery>,
+    Data(app): Data<&Arc<App>>,
+    Data(docs): Data<&Arc<Documents>>,
+) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        documents_page(app, docs, &who, lang, None, notice(&q)).await
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            documents_page(app, docs, &who, lang, None, notice(&q)).await
+        }
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -728,43 +771,55 @@ struct OpenForm {
 }
 
 #[handler]
-async fn open_document(req: &Request, cookies: &CookieJar, form: poem::Result<Form<OpenForm>>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+async fn open_document(
+    req: &Request,
+    cookies: &CookieJar,
+    form: poem::Result<Form<OpenForm>>,
+    Data(app): Data<&Arc<App>>,
+    Data(docs): Data<&Arc<Documents>>,
+) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-        check_form(app, req, &who, &f.csrf)?;
-        let kind = DocumentKind::parse(&f.document).ok_or(PageError::NotFound)?;
-        let (share, code) = match docs.open(app, &who.citizen, kind).await {
-            Ok(x) => x,
-            Err(DocumentError::NoDocument) => return Err(PageError::NotFound),
-            Err(DocumentError::Store(e)) => return Err(e.into()),
-            Err(e) => {
-                tracing::warn!(error = %e, "documents: open");
-                return documents_page(app, docs, &who, lang, None, Some(Msg::me_doc_registry_down)).await;
-            }
-        };
-        let url = super::documents::verify_url(app, &code);
-        let opened = Opened { qr_svg: super::documents::qr_svg(&url), url, code: code.as_str().to_string(), expires: when(share.expires_at) };
-        documents_page(app, docs, &who, lang, Some(opened), None).await
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+            check_form(app, req, &who, &f.csrf)?;
+            let kind = DocumentKind::parse(&f.document).ok_or(PageError::NotFound)?;
+            let (share, code) = match docs.open(app, &who.citizen, kind).await {
+                Ok(x) => x,
+                Err(DocumentError::NoDocument) => return Err(PageError::NotFound),
+                Err(DocumentError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "documents: open");
+                    return documents_page(app, docs, &who, lang, None, Some(Msg::me_doc_registry_down)).await;
+                }
+            };
+            let url = super::documents::verify_url(app, &code);
+            let opened = Opened { qr_svg: super::documents::qr_svg(&url), url, code: code.as_str().to_string(), expires: when(share.expires_at) };
+            documents_page(app, docs, &who, lang, Some(opened), None).await
+        }
+        .await,
+    )
 }
 
 #[handler]
 async fn revoke_share(req: &Request, cookies: &CookieJar, Path(id): Path<String>, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let who = me(app, cookies).await?;
-        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-        check_form(app, req, &who, &f.csrf)?;
-        // Only the citizen's own usable share: another's, a used or an expired one is not found.
-        if !app.store.revoke_document_share(&who.citizen.id, &id, Utc::now()).await? {
-            return Err(PageError::NotFound);
+    finish(
+        lang,
+        async {
+            let who = me(app, cookies).await?;
+            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+            check_form(app, req, &who, &f.csrf)?;
+            // Only the citizen's own usable share: another's, a used or an expired one is not found.
+            if !app.store.revoke_document_share(&who.citizen.id, &id, Utc::now()).await? {
+                return Err(PageError::NotFound);
+            }
+            Ok(crate::web::see_other(format!("/me/documents?notice=share_revoked&lang={}", lang.code())))
         }
-        Ok(crate::web::see_other(format!("/me/documents?notice=share_revoked&lang={}", lang.code())))
-    }
-    .await)
+        .await,
+    )
 }
 
 // ---------------------------------------------------------------- verifier page
@@ -805,7 +860,16 @@ async fn verifier_user(app: &App, cookies: &CookieJar, code: Option<&str>) -> Re
     Ok(Some((Verifier::user(app, &v), v.organisation.clone(), app.csrf_token("document verifier", &session_hash))))
 }
 
-async fn verify_view(app: &App, lang: Lang, verifier: &Verifier, organisation: String, csrf: String, code: String, error: Option<Msg>, shown: Option<Shown>) -> PageResult {
+async fn verify_view(
+    app: &App,
+    lang: Lang,
+    verifier: &Verifier,
+    organisation: String,
+    csrf: String,
+    code: String,
+    error: Option<Msg>,
+    shown: Option<Shown>,
+) -> PageResult {
     let rows = app
         .store
         .redemptions_by(&verifier.key, 50)
@@ -829,16 +893,19 @@ struct CodeQuery {
 #[handler]
 async fn verify_page(req: &Request, cookies: &CookieJar, Query(q): Query<CodeQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        // The QR code's address fills the form; redeeming is the user's press (a GET changes nothing).
-        let code = q.code.as_deref().and_then(super::documents::ShortCode::parse).map(|c| c.as_str().to_string());
-        let Some((verifier, organisation, csrf)) = verifier_user(app, cookies, code.as_deref()).await? else {
-            return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
-        };
-        let code = code.unwrap_or_default();
-        verify_view(app, lang, &verifier, organisation, csrf, code, None, None).await
-    }
-    .await)
+    finish(
+        lang,
+        async {
+            // The QR code's address fills the form; redeeming is the user's press (a GET changes nothing).
+            let code = q.code.as_deref().and_then(super::documents::ShortCode::parse).map(|c| c.as_str().to_string());
+            let Some((verifier, organisation, csrf)) = verifier_user(app, cookies, code.as_deref()).await? else {
+                return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
+            };
+            let code = code.unwrap_or_default();
+            verify_view(app, lang, &verifier, organisation, csrf, code, None, None).await
+        }
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -848,37 +915,46 @@ struct CodeForm {
 }
 
 #[handler]
-async fn verify_submit(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CodeForm>>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+async fn verify_submit(
+    req: &Request,
+    cookies: &CookieJar,
+    form: poem::Result<Form<CodeForm>>,
+    Data(app): Data<&Arc<App>>,
+    Data(docs): Data<&Arc<Documents>>,
+) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(lang, async {
-        let Some((verifier, organisation, csrf)) = verifier_user(app, cookies, None).await? else {
-            return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
-        };
-        let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-        if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
-            return Err(PageError::TooMany);
-        }
-        if !ct_eq(&csrf, &f.csrf) {
-            return Err(PageError::Csrf);
-        }
-        let (error, shown) = match docs.redeem(app, &verifier, &f.code).await {
-            Ok(v) => (None, Some(shown(&v))),
-            Err(DocumentError::TooMany(_)) => return Err(PageError::TooMany),
-            Err(DocumentError::Locked(_)) => (Some(Msg::me_verify_locked), None),
-            Err(DocumentError::InvalidCode) => (Some(Msg::me_verify_invalid), None),
-            Err(DocumentError::Store(e)) => return Err(e.into()),
-            Err(e) => {
-                tracing::warn!(error = %e, "documents: redeem");
-                (Some(Msg::me_doc_registry_down), None)
+    finish(
+        lang,
+        async {
+            let Some((verifier, organisation, csrf)) = verifier_user(app, cookies, None).await? else {
+                return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
+            };
+            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
+            if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+                return Err(PageError::TooMany);
             }
-        };
-        let mut page = verify_view(app, lang, &verifier, organisation, csrf, String::new(), error, shown).await?;
-        if error == Some(Msg::me_verify_locked) {
-            page.set_status(StatusCode::TOO_MANY_REQUESTS);
+            if !ct_eq(&csrf, &f.csrf) {
+                return Err(PageError::Csrf);
+            }
+            let (error, shown) = match docs.redeem(app, &verifier, &f.code).await {
+                Ok(v) => (None, Some(shown(&v))),
+                Err(DocumentError::TooMany(_)) => return Err(PageError::TooMany),
+                Err(DocumentError::Locked(_)) => (Some(Msg::me_verify_locked), None),
+                Err(DocumentError::InvalidCode) => (Some(Msg::me_verify_invalid), None),
+                Err(DocumentError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "documents: redeem");
+                    (Some(Msg::me_doc_registry_down), None)
+                }
+            };
+            let mut page = verify_view(app, lang, &verifier, organisation, csrf, String::new(), error, shown).await?;
+            if error == Some(Msg::me_verify_locked) {
+                page.set_status(StatusCode::TOO_MANY_REQUESTS);
+            }
+            Ok(page)
         }
-        Ok(page)
-    }
-    .await)
+        .await,
+    )
 }
 
 fn shown(v: &DocumentView) -> Shown {
@@ -915,12 +991,22 @@ fn redeem_error(e: DocumentError) -> crate::oidc::errors::OAuthError {
     use crate::oidc::errors::OAuthError;
     match e {
         DocumentError::TooMany(wait) => OAuthError::too_many(crate::oidc::errors::ErrorCode::SlowDown, "too many redemptions", wait),
-        DocumentError::Locked(wait) => OAuthError::too_many(crate::oidc::errors::ErrorCode::AccessDenied, "too many wrong codes: this verifier is locked", wait),
-        DocumentError::InvalidCode => OAuthError::with_status(StatusCode::BAD_REQUEST, crate::oidc::errors::ErrorCode::InvalidGrant, "the code is wrong, used, revoked or expired"),
-        DocumentError::NoDocument => OAuthError::with_status(StatusCode::NOT_FOUND, crate::oidc::errors::ErrorCode::InvalidGrant, "the registry no longer holds the document"),
+        DocumentError::Locked(wait) => {
+            OAuthError::too_many(crate::oidc::errors::ErrorCode::AccessDenied, "too many wrong codes: this verifier is locked", wait)
+        }
+        DocumentError::InvalidCode => {
+            OAuthError::with_status(StatusCode::BAD_REQUEST, crate::oidc::errors::ErrorCode::InvalidGrant, "the code is wrong, used, revoked or expired")
+        }
+        DocumentError::NoDocument => {
+            OAuthError::with_status(StatusCode::NOT_FOUND, crate::oidc::errors::ErrorCode::InvalidGrant, "the registry no longer holds the document")
+        }
         DocumentError::Registry(e) => {
             tracing::warn!(error = %e, "documents: registry");
-            OAuthError::with_status(StatusCode::SERVICE_UNAVAILABLE, crate::oidc::errors::ErrorCode::TemporarilyUnavailable, "the registry is unavailable; the code is still usable")
+            OAuthError::with_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::oidc::errors::ErrorCode::TemporarilyUnavailable,
+                "the registry is unavailable; the code is still usable",
+            )
         }
         DocumentError::Store(e) => OAuthError::server_error(e),
     }

@@ -28,12 +28,23 @@ pub async fn run(cmd: AuditCommand, config: &Config) -> anyhow::Result<()> {
         AuditCommand::List { json } => {
             for r in journal.records().await? {
                 if json {
-                    println!("{}", serde_json::json!({
-                        "seq": r.seq, "at": r.at, "client_id": r.client_id, "subject": r.subject,
-                        "step": r.step, "outcome": r.outcome, "reason": r.reason, "hash": r.hash,
-                    }));
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "seq": r.seq, "at": r.at, "client_id": r.client_id, "subject": r.subject,
+                            "step": r.step, "outcome": r.outcome, "reason": r.reason, "hash": r.hash,
+                        })
+                    );
                 } else {
-                    println!("{}\t{}\t{}\t{}\t{}\t{}", r.seq, r.at.to_rfc3339(), r.client_id.unwrap_or_default(), r.step, r.outcome, r.reason.unwrap_or_default());
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        r.seq,
+                        r.at.to_rfc3339(),
+                        r.client_id.unwrap_or_default(),
+                        r.step,
+                        r.outcome,
+                        r.reason.unwrap_or_default()
+                    );
                 }
             }
         }

@@ -148,9 +148,9 @@ pub fn run(cmd: BiometricsCommand, config: &Config) -> anyhow::Result<()> {
     match cmd {
         BiometricsCommand::Compare { a, b, json } => {
             let engine = engine(bio)?;
-            let result = embed(&engine, &a, bio).map_err(|e| (a.clone(), e)).and_then(|ea| {
-                embed(&engine, &b, bio).map_err(|e| (b.clone(), e)).map(|eb| MatchDecision::decide(&ea, &eb, Threshold(bio.threshold)))
-            });
+            let result = embed(&engine, &a, bio)
+                .map_err(|e| (a.clone(), e))
+                .and_then(|ea| embed(&engine, &b, bio).map_err(|e| (b.clone(), e)).map(|eb| MatchDecision::decide(&ea, &eb, Threshold(bio.threshold))));
             match result {
                 Ok(d) if json => println!("{}", serde_json::to_string(&d)?),
                 Ok(d) => println!("similarity {:.4}, threshold {:.4}: {}", d.similarity, d.threshold, if d.is_match { "match" } else { "no match" }),
@@ -224,8 +224,7 @@ fn eval(args: EvalArgs, bio: &BiometricsConfig) -> anyhow::Result<()> {
             _ => skipped += 1,
         }
     }
-    let mut refused: Vec<(&String, &str)> =
-        cache.iter().filter_map(|(f, r)| r.as_ref().err().map(|code| (f, *code))).collect();
+    let mut refused: Vec<(&String, &str)> = cache.iter().filter_map(|(f, r)| r.as_ref().err().map(|code| (f, *code))).collect();
     refused.sort();
     let genuine = scores.iter().filter(|s| s.genuine).count();
     let fusion = fusion_effect(&pairs, &cache, args.js_match_feature);
@@ -269,7 +268,13 @@ fn fusion_effect(pairs: &[(String, String, bool)], cache: &HashMap<String, Resul
     let mut parent: HashMap<&str, &str> = HashMap::new();
     fn find<'a>(p: &mut HashMap<&'a str, &'a str>, x: &'a str) -> &'a str {
         let up = *p.get(x).unwrap_or(&x);
-        if up == x { x } else { let r = find(p, up); p.insert(x, r); r }
+        if up == x {
+            x
+        } else {
+            let r = find(p, up);
+            p.insert(x, r);
+            r
+        }
     }
     for (x, y, genuine) in pairs {
         if *genuine {

@@ -115,9 +115,27 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
     let store = super::store(config).await?;
     match cmd {
         ClientsCommand::Add {
-            name, redirect_uris, post_logout_redirect_uris, env, auth_method, jwks, subject_type, id_token_alg,
-            organisation, system_name, logo_uri, policy_uri, tos_uri, notification_endpoint, backchannel_logout_uri,
-            backchannel_logout_session_required, require_pushed_authorization_requests, profile, dpop_bound_access_tokens, sector_identifier_uri, json,
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            env,
+            auth_method,
+            jwks,
+            subject_type,
+            id_token_alg,
+            organisation,
+            system_name,
+            logo_uri,
+            policy_uri,
+            tos_uri,
+            notification_endpoint,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
+            require_pushed_authorization_requests,
+            profile,
+            dpop_bound_access_tokens,
+            sector_identifier_uri,
+            json,
         } => {
             let jwks = match jwks {
                 Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),

@@ -136,7 +136,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let state = std::sync::Arc::new(crate::onboarding::worker::WorkerState::build(&config, stopped).await?);
             let worker = crate::onboarding::spawn_worker(state.clone());
-            let mail = tokio::spawn(crate::onboarding::mail::run_delivery(state.store.clone(), state.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
+            let mail =
+                tokio::spawn(crate::onboarding::mail::run_delivery(state.store.clone(), state.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
             println!("onboarding worker running (queue {}); Ctrl-C or SIGTERM stops it", config.onboarding.task_queue);
             on_signal(move || {
                 stop.send_replace(true);

@@ -66,13 +66,18 @@ pub(super) async fn frame(
         let since_last = capture.plan.last().map_or(0, |(_, n)| capture.received.saturating_sub(*n));
         let done = (all_revealed && since_last >= face.frames_after_challenge) || capture.received >= face.max_frames;
         let revealed_step = reveals.map(|_| capture.revealed.len() - 1);
-        Ok((capture.number, at_ms, revealed_step, serde_json::json!({
-            "frames": capture.received,
-            "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
-            "step": capture.revealed.len(),
-            "steps": capture.plan.len(),
-            "done": done,
-        })))
+        Ok((
+            capture.number,
+            at_ms,
+            revealed_step,
+            serde_json::json!({
+                "frames": capture.received,
+                "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
+                "step": capture.revealed.len(),
+                "steps": capture.plan.len(),
+                "done": done,
+            }),
+        ))
     });
     let (number, at_ms, revealed_step, answer) = match admitted {
         Some(Ok(x)) => x,
@@ -132,9 +137,7 @@ pub(super) async fn verify(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let taken = state.with_login(&i.id, |l| {
-        (l.iin.clone(), l.citizen_id.clone(), l.consented || l.consent_given_now, l.capture.take())
-    });
+    let taken = state.with_login(&i.id, |l| (l.iin.clone(), l.citizen_id.clone(), l.consented || l.consent_given_now, l.capture.take()));
     let Some((iin, citizen_id, consented, capture)) = taken else { return see_other(&format!("/login/{}", i.id)) };
     if !consented {
         return see_other(&format!("/login/{}/biometric-consent", i.id));
@@ -155,7 +158,14 @@ pub(super) async fn verify(
                 tracing::error!(error = %e, "face verification");
                 return html(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    FaceResultPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), code: "engine_error", reason: Msg::fail_engine, tries_left: 0 },
+                    FaceResultPage {
+                        lang: i.lang(),
+                        interaction: i.id.clone(),
+                        csrf: i.csrf(app),
+                        code: "engine_error",
+                        reason: Msg::fail_engine,
+                        tries_left: 0,
+                    },
                 );
             }
         },
@@ -168,14 +178,7 @@ pub(super) async fn verify(
 
 /// Liveness over the frames' measurements, the replay check, then the
 /// comparison.
-async fn judge(
-    app: &App,
-    state: &Arc<FaceState>,
-    i: &Interaction,
-    iin: &Iin,
-    citizen_id: Option<&str>,
-    capture: Capture,
-) -> anyhow::Result<Verdict> {
+async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, citizen_id: Option<&str>, capture: Capture) -> anyhow::Result<Verdict> {
     let schedule = capture.schedule();
     let outcome = SequenceOutcome::new(capture.frames, &schedule, &app.config.biometrics.liveness);
     let signatures = FrameSignature::of_capture(&outcome.frames);

@@ -23,9 +23,9 @@
 //! the sign-in's tries and is journalled. Failures in which a face was
 //! presented are held against (IIN pseudonym, address), every failure against
 //! the address ([`lockout`]); every step goes to the journal.
-mod lockout;
 mod decide;
 mod failure;
+mod lockout;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -194,10 +194,7 @@ impl Authenticator for FaceAuthenticator {
 
 #[handler]
 fn script() -> Response {
-    SCRIPT
-        .with_content_type("text/javascript; charset=utf-8")
-        .with_header("Cache-Control", "no-cache")
-        .into_response()
+    SCRIPT.with_content_type("text/javascript; charset=utf-8").with_header("Cache-Control", "no-cache").into_response()
 }
 
 #[derive(Deserialize)]
@@ -233,13 +230,7 @@ csrf_bound!(CsrfForm, IinForm, ConsentForm);
 
 /// The interaction and its submitted form, or the page that says why not
 /// (expired sign-in, missing or wrong CSRF token).
-async fn load_form<T: CsrfBound>(
-    app: &App,
-    id: &str,
-    cookies: &CookieJar,
-    req: &Request,
-    form: poem::Result<Form<T>>,
-) -> Result<(Interaction, T), Response> {
+async fn load_form<T: CsrfBound>(app: &App, id: &str, cookies: &CookieJar, req: &Request, form: poem::Result<Form<T>>) -> Result<(Interaction, T), Response> {
     let i = load(app, id, cookies, req).await?;
     match form {
         Ok(Form(f)) if i.check_csrf(app, f.csrf()) => Ok((i, f)),
@@ -265,8 +256,7 @@ async fn locked(app: &App, iin: &Iin, address: &str) -> Result<bool, crate::stor
     let policy = lockout::Policy::from_config(&app.config.face);
     let now = Utc::now();
     let presented = lockout::FACE_PRESENTED.map(FaceFailure::code);
-    let (pair, by_address) =
-        app.store.face_lockout_evidence(&app.journal.pseudonym(iin.as_str()), address, &presented, policy.since(now)).await?;
+    let (pair, by_address) = app.store.face_lockout_evidence(&app.journal.pseudonym(iin.as_str()), address, &presented, policy.since(now)).await?;
     Ok(policy.locked(&pair, by_address, now))
 }
 
@@ -377,13 +367,7 @@ impl FaceState {
 }
 
 #[handler]
-async fn consent_page(
-    Path(id): Path<String>,
-    cookies: &CookieJar,
-    req: &Request,
-    Data(app): Data<&Arc<App>>,
-    Data(state): Data<&Arc<FaceState>>,
-) -> Response {
+async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>, Data(state): Data<&Arc<FaceState>>) -> Response {
     let i = match load(app, &id, cookies, req).await {
         Ok(i) => i,
         Err(r) => return r,
@@ -423,13 +407,7 @@ async fn consent_submit(
 }
 
 #[handler]
-async fn camera_page(
-    Path(id): Path<String>,
-    cookies: &CookieJar,
-    req: &Request,
-    Data(app): Data<&Arc<App>>,
-    Data(state): Data<&Arc<FaceState>>,
-) -> Response {
+async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>, Data(state): Data<&Arc<FaceState>>) -> Response {
     let i = match load(app, &id, cookies, req).await {
         Ok(i) => i,
         Err(r) => return r,
@@ -458,17 +436,10 @@ async fn camera_page(
     }
 }
 
-
 /// Journals a step of face sign-in before its effect; a failed write refuses
 /// the step (the journal policy, `audit.rs`).
 async fn journal(app: &App, i: &Interaction, iin: Option<&Iin>, step: &str, outcome: Outcome, reason: Option<&str>) -> Result<(), crate::store::StoreError> {
-    let event = Event {
-        client_id: Some(i.client.id.as_str()),
-        subject: iin.map(|x| app.journal.pseudonym(x.as_str())),
-        step,
-        outcome,
-        reason,
-    };
+    let event = Event { client_id: Some(i.client.id.as_str()), subject: iin.map(|x| app.journal.pseudonym(x.as_str())), step, outcome, reason };
     app.journal.append(event).await.map(|_| ())
 }
 

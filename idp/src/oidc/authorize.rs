@@ -2,11 +2,16 @@
 //! RFC 9207) and the resumption of a request after login or consent.
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
 use crate::oidc::errors::ErrorCode;
-use tanu_core::pkce::{PkceChallenge, PkceError};
-use poem::{handler, http::{Method, StatusCode}, web::{cookie::CookieJar, Data, Path}, Body, Request, Response};
+use chrono::{Duration, Utc};
+use poem::{
+    handler,
+    http::{Method, StatusCode},
+    web::{cookie::CookieJar, Data, Path},
+    Body, Request, Response,
+};
 use serde::{Deserialize, Serialize};
+use tanu_core::pkce::{PkceChallenge, PkceError};
 
 use super::errors::Params;
 use crate::{
@@ -15,7 +20,10 @@ use crate::{
     domain::{ClientId, Scope, ScopeSet},
     i18n::{Lang, Msg},
     interaction::{self, Interaction},
-    store::{grants::{NewCode, NewGrant}, Client},
+    store::{
+        grants::{NewCode, NewGrant},
+        Client,
+    },
     web::error_page,
 };
 
@@ -159,11 +167,14 @@ type Refusal = (ErrorCode, &'static str);
 
 pub(super) fn validate(params: &Params, client: &Client, redirect_uri: String, lang: Lang) -> Result<AuthorizationRequest, Refusal> {
     if let Err(e) = params.check() {
-        return Err((ErrorCode::InvalidRequest, match e {
-            super::errors::ParamError::Repeated(_) => "a parameter is repeated",
-            super::errors::ParamError::TooLong(_) => "a parameter is too long",
-            super::errors::ParamError::TooMany => "too many parameters",
-        }));
+        return Err((
+            ErrorCode::InvalidRequest,
+            match e {
+                super::errors::ParamError::Repeated(_) => "a parameter is repeated",
+                super::errors::ParamError::TooLong(_) => "a parameter is too long",
+                super::errors::ParamError::TooMany => "too many parameters",
+            },
+        ));
     }
     if params.get("request").is_some() {
         return Err((ErrorCode::RequestNotSupported, "request objects are not supported"));

@@ -35,7 +35,11 @@ pub async fn client_form(app: &App, req: &Request, body: poem::Body) -> Result<(
             return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
         }
         let raw = body.into_bytes_limit(MAX_FORM_BYTES).await.map_err(|_| {
-            OAuthError::with_status(StatusCode::PAYLOAD_TOO_LARGE, crate::oidc::errors::ErrorCode::InvalidRequest, format!("the body is larger than {MAX_FORM_BYTES} bytes"))
+            OAuthError::with_status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                crate::oidc::errors::ErrorCode::InvalidRequest,
+                format!("the body is larger than {MAX_FORM_BYTES} bytes"),
+            )
         })?;
         let params = Params::parse(&raw);
         params.check().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -62,9 +66,7 @@ fn basic_credentials(req: &Request) -> Option<Result<(String, String), ()>> {
     Some((|| {
         let decoded = String::from_utf8(STANDARD.decode(b64.trim()).map_err(|_| ())?).map_err(|_| ())?;
         let (id, secret) = decoded.split_once(':').ok_or(())?;
-        let dec = |s: &str| -> Result<String, ()> {
-            Ok(url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().ok_or(())?.1.into_owned())
-        };
+        let dec = |s: &str| -> Result<String, ()> { Ok(url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().ok_or(())?.1.into_owned()) };
         Ok((dec(id)?, dec(secret)?))
     })())
 }

@@ -210,12 +210,8 @@ pub fn verify(proof: &str, expected: &Expected, nonces: &Nonces, now: i64) -> Re
     }
     // The header as JSON first: `jsonwebtoken`'s own header type keeps only
     // the public members of a JWK, and a private key must be seen to be refused.
-    let header: Value = URL_SAFE_NO_PAD
-        .decode(parts[0])
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(Value::is_object)
-        .ok_or(DpopError::Malformed)?;
+    let header: Value =
+        URL_SAFE_NO_PAD.decode(parts[0]).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(Value::is_object).ok_or(DpopError::Malformed)?;
     if header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
         return Err(DpopError::Typ);
     }
@@ -245,12 +241,15 @@ pub fn verify(proof: &str, expected: &Expected, nonces: &Nonces, now: i64) -> Re
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_required_spec_claims::<&str>(&[]);
-    let claims = jsonwebtoken::decode::<Value>(proof, &key, &validation).map_err(|e| match e.kind() {
-        jsonwebtoken::errors::ErrorKind::InvalidSignature => DpopError::Signature,
-        jsonwebtoken::errors::ErrorKind::Json(_) | jsonwebtoken::errors::ErrorKind::Base64(_) | jsonwebtoken::errors::ErrorKind::Utf8(_) => DpopError::Malformed,
-        _ => DpopError::Signature,
-    })?
-    .claims;
+    let claims = jsonwebtoken::decode::<Value>(proof, &key, &validation)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => DpopError::Signature,
+            jsonwebtoken::errors::ErrorKind::Json(_) | jsonwebtoken::errors::ErrorKind::Base64(_) | jsonwebtoken::errors::ErrorKind::Utf8(_) => {
+                DpopError::Malformed
+            }
+            _ => DpopError::Signature,
+        })?
+        .claims;
     let text = |name: &'static str| claims.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or(DpopError::Claim(name));
     let jti = text("jti")?;
     if jti.len() > MAX_JTI_LEN {
@@ -365,7 +364,11 @@ mod tests {
     fn es256() -> Key {
         let sk = p256::SecretKey::random(&mut rand::rngs::OsRng);
         let pem = sk.to_pkcs8_pem(Default::default()).unwrap();
-        Key { enc: EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(), jwk: serde_json::from_str(&sk.public_key().to_jwk_string()).unwrap(), alg: Algorithm::ES256 }
+        Key {
+            enc: EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
+            jwk: serde_json::from_str(&sk.public_key().to_jwk_string()).unwrap(),
+            alg: Algorithm::ES256,
+        }
     }
 
     fn rsa(alg: Algorithm) -> Key {

@@ -142,11 +142,7 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut r = poem::web::Json(&self)
-            .with_status(self.status)
-            .with_header("Cache-Control", "no-store")
-            .with_header("Pragma", "no-cache")
-            .into_response();
+        let mut r = poem::web::Json(&self).with_status(self.status).with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache").into_response();
         if let Some(h) = &self.www_authenticate {
             r.headers_mut().insert("WWW-Authenticate", h.parse().expect("static header value"));
         }
@@ -163,11 +159,7 @@ impl IntoResponse for OAuthError {
 /// RFC 9457 problem details, for endpoints outside OAuth's own error forms.
 pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     let body = serde_json::json!({ "type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail });
-    Response::builder()
-        .status(status)
-        .content_type("application/problem+json")
-        .header("Cache-Control", "no-store")
-        .body(body.to_string())
+    Response::builder().status(status).content_type("application/problem+json").header("Cache-Control", "no-store").body(body.to_string())
 }
 
 /// Parameters of a request, from a query string or a form body.

@@ -5,15 +5,15 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use poem::{handler, web::{Data, Json}, Body, IntoResponse, Request, Response};
+use poem::{
+    handler,
+    web::{Data, Json},
+    Body, IntoResponse, Request, Response,
+};
 use serde::Serialize;
 
 use super::{client_auth::token_form, errors::OAuthError};
-use crate::{
-    app::App,
-    crypto::token_hash,
-    store::tokens::TokenKind,
-};
+use crate::{app::App, crypto::token_hash, store::tokens::TokenKind};
 
 /// RFC 7662 §2.2. Only `active` when the token is not active.
 #[derive(Debug, Serialize, Default)]

@@ -8,7 +8,12 @@
 //! `backchannel_logout_uri` get a logout token (`notify::session_ended`).
 use std::sync::Arc;
 
-use poem::{handler, http::{Method, StatusCode}, web::{cookie::CookieJar, Data}, Body, Request, Response};
+use poem::{
+    handler,
+    http::{Method, StatusCode},
+    web::{cookie::CookieJar, Data},
+    Body, Request, Response,
+};
 use serde::Deserialize;
 
 use super::errors::Params;
@@ -107,10 +112,7 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
             let csrf = app.csrf_token("logout", &session.id);
             let confirmed = req.method() == Method::POST && params.get("csrf").is_some();
             if !confirmed {
-                let carried = CARRIED
-                    .iter()
-                    .filter_map(|k| params.get(k).map(|v| (k.to_string(), v.to_string())))
-                    .collect();
+                let carried = CARRIED.iter().filter_map(|k| params.get(k).map(|v| (k.to_string(), v.to_string()))).collect();
                 let mut page = html(StatusCode::OK, LogoutConfirmPage { lang, rp: client.as_ref().map(Into::into), csrf, carried });
                 if let Some(uri) = &target {
                     crate::web::allow_form_target(&mut page, uri);

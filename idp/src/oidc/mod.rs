@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use openidconnect::{
     core::{
-        CoreClaimName, CoreClientAuthMethod, CoreGrantType, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-        CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+        CoreClaimName, CoreClientAuthMethod, CoreGrantType, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseMode, CoreResponseType,
+        CoreSubjectIdentifierType,
     },
-    AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
-    ResponseTypes, Scope as OidcScope, TokenUrl, UserInfoUrl,
+    AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata, ResponseTypes, Scope as OidcScope,
+    TokenUrl, UserInfoUrl,
 };
 use poem::{handler, http::StatusCode, web::Data, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -141,10 +141,7 @@ pub fn metadata(app: &App) -> TanuProvider {
 /// Served from memory: serialised on the first request.
 #[handler]
 pub async fn discovery(Data(app): Data<&Arc<App>>) -> Response {
-    let body = app
-        .discovery_json
-        .get_or_init(|| bytes::Bytes::from(serde_json::to_vec(&metadata(app)).expect("provider metadata serialises")))
-        .clone();
+    let body = app.discovery_json.get_or_init(|| bytes::Bytes::from(serde_json::to_vec(&metadata(app)).expect("provider metadata serialises"))).clone();
     json_bytes(body)
 }
 
@@ -159,10 +156,7 @@ pub async fn jwks(Data(app): Data<&Arc<App>>) -> Response {
 
 /// Short cache: rotation relies on relying parties refetching within the publish lead.
 fn json_bytes(body: bytes::Bytes) -> Response {
-    Response::builder()
-        .content_type("application/json; charset=utf-8")
-        .header("Cache-Control", "public, max-age=300")
-        .body(body)
+    Response::builder().content_type("application/json; charset=utf-8").header("Cache-Control", "public, max-age=300").body(body)
 }
 
 /// Liveness (`/healthz`): the process serves requests. It checks nothing
@@ -190,10 +184,7 @@ pub async fn readyz(Data(app): Data<&Arc<App>>) -> Response {
 #[handler]
 pub async fn metrics(Data(app): Data<&Arc<App>>) -> Response {
     match crate::metrics::render(app).await {
-        Ok(text) => text
-            .with_content_type("text/plain; version=0.0.4; charset=utf-8")
-            .with_header("Cache-Control", "no-store")
-            .into_response(),
+        Ok(text) => text.with_content_type("text/plain; version=0.0.4; charset=utf-8").with_header("Cache-Control", "no-store").into_response(),
         Err(e) => errors::problem(StatusCode::SERVICE_UNAVAILABLE, "database unavailable", &e.to_string()),
     }
 }

@@ -7,10 +7,20 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use poem::{handler, http::StatusCode, web::{Data, Json}, Body, IntoResponse, Request, Response};
+use poem::{
+    handler,
+    http::StatusCode,
+    web::{Data, Json},
+    Body, IntoResponse, Request, Response,
+};
 use serde::Serialize;
 
-use super::{authorize::validate, client_auth::client_form, dpop, errors::{OAuthError, Params}};
+use super::{
+    authorize::validate,
+    client_auth::client_form,
+    dpop,
+    errors::{OAuthError, Params},
+};
 use crate::{
     app::App,
     domain::ClientId,

@@ -9,11 +9,7 @@ use std::sync::Arc;
 use poem::{handler, http::StatusCode, web::Data, Body, IntoResponse, Request, Response};
 
 use super::{client_auth::token_form, errors::OAuthError};
-use crate::{
-    app::App,
-    crypto::token_hash,
-    store::tokens::TokenKind,
-};
+use crate::{app::App, crypto::token_hash, store::tokens::TokenKind};
 
 #[handler]
 pub async fn revoke(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {

@@ -4,13 +4,21 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use openidconnect::{
-    core::CoreGenderClaim, AdditionalClaims, EndUserFamilyName, EndUserGivenName, EndUserName, LocalizedClaim,
-    StandardClaims, SubjectIdentifier, UserInfoClaims,
+    core::CoreGenderClaim, AdditionalClaims, EndUserFamilyName, EndUserGivenName, EndUserName, LocalizedClaim, StandardClaims, SubjectIdentifier,
+    UserInfoClaims,
 };
-use poem::{handler, http::{Method, StatusCode}, web::{Data, Json}, Body, IntoResponse, Request, Response};
+use poem::{
+    handler,
+    http::{Method, StatusCode},
+    web::{Data, Json},
+    Body, IntoResponse, Request, Response,
+};
 use serde::{Deserialize, Serialize};
 
-use super::{dpop, errors::{ErrorCode, OAuthError, Params}};
+use super::{
+    dpop,
+    errors::{ErrorCode, OAuthError, Params},
+};
 use crate::{
     app::App,
     crypto::token_hash,
@@ -99,7 +107,11 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
         (None, None) => {}
         // §7.1: a bound token used as a bearer token is refused, with a DPoP challenge.
         (Some(_), None) => {
-            return Err(OAuthError::dpop_resource_error(ErrorCode::InvalidToken, "the access token is DPoP-bound: present it with the DPoP scheme and a proof", None))
+            return Err(OAuthError::dpop_resource_error(
+                ErrorCode::InvalidToken,
+                "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
+                None,
+            ))
         }
         (None, Some(_)) => return Err(refuse("the access token is not DPoP-bound: present it as a Bearer token")),
         (Some(bound), Some(p)) if bound == p.jkt.as_str() => {}

@@ -99,10 +99,7 @@ fn render_svg(bytes: &[u8]) -> Result<image::DynamicImage, Msg> {
     // nothing: neither paths nor data URLs; no fonts are loaded (usvg is built
     // without its `text` feature) and usvg never fetches from the network.
     let options = resvg::usvg::Options {
-        image_href_resolver: resvg::usvg::ImageHrefResolver {
-            resolve_data: Box::new(|_, _, _| None),
-            resolve_string: Box::new(|_, _| None),
-        },
+        image_href_resolver: resvg::usvg::ImageHrefResolver { resolve_data: Box::new(|_, _, _| None), resolve_string: Box::new(|_, _| None) },
         resources_dir: None,
         ..resvg::usvg::Options::default()
     };
@@ -113,10 +110,14 @@ fn render_svg(bytes: &[u8]) -> Result<image::DynamicImage, Msg> {
     let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h).ok_or(Msg::onb_err_logo_format)?;
     resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
     // tiny-skia keeps premultiplied RGBA; demultiply for a plain RGBA image.
-    let rgba: Vec<u8> = pixmap.pixels().iter().flat_map(|p| {
-        let c = p.demultiply();
-        [c.red(), c.green(), c.blue(), c.alpha()]
-    }).collect();
+    let rgba: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
     image::RgbaImage::from_raw(w, h, rgba).map(image::DynamicImage::ImageRgba8).ok_or(Msg::onb_err_logo_format)
 }
 
@@ -330,9 +331,7 @@ mod tests {
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30])))
-            .write_to(&mut out, image::ImageFormat::Png)
-            .unwrap();
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]))).write_to(&mut out, image::ImageFormat::Png).unwrap();
         out.into_inner()
     }
 
@@ -372,15 +371,25 @@ mod tests {
     fn an_svg_logo_reads_no_local_file() {
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("secret.svg");
-        std::fs::write(&secret, br##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#ff0000"/></svg>"##).unwrap();
+        std::fs::write(&secret, br##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#ff0000"/></svg>"##)
+            .unwrap();
         let png_path = dir.path().join("secret.png");
         std::fs::write(&png_path, png(10, 10)).unwrap();
-        for href in [secret.display().to_string(), "secret.svg".into(), png_path.display().to_string(), "/dev/zero".into(), "/etc/passwd".into(), "file:///etc/passwd".into()] {
-            let svg = format!(r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="32">
+        for href in [
+            secret.display().to_string(),
+            "secret.svg".into(),
+            png_path.display().to_string(),
+            "/dev/zero".into(),
+            "/etc/passwd".into(),
+            "file:///etc/passwd".into(),
+        ] {
+            let svg = format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="32">
                 <rect width="64" height="32" fill="#0000ff"/>
                 <image href="{href}" x="0" y="0" width="64" height="32"/>
                 <image xlink:href="{href}" x="0" y="0" width="64" height="32"/>
-            </svg>"##);
+            </svg>"##
+            );
             let started = std::time::Instant::now();
             let logo = Logo::sanitise(svg.as_bytes()).unwrap();
             assert!(started.elapsed() < std::time::Duration::from_secs(2), "{href}: rendered fast");
@@ -388,7 +397,10 @@ mod tests {
             assert_eq!(img.get_pixel(128, 64).0, [0, 0, 255, 255], "{href}: nothing drawn over the rectangle");
         }
         // A data URL embeds nothing either.
-        let embedded = format!(r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect width="64" height="32" fill="#0000ff"/><image href="data:image/png;base64,{}" width="64" height="32"/></svg>"##, STANDARD.encode(png(10, 10)));
+        let embedded = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect width="64" height="32" fill="#0000ff"/><image href="data:image/png;base64,{}" width="64" height="32"/></svg>"##,
+            STANDARD.encode(png(10, 10))
+        );
         let img = decoded(&Logo::sanitise(embedded.as_bytes()).unwrap()).to_rgba8();
         assert_eq!(img.get_pixel(128, 64).0, [0, 0, 255, 255]);
     }

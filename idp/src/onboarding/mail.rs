@@ -176,14 +176,7 @@ pub fn compose(lang: Lang, f: &LetterFacts<'_>) -> Letter {
     let t = |m: Msg| m.text(lang);
     let what = t(event_text(f.event));
     let subject = format!("{} {}: {what}", t(Msg::onb_application), f.application_id);
-    let mut body = format!(
-        "{}\n\n{} {} — {} ({}): {what}.\n",
-        t(Msg::onb_mail_hello),
-        t(Msg::onb_application),
-        f.application_id,
-        f.organisation,
-        f.system
-    );
+    let mut body = format!("{}\n\n{} {} — {} ({}): {what}.\n", t(Msg::onb_mail_hello), t(Msg::onb_application), f.application_id, f.organisation, f.system);
     if let Some(d) = f.detail {
         body.push_str(&format!("{}: {d}\n", t(Msg::onb_closing_reason)));
     }

@@ -97,11 +97,7 @@ impl Onboarding {
             time_scale: self.config.time_scale,
         };
         let options = WorkflowStartOptions::new(self.config.task_queue.as_str(), application_id).build();
-        self.client()
-            .await?
-            .start_workflow(OnboardingWorkflow::run, input, options)
-            .await
-            .map_err(|e| OnboardingError::Unavailable(e.to_string()))?;
+        self.client().await?.start_workflow(OnboardingWorkflow::run, input, options).await.map_err(|e| OnboardingError::Unavailable(e.to_string()))?;
         Ok(())
     }
 
@@ -152,9 +148,7 @@ impl Onboarding {
 async fn connect(config: &OnboardingConfig) -> Result<Client, OnboardingError> {
     let url = url::Url::parse(&config.temporal_address).map_err(|e| OnboardingError::Unavailable(format!("temporal_address: {e}")))?;
     let connection = ConnectionOptions::new(url).identity(format!("tanu@{}", std::process::id())).connect_timeout(Duration::from_secs(5)).build();
-    Client::connect(connection, ClientOptions::new(config.temporal_namespace.clone()).build())
-        .await
-        .map_err(|e| OnboardingError::Unavailable(e.to_string()))
+    Client::connect(connection, ClientOptions::new(config.temporal_namespace.clone()).build()).await.map_err(|e| OnboardingError::Unavailable(e.to_string()))
 }
 
 /// Application ids: the filing date and a random part (`A20261123-K7Q2XW`).
@@ -219,8 +213,8 @@ pub fn spawn_worker(app: std::sync::Arc<worker::WorkerState>) -> WorkerHandle {
 }
 
 async fn run_worker(app: &std::sync::Arc<worker::WorkerState>, main: tokio::runtime::Handle) -> anyhow::Result<()> {
-    use temporalio_sdk::{Runtime, Worker, WorkerOptions};
     use tanu_workflows::temporal::OnboardingActivities;
+    use temporalio_sdk::{Runtime, Worker, WorkerOptions};
     let onboarding = &app.onboarding;
     let client = connect(&onboarding.config).await?;
     let runtime = Runtime::from_current_tokio(Default::default())?;

@@ -27,10 +27,7 @@ impl IdpPorts {
     }
 
     /// Runs `f` on the main runtime and waits for it from the worker's.
-    async fn on_main<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(Arc<WorkerState>) -> Job<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
+    async fn on_main<T: Send + 'static>(&self, f: impl FnOnce(Arc<WorkerState>) -> Job<T> + Send + 'static) -> anyhow::Result<T> {
         let app = self.app.clone();
         self.main.spawn(async move { f(app).await }).await.context("activity task")?
     }

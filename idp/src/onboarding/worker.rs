@@ -60,13 +60,7 @@ pub struct WorkerState {
 }
 
 impl WorkerState {
-    pub fn new(
-        store: Store,
-        registrar: ClientRegistrar,
-        onboarding: Arc<Onboarding>,
-        issuer: String,
-        stop: tokio::sync::watch::Receiver<bool>,
-    ) -> Self {
+    pub fn new(store: Store, registrar: ClientRegistrar, onboarding: Arc<Onboarding>, issuer: String, stop: tokio::sync::watch::Receiver<bool>) -> Self {
         WorkerState { store, registrar, onboarding, issuer, stop }
     }
 

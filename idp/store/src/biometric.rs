@@ -19,7 +19,8 @@ impl Store {
             .filter(biometric_consent::Column::CitizenId.eq(citizen_id))
             .filter(biometric_consent::Column::WithdrawnAt.is_null())
             .one(&self.db)
-            .await?.map(Into::into))
+            .await?
+            .map(Into::into))
     }
 
     pub async fn record_biometric_consent(&self, citizen_id: &str, text_version: &str) -> Result<(), StoreError> {
@@ -65,9 +66,7 @@ impl Store {
     pub async fn reference_template(&self, citizen_id: &str) -> Result<Option<SealedTemplate>, StoreError> {
         let Some(key) = template_key::Entity::find_by_id(citizen_id).one(&self.db).await? else { return Ok(None) };
         let Some(row) = reference_template::Entity::find_by_id(citizen_id).one(&self.db).await? else { return Ok(None) };
-        let decode = |s: &str| {
-            STANDARD.decode(s).map_err(|e| StoreError::Corrupt { what: "reference template", detail: e.to_string() })
-        };
+        let decode = |s: &str| STANDARD.decode(s).map_err(|e| StoreError::Corrupt { what: "reference template", detail: e.to_string() });
         Ok(Some(SealedTemplate { wrapped_key: decode(&key.wrapped_key)?, sealed_embedding: decode(&row.sealed_embedding)? }))
     }
 
@@ -79,13 +78,9 @@ impl Store {
         let now = Utc::now();
         template_key::Entity::delete_by_id(citizen_id).exec(&tx).await?;
         reference_template::Entity::delete_by_id(citizen_id).exec(&tx).await?;
-        template_key::ActiveModel {
-            citizen_id: Set(citizen_id.into()),
-            wrapped_key: Set(STANDARD.encode(&sealed.wrapped_key)),
-            created_at: Set(now),
-        }
-        .insert(&tx)
-        .await?;
+        template_key::ActiveModel { citizen_id: Set(citizen_id.into()), wrapped_key: Set(STANDARD.encode(&sealed.wrapped_key)), created_at: Set(now) }
+            .insert(&tx)
+            .await?;
         reference_template::ActiveModel {
             citizen_id: Set(citizen_id.into()),
             sealed_embedding: Set(STANDARD.encode(&sealed.sealed_embedding)),
@@ -121,11 +116,7 @@ impl Store {
         face_presented: &[&str],
         since: DateTime<Utc>,
     ) -> Result<(Vec<DateTime<Utc>>, u64), StoreError> {
-        let recent = || {
-            face_failure::Entity::find()
-                .filter(face_failure::Column::At.gte(since))
-                .filter(face_failure::Column::ClientAddress.eq(client_address))
-        };
+        let recent = || face_failure::Entity::find().filter(face_failure::Column::At.gte(since)).filter(face_failure::Column::ClientAddress.eq(client_address));
         let pair = recent()
             .filter(face_failure::Column::IinHash.eq(iin_hash))
             .filter(face_failure::Column::Reason.is_in(face_presented.iter().copied()))

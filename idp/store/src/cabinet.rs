@@ -2,10 +2,7 @@
 //! of the citizen's data (recorded at the moment they happen), the consents
 //! and grants the citizen holds, the cabinet's own sign-ins and sessions.
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
 
 use super::entities::{browser_session, consent, grant, reference_template};
 use super::{grants::GrantParties, uuid_like, Client, Store, StoreError};
@@ -201,21 +198,14 @@ impl Store {
     pub async fn held_consents(&self, citizen_id: &str, hidden: &ClientId) -> Result<Vec<HeldConsent>, StoreError> {
         use std::collections::BTreeMap;
         let mut by_client: BTreeMap<String, (ScopeSet, DateTime<Utc>)> = BTreeMap::new();
-        let consents = consent::Entity::find()
-            .filter(consent::Column::CitizenId.eq(citizen_id))
-            .filter(consent::Column::RevokedAt.is_null())
-            .all(&self.db)
-            .await?;
+        let consents =
+            consent::Entity::find().filter(consent::Column::CitizenId.eq(citizen_id)).filter(consent::Column::RevokedAt.is_null()).all(&self.db).await?;
         for c in consents {
             let e = by_client.entry(c.client_id).or_insert((ScopeSet::default(), c.granted_at));
             e.0 .0.extend(ScopeSet::parse_lenient(&c.scopes).0);
             e.1 = e.1.min(c.granted_at);
         }
-        let grants = grant::Entity::find()
-            .filter(grant::Column::CitizenId.eq(citizen_id))
-            .filter(grant::Column::RevokedAt.is_null())
-            .all(&self.db)
-            .await?;
+        let grants = grant::Entity::find().filter(grant::Column::CitizenId.eq(citizen_id)).filter(grant::Column::RevokedAt.is_null()).all(&self.db).await?;
         for g in grants {
             let e = by_client.entry(g.client_id).or_insert((ScopeSet::default(), g.created_at));
             e.0 .0.extend(ScopeSet::parse_lenient(&g.scope).0);
@@ -321,22 +311,14 @@ impl Store {
 
     pub async fn insert_cabinet_session(&self, id_hash: &str, citizen_id: &str, ttl: chrono::Duration) -> Result<(), StoreError> {
         let now = Utc::now();
-        cabinet_session::ActiveModel {
-            id_hash: Set(id_hash.into()),
-            citizen_id: Set(citizen_id.into()),
-            created_at: Set(now),
-            expires_at: Set(now + ttl),
-        }
-        .insert(&self.db)
-        .await?;
+        cabinet_session::ActiveModel { id_hash: Set(id_hash.into()), citizen_id: Set(citizen_id.into()), created_at: Set(now), expires_at: Set(now + ttl) }
+            .insert(&self.db)
+            .await?;
         Ok(())
     }
 
     pub async fn cabinet_session(&self, id_hash: &str) -> Result<Option<CabinetSession>, StoreError> {
-        Ok(cabinet_session::Entity::find_by_id(id_hash)
-            .filter(cabinet_session::Column::ExpiresAt.gt(Utc::now()))
-            .one(&self.db)
-            .await?.map(Into::into))
+        Ok(cabinet_session::Entity::find_by_id(id_hash).filter(cabinet_session::Column::ExpiresAt.gt(Utc::now())).one(&self.db).await?.map(Into::into))
     }
 
     pub async fn end_cabinet_session(&self, id_hash: &str) -> Result<(), StoreError> {

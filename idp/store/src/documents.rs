@@ -181,7 +181,10 @@ impl Store {
             .order_by_desc(document_share::Column::Id)
             .limit(limit)
             .all(&self.db)
-            .await?.into_iter().map(Into::into).collect())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// The citizen's shares that were viewed, newest view first, at most `limit`.
@@ -192,7 +195,10 @@ impl Store {
             .order_by_desc(document_share::Column::RedeemedAt)
             .limit(limit)
             .all(&self.db)
-            .await?.into_iter().map(Into::into).collect())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// The citizen revokes one of their own shares before it is used.
@@ -237,7 +243,10 @@ impl Store {
             .order_by_desc(document_share::Column::RedeemedAt)
             .limit(limit)
             .all(&self.db)
-            .await?.into_iter().map(Into::into).collect())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Counts one redemption attempt of `verifier` at `now` against the
@@ -283,14 +292,13 @@ impl Store {
     /// Deletes the redemption attempts at or before `before` (out of every
     /// budget's window); how many.
     pub async fn prune_redeem_attempts(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let res = document_redeem_attempt::Entity::delete_many().filter(document_redeem_attempt::Column::At.lte(super::stored_time(before))).exec(&self.db).await?;
+        let res =
+            document_redeem_attempt::Entity::delete_many().filter(document_redeem_attempt::Column::At.lte(super::stored_time(before))).exec(&self.db).await?;
         Ok(res.rows_affected)
     }
 
     pub async fn record_code_failure(&self, verifier: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        document_code_failure::ActiveModel { id: Set(uuid_like()), verifier: Set(verifier.into()), at: Set(super::stored_time(now)) }
-            .insert(&self.db)
-            .await?;
+        document_code_failure::ActiveModel { id: Set(uuid_like()), verifier: Set(verifier.into()), at: Set(super::stored_time(now)) }.insert(&self.db).await?;
         Ok(())
     }
 

@@ -4,9 +4,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::{entities::{client_assertion, dpop_proof}, Store, StoreError};
-use tanu_core::domain::ClientId;
+use super::{
+    entities::{client_assertion, dpop_proof},
+    Store, StoreError,
+};
 use tanu_core::crypto::token_hash;
+use tanu_core::domain::ClientId;
 
 impl Store {
     /// Records that the proof `jti` of the key `jkt` has been used, to be
@@ -32,11 +35,7 @@ impl Store {
     /// Records that `client` has used the assertion `jti`, valid until
     /// `until`: false for a replay (the primary key decides).
     pub async fn remember_client_assertion(&self, client: &ClientId, jti: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {
-        let row = client_assertion::ActiveModel {
-            jti: Set(format!("{client}:{jti}")),
-            client_id: Set(client.to_string()),
-            expires_at: Set(until),
-        };
+        let row = client_assertion::ActiveModel { jti: Set(format!("{client}:{jti}")), client_id: Set(client.to_string()), expires_at: Set(until) };
         match client_assertion::Entity::insert(row).exec_without_returning(&self.db).await {
             Ok(_) => Ok(true),
             Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Ok(false),

@@ -5,10 +5,7 @@
 //! can win, and its successors are stored before the commit. Nothing above
 //! this module sees a row or writes SQL; the clock is the caller's.
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter, QuerySelect, Set, TransactionTrait};
 
 use super::{
     entities::{access_token, authorization_code, grant, refresh_token},
@@ -278,7 +275,12 @@ impl GrantTx {
 
     /// Records, with the tokens, that the grant's relying party receives
     /// `claims` through `channel` (the cabinet's history, issue 14).
-    pub async fn record_release<S: AsRef<str>>(&self, grant: GrantParties<'_>, channel: super::cabinet::Channel, claims: impl IntoIterator<Item = S>) -> Result<(), StoreError> {
+    pub async fn record_release<S: AsRef<str>>(
+        &self,
+        grant: GrantParties<'_>,
+        channel: super::cabinet::Channel,
+        claims: impl IntoIterator<Item = S>,
+    ) -> Result<(), StoreError> {
         super::cabinet::insert_release(&self.txn, grant, channel, claims).await
     }
 

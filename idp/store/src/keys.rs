@@ -20,13 +20,7 @@ crate::record! {
 impl Store {
     /// Every key, in the order they activate.
     pub async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
-        Ok(signing_key::Entity::find()
-            .order_by_asc(signing_key::Column::ActivatesAt)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(StoredKey::from)
-            .collect())
+        Ok(signing_key::Entity::find().order_by_asc(signing_key::Column::ActivatesAt).all(&self.db).await?.into_iter().map(StoredKey::from).collect())
     }
 
     /// The ids of every key (a cheap check whether the set changed).

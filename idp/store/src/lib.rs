@@ -21,15 +21,12 @@ pub mod sessions;
 pub mod tokens;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use tanu_migrations::{Migrator, MigratorTrait};
 
-use tanu_core::domain::{ClientId, ClientProfile, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
 use entities::*;
 pub use journal::stored_time;
+use tanu_core::domain::{ClientId, ClientProfile, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
 
 /// A plain record of a table's row, for the crates above the store: the
 /// entity stays here, the record has the same fields and no database trait.
@@ -201,9 +198,7 @@ impl Client {
 impl TryFrom<client::Model> for Client {
     type Error = StoreError;
     fn try_from(m: client::Model) -> Result<Self, StoreError> {
-        let uris = |s: &str| -> Result<Vec<RedirectUri>, StoreError> {
-            serde_json::from_str(s).map_err(|e| corrupt("client redirect URIs", e))
-        };
+        let uris = |s: &str| -> Result<Vec<RedirectUri>, StoreError> { serde_json::from_str(s).map_err(|e| corrupt("client redirect URIs", e)) };
         Ok(Client {
             id: m.client_id.parse()?,
             secret_hash: m.secret_hash,
@@ -354,10 +349,7 @@ impl Store {
                 Environment::Sandbox => r.is_secure_or_loopback(),
             };
             if !ok {
-                return Err(StoreError::Invalid(format!(
-                    "redirect URI {} must use https (plain http only for a loopback host in the sandbox)",
-                    r.as_str()
-                )));
+                return Err(StoreError::Invalid(format!("redirect URI {} must use https (plain http only for a loopback host in the sandbox)", r.as_str())));
             }
         }
         if let Some(n) = &new.notification_endpoint {
@@ -372,9 +364,7 @@ impl Store {
                 Environment::Sandbox => b.is_secure_or_loopback(),
             };
             if !ok {
-                return Err(StoreError::Invalid(
-                    "the backchannel logout URI must use https (plain http only for a loopback host in the sandbox)".into(),
-                ));
+                return Err(StoreError::Invalid("the backchannel logout URI must use https (plain http only for a loopback host in the sandbox)".into()));
             }
         }
         if new.backchannel_logout_session_required && new.backchannel_logout_uri.is_none() {
@@ -407,11 +397,7 @@ impl Store {
             TokenAuthMethod::PrivateKeyJwt => None,
             _ => Some(tanu_core::crypto::random_token(32)),
         };
-        let secret_hash = secret
-            .as_deref()
-            .map(|s| secrets.hash(s))
-            .transpose()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let secret_hash = secret.as_deref().map(|s| secrets.hash(s)).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
         let to_json = |v: &Vec<RedirectUri>| serde_json::to_string(v).expect("strings serialise");
         let model = client::ActiveModel {
             client_id: Set(id.to_string()),
@@ -461,13 +447,7 @@ impl Store {
     }
 
     pub async fn clients(&self) -> Result<Vec<Client>, StoreError> {
-        client::Entity::find()
-            .order_by_asc(client::Column::CreatedAt)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Client::try_from)
-            .collect()
+        client::Entity::find().order_by_asc(client::Column::CreatedAt).all(&self.db).await?.into_iter().map(Client::try_from).collect()
     }
 
     /// Disabling a client also revokes every grant it holds.
@@ -507,13 +487,7 @@ impl From<citizen::Model> for Citizen {
 impl Store {
     /// The citizen's account, created on first sign-in. `iin` has been parsed
     /// and checked by the caller (the authenticator).
-    pub async fn upsert_citizen(
-        &self,
-        iin: &str,
-        given_name: &str,
-        family_name: &str,
-        birthdate: Option<&str>,
-    ) -> Result<Citizen, StoreError> {
+    pub async fn upsert_citizen(&self, iin: &str, given_name: &str, family_name: &str, birthdate: Option<&str>) -> Result<Citizen, StoreError> {
         if let Some(m) = citizen::Entity::find().filter(citizen::Column::Iin.eq(iin)).one(&self.db).await? {
             let mut a: citizen::ActiveModel = m.into();
             a.given_name = Set(given_name.into());
@@ -553,12 +527,7 @@ impl Store {
         Ok(set)
     }
 
-    pub async fn record_consent(
-        &self,
-        citizen_id: &str,
-        client: &ClientId,
-        scopes: &tanu_core::domain::ScopeSet,
-    ) -> Result<(), StoreError> {
+    pub async fn record_consent(&self, citizen_id: &str, client: &ClientId, scopes: &tanu_core::domain::ScopeSet) -> Result<(), StoreError> {
         consent::ActiveModel {
             id: Set(uuid_like()),
             citizen_id: Set(citizen_id.into()),

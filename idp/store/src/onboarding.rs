@@ -4,9 +4,7 @@
 //! the portal's sign-in sessions. The workflow is the source of truth for an
 //! application's state; the projection is what it last recorded.
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
 use tanu_workflows::onboarding::{Application as Procedure, Side, Step};
 use tanu_workflows::Bin;
 
@@ -250,11 +248,7 @@ impl FiledApplication {
 impl TryFrom<application::Model> for FiledApplication {
     type Error = StoreError;
     fn try_from(row: application::Model) -> Result<Self, StoreError> {
-        let procedure = if row.snapshot.is_empty() {
-            None
-        } else {
-            Some(serde_json::from_str(&row.snapshot).map_err(|e| corrupt("application snapshot", e))?)
-        };
+        let procedure = if row.snapshot.is_empty() { None } else { Some(serde_json::from_str(&row.snapshot).map_err(|e| corrupt("application snapshot", e))?) };
         Ok(FiledApplication { row: row.into(), procedure })
     }
 }
@@ -316,12 +310,7 @@ impl Store {
     }
 
     pub async fn staff(&self, iin: &str) -> Result<Option<Staff>, StoreError> {
-        staff::Entity::find_by_id(iin)
-            .filter(staff::Column::Disabled.eq(false))
-            .one(&self.db)
-            .await?
-            .map(Staff::try_from)
-            .transpose()
+        staff::Entity::find_by_id(iin).filter(staff::Column::Disabled.eq(false)).one(&self.db).await?.map(Staff::try_from).transpose()
     }
 
     pub async fn staff_with_role(&self, role: StaffRole) -> Result<Vec<Staff>, StoreError> {
@@ -354,11 +343,7 @@ impl Store {
     }
 
     pub async fn bind_initiator(&self, iin: &str, bin: &Bin, name: &str, email: &str, lang: Lang) -> Result<(), StoreError> {
-        let found = initiator::Entity::find()
-            .filter(initiator::Column::Iin.eq(iin))
-            .filter(initiator::Column::Bin.eq(bin.as_str()))
-            .one(&self.db)
-            .await?;
+        let found = initiator::Entity::find().filter(initiator::Column::Iin.eq(iin)).filter(initiator::Column::Bin.eq(bin.as_str())).one(&self.db).await?;
         if found.is_none() {
             initiator::ActiveModel {
                 id: Set(uuid_like()),
@@ -421,11 +406,7 @@ impl Store {
 
     /// Removes an application whose workflow could not be started.
     pub async fn delete_unstarted_application(&self, id: &str) -> Result<(), StoreError> {
-        application::Entity::delete_many()
-            .filter(application::Column::Id.eq(id))
-            .filter(application::Column::Snapshot.eq(""))
-            .exec(&self.db)
-            .await?;
+        application::Entity::delete_many().filter(application::Column::Id.eq(id)).filter(application::Column::Snapshot.eq("")).exec(&self.db).await?;
         Ok(())
     }
 
@@ -483,7 +464,10 @@ impl Store {
             .filter(credential::Column::ApplicationId.eq(application_id))
             .order_by_asc(credential::Column::CreatedAt)
             .all(&self.db)
-            .await?.into_iter().map(Into::into).collect())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     pub async fn insert_credential(&self, application_id: &str, environment: &str, client_id: &str, sealed_secret: Option<String>) -> Result<(), StoreError> {
@@ -552,7 +536,10 @@ impl Store {
             .filter(document::Column::ApplicationId.eq(application_id))
             .order_by_asc(document::Column::CreatedAt)
             .all(&self.db)
-            .await?.into_iter().map(Into::into).collect())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     // ------------------------------------------------------------- mails
@@ -587,7 +574,10 @@ impl Store {
             .filter(mail::Column::SentAt.is_null())
             .filter(mail::Column::CreatedAt.gt(since))
             .all(&self.db)
-            .await?.into_iter().map(Into::into).collect())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     pub async fn mails(&self, application_id: &str) -> Result<Vec<Mail>, StoreError> {
@@ -595,7 +585,10 @@ impl Store {
             .filter(mail::Column::ApplicationId.eq(application_id))
             .order_by_asc(mail::Column::CreatedAt)
             .all(&self.db)
-            .await?.into_iter().map(Into::into).collect())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     // ---------------------------------------------------------- sessions
@@ -614,23 +607,14 @@ impl Store {
 
     pub async fn insert_portal_session(&self, id_hash: &str, iin: &str, name: &str, ttl: chrono::Duration) -> Result<(), StoreError> {
         let now = Utc::now();
-        session::ActiveModel {
-            id_hash: Set(id_hash.into()),
-            iin: Set(iin.into()),
-            name: Set(name.into()),
-            created_at: Set(now),
-            expires_at: Set(now + ttl),
-        }
-        .insert(&self.db)
-        .await?;
+        session::ActiveModel { id_hash: Set(id_hash.into()), iin: Set(iin.into()), name: Set(name.into()), created_at: Set(now), expires_at: Set(now + ttl) }
+            .insert(&self.db)
+            .await?;
         Ok(())
     }
 
     pub async fn portal_session(&self, id_hash: &str) -> Result<Option<PortalSession>, StoreError> {
-        Ok(session::Entity::find_by_id(id_hash)
-            .filter(session::Column::ExpiresAt.gt(Utc::now()))
-            .one(&self.db)
-            .await?.map(Into::into))
+        Ok(session::Entity::find_by_id(id_hash).filter(session::Column::ExpiresAt.gt(Utc::now())).one(&self.db).await?.map(Into::into))
     }
 
     pub async fn end_portal_session(&self, id_hash: &str) -> Result<(), StoreError> {
@@ -646,7 +630,15 @@ impl Store {
     /// The secret is derived from the master key (256 bits); one shorter than
     /// `crypto::CLIENT_SECRET_MIN_CHARS` is refused. A hash in the legacy
     /// Argon2 form counts as stale and is replaced by the HMAC form.
-    pub async fn ensure_first_party_client(&self, id: &tanu_core::domain::ClientId, name: &str, secret: &str, redirect_uri: &tanu_core::domain::RedirectUri, environment: tanu_core::domain::Environment, secrets: &tanu_core::crypto::ClientSecrets) -> Result<(), StoreError> {
+    pub async fn ensure_first_party_client(
+        &self,
+        id: &tanu_core::domain::ClientId,
+        name: &str,
+        secret: &str,
+        redirect_uri: &tanu_core::domain::RedirectUri,
+        environment: tanu_core::domain::Environment,
+        secrets: &tanu_core::crypto::ClientSecrets,
+    ) -> Result<(), StoreError> {
         use super::entities::client;
         let redirects = serde_json::to_string(&vec![redirect_uri.as_str()]).expect("strings serialise");
         let hash = || secrets.hash(secret).map_err(|e| StoreError::Invalid(e.to_string()));

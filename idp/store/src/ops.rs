@@ -2,7 +2,11 @@
 //! so every instance reports the same numbers.
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
-use super::{entities::event_delivery, onboarding::entities::{application, mail}, Store, StoreError};
+use super::{
+    entities::event_delivery,
+    onboarding::entities::{application, mail},
+    Store, StoreError,
+};
 
 /// The backlogs at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -71,9 +71,9 @@ impl Store {
             Ok(at) => update
                 .col_expr(event_delivery::Column::DeliveredAt, Expr::value(Some(at)))
                 .col_expr(event_delivery::Column::LastError, Expr::value(Option::<String>::None)),
-            Err((error, next)) => update
-                .col_expr(event_delivery::Column::NextAttemptAt, Expr::value(next))
-                .col_expr(event_delivery::Column::LastError, Expr::value(Some(error))),
+            Err((error, next)) => {
+                update.col_expr(event_delivery::Column::NextAttemptAt, Expr::value(next)).col_expr(event_delivery::Column::LastError, Expr::value(Some(error)))
+            }
         };
         update.filter(event_delivery::Column::Jti.eq(jti)).exec(&self.db).await?;
         Ok(())

@@ -3,9 +3,7 @@
 //! online grants in the same transaction: only `offline_access` grants
 //! outlive the session.
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use super::{
     entities::{browser_session, grant, login_request},
@@ -68,13 +66,7 @@ impl Store {
     /// Starts a session for the sign-in `login_request`, in one transaction:
     /// the browser's previous session (`replacing`) ends (its grants stay), and
     /// the pending sign-in records the new session. Returns its id.
-    pub async fn start_session(
-        &self,
-        s: NewSession<'_>,
-        replacing: Option<&str>,
-        login_request: &str,
-        now: DateTime<Utc>,
-    ) -> Result<String, StoreError> {
+    pub async fn start_session(&self, s: NewSession<'_>, replacing: Option<&str>, login_request: &str, now: DateTime<Utc>) -> Result<String, StoreError> {
         let tx = self.db.begin().await?;
         if let Some(old) = replacing {
             mark_ended(&tx, &[old.to_string()], now).await?;

@@ -56,7 +56,6 @@ impl FoundToken {
         GrantParties { grant_id: &self.grant_id, client_id: &self.client_id, citizen_id: &self.citizen_id }
     }
 
-
     /// Whether the token still works at `now`: not expired, not rotated, its
     /// grant not revoked. (The caller checks the client.)
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
@@ -84,14 +83,10 @@ impl Store {
     /// The token of `kind` whose SHA-256 is `hash`, with its grant.
     pub async fn find_token_of(&self, hash: &str, kind: TokenKind) -> Result<Option<FoundToken>, StoreError> {
         let found = match kind {
-            TokenKind::Access => access_token::Entity::find_by_id(hash)
-                .one(&self.db)
-                .await?
-                .map(|t| (t.grant_id, t.expires_at, t.scope, false, t.dpop_jkt)),
-            TokenKind::Refresh => refresh_token::Entity::find_by_id(hash)
-                .one(&self.db)
-                .await?
-                .map(|t| (t.grant_id, t.expires_at, None, t.used_at.is_some(), t.dpop_jkt)),
+            TokenKind::Access => access_token::Entity::find_by_id(hash).one(&self.db).await?.map(|t| (t.grant_id, t.expires_at, t.scope, false, t.dpop_jkt)),
+            TokenKind::Refresh => {
+                refresh_token::Entity::find_by_id(hash).one(&self.db).await?.map(|t| (t.grant_id, t.expires_at, None, t.used_at.is_some(), t.dpop_jkt))
+            }
         };
         let Some((grant_id, expires_at, scope, used, dpop_jkt)) = found else { return Ok(None) };
         let Some(g) = grant::Entity::find_by_id(grant_id.clone()).one(&self.db).await? else { return Ok(None) };

@@ -9,9 +9,7 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("{s}: {e}"))
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}")).with_timezone(&Utc)
 }
 
 fn cal() -> Calendar {
@@ -23,22 +21,11 @@ fn wd(n: u32) -> WorkingDays {
 }
 
 fn year(y: i32, kurban: &str) -> YearData {
-    YearData {
-        year: y,
-        kurban_ait: d(kurban),
-        source: "test".into(),
-        verified: false,
-        note: None,
-        transfers: vec![],
-    }
+    YearData { year: y, kurban_ait: d(kurban), source: "test".into(), verified: false, note: None, transfers: vec![] }
 }
 
 fn transfer(working: Option<&str>, off: Option<&str>) -> Transfer {
-    Transfer {
-        working: working.map(d),
-        off: off.map(d),
-        note: None,
-    }
+    Transfer { working: working.map(d), off: off.map(d), note: None }
 }
 
 fn inconsistent(data: YearData) -> String {
@@ -112,11 +99,7 @@ fn holidays_2025_and_2026_are_not_working() {
         ("2026-12-16", "Independence Day"),
     ];
     for (date, name) in rows {
-        assert_eq!(
-            c.day_kind(d(date)).unwrap(),
-            DayKind::Holiday(name),
-            "{date}"
-        );
+        assert_eq!(c.day_kind(d(date)).unwrap(), DayKind::Holiday(name), "{date}");
         assert!(!c.is_working_day(d(date)).unwrap(), "{date}");
     }
 }
@@ -146,11 +129,7 @@ fn moved_holidays_2024_to_2027() {
         ("2027-05-10", "2027-05-09"), // Sun -> Mon
     ];
     for (moved, from) in rows {
-        assert_eq!(
-            c.day_kind(d(moved)).unwrap(),
-            DayKind::MovedHoliday { from: d(from) },
-            "{moved}"
-        );
+        assert_eq!(c.day_kind(d(moved)).unwrap(), DayKind::MovedHoliday { from: d(from) }, "{moved}");
         assert!(!c.is_working_day(d(moved)).unwrap(), "{moved}");
     }
 }
@@ -161,38 +140,14 @@ fn moved_holidays_2024_to_2027() {
 fn full_year_tables() {
     let c = cal();
     let rows: [(i32, &[&str], &[&str]); 4] = [
-        (
-            2024,
-            &[
-                "01-01", "01-02", "03-08", "03-21", "03-22", "03-25", "05-01", "05-07", "05-09",
-                "07-08", "08-30", "10-25", "12-16",
-            ],
-            &[],
-        ),
+        (2024, &["01-01", "01-02", "03-08", "03-21", "03-22", "03-25", "05-01", "05-07", "05-09", "07-08", "08-30", "10-25", "12-16"], &[]),
         (
             2025,
-            &[
-                "01-01", "01-02", "01-03", "01-07", "03-10", "03-21", "03-24", "03-25", "05-01",
-                "05-07", "05-09", "06-06", "07-07", "09-01", "10-27", "12-16",
-            ],
+            &["01-01", "01-02", "01-03", "01-07", "03-10", "03-21", "03-24", "03-25", "05-01", "05-07", "05-09", "06-06", "07-07", "09-01", "10-27", "12-16"],
             &["01-04"],
         ),
-        (
-            2026,
-            &[
-                "01-01", "01-02", "01-07", "03-09", "03-23", "03-24", "03-25", "05-01", "05-07",
-                "05-11", "05-27", "07-06", "08-31", "10-26", "12-16",
-            ],
-            &[],
-        ),
-        (
-            2027,
-            &[
-                "01-01", "01-04", "01-07", "03-08", "03-22", "03-23", "03-24", "05-03", "05-07",
-                "05-10", "07-06", "08-30", "10-25", "12-16",
-            ],
-            &[],
-        ),
+        (2026, &["01-01", "01-02", "01-07", "03-09", "03-23", "03-24", "03-25", "05-01", "05-07", "05-11", "05-27", "07-06", "08-31", "10-26", "12-16"], &[]),
+        (2027, &["01-01", "01-04", "01-07", "03-08", "03-22", "03-23", "03-24", "05-03", "05-07", "05-10", "07-06", "08-30", "10-25", "12-16"], &[]),
     ];
     for (y, weekdays_off, weekends_working) in rows {
         let mut off = Vec::new();
@@ -217,16 +172,10 @@ fn full_year_tables() {
 fn religious_holidays_do_not_move() {
     let c = cal();
     // Kurban Ait 2024-06-16 is a Sunday: Monday 17 June 2024 is a working day.
-    assert_eq!(
-        c.day_kind(d("2024-06-16")).unwrap(),
-        DayKind::Holiday(KURBAN_AIT)
-    );
+    assert_eq!(c.day_kind(d("2024-06-16")).unwrap(), DayKind::Holiday(KURBAN_AIT));
     assert_eq!(c.day_kind(d("2024-06-17")).unwrap(), DayKind::Working);
     // Orthodox Christmas 2024-01-07 is a Sunday: Monday 8 January is working.
-    assert_eq!(
-        c.day_kind(d("2024-01-07")).unwrap(),
-        DayKind::Holiday("Orthodox Christmas")
-    );
+    assert_eq!(c.day_kind(d("2024-01-07")).unwrap(), DayKind::Holiday("Orthodox Christmas"));
     assert_eq!(c.day_kind(d("2024-01-08")).unwrap(), DayKind::Working);
     // Kurban Ait 2027-05-16 is a Sunday; Monday 17 May 2027 is working.
     assert!(c.is_working_day(d("2027-05-17")).unwrap());
@@ -238,10 +187,7 @@ fn religious_holidays_do_not_move() {
 fn transfer_2025() {
     let c = cal();
     assert_eq!(c.day_kind(d("2025-01-03")).unwrap(), DayKind::TransferOff); // Friday
-    assert_eq!(
-        c.day_kind(d("2025-01-04")).unwrap(),
-        DayKind::TransferWorking
-    ); // Saturday
+    assert_eq!(c.day_kind(d("2025-01-04")).unwrap(), DayKind::TransferWorking); // Saturday
     assert!(!c.is_working_day(d("2025-01-03")).unwrap());
     assert!(c.is_working_day(d("2025-01-04")).unwrap());
     assert_eq!(c.day_kind(d("2025-01-05")).unwrap(), DayKind::Weekend); // Sunday
@@ -273,18 +219,9 @@ fn missing_year_is_an_error() {
         assert!(matches!(c.day_kind(d(date)), Err(CalendarError::YearNotLoaded(v)) if v == y));
     }
     // Running off the end of the data is an error, not a guess.
-    assert!(matches!(
-        c.add_working_days(d("2027-12-30"), wd(2)),
-        Err(CalendarError::YearNotLoaded(2028))
-    ));
-    assert!(matches!(
-        c.reminder_day(d("2024-01-03")),
-        Err(CalendarError::YearNotLoaded(2023))
-    ));
-    assert!(matches!(
-        c.working_days_between(d("2023-12-20"), d("2024-01-10")),
-        Err(CalendarError::YearNotLoaded(2023))
-    ));
+    assert!(matches!(c.add_working_days(d("2027-12-30"), wd(2)), Err(CalendarError::YearNotLoaded(2028))));
+    assert!(matches!(c.reminder_day(d("2024-01-03")), Err(CalendarError::YearNotLoaded(2023))));
+    assert!(matches!(c.working_days_between(d("2023-12-20"), d("2024-01-10")), Err(CalendarError::YearNotLoaded(2023))));
     let msg = CalendarError::YearNotLoaded(2028).to_string();
     assert!(msg.contains("2028"), "{msg}");
 }
@@ -328,11 +265,7 @@ fn add_working_days_table() {
         ("2025-05-02", 10, "2025-05-20"),
     ];
     for (start, n, expected) in rows {
-        assert_eq!(
-            c.add_working_days(d(start), wd(n)).unwrap(),
-            d(expected),
-            "{start} + {n}"
-        );
+        assert_eq!(c.add_working_days(d(start), wd(n)).unwrap(), d(expected), "{start} + {n}");
     }
 }
 
@@ -349,11 +282,7 @@ fn working_days_between_table() {
         ("2025-12-31", "2026-01-06", 2),
     ];
     for (from, to, n) in rows {
-        assert_eq!(
-            c.working_days_between(d(from), d(to)).unwrap(),
-            n,
-            "{from}..{to}"
-        );
+        assert_eq!(c.working_days_between(d(from), d(to)).unwrap(), n, "{from}..{to}");
     }
 }
 
@@ -364,11 +293,7 @@ fn between_inverts_add() {
     while start < d("2027-11-01") {
         for n in [0, 1, 2, 5, 10, 20] {
             let end = c.add_working_days(start, wd(n)).unwrap();
-            assert_eq!(
-                c.working_days_between(start, end).unwrap(),
-                i64::from(n),
-                "{start}+{n}"
-            );
+            assert_eq!(c.working_days_between(start, end).unwrap(), i64::from(n), "{start}+{n}");
             assert_eq!(c.working_days_between(end, start).unwrap(), -i64::from(n));
             assert!(n == 0 || c.is_working_day(end).unwrap());
         }
@@ -388,11 +313,7 @@ fn reminder_day_table() {
         ("2026-01-05", "2025-12-31"), // across the year boundary
     ];
     for (deadline, reminder) in rows {
-        assert_eq!(
-            c.reminder_day(d(deadline)).unwrap(),
-            d(reminder),
-            "{deadline}"
-        );
+        assert_eq!(c.reminder_day(d(deadline)).unwrap(), d(reminder), "{deadline}");
     }
 }
 
@@ -416,38 +337,20 @@ fn deadline_after_in_utc() {
         ("2024-01-09T04:00:00Z", 1, "2024-01-10T18:00:00Z"),
     ];
     for (received, n, deadline) in rows {
-        assert_eq!(
-            c.deadline_after(utc(received), wd(n)).unwrap(),
-            utc(deadline),
-            "{received} + {n}"
-        );
+        assert_eq!(c.deadline_after(utc(received), wd(n)).unwrap(), utc(deadline), "{received} + {n}");
     }
-    let offset = ALMATY
-        .offset_from_utc_datetime(&utc("2025-06-09T10:00:00Z").naive_utc())
-        .fix();
+    let offset = ALMATY.offset_from_utc_datetime(&utc("2025-06-09T10:00:00Z").naive_utc()).fix();
     assert_eq!(offset.local_minus_utc(), 5 * 3600);
-    assert!(matches!(
-        c.deadline_after(utc("2027-12-30T10:00:00Z"), wd(2)),
-        Err(CalendarError::YearNotLoaded(2028))
-    ));
+    assert!(matches!(c.deadline_after(utc("2027-12-30T10:00:00Z"), wd(2)), Err(CalendarError::YearNotLoaded(2028))));
 }
 
 #[test]
 fn end_of_local_day_around_offset_change() {
     // Almaty switched from UTC+6 to UTC+5 on 1 March 2024; local 29 Feb 2024
     // lasted 25 hours and ended at 1 March 00:00 +05.
-    assert_eq!(
-        end_of_local_day(d("2024-02-28")).unwrap(),
-        utc("2024-02-28T18:00:00Z")
-    );
-    assert_eq!(
-        end_of_local_day(d("2024-02-29")).unwrap(),
-        utc("2024-02-29T19:00:00Z")
-    );
-    assert_eq!(
-        end_of_local_day(d("2024-03-01")).unwrap(),
-        utc("2024-03-01T19:00:00Z")
-    );
+    assert_eq!(end_of_local_day(d("2024-02-28")).unwrap(), utc("2024-02-28T18:00:00Z"));
+    assert_eq!(end_of_local_day(d("2024-02-29")).unwrap(), utc("2024-02-29T19:00:00Z"));
+    assert_eq!(end_of_local_day(d("2024-03-01")).unwrap(), utc("2024-03-01T19:00:00Z"));
 }
 
 #[test]
@@ -466,11 +369,7 @@ fn calendar_months() {
         ("2025-10-16T03:00:00Z", 3, "2026-01-16T19:00:00Z"),
     ];
     for (received, m, deadline) in rows {
-        assert_eq!(
-            add_calendar_months(utc(received), m),
-            utc(deadline),
-            "{received} + {m}"
-        );
+        assert_eq!(add_calendar_months(utc(received), m), utc(deadline), "{received} + {m}");
     }
 }
 
@@ -502,14 +401,7 @@ fn parse_year_data() {
     let y = YearData::from_toml_str(GOOD_2025).unwrap();
     assert_eq!(y.year, 2025);
     assert!(y.verified);
-    assert_eq!(
-        y.transfers,
-        vec![Transfer {
-            working: Some(d("2025-01-04")),
-            off: Some(d("2025-01-03")),
-            note: Some("x".into())
-        }]
-    );
+    assert_eq!(y.transfers, vec![Transfer { working: Some(d("2025-01-04")), off: Some(d("2025-01-03")), note: Some("x".into()) }]);
 
     // Only `off`, only `working`, and native TOML dates are accepted.
     let y = YearData::from_toml_str(
@@ -522,10 +414,7 @@ fn parse_year_data() {
     assert_eq!(y.transfers[1], transfer(Some("2026-01-10"), None));
     let c = Calendar::from_years(vec![y]).unwrap();
     assert_eq!(c.day_kind(d("2026-01-05")).unwrap(), DayKind::TransferOff);
-    assert_eq!(
-        c.day_kind(d("2026-01-10")).unwrap(),
-        DayKind::TransferWorking
-    );
+    assert_eq!(c.day_kind(d("2026-01-10")).unwrap(), DayKind::TransferWorking);
 }
 
 #[test]
@@ -533,45 +422,21 @@ fn parse_errors() {
     let base = "year = 2025\nsource = \"s\"\nverified = false\n";
     let bad = [
         ("not toml at all [", ""),
-        (
-            "year = 2025\nsource = \"s\"\nverified = false\n",
-            "kurban_ait",
-        ),
-        (
-            &format!("{base}kurban_ait = \"2025-02-30\"\n"),
-            "2025-02-30",
-        ),
-        (
-            &format!("{base}kurban_ait = \"06.06.2025\"\n"),
-            "06.06.2025",
-        ),
-        (
-            &format!("{base}kurban_ait = 2025-06-06T10:00:00\n"),
-            "without time",
-        ),
+        ("year = 2025\nsource = \"s\"\nverified = false\n", "kurban_ait"),
+        (&format!("{base}kurban_ait = \"2025-02-30\"\n"), "2025-02-30"),
+        (&format!("{base}kurban_ait = \"06.06.2025\"\n"), "06.06.2025"),
+        (&format!("{base}kurban_ait = 2025-06-06T10:00:00\n"), "without time"),
         (&format!("{base}kurban_ait = 20250606\n"), ""),
         // Typo in the table name is not silently ignored.
-        (
-            &format!("{base}kurban_ait = \"2025-06-06\"\n[[transfers]]\noff = \"2025-01-03\"\n"),
-            "transfers",
-        ),
-        (
-            &format!("{base}kurban_ait = \"2025-06-06\"\n[[transfer]]\nof = \"2025-01-03\"\n"),
-            "of",
-        ),
-        (
-            "year = \"2025\"\nkurban_ait = \"2025-06-06\"\nsource = \"s\"\nverified = false\n",
-            "",
-        ),
+        (&format!("{base}kurban_ait = \"2025-06-06\"\n[[transfers]]\noff = \"2025-01-03\"\n"), "transfers"),
+        (&format!("{base}kurban_ait = \"2025-06-06\"\n[[transfer]]\nof = \"2025-01-03\"\n"), "of"),
+        ("year = \"2025\"\nkurban_ait = \"2025-06-06\"\nsource = \"s\"\nverified = false\n", ""),
     ];
     for (text, needle) in bad {
         match YearData::from_toml_str(text) {
             Err(CalendarError::Parse { file, message }) => {
                 assert_eq!(file, "<string>");
-                assert!(
-                    message.contains(needle),
-                    "{message:?} should contain {needle:?}"
-                );
+                assert!(message.contains(needle), "{message:?} should contain {needle:?}");
             }
             other => panic!("{text:?}: expected Parse error, got {other:?}"),
         }
@@ -593,23 +458,11 @@ fn inconsistent_data() {
         y
     };
     let rows: [(YearData, &str); 12] = [
-        (
-            with(transfer(Some("2025-01-03"), None)),
-            "not a Saturday or Sunday",
-        ),
+        (with(transfer(Some("2025-01-03"), None)), "not a Saturday or Sunday"),
         (with(transfer(Some("2025-03-08"), None)), "is a holiday"),
-        (
-            with(transfer(None, Some("2025-01-04"))),
-            "already a day off",
-        ),
-        (
-            with(transfer(None, Some("2025-05-01"))),
-            "already a holiday",
-        ),
-        (
-            with(transfer(None, Some("2025-06-06"))),
-            "already a holiday",
-        ),
+        (with(transfer(None, Some("2025-01-04"))), "already a day off"),
+        (with(transfer(None, Some("2025-05-01"))), "already a holiday"),
+        (with(transfer(None, Some("2025-06-06"))), "already a holiday"),
         (with(transfer(None, Some("2025-03-10"))), "moved day off"),
         (with(transfer(None, None)), "neither"),
         (with(transfer(None, Some("2026-01-05"))), "not in year"),
@@ -677,18 +530,12 @@ impl Drop for TempDir {
 fn from_dir_errors_and_filtering() {
     // Missing directory -> Io.
     let missing = std::env::temp_dir().join("tanu-cal-does-not-exist-xyz");
-    assert!(matches!(
-        Calendar::from_dir(&missing),
-        Err(CalendarError::Io { .. })
-    ));
+    assert!(matches!(Calendar::from_dir(&missing), Err(CalendarError::Io { .. })));
 
     // Empty directory (other files ignored) -> Inconsistent.
     let t = TempDir::new("empty");
     std::fs::write(t.0.join("README.md"), "x").unwrap();
-    assert!(matches!(
-        Calendar::from_dir(&t.0),
-        Err(CalendarError::Inconsistent(_))
-    ));
+    assert!(matches!(Calendar::from_dir(&t.0), Err(CalendarError::Inconsistent(_))));
 
     // A good file plus an unrelated one.
     let t = TempDir::new("good");
@@ -697,18 +544,12 @@ fn from_dir_errors_and_filtering() {
     let c = Calendar::from_dir(&t.0).unwrap();
     assert_eq!(c.years().collect::<Vec<_>>(), vec![2025]);
     assert!(c.is_working_day(d("2025-01-04")).unwrap());
-    assert!(matches!(
-        c.is_working_day(d("2026-01-05")),
-        Err(CalendarError::YearNotLoaded(2026))
-    ));
+    assert!(matches!(c.is_working_day(d("2026-01-05")), Err(CalendarError::YearNotLoaded(2026))));
 
     // Year mismatch between file name and contents.
     let t = TempDir::new("mismatch");
     std::fs::write(t.0.join("kz-2024.toml"), GOOD_2025).unwrap();
-    assert!(matches!(
-        Calendar::from_dir(&t.0),
-        Err(CalendarError::Inconsistent(_))
-    ));
+    assert!(matches!(Calendar::from_dir(&t.0), Err(CalendarError::Inconsistent(_))));
 
     // Parse error carries the file name.
     let t = TempDir::new("parse");

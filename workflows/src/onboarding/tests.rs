@@ -257,7 +257,19 @@ fn the_whole_path_and_its_record() {
     let events: Vec<&str> = a.timeline.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(
         events,
-        ["filed", "approve", "grant_sandbox", "record_test", "submit_act", "return_act", "resubmit_act", "approve_act", "send_draft_contract", "conclude_contract", "grant_production"]
+        [
+            "filed",
+            "approve",
+            "grant_sandbox",
+            "record_test",
+            "submit_act",
+            "return_act",
+            "resubmit_act",
+            "approve_act",
+            "send_draft_contract",
+            "conclude_contract",
+            "grant_production"
+        ]
     );
     assert_eq!(a.sandbox_client_id.as_deref(), Some("sbx"));
     assert_eq!(a.production_client_id.as_deref(), Some("prod"));

@@ -4,9 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::{
     core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreTokenType},
-    AccessToken, AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference,
-    EmptyExtraTokenFields, IdToken, IdTokenClaims, IdTokenFields, IssuerUrl, Nonce, RefreshToken, StandardClaims,
-    StandardTokenResponse, SubjectIdentifier,
+    AccessToken, AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference, EmptyExtraTokenFields, IdToken, IdTokenClaims,
+    IdTokenFields, IssuerUrl, Nonce, RefreshToken, StandardClaims, StandardTokenResponse, SubjectIdentifier,
 };
 use poem::{web::Json, IntoResponse, Response};
 use serde::{Deserialize, Serialize};

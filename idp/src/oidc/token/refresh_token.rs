@@ -58,7 +58,11 @@ pub(super) async fn grant(x: Exchange<'_>) -> Result<Response, OAuthError> {
             let asked = ScopeSet::parse_lenient(s);
             let had = ScopeSet::parse_lenient(&g.scope);
             if !asked.is_subset(&had) || asked.0.is_empty() {
-                return refuse(tx, OAuthError::with_status(StatusCode::BAD_REQUEST, crate::oidc::errors::ErrorCode::InvalidScope, "scope exceeds the original grant")).await;
+                return refuse(
+                    tx,
+                    OAuthError::with_status(StatusCode::BAD_REQUEST, crate::oidc::errors::ErrorCode::InvalidScope, "scope exceeds the original grant"),
+                )
+                .await;
             }
             asked.to_string()
         }

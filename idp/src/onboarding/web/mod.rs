@@ -50,7 +50,6 @@ pub use portal::portal_routes;
 pub use signin::auth_routes;
 use {console::*, portal::*, signin::*};
 
-
 pub const PORTAL_CLIENT_ID: &str = "tanu-onboarding";
 const SESSION_COOKIE: &str = "tanu_onboarding";
 const LOGIN_COOKIE: &str = "tanu_onboarding_login";
@@ -168,13 +167,7 @@ async fn principal(app: &App, cookies: &CookieJar, here: &str) -> Result<Princip
     let Some(c) = crate::interaction::cookie_value(app, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn(here.into())) };
     let hash = token_hash(&c);
     let Some(s) = app.store.portal_session(&hash).await? else { return Err(PageError::SignIn(here.into())) };
-    Ok(Principal {
-        staff: app.store.staff(&s.iin).await?,
-        bins: app.store.initiator_bins(&s.iin).await?,
-        iin: s.iin,
-        name: s.name,
-        session_hash: hash,
-    })
+    Ok(Principal { staff: app.store.staff(&s.iin).await?, bins: app.store.initiator_bins(&s.iin).await?, iin: s.iin, name: s.name, session_hash: hash })
 }
 
 /// The person signed in through this sign-in (IIN and session hash), for
@@ -443,7 +436,11 @@ async fn open(app: &App, cookies: &CookieJar, area: Area, id: &str) -> Result<(P
 async fn visible(app: &App, who: &Principal, id: &str, as_operator: bool) -> Result<FiledApplication, PageError> {
     let a = app.store.application(id).await?.ok_or(PageError::NotFound)?;
     let allowed = if as_operator { who.is_staff() } else { who.represents(&a.row.bin) };
-    if allowed { Ok(a) } else { Err(PageError::Forbidden) }
+    if allowed {
+        Ok(a)
+    } else {
+        Err(PageError::Forbidden)
+    }
 }
 
 /// Sends a request to the workflow, audits it, and returns to the page.

@@ -20,15 +20,19 @@ pub fn portal_routes() -> Route {
 #[handler]
 async fn portal_home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let who = principal(app, cookies, "/portal").await?;
-        let mut rows = Vec::new();
-        for bin in &who.bins {
-            let filter = ApplicationFilter { bin: Some(bin.clone()), ..Default::default() };
-            rows.extend(app.store.applications(&filter).await?.iter().map(|a| row_view(app, a)));
+    finish(
+        lang,
+        async {
+            let who = principal(app, cookies, "/portal").await?;
+            let mut rows = Vec::new();
+            for bin in &who.bins {
+                let filter = ApplicationFilter { bin: Some(bin.clone()), ..Default::default() };
+                rows.extend(app.store.applications(&filter).await?.iter().map(|a| row_view(app, a)));
+            }
+            Ok(html(StatusCode::OK, PortalPage { lang, nav: Nav::of(app, &who), rows }))
         }
-        Ok(html(StatusCode::OK, PortalPage { lang, nav: Nav::of(app, &who), rows }))
-    }.await)
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -39,36 +43,40 @@ struct NewQuery {
 #[handler]
 async fn new_form(req: &Request, cookies: &CookieJar, Query(q): Query<NewQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let who = principal(app, cookies, "/portal/new").await?;
-        let mut values = BTreeMap::new();
-        let mut previous = None;
-        // Applying again after a refusal or lapse starts from the old form.
-        if let Some(from) = q.from.as_deref() {
-            let old = visible(app, &who, from, false).await?;
-            if old.step().is_some_and(|s| matches!(s, Step::Refused | Step::Lapsed)) {
-                let r = &old.row;
-                for (k, v) in [
-                    ("organisation_name", &r.organisation_name),
-                    ("bin", &r.bin),
-                    ("responsible_official", &r.responsible_official),
-                    ("contact_email", &r.contact_email),
-                    ("system_name", &r.system_name),
-                    ("redirect_uri", &r.redirect_uri),
-                    ("tos_uri", &r.tos_uri),
-                    ("policy_uri", &r.policy_uri),
-                    ("authorised_person", &r.authorised_person),
-                ] {
-                    values.insert(k.to_owned(), v.clone());
+    finish(
+        lang,
+        async {
+            let who = principal(app, cookies, "/portal/new").await?;
+            let mut values = BTreeMap::new();
+            let mut previous = None;
+            // Applying again after a refusal or lapse starts from the old form.
+            if let Some(from) = q.from.as_deref() {
+                let old = visible(app, &who, from, false).await?;
+                if old.step().is_some_and(|s| matches!(s, Step::Refused | Step::Lapsed)) {
+                    let r = &old.row;
+                    for (k, v) in [
+                        ("organisation_name", &r.organisation_name),
+                        ("bin", &r.bin),
+                        ("responsible_official", &r.responsible_official),
+                        ("contact_email", &r.contact_email),
+                        ("system_name", &r.system_name),
+                        ("redirect_uri", &r.redirect_uri),
+                        ("tos_uri", &r.tos_uri),
+                        ("policy_uri", &r.policy_uri),
+                        ("authorised_person", &r.authorised_person),
+                    ] {
+                        values.insert(k.to_owned(), v.clone());
+                    }
+                    if let Some(s) = &r.sandbox_redirect_uri {
+                        values.insert("sandbox_redirect_uri".into(), s.clone());
+                    }
+                    previous = Some(r.id.clone());
                 }
-                if let Some(s) = &r.sandbox_redirect_uri {
-                    values.insert("sandbox_redirect_uri".into(), s.clone());
-                }
-                previous = Some(r.id.clone());
             }
+            Ok(html(StatusCode::OK, FormPage { lang, nav: Nav::of(app, &who), values, errors: FieldErrors::new(), previous, problem: None }))
         }
-        Ok(html(StatusCode::OK, FormPage { lang, nav: Nav::of(app, &who), values, errors: FieldErrors::new(), previous, problem: None }))
-    }.await)
+        .await,
+    )
 }
 
 /// Reads one multipart part, refusing it as soon as it passes `limit` bytes
@@ -111,41 +119,45 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<(RawApplica
 #[handler]
 async fn file_application(req: &Request, cookies: &CookieJar, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let who = principal(app, cookies, "/portal/new").await?;
-        let (raw, csrf, previous) = read_form(multipart, app.config.onboarding.max_upload_bytes).await?;
-        check_form(app, req, &who, &csrf)?;
-        let again = |errors: FieldErrors, problem: Option<Msg>| {
-            // The form comes back with what was typed: nothing is lost.
-            let page = FormPage { lang, nav: Nav::of(app, &who), values: raw.fields.clone(), errors, previous: previous.clone(), problem };
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
-        };
-        let new = match form::parse(&raw) {
-            Ok(n) => n,
-            Err(errors) => return again(errors, None),
-        };
-        // The first person to file for a BIN acts for it; others are added by the operator.
-        if app.store.bin_is_bound(&new.bin).await? && !who.represents(new.bin.as_str()) {
-            let mut errors = FieldErrors::new();
-            errors.insert("bin", Msg::onb_err_bin_taken);
-            return again(errors, None);
+    finish(
+        lang,
+        async {
+            let who = principal(app, cookies, "/portal/new").await?;
+            let (raw, csrf, previous) = read_form(multipart, app.config.onboarding.max_upload_bytes).await?;
+            check_form(app, req, &who, &csrf)?;
+            let again = |errors: FieldErrors, problem: Option<Msg>| {
+                // The form comes back with what was typed: nothing is lost.
+                let page = FormPage { lang, nav: Nav::of(app, &who), values: raw.fields.clone(), errors, previous: previous.clone(), problem };
+                Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+            };
+            let new = match form::parse(&raw) {
+                Ok(n) => n,
+                Err(errors) => return again(errors, None),
+            };
+            // The first person to file for a BIN acts for it; others are added by the operator.
+            if app.store.bin_is_bound(&new.bin).await? && !who.represents(new.bin.as_str()) {
+                let mut errors = FieldErrors::new();
+                errors.insert("bin", Msg::onb_err_bin_taken);
+                return again(errors, None);
+            }
+            if let Some(p) = &previous {
+                visible(app, &who, p, false).await?;
+            }
+            let filed_at = Utc::now();
+            let id = crate::onboarding::new_application_id(filed_at);
+            app.store.insert_application(&id, &new, lang, &who.iin, filed_at, previous.clone()).await?;
+            if let Err(e) = app.onboarding.start(&id, filed_at, who.actor(Side::Initiator)).await {
+                app.store.delete_unstarted_application(&id).await?;
+                tracing::warn!(error = %e, "filing: workflow not started");
+                return again(FieldErrors::new(), Some(Msg::onb_err_unavailable));
+            }
+            app.store.bind_initiator(&who.iin, &new.bin, &who.name, &new.contact_email, lang).await?;
+            audit(app, &who, "onboarding.filed", Outcome::Success, &format!("application {id}")).await;
+            app.onboarding.settled(&id, 0).await;
+            Ok(crate::web::see_other(format!("/portal/applications/{id}")))
         }
-        if let Some(p) = &previous {
-            visible(app, &who, p, false).await?;
-        }
-        let filed_at = Utc::now();
-        let id = crate::onboarding::new_application_id(filed_at);
-        app.store.insert_application(&id, &new, lang, &who.iin, filed_at, previous.clone()).await?;
-        if let Err(e) = app.onboarding.start(&id, filed_at, who.actor(Side::Initiator)).await {
-            app.store.delete_unstarted_application(&id).await?;
-            tracing::warn!(error = %e, "filing: workflow not started");
-            return again(FieldErrors::new(), Some(Msg::onb_err_unavailable));
-        }
-        app.store.bind_initiator(&who.iin, &new.bin, &who.name, &new.contact_email, lang).await?;
-        audit(app, &who, "onboarding.filed", Outcome::Success, &format!("application {id}")).await;
-        app.onboarding.settled(&id, 0).await;
-        Ok(crate::web::see_other(format!("/portal/applications/{id}")))
-    }.await)
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -156,11 +168,15 @@ pub(super) struct NoticeQuery {
 /// The application's page, for the initiator or the operator.
 pub(super) async fn application_page(req: &Request, cookies: &CookieJar, id: &str, notice: Option<String>, app: &App, area: Area) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let (who, a) = open(app, cookies, area, id).await?;
-        let view = application_view(app, a, area.operator()).await?;
-        Ok(html(StatusCode::OK, ApplicationPage { lang, nav: Nav::of(app, &who), a: view, operator: area.operator(), notice }))
-    }.await)
+    finish(
+        lang,
+        async {
+            let (who, a) = open(app, cookies, area, id).await?;
+            let view = application_view(app, a, area.operator()).await?;
+            Ok(html(StatusCode::OK, ApplicationPage { lang, nav: Nav::of(app, &who), a: view, operator: area.operator(), notice }))
+        }
+        .await,
+    )
 }
 
 #[handler]
@@ -191,23 +207,31 @@ pub(super) fn test_command(f: &TestForm) -> Result<Command, PageError> {
 #[handler]
 async fn portal_test(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<TestForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let back = Area::Portal.page(&id);
-        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-        check_form(app, req, &who, &f.csrf)?;
-        take(app, &who, &a, Side::Initiator, test_command(&f)?, &back).await
-    }.await)
+    finish(
+        lang,
+        async {
+            let back = Area::Portal.page(&id);
+            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+            check_form(app, req, &who, &f.csrf)?;
+            take(app, &who, &a, Side::Initiator, test_command(&f)?, &back).await
+        }
+        .await,
+    )
 }
 
 #[handler]
 async fn portal_contract(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let back = Area::Portal.page(&id);
-        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-        check_form(app, req, &who, &f.csrf)?;
-        take(app, &who, &a, Side::Initiator, Command::Act { action: Action::ConcludeContract }, &back).await
-    }.await)
+    finish(
+        lang,
+        async {
+            let back = Area::Portal.page(&id);
+            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+            check_form(app, req, &who, &f.csrf)?;
+            take(app, &who, &a, Side::Initiator, Command::Act { action: Action::ConcludeContract }, &back).await
+        }
+        .await,
+    )
 }
 
 /// The act's fields as posted (plus the CSRF token).
@@ -227,15 +251,28 @@ fn act_text(app: &App, a: &FiledApplication, f: &ActFields) -> String {
 }
 
 #[handler]
-async fn act_prepare(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<BTreeMap<String, String>>, Data(app): Data<&Arc<App>>) -> Response {
+async fn act_prepare(
+    req: &Request,
+    cookies: &CookieJar,
+    Path(id): Path<String>,
+    Form(f): Form<BTreeMap<String, String>>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-        check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        let fields = act_fields(&f)?;
-        let document = act_text(app, &a, &fields);
-        Ok(html(StatusCode::OK, SignPage { lang, nav: Nav::of(app, &who), id, document, fields: fields.pairs(), action: "act".into(), operator: false, error: None }))
-    }.await)
+    finish(
+        lang,
+        async {
+            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+            let fields = act_fields(&f)?;
+            let document = act_text(app, &a, &fields);
+            Ok(html(
+                StatusCode::OK,
+                SignPage { lang, nav: Nav::of(app, &who), id, document, fields: fields.pairs(), action: "act".into(), operator: false, error: None },
+            ))
+        }
+        .await,
+    )
 }
 
 /// The draft contract, once the operator has sent it.
@@ -257,10 +294,14 @@ async fn contract_text(app: &App, a: &FiledApplication) -> Result<String, PageEr
 
 async fn contract_download(req: &Request, cookies: &CookieJar, id: &str, app: &App, area: Area) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let (_, a) = open(app, cookies, area, id).await?;
-        Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
-    }.await)
+    finish(
+        lang,
+        async {
+            let (_, a) = open(app, cookies, area, id).await?;
+            Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
+        }
+        .await,
+    )
 }
 
 #[handler]
@@ -282,13 +323,23 @@ pub(super) fn download(name: &str, document: String) -> Response {
 }
 
 #[handler]
-async fn act_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<BTreeMap<String, String>>, Data(app): Data<&Arc<App>>) -> Response {
+async fn act_document(
+    req: &Request,
+    cookies: &CookieJar,
+    Path(id): Path<String>,
+    Form(f): Form<BTreeMap<String, String>>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-        check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        Ok(download(&format!("act-{id}.txt"), act_text(app, &a, &act_fields(&f)?)))
-    }.await)
+    finish(
+        lang,
+        async {
+            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+            Ok(download(&format!("act-{id}.txt"), act_text(app, &a, &act_fields(&f)?)))
+        }
+        .await,
+    )
 }
 
 /// Multipart: the fields again and the signature file.
@@ -311,58 +362,82 @@ pub(super) async fn read_signed(mut multipart: Multipart, limit: usize) -> Resul
 #[handler]
 async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let back = Area::Portal.page(&id);
-        let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-        let (f, signature) = read_signed(multipart, app.config.onboarding.max_upload_bytes).await?;
-        check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-        let fields = act_fields(&f)?;
-        let document = act_text(app, &a, &fields);
-        let bin: Bin = a.bin()?;
-        let refuse = |error: String| {
-            let page = SignPage { lang, nav: Nav::of(app, &who), id: id.clone(), document: document.clone(), fields: fields.pairs(), action: "act".into(), operator: false, error: Some(error) };
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
-        };
-        let signer = match app.onboarding.verify(document.as_bytes(), &signature, Some(&bin)) {
-            Ok(s) => s,
-            Err(e) => {
-                audit(app, &who, "onboarding.act_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
-                return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
+    finish(
+        lang,
+        async {
+            let back = Area::Portal.page(&id);
+            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
+            let (f, signature) = read_signed(multipart, app.config.onboarding.max_upload_bytes).await?;
+            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+            let fields = act_fields(&f)?;
+            let document = act_text(app, &a, &fields);
+            let bin: Bin = a.bin()?;
+            let refuse = |error: String| {
+                let page = SignPage {
+                    lang,
+                    nav: Nav::of(app, &who),
+                    id: id.clone(),
+                    document: document.clone(),
+                    fields: fields.pairs(),
+                    action: "act".into(),
+                    operator: false,
+                    error: Some(error),
+                };
+                Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+            };
+            let signer = match app.onboarding.verify(document.as_bytes(), &signature, Some(&bin)) {
+                Ok(s) => s,
+                Err(e) => {
+                    audit(app, &who, "onboarding.act_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
+                    return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
+                }
+            };
+            // §16: signed by the authorised person, who is the one signed in.
+            if signer.iin != who.iin {
+                return refuse(Msg::onb_err_signer.text(lang).to_owned());
             }
-        };
-        // §16: signed by the authorised person, who is the one signed in.
-        if signer.iin != who.iin {
-            return refuse(Msg::onb_err_signer.text(lang).to_owned());
+            let sha = sha256_hex(document.as_bytes());
+            let signer_name = signer.common_name.clone().unwrap_or_else(|| fields.authorised_person.clone());
+            let resubmit = a.step() == Some(Step::Rework) || app.onboarding.live(&id).await.is_some_and(|p| p.step == Step::Rework);
+            let action = if resubmit {
+                Action::ResubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
+            } else {
+                Action::SubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
+            };
+            let response = take(app, &who, &a, Side::Initiator, Command::Act { action }, &back).await?;
+            app.store.insert_document(&id, "act", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
+            Ok(response)
         }
-        let sha = sha256_hex(document.as_bytes());
-        let signer_name = signer.common_name.clone().unwrap_or_else(|| fields.authorised_person.clone());
-        let resubmit = a.step() == Some(Step::Rework) || app.onboarding.live(&id).await.is_some_and(|p| p.step == Step::Rework);
-        let action = if resubmit {
-            Action::ResubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
-        } else {
-            Action::SubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
-        };
-        let response = take(app, &who, &a, Side::Initiator, Command::Act { action }, &back).await?;
-        app.store.insert_document(&id, "act", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
-        Ok(response)
-    }.await)
+        .await,
+    )
 }
 
 #[handler]
-async fn reveal_secret(req: &Request, cookies: &CookieJar, Path((id, env)): Path<(String, String)>, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+async fn reveal_secret(
+    req: &Request,
+    cookies: &CookieJar,
+    Path((id, env)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+    Data(app): Data<&Arc<App>>,
+) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let (who, _) = open(app, cookies, Area::Portal, &id).await?;
-        check_form(app, req, &who, &f.csrf)?;
-        let credential = app.store.credential(&id, &env).await?.ok_or(PageError::NotFound)?;
-        let secret = match app.store.take_sealed_secret(&id, &env).await? {
-            Some(sealed) => {
-                let bytes = app.open_secret(&sealed, &credential.client_id).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
-                Some(String::from_utf8_lossy(&bytes).into_owned())
-            }
-            None => None,
-        };
-        audit(app, &who, "onboarding.secret_shown", if secret.is_some() { Outcome::Success } else { Outcome::Failure }, &format!("application {id} {env}")).await;
-        Ok(html(StatusCode::OK, SecretPage { lang, nav: Nav::of(app, &who), id, client_id: credential.client_id, secret }))
-    }.await)
+    finish(
+        lang,
+        async {
+            let (who, _) = open(app, cookies, Area::Portal, &id).await?;
+            check_form(app, req, &who, &f.csrf)?;
+            let credential = app.store.credential(&id, &env).await?.ok_or(PageError::NotFound)?;
+            let secret = match app.store.take_sealed_secret(&id, &env).await? {
+                Some(sealed) => {
+                    let bytes = app.open_secret(&sealed, &credential.client_id).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+                    Some(String::from_utf8_lossy(&bytes).into_owned())
+                }
+                None => None,
+            };
+            audit(app, &who, "onboarding.secret_shown", if secret.is_some() { Outcome::Success } else { Outcome::Failure }, &format!("application {id} {env}"))
+                .await;
+            Ok(html(StatusCode::OK, SecretPage { lang, nav: Nav::of(app, &who), id, client_id: credential.client_id, secret }))
+        }
+        .await,
+    )
 }

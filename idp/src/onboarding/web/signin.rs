@@ -15,14 +15,18 @@ pub fn auth_routes() -> Route {
 #[handler]
 async fn home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        match principal(app, cookies, "/onboarding").await {
-            Ok(p) if p.is_staff() => Ok(crate::web::see_other("/console")),
-            Ok(_) => Ok(crate::web::see_other("/portal")),
-            Err(PageError::SignIn(_)) => Ok(html(StatusCode::OK, HomePage { lang })),
-            Err(e) => Err(e),
+    finish(
+        lang,
+        async {
+            match principal(app, cookies, "/onboarding").await {
+                Ok(p) if p.is_staff() => Ok(crate::web::see_other("/console")),
+                Ok(_) => Ok(crate::web::see_other("/portal")),
+                Err(PageError::SignIn(_)) => Ok(html(StatusCode::OK, HomePage { lang })),
+                Err(e) => Err(e),
+            }
         }
-    }.await)
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -57,34 +61,38 @@ fn safe_next(next: Option<&str>) -> String {
 #[handler]
 async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
-            return Err(PageError::TooMany);
+    finish(
+        lang,
+        async {
+            if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+                return Err(PageError::TooMany);
+            }
+            let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
+            app.store
+                .insert_portal_login(crate::store::onboarding::PortalLogin {
+                    state: state.clone(),
+                    verifier: verifier.clone(),
+                    nonce: nonce.clone(),
+                    next: safe_next(q.next.as_deref()),
+                    binding_hash: token_hash(&binding),
+                    created_at: Utc::now(),
+                })
+                .await?;
+            cookies.add(cookie(app, LOGIN_COOKIE, &binding, Some(600)));
+            let url = crate::first_party::AuthorizationRequest {
+                client_id: PORTAL_CLIENT_ID,
+                redirect_uri: &callback_uri(app),
+                scope: "openid profile iin",
+                state: &state,
+                nonce: &nonce,
+                code_verifier: &verifier,
+                lang,
+            }
+            .url(app);
+            Ok(crate::web::see_other(url))
         }
-        let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
-        app.store
-            .insert_portal_login(crate::store::onboarding::PortalLogin {
-                state: state.clone(),
-                verifier: verifier.clone(),
-                nonce: nonce.clone(),
-                next: safe_next(q.next.as_deref()),
-                binding_hash: token_hash(&binding),
-                created_at: Utc::now(),
-            })
-            .await?;
-        cookies.add(cookie(app, LOGIN_COOKIE, &binding, Some(600)));
-        let url = crate::first_party::AuthorizationRequest {
-            client_id: PORTAL_CLIENT_ID,
-            redirect_uri: &callback_uri(app),
-            scope: "openid profile iin",
-            state: &state,
-            nonce: &nonce,
-            code_verifier: &verifier,
-            lang,
-        }
-        .url(app);
-        Ok(crate::web::see_other(url))
-    }.await)
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -97,29 +105,33 @@ struct CallbackQuery {
 #[handler]
 async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let login = match &q.state {
-            Some(state) => app.store.take_portal_login(state).await?,
-            None => None,
-        };
-        let bound = crate::interaction::cookie_value(app, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
-        let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
-            return Err(PageError::BadRequest(Msg::error_expired));
-        };
-        cookies.add(cookie(app, LOGIN_COOKIE, "", Some(0)));
-        if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
-            return Ok(html(StatusCode::OK, HomePage { lang }));
+    finish(
+        lang,
+        async {
+            let login = match &q.state {
+                Some(state) => app.store.take_portal_login(state).await?,
+                None => None,
+            };
+            let bound = crate::interaction::cookie_value(app, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
+            let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
+                return Err(PageError::BadRequest(Msg::error_expired));
+            };
+            cookies.add(cookie(app, LOGIN_COOKIE, "", Some(0)));
+            if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
+                return Ok(html(StatusCode::OK, HomePage { lang }));
+            }
+            let person = redeem(app, q.code.as_deref().unwrap_or_default(), &login).await.map_err(|e| {
+                tracing::warn!(error = %e, "portal sign-in: code redemption failed");
+                PageError::BadRequest(Msg::error_expired)
+            })?;
+            let token = random_token(32);
+            let ttl = chrono::Duration::seconds(app.config.onboarding.session_ttl as i64);
+            app.store.insert_portal_session(&token_hash(&token), &person.0, &person.1, ttl).await?;
+            cookies.add(cookie(app, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
+            Ok(crate::web::see_other(login.next))
         }
-        let person = redeem(app, q.code.as_deref().unwrap_or_default(), &login).await.map_err(|e| {
-            tracing::warn!(error = %e, "portal sign-in: code redemption failed");
-            PageError::BadRequest(Msg::error_expired)
-        })?;
-        let token = random_token(32);
-        let ttl = chrono::Duration::seconds(app.config.onboarding.session_ttl as i64);
-        app.store.insert_portal_session(&token_hash(&token), &person.0, &person.1, ttl).await?;
-        cookies.add(cookie(app, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
-        Ok(crate::web::see_other(login.next))
-    }.await)
+        .await,
+    )
 }
 
 /// Redeems the code as any relying party would: discovery, token request
@@ -131,11 +143,8 @@ async fn redeem(app: &App, code: &str, login: &crate::store::onboarding::PortalL
     let md = CoreProviderMetadata::discover_async(IssuerUrl::new(app.config.issuer.clone())?, &http).await?;
     let rp = CoreClient::from_provider_metadata(md, openidconnect::ClientId::new(PORTAL_CLIENT_ID.into()), Some(ClientSecret::new(portal_secret(app))))
         .set_redirect_uri(RedirectUrl::new(callback_uri(app))?);
-    let tokens = rp
-        .exchange_code(AuthorizationCode::new(code.into()))?
-        .set_pkce_verifier(PkceCodeVerifier::new(login.verifier.clone()))
-        .request_async(&http)
-        .await?;
+    let tokens =
+        rp.exchange_code(AuthorizationCode::new(code.into()))?.set_pkce_verifier(PkceCodeVerifier::new(login.verifier.clone())).request_async(&http).await?;
     let id_token = tokens.id_token().ok_or_else(|| anyhow::anyhow!("no ID token"))?;
     id_token.claims(&rp.id_token_verifier(), &Nonce::new(login.nonce.clone()))?;
     #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -160,13 +169,17 @@ pub(super) struct CsrfForm {
 #[handler]
 async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
-    finish(lang, async {
-        let who = principal(app, cookies, "/onboarding").await?;
-        check_form(app, req, &who, &f.csrf)?;
-        app.store.end_portal_session(&who.session_hash).await?;
-        cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
-        Ok(crate::web::see_other("/onboarding"))
-    }.await)
+    finish(
+        lang,
+        async {
+            let who = principal(app, cookies, "/onboarding").await?;
+            check_form(app, req, &who, &f.csrf)?;
+            app.store.end_portal_session(&who.session_hash).await?;
+            cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
+            Ok(crate::web::see_other("/onboarding"))
+        }
+        .await,
+    )
 }
 
 /// The sanitised logo (always PNG), for the consent screen of the client.
@@ -186,26 +199,51 @@ async fn logo(Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::safe_next;
 
     #[test]
     fn next_is_one_of_our_pages_only() {
-        for ok in ["/portal", "/portal/new", "/console", "/onboarding", "/portal/applications/ab12-cd_3", "/console/applications/x1", "/me/verify", "/me/verify?code=12345678"] {
+        for ok in [
+            "/portal",
+            "/portal/new",
+            "/console",
+            "/onboarding",
+            "/portal/applications/ab12-cd_3",
+            "/console/applications/x1",
+            "/me/verify",
+            "/me/verify?code=12345678",
+        ] {
             assert_eq!(safe_next(Some(ok)), ok);
         }
         for bad in [
-            "/\t/evil.example", "//evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example/portal",
-            "/portal/../../evil", "/portal/applications/a/b", "/portal/applications/", "/portal?x=//evil", "/portal\n",
-            "/ /evil", "/%2F/evil", "portal", "", "/token", "/portal/applications/a%2f..",
-            "/me/verify?code=1234567", "/me/verify?code=123456789", "/me/verify?code=1234567a", "/me/verify?next=//evil",
-            "/me/verify?code=12345678&x=//evil", "/me/verify?code=12345678?", "/portal?code=12345678",
+            "/\t/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example/portal",
+            "/portal/../../evil",
+            "/portal/applications/a/b",
+            "/portal/applications/",
+            "/portal?x=//evil",
+            "/portal\n",
+            "/ /evil",
+            "/%2F/evil",
+            "portal",
+            "",
+            "/token",
+            "/portal/applications/a%2f..",
+            "/me/verify?code=1234567",
+            "/me/verify?code=123456789",
+            "/me/verify?code=1234567a",
+            "/me/verify?next=//evil",
+            "/me/verify?code=12345678&x=//evil",
+            "/me/verify?code=12345678?",
+            "/portal?code=12345678",
         ] {
             assert_eq!(safe_next(Some(bad)), "/portal", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/portal");
     }
 }
-
