@@ -21,6 +21,7 @@ use poem::{
 };
 use serde::Deserialize;
 
+use crate::web::see_other;
 use crate::{
     app::App,
     crypto::{ct_eq, random_token, token_hash},
@@ -166,8 +167,6 @@ async fn save(app: &App, cookies: &CookieJar, request: &AuthorizationRequest, pe
     let expires_at = now + Duration::seconds(app.config.login_request_ttl as i64);
     app.store.open_login_request(token_hash(&binding(app, cookies)), &request.client_id, json, now, expires_at).await
 }
-
-use crate::web::see_other;
 
 pub async fn start_login(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
     match save(app, cookies, &request, pending).await {

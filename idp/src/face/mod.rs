@@ -55,6 +55,7 @@ use crate::i18n::Msg;
 use crate::interaction::{complete_login, deny, pending, Authenticated, Authenticator, Failure, Interaction, InteractionError};
 use crate::oidc::client_ip;
 use crate::store::biometric::CONSENT_TEXT_VERSION;
+use crate::web::see_other;
 use crate::web::{html, FaceCameraPage, FaceConsentPage, FaceIinPage, FaceResultPage};
 use decide::*;
 pub use failure::FaceFailure;
@@ -351,8 +352,6 @@ async fn iin_submit(
     // face is proven, if none is in force).
     see_other(&format!("/login/{}/biometric-consent", i.id))
 }
-
-use crate::web::see_other;
 
 impl FaceState {
     /// Drops sign-ins older than a login request may live (and their frames).
