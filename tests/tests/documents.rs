@@ -346,6 +346,12 @@ async fn the_verifier_page_locks_a_user_who_guesses() {
 /// An access token of the cabinet's own client, as the cabinet (or a mobile
 /// app of the cabinet) gets it: authorization code with PKCE at /me/callback.
 async fn cabinet_token(s: &Scenario, b: &Browser) -> String {
+    cabinet_token_bound(s, b, None).await
+}
+
+/// [`cabinet_token`], the token request carrying a DPoP proof of `key` when
+/// given, so the token is bound to that key (RFC 9449 §5).
+async fn cabinet_token_bound(s: &Scenario, b: &Browser, key: Option<&tanu_tests::dpop::DpopKey>) -> String {
     let callback = s.tanu.url("/me/callback");
     let pkce = Pkce::new();
     let client: tanu_idp::domain::ClientId = "tanu-cabinet".parse().unwrap();
@@ -360,9 +366,81 @@ async fn cabinet_token(s: &Scenario, b: &Browser) -> String {
         url = next.to_string();
     };
     let secret = tanu_idp::cabinet::web::client_secret(&s.tanu.app);
-    let (st, tokens) = tanu_tests::redeem(&s.tanu, &client, &secret, &code, &callback, &pkce.verifier).await;
+    let mut r = reqwest::Client::new().post(s.tanu.url("/token")).basic_auth(client.as_str(), Some(&secret)).form(&[
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", callback.as_str()),
+        ("code_verifier", pkce.verifier.as_str()),
+    ]);
+    if let Some(k) = key {
+        r = r.header("DPoP", k.proof("POST", &s.tanu.url("/token"), None));
+    }
+    let r = r.send().await.unwrap();
+    let st = r.status().as_u16();
+    let tokens: serde_json::Value = r.json().await.unwrap();
     assert_eq!(st, 200, "{tokens}");
+    assert_eq!(tokens["token_type"].as_str().map(str::to_ascii_lowercase).as_deref(), Some(if key.is_some() { "dpop" } else { "bearer" }));
     tokens["access_token"].as_str().unwrap().to_string()
+}
+
+/// RFC 9449 at the cabinet API: a DPoP-bound cabinet token works with the
+/// `DPoP` scheme and a proof of its key for this request, and with nothing
+/// less — the attacks: the bound token as a bearer token, without a proof, a
+/// replayed proof, a proof of another key, for another URL or method, without
+/// `ath`; an unbound token under the DPoP scheme. Every refusal is the API's
+/// JSON form with a `DPoP` challenge.
+#[tokio::test]
+async fn the_cabinet_api_takes_dpop_bound_tokens_only_with_their_proof() {
+    use tanu_tests::dpop::{claims, DpopKey};
+    let s = scenario(|_| {}).await;
+    let b = s.browser();
+    let key = DpopKey::es256();
+    let token = cabinet_token_bound(&s, &b, Some(&key)).await;
+    let url = s.tanu.url("/me/api/consents");
+    let call = |auth: String, proof: Option<String>| {
+        let url = url.clone();
+        async move {
+            let mut r = reqwest::Client::new().get(&url).header("Authorization", auth);
+            if let Some(p) = proof {
+                r = r.header("DPoP", p);
+            }
+            let r = r.send().await.unwrap();
+            let challenge = r.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            let st = r.status().as_u16();
+            (st, challenge, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let good = key.proof("GET", &url, Some(&token));
+    let (st, _, body) = call(format!("DPoP {token}"), Some(good.clone())).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.is_array());
+
+    let refusals = [
+        ("the bound token as a bearer token", format!("Bearer {token}"), Some(key.proof("GET", &url, Some(&token)))),
+        ("the bound token as a bearer token, no proof", format!("Bearer {token}"), None),
+        ("the DPoP scheme without a proof", format!("DPoP {token}"), None),
+        ("a replayed proof", format!("DPoP {token}"), Some(good)),
+        ("a proof of another key", format!("DPoP {token}"), Some(DpopKey::es256().proof("GET", &url, Some(&token)))),
+        ("a proof for another URL", format!("DPoP {token}"), Some(key.proof("GET", &s.tanu.url("/me/api/history"), Some(&token)))),
+        ("a proof for another method", format!("DPoP {token}"), Some(key.proof("DELETE", &url, Some(&token)))),
+        ("a proof without ath", format!("DPoP {token}"), Some(key.sign(&key.header(), &claims("GET", &url, None)))),
+        ("a proof for another token", format!("DPoP {token}"), Some(key.proof("GET", &url, Some("another-token")))),
+    ];
+    for (what, auth, proof) in refusals {
+        let (st, challenge, body) = call(auth, proof).await;
+        assert_eq!((st, body["error"].as_str()), (401, Some("unauthorized")), "{what}: {body}");
+        assert!(challenge.starts_with("DPoP "), "{what}: a DPoP challenge, got {challenge:?}");
+    }
+    // An unbound cabinet token is a bearer token only.
+    let unbound = cabinet_token(&s, &b).await;
+    let (st, challenge, body) = call(format!("DPoP {unbound}"), Some(key.proof("GET", &url, Some(&unbound)))).await;
+    assert_eq!(st, 401, "{body}");
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    let (st, _, _) = call(format!("Bearer {unbound}"), None).await;
+    assert_eq!(st, 200);
+    // And the bound token still works with a fresh proof: no refusal spent it.
+    let (st, _, body) = call(format!("DPoP {token}"), Some(key.proof("GET", &url, Some(&token)))).await;
+    assert_eq!(st, 200, "{body}");
 }
 
 async fn api(s: &Scenario, method: reqwest::Method, path: &str, token: &str, json: Option<serde_json::Value>) -> (u16, serde_json::Value) {
@@ -492,7 +570,13 @@ async fn the_cabinet_api_does_what_the_pages_do_with_a_cabinet_token_only() {
     done.sort();
     assert_eq!(in_spec, done, "every operation of the document is exercised here");
     assert_eq!(doc["servers"][0]["url"], s.tanu.url("/me/api"));
-    assert!(doc["components"]["securitySchemes"].as_object().unwrap().values().any(|v| v["scheme"] == "bearer"), "{}", doc["components"]);
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    assert!(schemes.values().any(|v| v["scheme"] == "bearer"), "{}", doc["components"]);
+    assert!(
+        schemes.values().any(|v| v["name"] == "Authorization" && v["description"].as_str().unwrap_or_default().contains("DPoP")),
+        "and DPoP: {}",
+        doc["components"]
+    );
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), &text).unwrap();
     let validator = workspace_root().join("ops/vendor/venv/bin/openapi-spec-validator");
@@ -537,7 +621,7 @@ async fn a_relying_party_redeems_with_private_key_jwt_and_forged_assertions_rede
         .tanu
         .client(CB, |c| {
             c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
-            c.jwks = Some(key.jwks.clone());
+            c.jwks = Some(key.jwks.clone().into());
             c.organisation_name = Some("Halyk Bank".into());
         })
         .await;

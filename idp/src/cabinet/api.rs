@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Route};
 use poem_openapi::{
-    auth::Bearer,
+    auth::{ApiKey, Bearer},
     param::{Path, Query},
     payload::Json,
     ApiResponse, Object, OpenApi, OpenApiService, SecurityScheme,
@@ -30,6 +30,10 @@ use super::CABINET_CLIENT_ID;
 use crate::app::App;
 use crate::crypto::token_hash;
 use crate::domain::ClientId;
+use crate::oidc::{
+    dpop,
+    errors::{ErrorCode, OAuthError},
+};
 use crate::store::{tokens::TokenKind, Citizen, StoreError};
 
 /// The API and its OpenAPI document.
@@ -56,26 +60,140 @@ fn one_error_form(r: poem::Result<poem::Response>) -> poem::Response {
                 _ => "bad_request",
             };
             let message = if status.is_server_error() { "internal error; it has been logged".to_string() } else { e.to_string() };
-            poem::web::Json(serde_json::json!({ "error": code, "message": message }))
+            let mut resp = poem::web::Json(serde_json::json!({ "error": code, "message": message }))
                 .with_status(status)
                 .with_header("Cache-Control", "no-store")
-                .into_response()
+                .into_response();
+            if status == poem::http::StatusCode::UNAUTHORIZED {
+                // RFC 6750 §3, RFC 9449 §7.1: the challenge, and a nonce when one is needed.
+                let (challenge, nonce) = match e.downcast_ref::<Refused>() {
+                    Some(r) => (r.www_authenticate.clone().unwrap_or_else(default_challenge), r.dpop_nonce.clone()),
+                    None => (default_challenge(), None),
+                };
+                for (name, value) in [("WWW-Authenticate", Some(challenge)), ("DPoP-Nonce", nonce)] {
+                    if let Some(v) = value.and_then(|v| poem::http::HeaderValue::from_str(&v).ok()) {
+                        resp.headers_mut().insert(name, v);
+                    }
+                }
+            }
+            resp
         }
     }
 }
 
-/// A Tanu access token of the cabinet's own client.
-#[derive(SecurityScheme)]
-#[oai(ty = "bearer", checker = "citizen_of_token")]
-struct CabinetToken(Citizen);
+/// Either scheme, with the DPoP algorithms (no error: nothing was presented).
+fn default_challenge() -> String {
+    format!("Bearer realm=\"tanu\", DPoP algs=\"{}\"", dpop::ALGS.join(" "))
+}
 
-async fn citizen_of_token(req: &Request, bearer: Bearer) -> Option<Citizen> {
-    let app = req.data::<Arc<App>>()?;
-    let found = app.store.find_token(&token_hash(&bearer.token), Some(TokenKind::Access)).await.ok()??;
-    if found.kind != TokenKind::Access || !found.is_live(Utc::now()) || found.client_id != CABINET_CLIENT_ID {
-        return None;
+/// A Tanu access token of the cabinet's own client: `Authorization: Bearer
+/// <token>` (RFC 6750) for a token bound to no key.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "bearer_citizen")]
+struct CabinetBearer(Citizen);
+
+/// A Tanu access token of the cabinet's own client bound to a DPoP key:
+/// `Authorization: DPoP <token>` with a `DPoP` proof of that key for this very
+/// request (RFC 9449 §7: `htm`, `htu` the operation's URL, `ath` the token's
+/// hash). Such a token is refused as a bearer token: a stolen one is useless
+/// without the key.
+#[derive(SecurityScheme)]
+#[oai(ty = "api_key", key_name = "Authorization", key_in = "header", checker = "dpop_citizen")]
+struct CabinetDpop(Citizen);
+
+/// Either: tried in this order, the last refusal (with its challenge) answered.
+#[derive(SecurityScheme)]
+enum CabinetToken {
+    Bearer(CabinetBearer),
+    Dpop(CabinetDpop),
+}
+
+impl CabinetToken {
+    fn citizen(&self) -> &Citizen {
+        match self {
+            CabinetToken::Bearer(b) => &b.0,
+            CabinetToken::Dpop(d) => &d.0,
+        }
     }
-    app.store.citizen(&found.citizen_id).await.ok()?
+}
+
+async fn bearer_citizen(req: &Request, bearer: Bearer) -> poem::Result<Citizen> {
+    citizen_of(req, &format!("Bearer {}", bearer.token)).await
+}
+
+async fn dpop_citizen(req: &Request, key: ApiKey) -> poem::Result<Citizen> {
+    citizen_of(req, &key.key).await
+}
+
+async fn citizen_of(req: &Request, authorization: &str) -> poem::Result<Citizen> {
+    let Some(app) = req.data::<Arc<App>>() else { return Err(poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)) };
+    authenticate(app, req, authorization).await.map_err(|e| match e.status {
+        poem::http::StatusCode::UNAUTHORIZED => poem::Error::from(Refused::from(e)),
+        status => poem::Error::from_status(status),
+    })
+}
+
+/// Why a token was refused, carried to `bad_request` with its challenge.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Refused {
+    message: String,
+    www_authenticate: Option<String>,
+    dpop_nonce: Option<String>,
+}
+
+impl poem::error::ResponseError for Refused {
+    fn status(&self) -> poem::http::StatusCode {
+        poem::http::StatusCode::UNAUTHORIZED
+    }
+}
+
+impl From<OAuthError> for Refused {
+    fn from(e: OAuthError) -> Self {
+        Refused { message: e.error_description, www_authenticate: e.www_authenticate, dpop_nonce: e.dpop_nonce }
+    }
+}
+
+async fn authenticate(app: &App, req: &Request, authorization: &str) -> Result<Citizen, OAuthError> {
+    let bearer = |d: &str| {
+        let mut e = OAuthError::with_status(poem::http::StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken, d);
+        e.www_authenticate = Some(format!("Bearer error=\"invalid_token\", error_description=\"{d}\""));
+        e
+    };
+    let (scheme, token) = authorization.split_once(' ').map(|(s, t)| (s.to_ascii_lowercase(), t.trim())).unwrap_or_default();
+    let with_proof = match scheme.as_str() {
+        "bearer" => false,
+        "dpop" => true,
+        _ => return Err(bearer("a live access token of the cabinet is required (Bearer or DPoP)")),
+    };
+    // RFC 9449 §7.1: the proof first (its jti is spent even if the token then fails).
+    let proof = if with_proof {
+        let path = req.original_uri().path();
+        let checked = dpop::check(app, req, path, Some(token), dpop::At::Resource).await?;
+        Some(checked.ok_or_else(|| dpop::refusal(app, &dpop::DpopError::Required, dpop::At::Resource, Utc::now()))?)
+    } else {
+        None
+    };
+    let invalid = "a live access token of the cabinet is required";
+    let found = app.store.find_token(&token_hash(token), Some(TokenKind::Access)).await.map_err(OAuthError::server_error)?;
+    let found = found.filter(|f| f.kind == TokenKind::Access && f.is_live(Utc::now()) && f.client_id == CABINET_CLIENT_ID);
+    let found = found.ok_or_else(|| if with_proof { OAuthError::dpop_resource_error(ErrorCode::InvalidToken, invalid, None) } else { bearer(invalid) })?;
+    match (&found.dpop_jkt, &proof) {
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(OAuthError::dpop_resource_error(
+                ErrorCode::InvalidToken,
+                "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
+                None,
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::dpop_resource_error(ErrorCode::InvalidToken, "the access token is not DPoP-bound: present it as a Bearer token", None))
+        }
+        (Some(bound), Some(p)) if bound == p.jkt.as_str() => {}
+        (Some(_), Some(_)) => return Err(dpop::refusal(app, &dpop::DpopError::KeyMismatch, dpop::At::Resource, Utc::now())),
+    }
+    app.store.citizen(&found.citizen_id).await.map_err(OAuthError::server_error)?.ok_or_else(|| bearer(invalid))
 }
 
 /// The one error form.
@@ -93,7 +211,15 @@ enum ApiError {
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     #[oai(status = 401)]
-    Unauthorized(Json<ErrorBody>),
+    Unauthorized(
+        Json<ErrorBody>,
+        /// `Bearer` or `DPoP` challenge with the error (RFC 6750 §3, RFC 9449 §7.1).
+        #[oai(header = "WWW-Authenticate")]
+        Option<String>,
+        /// A fresh server nonce when one is required (RFC 9449 §9).
+        #[oai(header = "DPoP-Nonce")]
+        Option<String>,
+    ),
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
     #[oai(status = 503)]
@@ -103,8 +229,14 @@ enum ApiError {
 }
 
 fn bad_request(e: poem::Error) -> ApiError {
+    if e.status().is_server_error() {
+        return ApiError::Server(body("server_error", "internal error; it has been logged"));
+    }
     if e.status().as_u16() == 401 {
-        return ApiError::Unauthorized(body("unauthorized", "a live access token of the cabinet is required"));
+        return match e.downcast::<Refused>() {
+            Ok(r) => ApiError::Unauthorized(body("unauthorized", &r.message), Some(r.www_authenticate.unwrap_or_else(default_challenge)), r.dpop_nonce),
+            Err(_) => ApiError::Unauthorized(body("unauthorized", "a live access token of the cabinet is required"), Some(default_challenge()), None),
+        };
     }
     ApiError::BadRequest(body("bad_request", &e.to_string()))
 }
@@ -252,7 +384,7 @@ impl CabinetApi {
     #[oai(path = "/consents", method = "get")]
     async fn consents(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken) -> ApiResult<Vec<ConsentOut>> {
         let cabinet: ClientId = CABINET_CLIENT_ID.parse().expect("a valid client id");
-        let held = app.store.held_consents(&auth.0.id, &cabinet).await?;
+        let held = app.store.held_consents(&auth.citizen().id, &cabinet).await?;
         Ok(Json(
             held.into_iter()
                 .map(|h| ConsentOut {
@@ -273,7 +405,7 @@ impl CabinetApi {
     #[oai(path = "/consents/:client_id", method = "delete")]
     async fn revoke_consent(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken, client_id: Path<String>) -> ApiResult<Done> {
         let client: ClientId = client_id.0.parse().map_err(|_| not_found())?;
-        if !revoke_consent(&app, &auth.0, &client).await? {
+        if !revoke_consent(&app, auth.citizen(), &client).await? {
             return Err(not_found());
         }
         Ok(Json(Done { done: true }))
@@ -283,7 +415,7 @@ impl CabinetApi {
     #[oai(path = "/history", method = "get")]
     async fn history(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken, page: Query<Option<u64>>) -> ApiResult<HistoryOut> {
         let page = page.0.unwrap_or(0).min(MAX_PAGE);
-        let all = entries(&app, &auth.0, (page + 1) * PAGE_SIZE + 1).await?;
+        let all = entries(&app, auth.citizen(), (page + 1) * PAGE_SIZE + 1).await?;
         let more = all.len() as u64 > (page + 1) * PAGE_SIZE;
         let entries = all
             .into_iter()
@@ -308,7 +440,7 @@ impl CabinetApi {
     /// The biometric data held for the citizen.
     #[oai(path = "/biometrics", method = "get")]
     async fn biometrics(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken) -> ApiResult<BiometricsOut> {
-        let h = app.store.biometric_holding(&auth.0.id).await?;
+        let h = app.store.biometric_holding(&auth.citizen().id).await?;
         Ok(Json(BiometricsOut { consent_version: h.consent_version, consent_accepted_at: h.consent_accepted_at, template_formed_at: h.template_formed_at }))
     }
 
@@ -316,16 +448,16 @@ impl CabinetApi {
     /// session ended (this token's online grant too).
     #[oai(path = "/biometrics/withdraw", method = "post")]
     async fn withdraw(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken) -> ApiResult<WithdrawOut> {
-        let had = super::withdraw_biometrics(&app.store, &app.journal, &auth.0, "citizen (cabinet API)").await?;
+        let had = super::withdraw_biometrics(&app.store, &app.journal, auth.citizen(), "citizen (cabinet API)").await?;
         Ok(Json(WithdrawOut { had_consent: had }))
     }
 
     /// The documents the registry holds and the accesses opened to them.
     #[oai(path = "/documents", method = "get")]
     async fn documents(&self, app: poem::web::Data<&Arc<App>>, docs: poem::web::Data<&Arc<Documents>>, auth: CabinetToken) -> ApiResult<DocumentsOut> {
-        let available = docs.available(&auth.0).await?.into_iter().map(|k| k.as_str().to_string()).collect();
+        let available = docs.available(auth.citizen()).await?.into_iter().map(|k| k.as_str().to_string()).collect();
         let now = Utc::now();
-        let shares = app.store.document_shares(&auth.0.id, 50).await?.into_iter().map(|s| share_out(s, now)).collect();
+        let shares = app.store.document_shares(&auth.citizen().id, 50).await?.into_iter().map(|s| share_out(s, now)).collect();
         Ok(Json(DocumentsOut { available, shares }))
     }
 
@@ -339,7 +471,7 @@ impl CabinetApi {
         body: Json<OpenIn>,
     ) -> ApiResult<OpenedOut> {
         let kind = DocumentKind::parse(&body.0.document).ok_or_else(|| ApiError::BadRequest(self::body("bad_request", "unknown document")))?;
-        let (share, code) = docs.open(&app, &auth.0, kind).await?;
+        let (share, code) = docs.open(&app, auth.citizen(), kind).await?;
         let verify_url = super::documents::verify_url(&app, &code);
         Ok(Json(OpenedOut {
             share_id: share.id,
@@ -353,7 +485,7 @@ impl CabinetApi {
     /// Revokes an access before it is used.
     #[oai(path = "/documents/:id", method = "delete")]
     async fn revoke_share(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken, id: Path<String>) -> ApiResult<Done> {
-        if !app.store.revoke_document_share(&auth.0.id, &id.0, Utc::now()).await? {
+        if !app.store.revoke_document_share(&auth.citizen().id, &id.0, Utc::now()).await? {
             return Err(not_found());
         }
         Ok(Json(Done { done: true }))
