@@ -130,6 +130,9 @@ pub fn present(photo: &RgbImage, face: &PhotoFace, instrument: Instrument, scrip
     let scale = 200.0 / face.height.max(1.0);
     let place =
         Projection::translate(w as f32 / 2.0, h as f32 / 2.0) * Projection::scale(scale, scale) * Projection::translate(-face.centre[0], -face.centre[1]);
+    // The ranges the published PAD figures were drawn with: `TAU` instead
+    // would change the random draws, and so every attack and every figure.
+    #[allow(clippy::approx_constant)]
     let (phase_x, phase_y) = (rng.gen_range(0.0..6.28f32), rng.gen_range(0.0..6.28f32));
     (0..script.frames)
         .map(|i| {
@@ -222,6 +225,8 @@ fn jpeg_round_trip(img: &RgbImage) -> RgbImage {
 /// between sub-pixels (screen door) and a moiré beat with the camera's sensor.
 fn screen_look(photo: &RgbImage, rng: &mut impl Rng) -> RgbImage {
     let pitch = rng.gen_range(3..=4u32);
+    // As measured (`PI` would change the draws and the figures).
+    #[allow(clippy::approx_constant)]
     let (angle, period) = (rng.gen_range(0.0..3.14f32), rng.gen_range(18.0..40.0f32));
     let (ca, sa) = (angle.cos(), angle.sin());
     RgbImage::from_fn(photo.width(), photo.height(), |x, y| {
