@@ -154,6 +154,58 @@ fn clients_add_registers_dpop_bound_access_tokens() {
     assert_eq!(shown, [serde_json::json!(true), serde_json::json!(false)]);
 }
 
+/// OIDC Registration §2 metadata for encrypted responses: registered with a
+/// key the client's JWKS holds for it, shown by `clients show`; refused
+/// without such a key (a signature key only) or with a point not on the curve.
+#[test]
+fn clients_add_registers_encrypted_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = |x: &str, usage: &str| {
+        serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "enc-1", "use": usage, "alg": if usage == "enc" { "ECDH-ES" } else { "ES256" },
+            "x": x, "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]})
+        .to_string()
+    };
+    let good = dir.path().join("enc.json");
+    std::fs::write(&good, key("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "enc")).unwrap();
+    let sig = dir.path().join("sig.json");
+    std::fs::write(&sig, key("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "sig")).unwrap();
+    let off_curve = dir.path().join("off.json");
+    std::fs::write(&off_curve, key("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "enc")).unwrap();
+    let add = |jwks: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["clients", "add", "--name", "Ministry", "--redirect-uri", "https://gov.kz/cb", "--json", "--jwks", jwks.to_str().unwrap()];
+        args.extend(extra);
+        tanu(dir.path(), &args)
+    };
+    let all = [
+        "--id-token-encrypted-response-alg",
+        "ECDH-ES",
+        "--userinfo-signed-response-alg",
+        "ES256",
+        "--userinfo-encrypted-response-alg",
+        "ECDH-ES",
+        "--userinfo-encrypted-response-enc",
+        "A256GCM",
+    ];
+    let (ok, out, err) = add(&good, &all);
+    assert!(ok, "{err}");
+    let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["client_id"].as_str().unwrap().to_string();
+    let (ok, out, _) = tanu(dir.path(), &["clients", "show", &id, "--json"]);
+    assert!(ok);
+    let shown: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(shown["id_token_encrypted_response_alg"], "ECDH-ES");
+    assert_eq!(shown["id_token_encrypted_response_enc"], "A128CBC-HS256", "the registration default");
+    assert_eq!(shown["userinfo_signed_response_alg"], "ES256");
+    assert_eq!(shown["userinfo_encrypted_response_alg"], "ECDH-ES");
+    assert_eq!(shown["userinfo_encrypted_response_enc"], "A256GCM");
+
+    let (ok, _, err) = add(&sig, &all[..2]);
+    assert!(!ok && err.contains("encryption key"), "a signature key is no encryption key: {err}");
+    let (ok, _, err) = add(&off_curve, &all[..2]);
+    assert!(!ok && err.contains("cannot be used"), "a point off the curve: {err}");
+    let (ok, _, err) = add(&good, &["--userinfo-encrypted-response-alg", "ECDH-ES"]);
+    assert!(!ok && err.contains("userinfo-signed-response-alg"), "encryption without signing: {err}");
+}
+
 #[test]
 fn clients_add_refuses_bad_registrations_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();

@@ -20,6 +20,7 @@ mod m20261128_000011_dpop;
 mod m20261128_000013_client_profile;
 mod m20261128_000014_document_shares;
 mod m20261128_000015_document_redeem_attempts;
+mod m20261129_000017_response_encryption;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000013_client_profile::Migration),
             Box::new(m20261128_000014_document_shares::Migration),
             Box::new(m20261128_000015_document_redeem_attempts::Migration),
+            Box::new(m20261129_000017_response_encryption::Migration),
         ]
     }
 }

@@ -288,7 +288,7 @@ async fn private_key_jwt_client_authenticates_and_assertions_are_single_use() {
     let (client, secret) = tanu
         .client(CB, |c| {
             c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
-            c.jwks = Some(serde_json::from_value(jwks).unwrap());
+            c.jwks = Some(tanu_idp::store::ClientJwks::parse(jwks).unwrap());
         })
         .await;
     assert!(secret.is_none(), "no secret for private_key_jwt");

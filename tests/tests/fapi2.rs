@@ -23,7 +23,7 @@ const CB: &str = "http://127.0.0.1:9/cb";
 fn fapi2(c: &mut NewClient, key: &ClientKey) {
     c.profile = ClientProfile::Fapi2;
     c.auth_method = TokenAuthMethod::PrivateKeyJwt;
-    c.jwks = Some(key.jwks.clone());
+    c.jwks = Some(key.jwks.clone().into());
     c.id_token_alg = SigningAlg::Es256;
 }
 
@@ -712,9 +712,9 @@ async fn fapi2_profile_registration_refuses_secrets_rs256_and_weak_keys() {
     refused(register(Box::new(|c| c.auth_method = TokenAuthMethod::ClientSecretPost)).await, "client_secret_post");
     refused(register(Box::new(|c| c.id_token_alg = SigningAlg::Rs256)).await, "RS256 ID tokens");
     let rs256_key = ClientKey::rsa("rs", 2048, Some("RS256"));
-    refused(register(Box::new(move |c| c.jwks = Some(rs256_key.jwks.clone()))).await, "a key for RS256 assertions");
+    refused(register(Box::new(move |c| c.jwks = Some(rs256_key.jwks.clone().into()))).await, "a key for RS256 assertions");
     let small = ClientKey::rsa("small", 1024, Some("PS256"));
-    refused(register(Box::new(move |c| c.jwks = Some(small.jwks.clone()))).await, "an RSA key under 2048 bits");
+    refused(register(Box::new(move |c| c.jwks = Some(small.jwks.clone().into()))).await, "an RSA key under 2048 bits");
     refused(register(Box::new(|c| c.jwks = None)).await, "no keys");
     // https only for a production client; http on loopback only in the sandbox.
     refused(
@@ -733,7 +733,7 @@ async fn fapi2_profile_registration_refuses_secrets_rs256_and_weak_keys() {
     .expect("https in production");
     assert_eq!(prod.profile, ClientProfile::Fapi2);
     let ps256_key = ClientKey::rsa("ps", 2048, Some("PS256"));
-    let ok = register(Box::new(move |c| c.jwks = Some(ps256_key.jwks.clone()))).await.expect("a PS256 key, sandbox loopback");
+    let ok = register(Box::new(move |c| c.jwks = Some(ps256_key.jwks.clone().into()))).await.expect("a PS256 key, sandbox loopback");
     assert!(ok.require_pushed_authorization_requests && ok.requires_par(), "the profile implies PAR, and says so");
     let shown = tanu_idp::cli::clients::client_json(&ok);
     assert_eq!(shown["profile"], "fapi2");

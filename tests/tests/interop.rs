@@ -85,7 +85,7 @@ async fn node_openid_client_v6_fapi2() {
     let report = run_rp_with("node", &["tests/interop/node/rp.mjs"], &[("FAPI2", "1"), ("CLIENT_PRIVATE_JWK", &private)], |c| {
         c.profile = tanu_idp::domain::ClientProfile::Fapi2;
         c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
-        c.jwks = Some(key.jwks.clone());
+        c.jwks = Some(key.jwks.clone().into());
         c.id_token_alg = tanu_idp::domain::SigningAlg::Es256;
     })
     .await;
@@ -102,4 +102,38 @@ async fn node_openid_client_v6_fapi2() {
 async fn python_authlib() {
     let python = workspace().join("ops/vendor/venv/bin/python");
     run_rp(python.to_str().unwrap(), &["tests/interop/python/rp.py"]).await;
+}
+
+/// openid-client v6 as a client registered for encrypted responses: ID
+/// tokens encrypted to its key (RSA-OAEP-256 with A256GCM, then ECDH-ES with
+/// A128CBC-HS256) and userinfo signed (RS256) then encrypted; the library
+/// (panva's `jose`, not the `josekit` Tanu encrypts with) decrypts both and
+/// checks the inner signatures against `/jwks` before the claims are used.
+#[tokio::test]
+async fn node_openid_client_v6_encrypted_responses() {
+    use tanu_idp::domain::{ContentEncryption, Encryption, KeyEncryptionAlg, SigningAlg};
+    for (alg, enc) in [(KeyEncryptionAlg::RsaOaep256, ContentEncryption::A256Gcm), (KeyEncryptionAlg::EcdhEs, ContentEncryption::A128CbcHs256)] {
+        let mut private = match alg {
+            KeyEncryptionAlg::RsaOaep256 => josekit::jwk::Jwk::generate_rsa_key(2048).unwrap(),
+            KeyEncryptionAlg::EcdhEs => josekit::jwk::Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P256).unwrap(),
+        };
+        private.set_key_id("rp-enc");
+        private.set_key_use("enc");
+        private.set_algorithm(alg.as_str());
+        let mut public = private.to_public_key().unwrap();
+        public.set_key_id("rp-enc");
+        public.set_algorithm(alg.as_str());
+        let public = serde_json::Value::Object(public.as_ref().clone());
+        let jwks = tanu_idp::store::ClientJwks::parse(serde_json::json!({ "keys": [public] })).unwrap();
+        let private_json = serde_json::Value::Object(private.as_ref().clone()).to_string();
+        let report = run_rp_with("node", &["tests/interop/node/rp.mjs"], &[("ENC_PRIVATE_JWK", &private_json), ("ENC_ENC", enc.as_str())], |c| {
+            c.jwks = Some(jwks);
+            c.id_token_encryption = Some(Encryption { alg, enc });
+            c.userinfo_alg = Some(SigningAlg::Rs256);
+            c.userinfo_encryption = Some(Encryption { alg, enc });
+        })
+        .await;
+        assert_eq!(report["id_token_parts"], 5, "the library received a JWE: {report}");
+        assert_eq!(report["id_token_alg"], alg.as_str(), "{report}");
+    }
 }

@@ -265,7 +265,7 @@ async fn private_key_jwt_clients_authenticate_with_assertions() {
     let (client, _) = tanu
         .client(CB, |c| {
             c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
-            c.jwks = Some(jwks);
+            c.jwks = Some(jwks.into());
         })
         .await;
     let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap();

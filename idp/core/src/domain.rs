@@ -235,6 +235,38 @@ string_enum!(
     /// ID token signature algorithms the provider signs with.
     SigningAlg { Rs256 => "RS256", Es256 => "ES256" }
 );
+string_enum!(
+    /// JWE key management algorithms Tanu encrypts to (OIDC Dynamic
+    /// Client Registration 1.0 §2 `id_token_encrypted_response_alg`,
+    /// `userinfo_encrypted_response_alg`): RSAES-OAEP with SHA-256 to an RSA
+    /// key, ECDH-ES (direct key agreement) to an EC key.
+    KeyEncryptionAlg { RsaOaep256 => "RSA-OAEP-256", EcdhEs => "ECDH-ES" }
+);
+string_enum!(
+    /// JWE content encryption (`*_encrypted_response_enc`). `A128CBC-HS256`
+    /// is the registration default when only the algorithm is given.
+    ContentEncryption { A256Gcm => "A256GCM", A128CbcHs256 => "A128CBC-HS256" }
+);
+
+/// How a response (an ID token, a userinfo JWT) is encrypted to a client:
+/// a nested JWT, signed by Tanu, then encrypted to the client's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encryption {
+    pub alg: KeyEncryptionAlg,
+    pub enc: ContentEncryption,
+}
+
+impl Encryption {
+    /// From the two registration parameters: `enc` alone is refused, `alg`
+    /// alone takes the default `A128CBC-HS256` (OIDC Registration §2).
+    pub fn from_registration(alg: Option<KeyEncryptionAlg>, enc: Option<ContentEncryption>) -> Result<Option<Self>, ParseError> {
+        match (alg, enc) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(ParseError::Other("an encryption `enc` needs its `alg`".into())),
+            (Some(alg), enc) => Ok(Some(Encryption { alg, enc: enc.unwrap_or(ContentEncryption::A128CbcHs256) })),
+        }
+    }
+}
 
 string_enum!(
     /// A client's security profile. `standard` is the provider's baseline;

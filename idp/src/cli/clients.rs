@@ -4,8 +4,8 @@ use serde_json::json;
 
 use crate::{
     config::Config,
-    domain::{ClientId, ClientProfile, Environment, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod},
-    store::{Client, NewClient},
+    domain::{ClientId, ClientProfile, ContentEncryption, Encryption, Environment, KeyEncryptionAlg, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod},
+    store::{Client, ClientJwks, NewClient},
 };
 
 // Parsed once per process from the command line: the size of `Add` costs nothing.
@@ -33,6 +33,21 @@ pub enum ClientsCommand {
         subject_type: SubjectType,
         #[arg(long, default_value = "RS256")]
         id_token_alg: SigningAlg,
+        /// Encrypt ID tokens to the client's key (`RSA-OAEP-256` or
+        /// `ECDH-ES`; a key for it must be in `--jwks`): nested JWTs.
+        #[arg(long)]
+        id_token_encrypted_response_alg: Option<KeyEncryptionAlg>,
+        /// `A256GCM` or `A128CBC-HS256` (the default when only the algorithm is given).
+        #[arg(long, requires = "id_token_encrypted_response_alg")]
+        id_token_encrypted_response_enc: Option<ContentEncryption>,
+        /// Answer userinfo as a JWT signed with this algorithm (`application/jwt`).
+        #[arg(long)]
+        userinfo_signed_response_alg: Option<SigningAlg>,
+        /// …and encrypted to the client's key (needs the signing algorithm).
+        #[arg(long, requires = "userinfo_signed_response_alg")]
+        userinfo_encrypted_response_alg: Option<KeyEncryptionAlg>,
+        #[arg(long, requires = "userinfo_encrypted_response_alg")]
+        userinfo_encrypted_response_enc: Option<ContentEncryption>,
         #[arg(long)]
         organisation: Option<String>,
         #[arg(long)]
@@ -99,6 +114,11 @@ pub fn client_json(c: &Client) -> serde_json::Value {
         "subject_type": c.subject_type,
         "sector_identifier": c.sector_identifier,
         "id_token_signed_response_alg": c.id_token_alg,
+        "id_token_encrypted_response_alg": c.id_token_encryption.map(|e| e.alg),
+        "id_token_encrypted_response_enc": c.id_token_encryption.map(|e| e.enc),
+        "userinfo_signed_response_alg": c.userinfo_alg,
+        "userinfo_encrypted_response_alg": c.userinfo_encryption.map(|e| e.alg),
+        "userinfo_encrypted_response_enc": c.userinfo_encryption.map(|e| e.enc),
         "environment": c.environment,
         "disabled": c.disabled,
         "notification_endpoint": c.notification_endpoint,
@@ -123,6 +143,11 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             jwks,
             subject_type,
             id_token_alg,
+            id_token_encrypted_response_alg,
+            id_token_encrypted_response_enc,
+            userinfo_signed_response_alg,
+            userinfo_encrypted_response_alg,
+            userinfo_encrypted_response_enc,
             organisation,
             system_name,
             logo_uri,
@@ -138,7 +163,10 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             json,
         } => {
             let jwks = match jwks {
-                Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not a JWK Set: {e}", p.display()))?),
+                Some(p) => {
+                    let json = serde_json::from_str(&std::fs::read_to_string(&p)?).map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", p.display()))?;
+                    Some(ClientJwks::parse(json).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?)
+                }
                 None => None,
             };
             let sector = match sector_identifier_uri {
@@ -153,6 +181,9 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.jwks = jwks;
             new.subject_type = subject_type;
             new.id_token_alg = id_token_alg;
+            new.id_token_encryption = Encryption::from_registration(id_token_encrypted_response_alg, id_token_encrypted_response_enc)?;
+            new.userinfo_alg = userinfo_signed_response_alg;
+            new.userinfo_encryption = Encryption::from_registration(userinfo_encrypted_response_alg, userinfo_encrypted_response_enc)?;
             new.organisation_name = organisation;
             new.system_name = system_name;
             new.logo_uri = logo_uri;
@@ -164,6 +195,12 @@ pub async fn run(cmd: ClientsCommand, config: &Config) -> anyhow::Result<()> {
             new.require_pushed_authorization_requests = require_pushed_authorization_requests;
             new.profile = profile;
             new.dpop_bound_access_tokens = dpop_bound_access_tokens;
+            // A key the client registered for encryption must be one JOSE can use.
+            for e in [new.id_token_encryption, new.userinfo_encryption].into_iter().flatten() {
+                if let Err(crate::oidc::jwe::JweError::Jose(err)) = crate::oidc::jwe::nest(new.jwks.as_ref(), e, "e30.e30.c2ln") {
+                    anyhow::bail!("the client's key for {} cannot be used: {err}", e.alg);
+                }
+            }
             let secrets = crate::crypto::ClientSecrets::new(&crate::app::master_key(config)?);
             let r = store.register_client(new, &secrets).await?;
             if json {

@@ -181,8 +181,8 @@ async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result
     }
     let jwks = client.jwks.as_ref().ok_or_else(|| bad("client has no registered keys"))?;
     let keys: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
-        Some(kid) => jwks.keys.iter().filter(|k| k.common.key_id.as_deref() == Some(kid)).collect(),
-        None => jwks.keys.iter().collect(),
+        Some(kid) => jwks.signature_keys().filter(|k| k.common.key_id.as_deref() == Some(kid)).collect(),
+        None => jwks.signature_keys().collect(),
     };
     #[derive(Deserialize)]
     struct Claims {

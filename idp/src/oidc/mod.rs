@@ -6,6 +6,7 @@ pub mod client_auth;
 pub mod dpop;
 pub mod errors;
 pub mod introspect;
+pub mod jwe;
 pub mod logout;
 pub mod par;
 pub mod revoke;
@@ -16,8 +17,8 @@ use std::sync::Arc;
 
 use openidconnect::{
     core::{
-        CoreClaimName, CoreClientAuthMethod, CoreGrantType, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseMode, CoreResponseType,
-        CoreSubjectIdentifierType,
+        CoreClaimName, CoreClientAuthMethod, CoreGrantType, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+        CoreProviderMetadata, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
     },
     AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata, ResponseTypes, Scope as OidcScope,
     TokenUrl, UserInfoUrl,
@@ -65,8 +66,8 @@ pub type TanuProvider = ProviderMetadata<
     CoreClaimName,
     openidconnect::core::CoreClaimType,
     CoreGrantType,
-    openidconnect::core::CoreJweContentEncryptionAlgorithm,
-    openidconnect::core::CoreJweKeyManagementAlgorithm,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
     openidconnect::core::CoreJsonWebKey,
     CoreResponseMode,
     CoreResponseType,
@@ -84,6 +85,16 @@ fn auth_methods() -> Vec<String> {
 /// Algorithms of `private_key_jwt` assertions (`client_auth::verify_assertion`).
 fn assertion_algs() -> Vec<String> {
     ["RS256", "ES256", "PS256"].map(String::from).to_vec()
+}
+
+/// JWE key management algorithms (`domain::KeyEncryptionAlg`).
+fn jwe_algs() -> Vec<CoreJweKeyManagementAlgorithm> {
+    vec![CoreJweKeyManagementAlgorithm::RsaOaepSha256, CoreJweKeyManagementAlgorithm::EcdhEs]
+}
+
+/// JWE content encryption (`domain::ContentEncryption`).
+fn jwe_encs() -> Vec<CoreJweContentEncryptionAlgorithm> {
+    vec![CoreJweContentEncryptionAlgorithm::Aes256Gcm, CoreJweContentEncryptionAlgorithm::Aes128CbcHmacSha256]
 }
 
 pub fn metadata(app: &App) -> TanuProvider {
@@ -118,6 +129,13 @@ pub fn metadata(app: &App) -> TanuProvider {
     )
     .set_token_endpoint(Some(TokenUrl::new(url("/token")).expect("valid URL")))
     .set_userinfo_endpoint(Some(UserInfoUrl::new(url("/userinfo")).expect("valid URL")))
+    // Responses encrypted per client (`jwe.rs`): nested JWTs, the same
+    // algorithms for ID tokens and userinfo; userinfo signed on request.
+    .set_id_token_encryption_alg_values_supported(Some(jwe_algs()))
+    .set_id_token_encryption_enc_values_supported(Some(jwe_encs()))
+    .set_userinfo_signing_alg_values_supported(Some(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, CoreJwsSigningAlgorithm::EcdsaP256Sha256]))
+    .set_userinfo_encryption_alg_values_supported(Some(jwe_algs()))
+    .set_userinfo_encryption_enc_values_supported(Some(jwe_encs()))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
     .set_grant_types_supported(Some(vec![CoreGrantType::AuthorizationCode, CoreGrantType::RefreshToken]))
     .set_token_endpoint_auth_methods_supported(Some(vec![

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use openidconnect::{
-    core::CoreGenderClaim, AdditionalClaims, EndUserFamilyName, EndUserGivenName, EndUserName, LocalizedClaim, StandardClaims, SubjectIdentifier,
-    UserInfoClaims,
+    core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm},
+    AdditionalClaims, Audience, EndUserFamilyName, EndUserGivenName, EndUserName, IssuerUrl, LocalizedClaim, StandardClaims, SubjectIdentifier, UserInfoClaims,
+    UserInfoJsonWebToken,
 };
 use poem::{
     handler,
@@ -18,12 +19,14 @@ use serde::{Deserialize, Serialize};
 use super::{
     dpop,
     errors::{ErrorCode, OAuthError, Params},
+    jwe,
 };
 use crate::{
     app::App,
     crypto::token_hash,
     domain::{ClientId, Scope, ScopeSet},
-    store::{cabinet::Channel, tokens::TokenKind},
+    keys::Signer,
+    store::{cabinet::Channel, tokens::TokenKind, Client},
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -138,8 +141,36 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     }
     let iin = scopes.contains(Scope::Iin).then(|| citizen.iin.clone());
     let claims = UserInfoClaims::new(standard, IinClaim { iin });
+    // Formed before the release is recorded: nothing is recorded that is not sent.
+    let body = answer(app, &client, claims.clone()).await?;
     app.store.record_release(at.parties(), Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::server_error)?;
-    Ok(dpop::with_fresh_nonce(app, proof.as_ref(), Json(claims).with_header("Cache-Control", "no-store").into_response()))
+    Ok(dpop::with_fresh_nonce(app, proof.as_ref(), body.with_header("Cache-Control", "no-store").into_response()))
+}
+
+type UserInfoJwt = UserInfoJsonWebToken<IinClaim, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+
+/// OIDC Core §5.3.2: JSON, or for a client registered for it a JWT signed
+/// by Tanu with `iss` and `aud` (`application/jwt`), encrypted to the
+/// client's key when it registered that too (a nested JWT, `jwe.rs`).
+async fn answer(app: &App, client: &Client, claims: UserInfoClaims<IinClaim, CoreGenderClaim>) -> Result<Response, OAuthError> {
+    let Some(alg) = client.userinfo_alg else { return Ok(Json(claims).into_response()) };
+    let claims = claims
+        .set_issuer(Some(IssuerUrl::new(app.config.issuer.clone()).map_err(OAuthError::server_error)?))
+        .set_audiences(Some(vec![Audience::new(client.id.to_string())]));
+    let signer = app.keys.signer(alg).await.map_err(OAuthError::server_error)?;
+    let jwt = match &*signer {
+        Signer::Rs256(k) => UserInfoJwt::new(claims, k, signer.alg()),
+        Signer::Es256(k) => UserInfoJwt::new(claims, k, signer.alg()),
+    }
+    .map_err(OAuthError::server_error)?;
+    let mut compact = match serde_json::to_value(&jwt).map_err(OAuthError::server_error)? {
+        serde_json::Value::String(s) => s,
+        _ => return Err(OAuthError::server_error("a signed userinfo JWT is not a compact string")),
+    };
+    if let Some(e) = client.userinfo_encryption {
+        compact = jwe::nest(client.jwks.as_ref(), e, &compact).map_err(OAuthError::server_error)?;
+    }
+    Ok(compact.with_content_type("application/jwt").into_response())
 }
 
 /// The names of the claims a response carries (for the release record).

@@ -34,6 +34,13 @@ pub mod client {
         pub subject_type: String,
         pub sector_identifier: String,
         pub id_token_signed_response_alg: String,
+        /// `domain::KeyEncryptionAlg` and `ContentEncryption`: both or neither.
+        pub id_token_encrypted_response_alg: Option<String>,
+        pub id_token_encrypted_response_enc: Option<String>,
+        /// `domain::SigningAlg`: userinfo as a signed JWT.
+        pub userinfo_signed_response_alg: Option<String>,
+        pub userinfo_encrypted_response_alg: Option<String>,
+        pub userinfo_encrypted_response_enc: Option<String>,
         pub environment: String,
         pub disabled: bool,
         pub created_at: DateTimeUtc,

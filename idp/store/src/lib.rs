@@ -3,6 +3,7 @@
 //! handles raw column strings.
 pub mod biometric;
 pub mod cabinet;
+pub mod client_keys;
 pub mod documents;
 pub mod dpop;
 /// The sea-orm entities. Hidden: nothing above the store uses them (the
@@ -24,9 +25,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 use tanu_migrations::{Migrator, MigratorTrait};
 
+pub use client_keys::ClientJwks;
 use entities::*;
 pub use journal::stored_time;
-use tanu_core::domain::{ClientId, ClientProfile, Environment, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod};
+use tanu_core::domain::{
+    ClientId, ClientProfile, ContentEncryption, Encryption, Environment, KeyEncryptionAlg, ParseError, RedirectUri, SigningAlg, SubjectType, TokenAuthMethod,
+};
 
 /// A plain record of a table's row, for the crates above the store: the
 /// entity stays here, the record has the same fields and no database trait.
@@ -160,11 +164,17 @@ pub struct Client {
     pub tos_uri: Option<String>,
     pub redirect_uris: Vec<RedirectUri>,
     pub post_logout_redirect_uris: Vec<RedirectUri>,
-    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    pub jwks: Option<ClientJwks>,
     pub auth_method: TokenAuthMethod,
     pub subject_type: SubjectType,
     pub sector_identifier: String,
     pub id_token_alg: SigningAlg,
+    /// Its ID tokens are encrypted to its key (a nested JWT).
+    pub id_token_encryption: Option<Encryption>,
+    /// Userinfo answers as a JWT signed with this algorithm (`application/jwt`).
+    pub userinfo_alg: Option<SigningAlg>,
+    /// …and encrypted to its key (only with `userinfo_alg`).
+    pub userinfo_encryption: Option<Encryption>,
     pub environment: Environment,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
@@ -210,11 +220,19 @@ impl TryFrom<client::Model> for Client {
             tos_uri: m.tos_uri,
             redirect_uris: uris(&m.redirect_uris)?,
             post_logout_redirect_uris: uris(&m.post_logout_redirect_uris)?,
-            jwks: m.jwks.map(|j| serde_json::from_str(&j)).transpose().map_err(|e| corrupt("client JWKS", e))?,
+            jwks: m
+                .jwks
+                .map(|j| {
+                    serde_json::from_str(&j).map_err(|e| corrupt("client JWKS", e)).and_then(|v| ClientJwks::parse(v).map_err(|e| corrupt("client JWKS", e)))
+                })
+                .transpose()?,
             auth_method: m.token_endpoint_auth_method.parse()?,
             subject_type: m.subject_type.parse()?,
             sector_identifier: m.sector_identifier,
             id_token_alg: m.id_token_signed_response_alg.parse()?,
+            id_token_encryption: encryption(m.id_token_encrypted_response_alg.as_deref(), m.id_token_encrypted_response_enc.as_deref())?,
+            userinfo_alg: m.userinfo_signed_response_alg.as_deref().map(str::parse).transpose()?,
+            userinfo_encryption: encryption(m.userinfo_encrypted_response_alg.as_deref(), m.userinfo_encrypted_response_enc.as_deref())?,
             environment: m.environment.parse()?,
             disabled: m.disabled,
             created_at: m.created_at,
@@ -228,6 +246,13 @@ impl TryFrom<client::Model> for Client {
     }
 }
 
+/// The stored pair of an encryption's parameters.
+fn encryption(alg: Option<&str>, enc: Option<&str>) -> Result<Option<Encryption>, StoreError> {
+    let alg = alg.map(str::parse::<KeyEncryptionAlg>).transpose()?;
+    let enc = enc.map(str::parse::<ContentEncryption>).transpose()?;
+    Ok(Encryption::from_registration(alg, enc)?)
+}
+
 /// What the operator registers. Validated by `Store::register_client`.
 #[derive(Debug, Clone)]
 pub struct NewClient {
@@ -239,10 +264,16 @@ pub struct NewClient {
     pub tos_uri: Option<String>,
     pub redirect_uris: Vec<RedirectUri>,
     pub post_logout_redirect_uris: Vec<RedirectUri>,
-    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    pub jwks: Option<ClientJwks>,
     pub auth_method: TokenAuthMethod,
     pub subject_type: SubjectType,
     pub id_token_alg: SigningAlg,
+    /// ID tokens encrypted to a key of `jwks` (checked at registration).
+    pub id_token_encryption: Option<Encryption>,
+    /// Userinfo as a signed JWT.
+    pub userinfo_alg: Option<SigningAlg>,
+    /// Userinfo as a signed, then encrypted JWT (needs `userinfo_alg`).
+    pub userinfo_encryption: Option<Encryption>,
     pub environment: Environment,
     pub notification_endpoint: Option<RedirectUri>,
     /// Back-Channel Logout 1.0: where logout tokens go (no fragment, like
@@ -275,6 +306,9 @@ impl NewClient {
             auth_method: TokenAuthMethod::ClientSecretBasic,
             subject_type: SubjectType::Pairwise,
             id_token_alg: SigningAlg::Rs256,
+            id_token_encryption: None,
+            userinfo_alg: None,
+            userinfo_encryption: None,
             environment: Environment::Sandbox,
             notification_endpoint: None,
             backchannel_logout_uri: None,
@@ -303,8 +337,8 @@ fn check_fapi2(new: &NewClient) -> Result<(), StoreError> {
     // least 2048 bits. A key restricted to another algorithm (RS256) could
     // only sign assertions this profile refuses.
     use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
-    let keys = new.jwks.as_ref().map(|j| j.keys.as_slice()).unwrap_or_default();
-    for k in keys {
+    // Encryption keys (`"use": "enc"`) are the client's to choose.
+    for k in new.jwks.iter().flat_map(|j| j.signature_keys()) {
         let kid = k.common.key_id.as_deref().unwrap_or("(no kid)");
         if let Some(alg) = k.common.key_algorithm {
             if !new.profile.assertion_algs().contains(&alg.to_string().as_str()) {
@@ -384,8 +418,26 @@ impl Store {
                 sectors.into_iter().next().unwrap_or_default()
             }
         };
-        if new.auth_method == TokenAuthMethod::PrivateKeyJwt && new.jwks.as_ref().is_none_or(|j| j.keys.is_empty()) {
-            return Err(StoreError::Invalid("private_key_jwt needs a JWKS with at least one key".into()));
+        if new.auth_method == TokenAuthMethod::PrivateKeyJwt && new.jwks.as_ref().is_none_or(|j| j.signature_keys().next().is_none()) {
+            return Err(StoreError::Invalid("private_key_jwt needs a JWKS with at least one signature key".into()));
+        }
+        // Encryption only to a key the client registered for it (OIDC Registration §2).
+        for (what, e) in [("ID tokens", new.id_token_encryption), ("userinfo responses", new.userinfo_encryption)] {
+            if let Some(e) = e {
+                if new.jwks.as_ref().and_then(|j| j.encryption_key(e.alg)).is_none() {
+                    return Err(StoreError::Invalid(format!(
+                        "{what} encrypted with {} need an encryption key for it in the client's JWKS (kty {}, \"use\": \"enc\" or none)",
+                        e.alg,
+                        match e.alg {
+                            KeyEncryptionAlg::RsaOaep256 => "RSA",
+                            KeyEncryptionAlg::EcdhEs => "EC P-256/P-384/P-521 or OKP X25519",
+                        }
+                    )));
+                }
+            }
+        }
+        if new.userinfo_encryption.is_some() && new.userinfo_alg.is_none() {
+            return Err(StoreError::Invalid("encrypted userinfo responses are nested JWTs: give the userinfo signing algorithm too".into()));
         }
         if new.profile == ClientProfile::Fapi2 {
             check_fapi2(&new)?;
@@ -410,11 +462,16 @@ impl Store {
             tos_uri: Set(new.tos_uri),
             redirect_uris: Set(to_json(&new.redirect_uris)),
             post_logout_redirect_uris: Set(to_json(&new.post_logout_redirect_uris)),
-            jwks: Set(new.jwks.as_ref().map(|j| serde_json::to_string(j).expect("JWKS serialises"))),
+            jwks: Set(new.jwks.as_ref().map(|j| j.raw().to_string())),
             token_endpoint_auth_method: Set(new.auth_method.to_string()),
             subject_type: Set(new.subject_type.to_string()),
             sector_identifier: Set(sector),
             id_token_signed_response_alg: Set(new.id_token_alg.to_string()),
+            id_token_encrypted_response_alg: Set(new.id_token_encryption.map(|e| e.alg.to_string())),
+            id_token_encrypted_response_enc: Set(new.id_token_encryption.map(|e| e.enc.to_string())),
+            userinfo_signed_response_alg: Set(new.userinfo_alg.map(|a| a.to_string())),
+            userinfo_encrypted_response_alg: Set(new.userinfo_encryption.map(|e| e.alg.to_string())),
+            userinfo_encrypted_response_enc: Set(new.userinfo_encryption.map(|e| e.enc.to_string())),
             environment: Set(new.environment.to_string()),
             disabled: Set(false),
             created_at: Set(Utc::now()),

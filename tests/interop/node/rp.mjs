@@ -6,6 +6,10 @@
 // FAPI2=1 (with CLIENT_PRIVATE_JWK, a private P-256 JWK): a FAPI 2.0 client —
 // private_key_jwt ES256 (aud = the issuer), PAR, DPoP-bound tokens (RFC 9449),
 // refresh tokens not rotated.
+// ENC_PRIVATE_JWK (the client's private encryption JWK, its `alg` RSA-OAEP-256
+// or ECDH-ES) with ENC_ENC (A256GCM or A128CBC-HS256): a client registered
+// for encrypted ID tokens and signed, encrypted userinfo (nested JWTs), which
+// the library decrypts and whose inner signatures it checks.
 import * as client from 'openid-client';
 import { followToCallback } from './browser.mjs';
 
@@ -23,9 +27,27 @@ if (fapi2) {
 } else {
   clientAuth = client.ClientSecretBasic(CLIENT_SECRET);
 }
-const config = await client.discovery(new URL(TANU_ISSUER), CLIENT_ID, fapi2 ? { id_token_signed_response_alg: 'ES256' } : undefined, clientAuth, {
+const encJwk = process.env.ENC_PRIVATE_JWK ? JSON.parse(process.env.ENC_PRIVATE_JWK) : undefined;
+const metadata = fapi2 ? { id_token_signed_response_alg: 'ES256' } : {};
+if (encJwk) {
+  Object.assign(metadata, {
+    id_token_encrypted_response_alg: encJwk.alg,
+    id_token_encrypted_response_enc: process.env.ENC_ENC,
+    userinfo_signed_response_alg: 'RS256',
+    userinfo_encrypted_response_alg: encJwk.alg,
+    userinfo_encrypted_response_enc: process.env.ENC_ENC,
+  });
+}
+const config = await client.discovery(new URL(TANU_ISSUER), CLIENT_ID, metadata, clientAuth, {
   execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks], // loopback http; verify ID token signatures
 });
+if (encJwk) {
+  const { alg, kid, use, key_ops, ...material } = encJwk;
+  const algorithm = alg === 'RSA-OAEP-256' ? { name: 'RSA-OAEP', hash: 'SHA-256' } : { name: 'ECDH', namedCurve: material.crv };
+  const usages = alg === 'RSA-OAEP-256' ? ['decrypt', 'unwrapKey'] : ['deriveBits'];
+  const key = await crypto.subtle.importKey('jwk', material, algorithm, false, usages);
+  client.enableDecryptingResponses(config, [process.env.ENC_ENC], { key, alg, kid });
+}
 
 // FAPI 2.0 SP §5.3.2.1: sender-constrained tokens, by DPoP.
 const DPoP = fapi2 ? client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) : undefined;
@@ -92,6 +114,7 @@ console.log(JSON.stringify({
   pushed: usePar,
   fapi2,
   id_token_alg: JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url')).alg,
+  id_token_parts: tokens.id_token.split('.').length,
   refresh_rotated: refreshed.refresh_token !== tokens.refresh_token,
   token_type: tokens.token_type,
   sub: claims.sub,

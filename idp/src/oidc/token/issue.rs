@@ -16,7 +16,7 @@ use crate::{
     crypto::{random_token, token_hash},
     domain::{Scope, ScopeSet},
     keys::Signer,
-    oidc::errors::OAuthError,
+    oidc::{errors::OAuthError, jwe},
     store::grants::{Grant, GrantTx, NewToken},
 };
 
@@ -73,7 +73,6 @@ pub(super) async fn tokens(
     } else {
         None
     };
-    tx.commit().await.map_err(db_err)?;
 
     let claims = IdTokenClaims::new(
         IssuerUrl::new(cfg.issuer.clone()).map_err(OAuthError::server_error)?,
@@ -87,13 +86,20 @@ pub(super) async fn tokens(
     .set_auth_time(Some(g.auth_time))
     .set_auth_context_ref(Some(AuthenticationContextClass::new(g.acr.clone())))
     .set_auth_method_refs(Some(g.amr.iter().cloned().map(AuthenticationMethodReference::new).collect()));
-    let signer = app.keys.signer(x.client.id_token_alg).await.map_err(OAuthError::server_error)?;
+    let signer = x.signer;
     let at = AccessToken::new(access);
-    let id_token = match &*signer {
+    let id_token = match signer {
         Signer::Rs256(k) => TanuIdToken::new(claims, k, signer.alg(), Some(&at), None),
         Signer::Es256(k) => TanuIdToken::new(claims, k, signer.alg(), Some(&at), None),
     }
     .map_err(OAuthError::server_error)?;
+    // OIDC Core §10.2: signed, then encrypted to the client's key. Before the
+    // commit, so a failure leaves the code or refresh token unused.
+    let encrypted = match x.client.id_token_encryption {
+        Some(e) => Some(jwe::nest(x.client.jwks.as_ref(), e, &id_token.to_string()).map_err(OAuthError::server_error)?),
+        None => None,
+    };
+    tx.commit().await.map_err(db_err)?;
 
     // RFC 9449 §5: a bound access token's type is DPoP.
     let token_type = if bound.access.is_some() { CoreTokenType::Extension("DPoP".into()) } else { CoreTokenType::Bearer };
@@ -101,5 +107,14 @@ pub(super) async fn tokens(
     response.set_expires_in(Some(&std::time::Duration::from_secs(cfg.access_token_ttl)));
     response.set_refresh_token(refresh.map(RefreshToken::new));
     response.set_scopes(Some(ScopeSet::parse_lenient(scope).0.iter().map(|s| openidconnect::Scope::new(s.as_str().into())).collect()));
-    Ok(Json(response).with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache").into_response())
+    let body = match encrypted {
+        None => Json(response).into_response(),
+        Some(jwe) => {
+            // The typed response holds a JWS; the JWE takes its place in the JSON.
+            let mut v = serde_json::to_value(&response).map_err(OAuthError::server_error)?;
+            v["id_token"] = serde_json::Value::String(jwe);
+            Json(v).into_response()
+        }
+    };
+    Ok(body.with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache").into_response())
 }

@@ -26,6 +26,7 @@ use super::{
 };
 use crate::{
     app::App,
+    keys::Signer,
     store::{grants::GrantTx, Client},
 };
 
@@ -60,7 +61,10 @@ async fn exchange(req: &Request, body: Body, app: &App, now: DateTime<Utc>) -> R
     if proof.is_none() && (client.dpop_bound_access_tokens || client.profile.requires_sender_constrained_tokens()) {
         return Err(dpop::refusal(app, &DpopError::Required, dpop::At::AuthorizationServer, now));
     }
-    let ctx = Exchange { app, client: &client, params: &params, jkt: proof.as_ref().map(|p| &p.jkt), now };
+    // The ID token's key, read before the grant's transaction opens (with
+    // SQLite the key cache's version check would wait for that transaction).
+    let signer = app.keys.signer(client.id_token_alg).await.map_err(OAuthError::server_error)?;
+    let ctx = Exchange { app, client: &client, params: &params, jkt: proof.as_ref().map(|p| &p.jkt), now, signer: &signer };
     let result = match params.get("grant_type") {
         Some("authorization_code") => authorization_code::grant(ctx).await,
         Some("refresh_token") => refresh_token::grant(ctx).await,
@@ -80,6 +84,8 @@ struct Exchange<'a> {
     params: &'a Params,
     jkt: Option<&'a Jkt>,
     now: DateTime<Utc>,
+    /// Signs the ID token (the client's registered algorithm).
+    signer: &'a Signer,
 }
 
 impl Exchange<'_> {
