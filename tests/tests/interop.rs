@@ -77,18 +77,36 @@ async fn node_openid_client_v6_with_par() {
 /// The same relying party configured for FAPI 2.0 against a `fapi2` client:
 /// PAR, private_key_jwt with ES256 (aud = the issuer, as openid-client sends
 /// it), an ES256 ID token, userinfo, refresh (not rotated, and usable again),
-/// introspection and revocation. DPoP is not used yet (it lands with h16).
+/// introspection, revocation, DPoP-bound tokens, and RP-initiated logout
+/// followed by back-channel logout (the token checked by the party).
 #[tokio::test]
 async fn node_openid_client_v6_fapi2() {
     let key = ClientKey::es256("rp-es256");
     let private = key.private_jwk.clone().unwrap();
-    let report = run_rp_with("node", &["tests/interop/node/rp.mjs"], &[("FAPI2", "1"), ("CLIENT_PRIVATE_JWK", &private)], |c| {
+    // The relying party's back-channel logout receiver: a free loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let bcl: tanu_idp::domain::RedirectUri = format!("http://127.0.0.1:{port}/bcl").parse().unwrap();
+    let report = run_rp_with("node", &["tests/interop/node/rp.mjs"], &[("FAPI2", "1"), ("CLIENT_PRIVATE_JWK", &private), ("BCL_PORT", &port)], |c| {
         c.profile = tanu_idp::domain::ClientProfile::Fapi2;
         c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
         c.jwks = Some(key.jwks.clone().into());
         c.id_token_alg = tanu_idp::domain::SigningAlg::Es256;
+        c.backchannel_logout_uri = Some(bcl);
+        c.backchannel_logout_session_required = true;
     })
     .await;
+    // Back-Channel Logout 1.0 §2.6, checked by the relying party with `jose`
+    // (signature against /jwks, iss, aud, typ, iat, jti, events): after its
+    // RP-initiated logout, the logout token names its session and subject.
+    let bc = &report["backchannel"];
+    assert_eq!(bc["path"], "/bcl", "{report}");
+    assert_eq!(bc["content_type"], "application/x-www-form-urlencoded");
+    assert_eq!(bc["event"], serde_json::json!(["http://schemas.openid.net/event/backchannel-logout"]));
+    assert_eq!(
+        (&bc["sid_matches"], &bc["sub_matches"], &bc["has_nonce"]),
+        (&serde_json::json!(true), &serde_json::json!(true), &serde_json::json!(false)),
+        "{bc}"
+    );
     assert_eq!(report["fapi2"], true);
     assert_eq!(report["pushed"], true);
     assert_eq!(report["id_token_alg"], "ES256");

@@ -10,8 +10,14 @@
 // or ECDH-ES) with ENC_ENC (A256GCM or A128CBC-HS256): a client registered
 // for encrypted ID tokens and signed, encrypted userinfo (nested JWTs), which
 // the library decrypts and whose inner signatures it checks.
+// BCL_PORT: the client registered http://127.0.0.1:BCL_PORT/bcl as its
+// back-channel logout URI; after the rest, the citizen logs out (RP-initiated,
+// with the ID token as hint) and the logout token received there is checked
+// as Back-Channel Logout 1.0 §2.6 says, with `jose` against the provider's JWKS.
 import * as client from 'openid-client';
-import { followToCallback } from './browser.mjs';
+import { followToCallback, visit } from './browser.mjs';
+import * as http from 'node:http';
+import * as jose from 'jose';
 
 const { TANU_ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = process.env;
 const fapi2 = process.env.FAPI2 === '1';
@@ -70,8 +76,26 @@ const authUrl = usePar
   : client.buildAuthorizationUrl(config, authParams);
 if (usePar && [...authUrl.searchParams.keys()].sort().join() !== 'client_id,request_uri') fail(`not a pushed request: ${authUrl}`);
 
+// Back-channel logout: the receiver listens before the sign-in.
+let logoutToken;
+if (process.env.BCL_PORT) {
+  logoutToken = new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        res.writeHead(200).end();
+        server.close();
+        resolve({ path: req.url, contentType: req.headers['content-type'], token: new URLSearchParams(body).get('logout_token') });
+      });
+    });
+    server.listen(Number(process.env.BCL_PORT), '127.0.0.1');
+  });
+}
+
 // The browser part: manual redirects, cookies kept.
-const callback = await followToCallback(authUrl, REDIRECT_URI, fail);
+const jar = new Map();
+const callback = await followToCallback(authUrl, REDIRECT_URI, fail, jar);
 
 const tokens = await client.authorizationCodeGrant(config, callback, {
   pkceCodeVerifier: verifier,
@@ -109,8 +133,33 @@ try {
 } catch (e) {
   userinfoAfterRevoke = e.cause?.[0]?.parameters?.error ?? e.code ?? String(e);
 }
+// RP-initiated logout in the same browser, then the logout token (§2.6).
+let backchannel;
+if (logoutToken) {
+  const out = await visit(client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token }).href, jar);
+  if (out.status >= 400) fail(`logout answered ${out.status}`);
+  const got = await Promise.race([logoutToken, new Promise((r) => setTimeout(() => r(undefined), 20000))]);
+  if (!got) fail('no logout token within 20 s');
+  const { payload, protectedHeader } = await jose.jwtVerify(got.token, jose.createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri)), {
+    issuer: TANU_ISSUER,
+    audience: CLIENT_ID,
+    typ: 'logout+jwt',
+    maxTokenAge: '2 minutes',
+    requiredClaims: ['iat', 'jti', 'events'],
+  });
+  backchannel = {
+    path: got.path,
+    content_type: got.contentType,
+    alg: protectedHeader.alg,
+    event: Object.keys(payload.events ?? {}),
+    sid_matches: payload.sid === claims.sid,
+    sub_matches: payload.sub === claims.sub,
+    has_nonce: 'nonce' in payload,
+  };
+}
 console.log(JSON.stringify({
   library: 'openid-client',
+  backchannel,
   pushed: usePar,
   fapi2,
   id_token_alg: JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url')).alg,
