@@ -43,7 +43,7 @@ impl Embedding {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Option<Embedding> {
-        if bytes.is_empty() || bytes.len() % 4 != 0 {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
             return None;
         }
         let raw: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();

@@ -191,6 +191,8 @@ impl ModelSet {
     }
 }
 
+// The large error is ort's own (its session builder's), once per model at start.
+#[allow(clippy::result_large_err)]
 fn load_model(env: &ort::environment::Environment, config: &ModelsConfig, kind: ModelKind) -> Result<Model, ModelError> {
     let path = config.dir.join(format!("{}.onnx", kind.file_stem()));
     let mut bytes = std::fs::read(&path).map_err(|_| ModelError::Missing { path: path.clone() })?;

@@ -81,12 +81,12 @@ impl ClientJwks {
                 Some(_) => false,
             };
             let alg_ok = text(k, "alg").is_none_or(|a| a == alg.as_str());
-            let kind_ok = match (alg, text(k, "kty").as_deref(), text(k, "crv").as_deref()) {
-                (KeyEncryptionAlg::RsaOaep256, Some("RSA"), _) => true,
-                (KeyEncryptionAlg::EcdhEs, Some("EC"), Some("P-256" | "P-384" | "P-521")) => true,
-                (KeyEncryptionAlg::EcdhEs, Some("OKP"), Some("X25519")) => true,
-                _ => false,
-            };
+            let kind_ok = matches!(
+                (alg, text(k, "kty").as_deref(), text(k, "crv").as_deref()),
+                (KeyEncryptionAlg::RsaOaep256, Some("RSA"), _)
+                    | (KeyEncryptionAlg::EcdhEs, Some("EC"), Some("P-256" | "P-384" | "P-521"))
+                    | (KeyEncryptionAlg::EcdhEs, Some("OKP"), Some("X25519"))
+            );
             use_ok && ops_ok && alg_ok && kind_ok
         };
         let named = keys.iter().filter(fits).find(|k| k.get("alg").is_some());

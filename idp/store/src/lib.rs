@@ -450,7 +450,7 @@ impl Store {
             _ => Some(tanu_core::crypto::random_token(32)),
         };
         let secret_hash = secret.as_deref().map(|s| secrets.hash(s)).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let to_json = |v: &Vec<RedirectUri>| serde_json::to_string(v).expect("strings serialise");
+        let to_json = |v: &Vec<RedirectUri>| serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string()));
         let model = client::ActiveModel {
             client_id: Set(id.to_string()),
             secret_hash: Set(secret_hash),
@@ -460,8 +460,8 @@ impl Store {
             logo_uri: Set(new.logo_uri),
             policy_uri: Set(new.policy_uri),
             tos_uri: Set(new.tos_uri),
-            redirect_uris: Set(to_json(&new.redirect_uris)),
-            post_logout_redirect_uris: Set(to_json(&new.post_logout_redirect_uris)),
+            redirect_uris: Set(to_json(&new.redirect_uris)?),
+            post_logout_redirect_uris: Set(to_json(&new.post_logout_redirect_uris)?),
             jwks: Set(new.jwks.as_ref().map(|j| j.raw().to_string())),
             token_endpoint_auth_method: Set(new.auth_method.to_string()),
             subject_type: Set(new.subject_type.to_string()),

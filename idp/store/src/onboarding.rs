@@ -447,7 +447,7 @@ impl Store {
         a.deadline_due = Set(procedure.deadline.as_ref().map(|d| d.due));
         a.overdue = Set(procedure.deadline.as_ref().is_some_and(|d| d.overdue));
         a.breaches = Set(procedure.breaches.len() as i32);
-        a.snapshot = Set(serde_json::to_string(procedure).expect("the application serialises"));
+        a.snapshot = Set(serde_json::to_string(procedure).map_err(|e| StoreError::Invalid(e.to_string()))?);
         a.updated_at = Set(Utc::now());
         a.update(&self.db).await?;
         Ok(())
@@ -640,7 +640,7 @@ impl Store {
         secrets: &tanu_core::crypto::ClientSecrets,
     ) -> Result<(), StoreError> {
         use super::entities::client;
-        let redirects = serde_json::to_string(&vec![redirect_uri.as_str()]).expect("strings serialise");
+        let redirects = serde_json::to_string(&vec![redirect_uri.as_str()]).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let hash = || secrets.hash(secret).map_err(|e| StoreError::Invalid(e.to_string()));
         match client::Entity::find_by_id(id.as_str()).one(&self.db).await? {
             Some(row) => {
