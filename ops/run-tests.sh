@@ -7,6 +7,9 @@ status=0
 run() { echo "+ $*"; "$@" 2>&1 | tee -a "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1; }
 # Formatting first (rustfmt.toml at the root; seconds): an unformatted tree fails the run.
 run cargo fmt --all --check
+# Lints next (clippy.toml; about 2 min over the build's dependencies): a
+# warning fails the run. The library crates deny unwrap/expect outside tests.
+run cargo clippy --workspace --all-targets -- -D warnings
 run env TANU_TEST_DATABASE=sqlite cargo test --workspace --no-fail-fast
 # The end-to-end suites again on PostgreSQL: their binaries from the build
 # above, run as cargo runs them (from the package's directory). `cargo test

@@ -110,6 +110,8 @@ impl PrivateSigningKey for RsaRingSigningKey {
     }
 }
 
+// One per algorithm, held in an `Arc` by the key cache: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Signer {
     Rs256(RsaRingSigningKey),
     Es256(EcP256SigningKey),

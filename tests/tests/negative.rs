@@ -128,7 +128,8 @@ async fn token_endpoint_refusals() {
     let (code, pkce) = fresh_code(&f).await;
     let grant = |code: &'static str| code;
     let _ = grant;
-    let cases: Vec<(Option<(&str, &str)>, Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Option<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (f.auth(), vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB)], 400, "invalid_request"),
         (f.auth(), vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", "short")], 400, "invalid_request"),
         (

@@ -277,11 +277,8 @@ pub fn verify(proof: &str, expected: &Expected, nonces: &Nonces, now: i64) -> Re
     match claims.get("nonce") {
         None if nonces.required => return Err(DpopError::UseNonce),
         None => {}
-        Some(n) => {
-            if !n.as_str().is_some_and(|n| nonces.accepts(n, now)) {
-                return Err(DpopError::UseNonce);
-            }
-        }
+        Some(n) if !n.as_str().is_some_and(|n| nonces.accepts(n, now)) => return Err(DpopError::UseNonce),
+        Some(_) => {}
     }
     Ok(Proof { jkt: Jkt(jwk.thumbprint(ThumbprintHash::SHA256)), jti: jti.to_string(), iat })
 }

@@ -39,6 +39,8 @@ async fn verifier_user(app: &App, cookies: &CookieJar, code: Option<&str>) -> Re
     Ok(Some((Verifier::user(app, &v), v.organisation.clone(), app.csrf_token("document verifier", &session_hash))))
 }
 
+// The page's parts, each named: a struct for them would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn verify_view(
     app: &App,
     lang: Lang,
