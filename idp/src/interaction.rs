@@ -19,7 +19,6 @@ use poem::{
     },
     Request, Response,
 };
-use serde::Deserialize;
 
 use crate::web::see_other;
 use crate::{
@@ -354,11 +353,7 @@ pub async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Req
     )
 }
 
-#[derive(Deserialize)]
-pub struct ConsentForm {
-    csrf: String,
-    decision: String,
-}
+pub use tanu_parse::forms::ConsentForm;
 
 #[handler]
 pub async fn consent_submit(
@@ -409,10 +404,7 @@ pub async fn consent_submit(
 /// cancel. It never authenticates anyone.
 pub struct NoMethodAuthenticator;
 
-#[derive(Deserialize)]
-struct CancelForm {
-    csrf: String,
-}
+use tanu_parse::forms::CsrfForm as CancelForm;
 
 #[handler]
 async fn no_method_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {

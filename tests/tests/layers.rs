@@ -8,10 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("tanu-core", &[]),
     ("tanu-migrations", &[]),
+    // The parsers of untrusted input: pure, fuzzed without the provider.
+    ("tanu-parse", &[]),
     ("tanu-workflows", &["tanu-core"]),
     ("tanu-biometrics", &["tanu-core"]),
     ("tanu-store", &["tanu-core", "tanu-migrations", "tanu-workflows", "tanu-biometrics"]),
-    ("tanu-idp", &["tanu-core", "tanu-store", "tanu-workflows", "tanu-biometrics"]),
+    ("tanu-idp", &["tanu-core", "tanu-parse", "tanu-store", "tanu-workflows", "tanu-biometrics"]),
     // The test kit drives everything.
     ("tanu-tests", &["tanu-core", "tanu-store", "tanu-workflows", "tanu-biometrics", "tanu-idp", "tanu-migrations"]),
 ];

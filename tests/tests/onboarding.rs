@@ -379,3 +379,53 @@ async fn without_temporal_the_portal_says_so_and_sign_in_still_works() {
     assert!(body.contains("value=\"Internet banking\""));
     assert!(tanu.app.store.applications(&Default::default()).await.unwrap().is_empty(), "nothing half-filed remains");
 }
+
+/// The portal's multipart reader (`tanu_parse::multipart`, fuzzed in
+/// `idp/fuzz`) refuses what it cannot read whole: an upload cut before its
+/// closing boundary was read as complete (the parts up to the cut filed as
+/// the form), and an upload of any number of parts was read; both are now
+/// 400 before anything is checked or filed, and so is a body that is not
+/// multipart at all.
+#[tokio::test]
+async fn a_truncated_or_overlong_multipart_upload_is_refused_not_read_as_complete() {
+    let tanu = Tanu::start_with(|c| {
+        c.onboarding.temporal_address = "http://127.0.0.1:9".into();
+    })
+    .await;
+    let citizen = tanu.citizen(INITIATOR, "Aigerim", "Sadykova").await;
+    let browser = Browser::new(&tanu);
+    assert_eq!(sign_in(&tanu, &browser, &citizen, "/portal").await.0, 200);
+    let (_, form_page) = get(&browser, &tanu.url("/portal/new")).await;
+    let token = csrf(&form_page);
+    let body = |parts: &[(&str, &str)]| -> Vec<u8> {
+        let mut b: String = parts.iter().map(|(k, v)| format!("--XB\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")).collect();
+        b.push_str("--XB--\r\n");
+        b.into_bytes()
+    };
+    let fields = [("csrf", token.as_str()), ("organisation_name", "АО «Пример Банк»"), ("bin", BIN), ("system_name", "Internet banking")];
+    let send = |content_type: &'static str, body: Vec<u8>| {
+        let http = browser.http.clone();
+        let url = tanu.url("/portal/new");
+        async move {
+            let r = http.post(url).header("content-type", content_type).body(body).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // The whole form is read (and refused later, for what it lacks).
+    let (status, page) = send("multipart/form-data; boundary=XB", body(&fields)).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("value=\"Internet banking\""), "the form came back with what was typed");
+    // Cut after the last part, before the closing "--".
+    let mut cut = body(&fields);
+    cut.truncate(cut.len() - 4);
+    assert!(cut.ends_with(b"\r\n--XB"));
+    let (status, page) = send("multipart/form-data; boundary=XB", cut).await;
+    assert_eq!(status, 400, "a truncated upload is not a form: {page}");
+    assert!(!page.contains("Internet banking"));
+    // More parts than any form of the portal has (`tanu_parse::multipart::MAX_PARTS`, 32).
+    let mut many: Vec<(&str, &str)> = fields.to_vec();
+    many.extend(std::iter::repeat_n(("x", "y"), 32));
+    assert_eq!(send("multipart/form-data; boundary=XB", body(&many)).await.0, 400);
+    assert_eq!(send("application/x-www-form-urlencoded", b"csrf=x".to_vec()).await.0, 400);
+    assert!(tanu.app.store.applications(&Default::default()).await.unwrap().is_empty(), "nothing filed");
+}

@@ -38,7 +38,6 @@ use poem::{
     web::{cookie::CookieJar, Data, Form, Json, Path},
     Body, EndpointExt, IntoResponse, Request, Response,
 };
-use serde::Deserialize;
 use tanu_biometrics::decision::{Challenge, Embedding, MatchDecision, Threshold};
 use tanu_biometrics::liveness::FrameAnalysis;
 use tanu_biometrics::pipeline::Engine;
@@ -198,22 +197,8 @@ fn script() -> Response {
     SCRIPT.with_content_type("text/javascript; charset=utf-8").with_header("Cache-Control", "no-cache").into_response()
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
-#[derive(Deserialize)]
-struct IinForm {
-    csrf: String,
-    iin: String,
-}
-
-#[derive(Deserialize)]
-struct ConsentForm {
-    csrf: String,
-    decision: String,
-}
+// The forms' types are in tanu-parse, where a fuzz target deserialises them.
+use tanu_parse::forms::{ConsentForm, CsrfForm, IinForm};
 
 async fn load(app: &App, id: &str, cookies: &CookieJar, req: &Request) -> Result<Interaction, Response> {
     pending(app, id, cookies).await.map_err(|e| e.page(crate::i18n::lang_of(req)))

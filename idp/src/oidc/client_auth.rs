@@ -3,9 +3,8 @@
 //! form) and RFC 7523 `private_key_jwt` assertions, each client with its
 //! **registered** method only.
 use base64::{engine::general_purpose::STANDARD, Engine};
-use chrono::Utc;
 use poem::{http::StatusCode, Request};
-use serde::Deserialize;
+use tanu_parse::assertion::{self, Audience, Expected};
 
 use super::errors::{OAuthError, Params};
 use crate::{
@@ -41,8 +40,7 @@ pub async fn client_form(app: &App, req: &Request, body: poem::Body) -> Result<(
                 format!("the body is larger than {MAX_FORM_BYTES} bytes"),
             )
         })?;
-        let params = Params::parse(&raw);
-        params.check().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        let params = Params::parse_checked(&raw).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
         let client = authenticate_client(app, req, &params).await?;
         Ok((client, params))
     };
@@ -94,12 +92,8 @@ pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> R
         if params.get("client_assertion_type") != Some(JWT_BEARER) {
             return Err(OAuthError::invalid_request("client_assertion_type must be jwt-bearer"));
         }
-        #[derive(Deserialize)]
-        struct Sub {
-            sub: String,
-        }
         // The signature is checked below, against the key of the client named here.
-        let sub = jsonwebtoken::dangerous::insecure_decode::<Sub>(a).map_err(|_| bad("malformed client assertion"))?.claims.sub;
+        let sub = assertion::subject(a).map_err(|e| bad(&e.to_string()))?;
         if params.get("client_id").is_some_and(|p| p != sub) {
             return Err(OAuthError::invalid_request("client_id does not match the client assertion"));
         }
@@ -165,64 +159,26 @@ fn failed(app: &App, client: &ClientId, e: OAuthError) -> OAuthError {
 /// client's assertion is PS256 or ES256 and its `aud` is the issuer as a
 /// single string, nothing else (FAPI 2.0 SP §5.3.2.1-8; the same rule as
 /// draft-ietf-oauth-rfc7523bis: a token or PAR endpoint URL, or an array,
-/// is refused).
-async fn verify_assertion(app: &App, client: &Client, assertion: &str) -> Result<(), OAuthError> {
-    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-    let bad = |d: &str| OAuthError::invalid_client(d, false);
-    let header = jsonwebtoken::decode_header(assertion).map_err(|_| bad("malformed client assertion"))?;
-    let alg = match header.alg {
-        Algorithm::RS256 => "RS256",
-        Algorithm::ES256 => "ES256",
-        Algorithm::PS256 => "PS256",
-        _ => return Err(bad("client assertion algorithm not accepted")),
+/// is refused). Everything but the replay memory is `tanu_parse::assertion`
+/// (pure, fuzzed); the `jti` is remembered in the store until `exp`.
+async fn verify_assertion(app: &App, client: &Client, jwt: &str) -> Result<(), OAuthError> {
+    let bad = |e: assertion::AssertionError| OAuthError::invalid_client(e.to_string(), false);
+    let token_endpoint = app.config.endpoint("/token");
+    let audiences = [token_endpoint.as_str(), app.config.issuer.as_str()];
+    let expected = Expected {
+        client_id: client.id.as_str(),
+        algs: client.profile.assertion_algs(),
+        audience: if client.profile.requires_issuer_as_assertion_audience() {
+            Audience::IssuerOnly(app.config.issuer.as_str())
+        } else {
+            Audience::AnyOf(&audiences)
+        },
     };
-    if !client.profile.assertion_algs().contains(&alg) {
-        return Err(bad("client assertion algorithm not accepted for this client's profile (fapi2: PS256 or ES256)"));
-    }
-    let jwks = client.jwks.as_ref().ok_or_else(|| bad("client has no registered keys"))?;
-    let keys: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
-        Some(kid) => jwks.signature_keys().filter(|k| k.common.key_id.as_deref() == Some(kid)).collect(),
-        None => jwks.signature_keys().collect(),
-    };
-    #[derive(Deserialize)]
-    struct Claims {
-        jti: String,
-        exp: i64,
-        aud: serde_json::Value,
-        iat: Option<i64>,
-    }
-    let issuer_only = client.profile.requires_issuer_as_assertion_audience();
-    let mut validation = Validation::new(header.alg);
-    validation.set_issuer(&[client.id.as_str()]);
-    validation.sub = Some(client.id.to_string());
-    if issuer_only {
-        // And not from the future (the plan's "iat/nbf over 60 s in the
-        // future fails"; the leeway below tolerates clock skew).
-        validation.validate_nbf = true;
-        validation.set_audience(&[app.config.issuer.clone()]);
-    } else {
-        validation.set_audience(&[app.config.endpoint("/token"), app.config.issuer.clone()]);
-    }
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    validation.leeway = 30;
-    let claims = keys
-        .iter()
-        .filter_map(|k| DecodingKey::from_jwk(k).ok())
-        .find_map(|k| jsonwebtoken::decode::<Claims>(assertion, &k, &validation).ok())
-        .ok_or_else(|| bad("client assertion is not valid"))?
-        .claims;
-    if issuer_only && claims.aud.as_str() != Some(app.config.issuer.as_str()) {
-        return Err(bad("client assertion aud must be the issuer identifier, as a single string"));
-    }
-    if issuer_only && claims.iat.is_some_and(|iat| iat > Utc::now().timestamp() + i64::try_from(validation.leeway).unwrap_or(0)) {
-        return Err(bad("client assertion was issued in the future"));
-    }
-    if claims.exp > Utc::now().timestamp() + 600 {
-        return Err(bad("client assertion lives too long"));
-    }
-    let until = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
-    if !app.store.remember_client_assertion(&client.id, &claims.jti, until).await.map_err(OAuthError::server_error)? {
-        return Err(bad("client assertion has been used before"));
+    let now = app.clock.now();
+    let verified = assertion::verify(jwt, client.jwks.as_ref().map(|j| j.signature_set()), &expected, now.timestamp()).map_err(bad)?;
+    let until = chrono::DateTime::from_timestamp(verified.exp, 0).unwrap_or(now);
+    if !app.store.remember_client_assertion(&client.id, &verified.jti, until).await.map_err(OAuthError::server_error)? {
+        return Err(OAuthError::invalid_client("client assertion has been used before", false));
     }
     Ok(())
 }

@@ -162,67 +162,8 @@ pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     Response::builder().status(status).content_type("application/problem+json").header("Cache-Control", "no-store").body(body.to_string())
 }
 
-/// Parameters of a request, from a query string or a form body.
-/// RFC 6749 §3.1: a parameter must not appear more than once.
-#[derive(Debug, Default)]
-pub struct Params {
-    pairs: Vec<(String, String)>,
-}
-
-pub const MAX_PARAM_LEN: usize = 4096;
-pub const MAX_PARAMS: usize = 40;
-
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum ParamError {
-    #[error("parameter {0} is repeated")]
-    Repeated(String),
-    #[error("parameter {0} is too long")]
-    TooLong(String),
-    #[error("too many parameters")]
-    TooMany,
-}
-
-impl Params {
-    pub fn parse(raw: &[u8]) -> Self {
-        Self { pairs: url::form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect() }
-    }
-
-    /// The value of `name` if it appears exactly once; empty values count as absent
-    /// (RFC 6749 §3.1: "parameters sent without a value MUST be treated as if
-    /// they were omitted").
-    pub fn get(&self, name: &str) -> Option<&str> {
-        let mut it = self.pairs.iter().filter(|(k, _)| k == name);
-        match (it.next(), it.next()) {
-            (Some((_, v)), None) if !v.is_empty() => Some(v.as_str()),
-            _ => None,
-        }
-    }
-
-    /// Every name and value, in order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
-    pub fn is_repeated(&self, name: &str) -> bool {
-        self.pairs.iter().filter(|(k, _)| k == name).count() > 1
-    }
-
-    pub fn check(&self) -> Result<(), ParamError> {
-        if self.pairs.len() > MAX_PARAMS {
-            return Err(ParamError::TooMany);
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (k, v) in &self.pairs {
-            if !seen.insert(k) {
-                return Err(ParamError::Repeated(k.clone()));
-            }
-            if v.len() > MAX_PARAM_LEN || k.len() > 100 {
-                return Err(ParamError::TooLong(k.chars().take(100).collect()));
-            }
-        }
-        Ok(())
-    }
-}
+/// Parameters of a request, parsed in `tanu-parse` (fuzzed there).
+pub use tanu_parse::params::{ParamError, Params, MAX_PARAMS, MAX_PARAM_LEN};
 
 #[cfg(test)]
 mod tests {
@@ -257,16 +198,5 @@ mod tests {
         assert_eq!(OAuthError::new(ErrorCode::InvalidClient, "d").status, StatusCode::UNAUTHORIZED);
         assert_eq!(OAuthError::new(ErrorCode::InvalidGrant, "d").status, StatusCode::BAD_REQUEST);
         assert_eq!(OAuthError::new(ErrorCode::ServerError, "d").status, StatusCode::INTERNAL_SERVER_ERROR);
-    }
-
-    #[test]
-    fn params_reject_repeats_and_oversize() {
-        let p = Params::parse(b"a=1&b=2&a=3");
-        assert_eq!(p.get("a"), None);
-        assert_eq!(p.get("b"), Some("2"));
-        assert_eq!(p.check(), Err(ParamError::Repeated("a".into())));
-        let long = format!("x={}", "y".repeat(MAX_PARAM_LEN + 1));
-        assert!(matches!(Params::parse(long.as_bytes()).check(), Err(ParamError::TooLong(_))));
-        assert_eq!(Params::parse(b"e=").get("e"), None, "empty means absent");
     }
 }

@@ -17,6 +17,8 @@ pub const MAX_KEYS: usize = 20;
 pub struct ClientJwks {
     raw: Value,
     set: JwkSet,
+    /// The keys not marked `"use": "enc"`, the ones assertions are checked with.
+    signing: JwkSet,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +45,12 @@ impl ClientJwks {
             }
         }
         let set: JwkSet = serde_json::from_value(raw.clone()).map_err(|e| JwksError::Malformed(e.to_string()))?;
-        Ok(ClientJwks { raw, set })
+        Ok(Self::of(raw, set))
+    }
+
+    fn of(raw: Value, set: JwkSet) -> Self {
+        let signing = JwkSet { keys: set.keys.iter().filter(|k| k.common.public_key_use != Some(PublicKeyUse::Encryption)).cloned().collect() };
+        ClientJwks { raw, set, signing }
     }
 
     /// The keys as `jsonwebtoken` reads them (signature checks).
@@ -53,7 +60,12 @@ impl ClientJwks {
 
     /// The signature keys: those not marked `"use": "enc"`.
     pub fn signature_keys(&self) -> impl Iterator<Item = &jsonwebtoken::jwk::Jwk> {
-        self.set.keys.iter().filter(|k| k.common.public_key_use != Some(PublicKeyUse::Encryption))
+        self.signing.keys.iter()
+    }
+
+    /// The signature keys as a set (what client assertions are checked with).
+    pub fn signature_set(&self) -> &JwkSet {
+        &self.signing
     }
 
     /// The set as the client registered it.
@@ -98,7 +110,7 @@ impl ClientJwks {
 impl From<JwkSet> for ClientJwks {
     fn from(set: JwkSet) -> Self {
         let raw = serde_json::to_value(&set).unwrap_or(Value::Null);
-        ClientJwks { raw, set }
+        Self::of(raw, set)
     }
 }
 

@@ -346,10 +346,7 @@ async fn redeem(app: &App, code: &str, login: &CabinetLogin) -> anyhow::Result<S
     Ok(claims.subject().to_string())
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
+use tanu_parse::forms::CsrfForm;
 
 #[handler]
 async fn signout(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {

@@ -100,11 +100,7 @@ pub(crate) async fn documents(
     )
 }
 
-#[derive(Deserialize)]
-struct OpenForm {
-    csrf: String,
-    document: String,
-}
+use tanu_parse::forms::OpenForm;
 
 #[handler]
 pub(crate) async fn open_document(

@@ -89,11 +89,7 @@ pub(crate) async fn verify_page(req: &Request, cookies: &CookieJar, Query(q): Qu
     )
 }
 
-#[derive(Deserialize)]
-struct CodeForm {
-    csrf: String,
-    code: String,
-}
+use tanu_parse::forms::CodeForm;
 
 #[handler]
 pub(crate) async fn verify_submit(

@@ -50,8 +50,7 @@ async fn exchange(req: &Request, body: Body, app: &App, now: DateTime<Utc>) -> R
         return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     let raw = body.into_bytes_limit(16 * 1024).await.map_err(|_| OAuthError::invalid_request("the body is too large"))?;
-    let params = Params::parse(&raw);
-    params.check().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let params = Params::parse_checked(&raw).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let client = authenticate_client(app, req, &params).await?;
     // RFC 9449 §5: a proof is checked (and its jti spent) before the grant,
     // so that a refused proof or a nonce round trip does not burn a code.

@@ -139,14 +139,7 @@ async fn console_application(req: &Request, cookies: &CookieJar, Path(id): Path<
     application_page(req, cookies, &id, q.notice, app, Area::Console).await
 }
 
-#[derive(Deserialize)]
-struct ConsoleActForm {
-    csrf: String,
-    command: String,
-    reason: Option<String>,
-    result: Option<String>,
-    note: Option<String>,
-}
+use tanu_parse::forms::ConsoleActForm;
 
 fn reason(f: &ConsoleActForm) -> Result<Reason, PageError> {
     Reason::try_from(f.reason.clone().unwrap_or_default()).map_err(|_| PageError::BadRequest(Msg::onb_err_reason))
@@ -255,14 +248,14 @@ async fn approval_document_download(
 }
 
 #[handler]
-async fn approval_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
+async fn approval_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, body: Body, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
         async {
             let back = Area::Console.page(&id);
             let (who, a) = open(app, cookies, Area::Console, &id).await?;
-            let (f, signature) = read_signed(multipart, app.config.onboarding.max_upload_bytes).await?;
+            let (f, signature) = read_signed(req, body, app.config.onboarding.max_upload_bytes).await?;
             check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
             let (act, approver, date) = approval_fields(&f)?;
             let document = approval_document(app, &a, &act, &approver, date);

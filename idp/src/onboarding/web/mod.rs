@@ -19,8 +19,8 @@ use chrono::Utc;
 use poem::{
     handler,
     http::StatusCode,
-    web::{cookie::CookieJar, Data, Form, Multipart, Path, Query},
-    IntoResponse, Request, Response, Route,
+    web::{cookie::CookieJar, Data, Form, Path, Query},
+    Body, IntoResponse, Request, Response, Route,
 };
 use serde::Deserialize;
 use tanu_workflows::onboarding::{Action, Actor, Application, Reason, Side, Step};

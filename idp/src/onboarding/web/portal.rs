@@ -1,5 +1,6 @@
 //! The initiator portal (`/portal`): filing, tests, the act, the contract, secrets.
 use super::*;
+use tanu_parse::multipart;
 
 // ----------------------------------------------------------------- portal
 
@@ -79,51 +80,34 @@ async fn new_form(req: &Request, cookies: &CookieJar, Query(q): Query<NewQuery>,
     )
 }
 
-/// Reads one multipart part, refusing it as soon as it passes `limit` bytes
-/// (never more than `limit + 1` bytes are held).
-async fn read_part(field: poem::web::Field, limit: usize, too_large: Msg) -> Result<Vec<u8>, PageError> {
-    use tokio::io::AsyncReadExt;
-    let reader = field.into_async_read();
-    tokio::pin!(reader);
-    let mut out = Vec::new();
-    reader.take(limit as u64 + 1).read_to_end(&mut out).await.map_err(|_| PageError::BadRequest(Msg::error_bad_request))?;
-    if out.len() > limit {
-        return Err(PageError::BadRequest(too_large));
-    }
-    Ok(out)
+/// Reads a `multipart/form-data` upload with `tanu_parse::multipart` (the
+/// reader its fuzz target drives): every part bounded while it is read, the
+/// parts together by `limit`; past it, `too_large`. Another content type,
+/// a malformed body or too many parts is a bad request.
+async fn read_upload(req: &Request, body: Body, limit: usize, too_large: Msg) -> Result<Vec<multipart::Part>, PageError> {
+    let boundary = multipart::boundary(req.content_type()).map_err(|_| PageError::BadRequest(Msg::error_bad_request))?;
+    multipart::read_parts(body.into_bytes_stream(), boundary, multipart::Limits::upload(limit)).await.map_err(|e| match e {
+        multipart::MultipartError::TooLarge(_) => PageError::BadRequest(too_large),
+        _ => PageError::BadRequest(Msg::error_bad_request),
+    })
 }
 
 /// Reads the multipart form: text fields and the logo, bounded together by
 /// `limit` while they are read.
-async fn read_form(mut multipart: Multipart, limit: usize) -> Result<(RawApplication, String, Option<String>), PageError> {
-    let mut raw = RawApplication::default();
-    let (mut csrf, mut previous) = (String::new(), None);
-    let mut total = 0usize;
-    while let Ok(Some(field)) = multipart.next_field().await {
-        let name = field.name().unwrap_or_default().to_owned();
-        let bytes = read_part(field, limit - total, Msg::onb_err_logo_size).await?;
-        total += bytes.len();
-        match name.as_str() {
-            "logo" => raw.logo = Some(bytes),
-            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-            "previous" => previous = Some(String::from_utf8_lossy(&bytes).into_owned()).filter(|s| !s.is_empty()),
-            n if form::FIELDS.contains(&n) => {
-                raw.fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
-            }
-            _ => {}
-        }
-    }
-    Ok((raw, csrf, previous))
+async fn read_form(req: &Request, body: Body, limit: usize) -> Result<(RawApplication, String, Option<String>), PageError> {
+    let upload = multipart::application(read_upload(req, body, limit, Msg::onb_err_logo_size).await?, &form::FIELDS);
+    let raw = RawApplication { fields: upload.fields, logo: upload.logo };
+    Ok((raw, upload.csrf, upload.previous))
 }
 
 #[handler]
-async fn file_application(req: &Request, cookies: &CookieJar, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
+async fn file_application(req: &Request, cookies: &CookieJar, body: Body, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
         async {
             let who = principal(app, cookies, "/portal/new").await?;
-            let (raw, csrf, previous) = read_form(multipart, app.config.onboarding.max_upload_bytes).await?;
+            let (raw, csrf, previous) = read_form(req, body, app.config.onboarding.max_upload_bytes).await?;
             check_form(app, req, &who, &csrf)?;
             let again = |errors: FieldErrors, problem: Option<Msg>| {
                 // The form comes back with what was typed: nothing is lost.
@@ -184,12 +168,7 @@ async fn portal_application(req: &Request, cookies: &CookieJar, Path(id): Path<S
     application_page(req, cookies, &id, q.notice, app, Area::Portal).await
 }
 
-#[derive(Deserialize)]
-pub(super) struct TestForm {
-    pub(super) csrf: String,
-    pub(super) result: String,
-    pub(super) note: String,
-}
+pub(super) use tanu_parse::forms::TestForm;
 
 pub(super) fn test_command(f: &TestForm) -> Result<Command, PageError> {
     let positive = match f.result.as_str() {
@@ -343,31 +322,20 @@ async fn act_document(
 }
 
 /// Multipart: the fields again and the signature file.
-pub(super) async fn read_signed(mut multipart: Multipart, limit: usize) -> Result<(BTreeMap<String, String>, Vec<u8>), PageError> {
-    let (mut fields, mut signature) = (BTreeMap::new(), Vec::new());
-    let mut total = 0usize;
-    while let Ok(Some(field)) = multipart.next_field().await {
-        let name = field.name().unwrap_or_default().to_owned();
-        let bytes = read_part(field, limit - total, Msg::error_too_large).await?;
-        total += bytes.len();
-        if name == "signature" {
-            signature = bytes;
-        } else {
-            fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
-        }
-    }
-    Ok((fields, signature))
+pub(super) async fn read_signed(req: &Request, body: Body, limit: usize) -> Result<(BTreeMap<String, String>, Vec<u8>), PageError> {
+    let upload = multipart::signed(read_upload(req, body, limit, Msg::error_too_large).await?);
+    Ok((upload.fields, upload.signature))
 }
 
 #[handler]
-async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, multipart: Multipart, Data(app): Data<&Arc<App>>) -> Response {
+async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, body: Body, Data(app): Data<&Arc<App>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
         async {
             let back = Area::Portal.page(&id);
             let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-            let (f, signature) = read_signed(multipart, app.config.onboarding.max_upload_bytes).await?;
+            let (f, signature) = read_signed(req, body, app.config.onboarding.max_upload_bytes).await?;
             check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
             let fields = act_fields(&f)?;
             let document = act_text(app, &a, &fields);

@@ -161,10 +161,7 @@ async fn redeem(app: &App, code: &str, login: &crate::store::onboarding::PortalL
     Ok((iin, if name.is_empty() { "—".into() } else { name }))
 }
 
-#[derive(Deserialize)]
-pub(super) struct CsrfForm {
-    pub(super) csrf: String,
-}
+pub(super) use tanu_parse::forms::CsrfForm;
 
 #[handler]
 async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
