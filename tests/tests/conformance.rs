@@ -331,6 +331,15 @@ async fn private_key_jwt_client_authenticates_and_assertions_are_single_use() {
     assert_eq!(replay.status(), 401, "a jti is accepted once");
     let wrong_aud = redeem_with(code.clone(), pkce.verifier.clone(), assertion("j2", "https://elsewhere.example/token")).await;
     assert_eq!(wrong_aud.status(), 401);
+    // draft-ietf-oauth-rfc7523bis: a multi-valued aud is refused, even one
+    // holding only accepted audiences (it could be replayed at each).
+    let claims =
+        serde_json::json!({"iss": client.id, "sub": client.id, "aud": [tanu.base.as_str(), token_url.as_str()], "jti": "j4", "iat": now, "exp": now + 60});
+    let many = redeem_with(code.clone(), pkce.verifier.clone(), jsonwebtoken::encode(&header, &claims, &enc).unwrap()).await;
+    assert_eq!(many.status(), 401);
+    let body: serde_json::Value = many.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("single string"), "{body}");
     let ok = redeem_with(code, pkce.verifier, assertion("j3", &tanu.base)).await;
     assert_eq!(ok.status(), 200, "the issuer is an accepted audience");
 }

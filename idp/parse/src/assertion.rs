@@ -16,8 +16,9 @@ pub const MAX_LIFETIME: i64 = 600;
 /// Which `aud` an assertion must carry.
 #[derive(Debug, Clone, Copy)]
 pub enum Audience<'a> {
-    /// One of these, as a string or in an array (the token endpoint for
-    /// compatibility, the issuer identifier per draft-ietf-oauth-rfc7523bis).
+    /// One of these, as a single string (the token endpoint for
+    /// compatibility, the issuer identifier per draft-ietf-oauth-rfc7523bis,
+    /// which refuses a multi-valued `aud`: an array, even of one, is refused).
     AnyOf(&'a [&'a str]),
     /// Exactly the issuer identifier, as a single string; and neither `iat`
     /// nor `nbf` in the future (FAPI 2.0 SP §5.3.2.1-8).
@@ -56,6 +57,8 @@ pub enum AssertionError {
     Invalid,
     #[error("client assertion aud must be the issuer identifier, as a single string")]
     Audience,
+    #[error("client assertion aud must be a single string, not an array (draft-ietf-oauth-rfc7523bis)")]
+    MultipleAudiences,
     #[error("client assertion was issued in the future")]
     Future,
     #[error("client assertion lives too long")]
@@ -124,6 +127,9 @@ pub fn verify(assertion: &str, jwks: Option<&JwkSet>, expected: &Expected<'_>, n
         .claims;
     if claims.exp < now - LEEWAY {
         return Err(AssertionError::Invalid);
+    }
+    if matches!(expected.audience, Audience::AnyOf(_)) && !claims.aud.is_string() {
+        return Err(AssertionError::MultipleAudiences);
     }
     if let Audience::IssuerOnly(issuer) = expected.audience {
         // An `nbf` that is not a NumericDate is refused like one in the future.
@@ -209,6 +215,8 @@ mod tests {
             (json!({"aud": "https://elsewhere.example"}), STANDARD, AssertionError::Invalid),
             (json!({"aud": TOKEN_ENDPOINT}), FAPI2, AssertionError::Invalid),
             (json!({"aud": [ISSUER]}), FAPI2, AssertionError::Audience),
+            (json!({"aud": [ISSUER]}), STANDARD, AssertionError::MultipleAudiences),
+            (json!({"aud": [TOKEN_ENDPOINT, "https://elsewhere.example"]}), STANDARD, AssertionError::MultipleAudiences),
             (json!({"iat": NOW + LEEWAY + 1}), FAPI2, AssertionError::Future),
             (json!({"nbf": NOW + LEEWAY + 1}), FAPI2, AssertionError::Invalid),
             (json!({"nbf": (NOW + LEEWAY + 1) as f64}), FAPI2, AssertionError::Invalid),
