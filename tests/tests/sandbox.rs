@@ -73,6 +73,7 @@ async fn a_test_person_sharing_an_iin_with_a_citizen_is_another_account() {
     let (tanu, sandbox, sandbox_secret) = face_tanu(|_| {}).await;
     DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&IIN.parse().unwrap(), "Realova Citizen", &document_photo(), "jpg").unwrap();
     let (prod, prod_secret) = tanu.client(PRODUCTION, production).await;
+    let prod_secret = prod_secret.unwrap();
     let store = &tanu.app.store;
 
     let test = sign_in(&tanu, &sandbox, &sandbox_secret, 3.7).await;
