@@ -22,7 +22,7 @@ run: build
 	@echo
 	@echo "Discovery:           http://127.0.0.1:8080/.well-known/openid-configuration"
 	@echo "Demo relying party:  http://127.0.0.1:8081/   (click 'Log in with national biometrics')"
-	@echo "Add yourself first:  $(TANU) registry add --iin <your IIN> --name '<Family Given>' --photo selfie.jpg"
+	@echo "Add yourself first:  $(TANU) registry add --sandbox --iin <your IIN> --name '<Family Given>' --photo selfie.jpg   (the demo relying party is a sandbox client: test persons only)"
 	@bash ops/run.sh
 
 ## make test: set up, then every test, on SQLite and on PostgreSQL

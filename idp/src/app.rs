@@ -24,6 +24,9 @@ pub struct App {
     pub client_failures: RateLimiter<crate::domain::ClientId>,
     pub journal: crate::audit::Journal,
     pairwise_key: [u8; 32],
+    /// The sandbox's own pairwise key: a `sub` seen by a sandbox client never
+    /// equals one a production client sees.
+    sandbox_pairwise_key: [u8; 32],
     csrf_key: [u8; 32],
     /// Wraps each citizen's template data key (biometrics::template).
     pub template_key: [u8; 32],
@@ -134,6 +137,7 @@ impl App {
             client_failures: RateLimiter::per_minute(config.client_auth_failures_per_minute),
             journal: crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1")),
             pairwise_key: master.derive("tanu pairwise subject v1"),
+            sandbox_pairwise_key: master.derive("tanu sandbox pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),
             template_key: master.derive("tanu biometric templates v1"),
             client_secrets: crate::crypto::ClientSecrets::new(&master),
@@ -303,11 +307,17 @@ impl App {
     }
 
     /// `sub` for a citizen as seen by a client: pairwise per sector by default
-    /// (OIDC Core §8.1), so relying parties cannot correlate citizens.
+    /// (OIDC Core §8.1), so relying parties cannot correlate citizens; under
+    /// the sandbox's own key for a sandbox client (whose citizens are test
+    /// persons, accounts of their own).
     pub fn subject(&self, client: &crate::store::Client, citizen_id: &str) -> String {
+        let key = match client.environment {
+            crate::domain::Environment::Production => &self.pairwise_key,
+            crate::domain::Environment::Sandbox => &self.sandbox_pairwise_key,
+        };
         match client.subject_type {
             crate::domain::SubjectType::Public => citizen_id.to_string(),
-            crate::domain::SubjectType::Pairwise => crate::crypto::mac(&self.pairwise_key, &[&client.sector_identifier, citizen_id]),
+            crate::domain::SubjectType::Pairwise => crate::crypto::mac(key, &[&client.sector_identifier, citizen_id]),
         }
     }
 

@@ -120,6 +120,22 @@ impl Journal {
         crate::crypto::mac(&self.pseudonym_key, &["iin", iin])
     }
 
+    /// The pseudonym of a person of `environment`: a citizen's is
+    /// [`Self::pseudonym`]; a test person's is another, so that nothing done
+    /// in the sandbox under an IIN (lock-outs, the history a cabinet shows)
+    /// is held against the citizen who may carry the same IIN.
+    pub fn person(&self, environment: crate::domain::Environment, iin: &str) -> String {
+        match environment {
+            crate::domain::Environment::Production => self.pseudonym(iin),
+            crate::domain::Environment::Sandbox => crate::crypto::mac(&self.pseudonym_key, &["sandbox iin", iin]),
+        }
+    }
+
+    /// The pseudonym of an account's person.
+    pub fn subject(&self, citizen: &crate::store::Citizen) -> String {
+        self.person(citizen.environment, &citizen.iin)
+    }
+
     pub async fn append(&self, e: Event<'_>) -> Result<i64, StoreError> {
         // The unique prev_hash makes a concurrent append fail; retry on the new head.
         let mut last_err = None;

@@ -338,6 +338,9 @@ pub struct BiometricsConfig {
     pub registry_dir: PathBuf,
     /// When set, the state registry over HTTP replaces the directory.
     pub registry_http: Option<tanu_biometrics::registry::HttpRegistryConfig>,
+    /// The sandbox's test registry: synthetic persons, the only people a
+    /// sandbox client's sign-in can find (Rules §14). Never the registry above.
+    pub sandbox_registry_dir: PathBuf,
 }
 
 impl Default for BiometricsConfig {
@@ -350,6 +353,7 @@ impl Default for BiometricsConfig {
             threshold: tanu_biometrics::Threshold::CALIBRATED.0,
             registry_dir: PathBuf::from("var/registry"),
             registry_http: None,
+            sandbox_registry_dir: PathBuf::from("var/sandbox-registry"),
         }
     }
 }
@@ -494,6 +498,7 @@ impl Config {
             "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
             "TANU_BIOMETRICS_THRESHOLD" => self.biometrics.threshold = num("TANU_BIOMETRICS_THRESHOLD", value)?,
             "TANU_REGISTRY_DIR" => self.biometrics.registry_dir = value.into(),
+            "TANU_SANDBOX_REGISTRY_DIR" => self.biometrics.sandbox_registry_dir = value.into(),
             "TANU_REGISTRY_URL" => {
                 self.biometrics.registry_http.get_or_insert_with(Default::default).base_url = value;
             }
@@ -552,6 +557,12 @@ impl Config {
         }
         if !(-1.0..=1.0).contains(&self.biometrics.threshold) {
             return Err(ConfigError::Invalid("biometrics.threshold must be between -1 and 1".into()));
+        }
+        let bio = &self.biometrics;
+        if bio.sandbox_registry_dir.components().eq(bio.registry_dir.components()) {
+            return Err(ConfigError::Invalid(
+                "biometrics.sandbox_registry_dir must not be the person registry (registry_dir): sandbox clients see test persons only".into(),
+            ));
         }
         let face = &self.face;
         let distinct = face.challenges.iter().collect::<std::collections::HashSet<_>>().len();
@@ -661,6 +672,17 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let c = Config::load(None, env(&[("TANU_PREFIX", empty.path().to_str().unwrap())])).unwrap();
         assert_eq!(c.biometrics.models.ort_dylib, Some(empty.path().join("ops/vendor/venv")));
+    }
+
+    #[test]
+    fn the_sandbox_registry_is_its_own() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.biometrics.sandbox_registry_dir, PathBuf::from("var/sandbox-registry"));
+        assert_ne!(c.biometrics.sandbox_registry_dir, c.biometrics.registry_dir);
+        let c = Config::load(None, env(&[("TANU_SANDBOX_REGISTRY_DIR", "/srv/test-persons")])).unwrap();
+        assert_eq!(c.biometrics.sandbox_registry_dir, PathBuf::from("/srv/test-persons"));
+        let e = Config::load(None, env(&[("TANU_SANDBOX_REGISTRY_DIR", "var/registry/")])).unwrap_err();
+        assert!(e.to_string().contains("sandbox_registry_dir"), "{e}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::web::see_other;
 use crate::{
     app::App,
     crypto::{ct_eq, random_token, token_hash},
+    domain::Environment,
     i18n::{Lang, Msg},
     oidc::authorize::{proceed, AuthorizationRequest, Back},
     store::{
@@ -34,7 +35,18 @@ use crate::{
 };
 
 pub const SESSION_COOKIE: &str = "tanu_session";
+/// The sandbox's browser session has a cookie of its own: signing in to a
+/// sandbox client neither replaces nor reuses the production session.
+pub const SANDBOX_SESSION_COOKIE: &str = "tanu_sandbox_session";
 pub const BINDING_COOKIE: &str = "tanu_binding";
+
+/// The cookie that holds the browser's session of `environment`.
+pub fn session_cookie(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Production => SESSION_COOKIE,
+        Environment::Sandbox => SANDBOX_SESSION_COOKIE,
+    }
+}
 
 /// An authentication method. Its routes are mounted under `/login`;
 /// `GET /login/{interaction_id}` must begin authentication for that
@@ -57,6 +69,11 @@ impl Interaction {
     pub fn lang(&self) -> Lang {
         self.request.lang
     }
+    /// Fixed at `/authorize` from the client: which registry, templates,
+    /// session and pairwise key this sign-in uses.
+    pub fn environment(&self) -> Environment {
+        self.request.environment
+    }
     pub fn csrf(&self, app: &App) -> String {
         app.csrf_token(&self.id, &self.binding)
     }
@@ -74,6 +91,10 @@ pub enum InteractionError {
     Gone,
     #[error("invalid form submission")]
     Csrf,
+    /// An authenticator proved a person of the other environment (a sandbox
+    /// sign-in must end with a test person, a production one with a citizen).
+    #[error("the authenticated person is not of the sign-in's environment")]
+    Environment,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -83,6 +104,10 @@ impl InteractionError {
         match self {
             InteractionError::Gone => error_page(StatusCode::BAD_REQUEST, lang, Msg::error_expired, None),
             InteractionError::Csrf => error_page(StatusCode::FORBIDDEN, lang, Msg::error_expired, None),
+            InteractionError::Environment => {
+                tracing::error!("an authenticator proved a person of another environment; refused");
+                error_page(StatusCode::FORBIDDEN, lang, Msg::error_title, None)
+            }
             InteractionError::Store(e) => {
                 tracing::error!(error = %e, "interaction");
                 error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
@@ -139,7 +164,9 @@ pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interac
     }
     let request: AuthorizationRequest =
         serde_json::from_str(&row.request_json).map_err(|e| StoreError::Corrupt { what: "login request", detail: e.to_string() })?;
-    let client = app.store.client(&request.client_id).await?.filter(|c| !c.disabled).ok_or(InteractionError::Gone)?;
+    // The environment was fixed at /authorize from this client; a request
+    // whose environment is not the client's is not continued.
+    let client = app.store.client(&request.client_id).await?.filter(|c| !c.disabled && c.environment == request.environment).ok_or(InteractionError::Gone)?;
     Ok(Interaction { id: row.id, request, client, authenticated_session_id: row.authenticated_session_id, binding: presented })
 }
 
@@ -149,10 +176,11 @@ pub async fn redirect_uri_of(app: &App, id: &str) -> Option<String> {
     serde_json::from_str::<AuthorizationRequest>(&row.request_json).ok().map(|r| r.redirect_uri)
 }
 
-/// The browser's live session, if any.
-pub async fn current_session(app: &App, cookies: &CookieJar) -> Result<Option<BrowserSession>, StoreError> {
-    let Some(c) = cookie_value(app, cookies, SESSION_COOKIE) else { return Ok(None) };
-    app.store.live_session(&token_hash(&c), Utc::now()).await
+/// The browser's live session of `environment`, if any: the cookie of that
+/// environment, and a stored session of that environment.
+pub async fn current_session(app: &App, cookies: &CookieJar, environment: Environment) -> Result<Option<BrowserSession>, StoreError> {
+    let Some(c) = cookie_value(app, cookies, session_cookie(environment)) else { return Ok(None) };
+    app.store.live_session(&token_hash(&c), environment, Utc::now()).await
 }
 
 /// Saves the request (new interaction, or updates the pending one) and returns its id.
@@ -169,14 +197,14 @@ async fn save(app: &App, cookies: &CookieJar, request: &AuthorizationRequest, pe
 
 pub async fn start_login(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
     match save(app, cookies, &request, pending).await {
-        Ok(id) => see_other(&format!("/login/{id}")),
+        Ok(id) => see_other(format!("/login/{id}")),
         Err(e) => InteractionError::from(e).page(request.lang),
     }
 }
 
 pub async fn start_consent(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
     match save(app, cookies, &request, pending).await {
-        Ok(id) => see_other(&format!("/consent/{id}")),
+        Ok(id) => see_other(format!("/consent/{id}")),
         Err(e) => InteractionError::from(e).page(request.lang),
     }
 }
@@ -195,23 +223,30 @@ pub struct Authenticated<'a> {
     pub acr: String,
 }
 
-/// Starts a browser session for the authenticated citizen and resumes the request.
+/// Starts a browser session for the authenticated citizen and resumes the
+/// request. The citizen must be of the interaction's environment: a sandbox
+/// sign-in never ends with a real citizen, whatever the authenticator.
 pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Interaction, who: Authenticated<'_>) -> Response {
-    let who_iin = who.citizen.iin.clone();
+    let environment = interaction.environment();
+    if who.citizen.environment != environment {
+        return InteractionError::Environment.page(interaction.lang());
+    }
+    let subject = app.journal.subject(who.citizen);
     let result: Result<String, InteractionError> = async {
-        // A new login replaces whatever session this browser had.
-        let old = current_session(app, cookies).await?;
+        // A new login replaces whatever session this browser had in this environment.
+        let old = current_session(app, cookies, environment).await?;
         let now = Utc::now();
         let secret = random_token(32);
         let session = NewSession {
             cookie_hash: token_hash(&secret),
             citizen_id: &who.citizen.id,
+            environment,
             acr: &who.acr,
             amr: &who.amr,
             expires_at: now + Duration::seconds(app.config.session_ttl as i64),
         };
         app.store.start_session(session, old.as_ref().map(|o| o.id.as_str()), &interaction.id, now).await?;
-        cookies.add(cookie(app, SESSION_COOKIE, &secret, Some(app.config.session_ttl as i64)));
+        cookies.add(cookie(app, session_cookie(environment), &secret, Some(app.config.session_ttl as i64)));
         Ok(interaction.id.clone())
     }
     .await;
@@ -219,7 +254,7 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
         Ok(id) => {
             let event = crate::audit::Event {
                 client_id: Some(interaction.client.id.as_str()),
-                subject: Some(app.journal.pseudonym(&who_iin)),
+                subject: Some(subject),
                 step: "sign_in",
                 outcome: crate::audit::Outcome::Success,
                 reason: None,
@@ -232,7 +267,7 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
             if let Err(e) = notify_outcome(app, interaction, crate::audit::Outcome::Success, "ok").await {
                 return InteractionError::from(e).page(interaction.lang());
             }
-            see_other(&format!("/authorize/resume/{id}"))
+            see_other(format!("/authorize/resume/{id}"))
         }
         Err(e) => e.page(interaction.lang()),
     }
@@ -305,14 +340,14 @@ pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Res
     interaction.back(app).error(crate::oidc::errors::ErrorCode::AccessDenied, failure.description())
 }
 
-/// Ends this browser's session (logout), never another browser's, and
-/// revokes the session's online grants (their access tokens): only
-/// `offline_access` grants outlive the session.
-pub async fn end_session(app: &App, cookies: &CookieJar) -> Result<(), StoreError> {
-    if let Some(s) = current_session(app, cookies).await? {
+/// Ends this browser's session of `environment` (logout), never another
+/// browser's, and revokes the session's online grants (their access tokens):
+/// only `offline_access` grants outlive the session.
+pub async fn end_session(app: &App, cookies: &CookieJar, environment: Environment) -> Result<(), StoreError> {
+    if let Some(s) = current_session(app, cookies, environment).await? {
         app.store.end_session(&s.id, Utc::now()).await?;
     }
-    let mut gone = cookie(app, SESSION_COOKIE, "", Some(0));
+    let mut gone = cookie(app, session_cookie(environment), "", Some(0));
     gone.make_removal();
     cookies.add(gone);
     Ok(())
@@ -342,7 +377,7 @@ pub async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Req
         Ok(i) => i,
         Err(e) => return e.page(lang),
     };
-    match current_session(app, cookies).await {
+    match current_session(app, cookies, i.environment()).await {
         Ok(Some(_)) => {}
         Ok(None) => return InteractionError::Gone.page(i.lang()),
         Err(e) => return InteractionError::from(e).page(i.lang()),
@@ -375,7 +410,7 @@ pub async fn consent_submit(
     if !i.check_csrf(app, &form.csrf) {
         return InteractionError::Csrf.page(i.lang());
     }
-    let session = match current_session(app, cookies).await {
+    let session = match current_session(app, cookies, i.environment()).await {
         Ok(Some(s)) => s,
         Ok(None) => return InteractionError::Gone.page(i.lang()),
         Err(e) => return InteractionError::from(e).page(i.lang()),

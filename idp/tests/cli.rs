@@ -331,6 +331,7 @@ fn registry_add_and_biometrics_commands() {
             .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.path().display()))
             .env("TANU_DATA_DIR", dir.path())
             .env("TANU_REGISTRY_DIR", dir.path().join("registry"))
+            .env("TANU_SANDBOX_REGISTRY_DIR", dir.path().join("sandbox-registry"))
             .output()
             .unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
@@ -352,6 +353,12 @@ fn registry_add_and_biometrics_commands() {
     let (code, _, err) = run(&["registry", "add", "--iin", "900101300017", "--name", "Demo Citizen", "--photo", &img("img1.jpg")]);
     assert_eq!(code, Some(0), "{err}");
     assert!(dir.path().join("registry/900101300017.json").is_file());
+    assert!(!dir.path().join("sandbox-registry/900101300017.json").exists(), "a citizen is no test person");
+    // A test person: in the sandbox's registry only.
+    let (code, _, err) = run(&["registry", "add", "--sandbox", "--iin", "850523400026", "--name", "Test Person", "--photo", &img("img20.jpg")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(dir.path().join("sandbox-registry/850523400026.json").is_file());
+    assert!(!dir.path().join("registry/850523400026.json").exists(), "a test person is no citizen");
     let (code, _, err) = run(&["registry", "add", "--iin", "900101300018", "--name", "X", "--photo", &img("img1.jpg")]);
     assert_ne!(code, Some(0));
     assert!(err.contains("check digit"), "{err}");
@@ -629,7 +636,7 @@ async fn citizens_withdraw_biometrics_deletes_the_template_journals_who_and_ends
     // The master key file first, as the server would create it.
     assert!(tanu(dir.path(), &["migrate"]).0);
     let store = tanu_idp::store::Store::connect(&url).await.unwrap();
-    let citizen = store.upsert_citizen("900101300017", "Aigerim", "Seitkali", None).await.unwrap();
+    let citizen = store.upsert_citizen(tanu_idp::domain::Environment::Production, "900101300017", "Aigerim", "Seitkali", None).await.unwrap();
     store.record_biometric_consent(&citizen.id, "2026-11-22.1").await.unwrap();
     let sealed = tanu_biometrics::template::SealedTemplate { wrapped_key: vec![1; 40], sealed_embedding: vec![2; 2100] };
     store.save_reference_template(&citizen.id, &sealed).await.unwrap();
@@ -644,6 +651,7 @@ async fn citizens_withdraw_biometrics_deletes_the_template_journals_who_and_ends
         created_at: Set(now),
         expires_at: Set(now + chrono::Duration::hours(1)),
         ended_at: Set(None),
+        environment: Set("production".into()),
     }
     .insert(store.raw_connection())
     .await

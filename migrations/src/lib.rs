@@ -20,6 +20,7 @@ mod m20261128_000011_dpop;
 mod m20261128_000013_client_profile;
 mod m20261128_000014_document_shares;
 mod m20261128_000015_document_redeem_attempts;
+mod m20261129_000016_sandbox_persons;
 mod m20261129_000017_response_encryption;
 
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000013_client_profile::Migration),
             Box::new(m20261128_000014_document_shares::Migration),
             Box::new(m20261128_000015_document_redeem_attempts::Migration),
+            Box::new(m20261129_000016_sandbox_persons::Migration),
             Box::new(m20261129_000017_response_encryption::Migration),
         ]
     }
@@ -79,5 +81,43 @@ mod tests {
         assert!(!columns.iter().any(|c| c == "wrapped_key"), "{columns:?}");
         Migrator::down(&db, Some(all.len() as u32 - before)).await.unwrap();
         assert_eq!(strings(&db, "SELECT wrapped_key || ':' || sealed_embedding FROM reference_templates").await, ["KEY1:EMB1"]);
+    }
+
+    /// 000016 on a database with a citizen and a session of theirs: both stay
+    /// (production), the session's reference to the citizen holds, the same
+    /// IIN may then be a test person too but not twice in one environment;
+    /// down removes the test person and makes the IIN unique again.
+    #[tokio::test]
+    async fn sandbox_persons_are_accounts_of_their_own() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        let all: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+        let before = all.iter().position(|n| n == "m20261129_000016_sandbox_persons").unwrap() as u32;
+        Migrator::up(&db, Some(before)).await.unwrap();
+        db.execute_unprepared("PRAGMA foreign_keys = ON").await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO citizens (id, iin, given_name, family_name, birthdate, created_at) \
+             VALUES ('c1', '900101300017', 'Real', 'Citizen', NULL, '2026-11-20T10:00:00Z')",
+        )
+        .await
+        .unwrap();
+        db.execute_unprepared(
+            "INSERT INTO browser_sessions (id, cookie_hash, citizen_id, auth_time, acr, amr, created_at, expires_at, ended_at) \
+             VALUES ('s1', 'h1', 'c1', '2026-11-20T10:00:00Z', 'acr', '[]', '2026-11-20T10:00:00Z', '2026-11-20T18:00:00Z', NULL)",
+        )
+        .await
+        .unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        assert_eq!(strings(&db, "SELECT id || ':' || environment || ':' || iin FROM citizens").await, ["c1:production:900101300017"]);
+        assert_eq!(strings(&db, "SELECT id || ':' || environment || ':' || citizen_id FROM browser_sessions").await, ["s1:production:c1"]);
+        assert!(strings(&db, "PRAGMA foreign_key_check").await.is_empty(), "the session still references its citizen");
+        let test_person = "INSERT INTO citizens (id, environment, iin, given_name, family_name, birthdate, created_at) \
+             VALUES ('t1', 'sandbox', '900101300017', 'Test', 'Person', NULL, '2026-11-21T10:00:00Z')";
+        db.execute_unprepared(test_person).await.unwrap();
+        assert!(db.execute_unprepared(&test_person.replace("'t1'", "'t2'")).await.is_err(), "one test person per IIN");
+        Migrator::down(&db, Some(all.len() as u32 - before)).await.unwrap();
+        assert_eq!(strings(&db, "SELECT id FROM citizens").await, ["c1"]);
+        let again = "INSERT INTO citizens (id, iin, given_name, family_name, birthdate, created_at) \
+             VALUES ('c2', '900101300017', 'X', 'Y', NULL, '2026-11-20T10:00:00Z')";
+        assert!(db.execute_unprepared(again).await.is_err(), "the IIN unique again");
     }
 }

@@ -12,19 +12,24 @@ if [ ! -s var/demo-client.json ] || ! "$tanu" clients show "$(sed -n 's/.*"clien
 fi
 cat var/demo-client.json
 
-# Demo citizens in the embedded person registry (var/registry), their document
-# photos taken from the repository's test data (tests/data/faces-dev). Add
-# yourself with: target/debug/tanu registry add --iin … --name … --photo selfie.jpg
+# Demo citizens, their document photos taken from the repository's test data
+# (tests/data/faces-dev), in both registries: the embedded person registry
+# (var/registry), which the portal, console and cabinet (production) read,
+# and the sandbox's test registry (var/sandbox-registry), the only one the
+# demo relying party (a sandbox client) can sign anyone in from. Add yourself
+# to the demo relying party with:
+#   target/debug/tanu registry add --sandbox --iin … --name … --photo selfie.jpg
 faces=tests/data/faces-dev
 if [ -d "$faces" ]; then
   while read -r iin photo name; do
     [ -f "var/registry/$iin.json" ] || "$tanu" registry add --iin "$iin" --name "$name" --photo "$faces/$photo" >/dev/null
+    [ -f "var/sandbox-registry/$iin.json" ] || "$tanu" registry add --sandbox --iin "$iin" --name "$name" --photo "$faces/$photo" >/dev/null
   done <<'LIST'
 900101300017 img1.jpg Demo citizen one
 850523400026 img20.jpg Demo citizen two
 921112500036 img16.jpg Demo citizen three
 LIST
-  echo "demo citizens: $(ls var/registry/*.json 2>/dev/null | wc -l) in var/registry"
+  echo "demo citizens: $(ls var/registry/*.json 2>/dev/null | wc -l) in var/registry, $(ls var/sandbox-registry/*.json 2>/dev/null | wc -l) test persons in var/sandbox-registry"
 fi
 
 # The connection procedure (Rules chapter 3): demo citizen one acts for the

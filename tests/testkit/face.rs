@@ -21,7 +21,8 @@ pub async fn face_tanu(tweak: impl FnOnce(&mut tanu_idp::config::Config)) -> (Ta
     })
     .await;
     let iin: Iin = IIN.parse().unwrap();
-    DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&iin, "Miranda Lin-Manuel", &document_photo(), "jpg").unwrap();
+    // The client is a sandbox one (the kit's default): its sign-ins find test persons only.
+    DirectoryRegistry::new(&tanu.app.config.biometrics.sandbox_registry_dir).add(&iin, "Miranda Lin-Manuel", &document_photo(), "jpg").unwrap();
     let (client, secret) = tanu.client(REDIRECT, |_| {}).await;
     (tanu, client, secret.unwrap())
 }
@@ -88,7 +89,7 @@ pub async fn send_frames(tanu: &Tanu, b: &Browser, camera: &Landing, frames: &[V
 /// A new sign-in by a browser up to the camera page: the IIN entered, the
 /// biometric consent accepted when it is asked.
 pub async fn open_camera(tanu: &Tanu, b: &Browser, client: &tanu_idp::store::Client) -> Landing {
-    let login = b.navigate(&authorize_url(tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;
+    let login = b.navigate(&authorize_url(tanu, &client.id, client.redirect_uris[0].as_str(), &Pkce::new(), &[])).await;
     let next = enter_iin(tanu, b, &login, IIN).await;
     if page(&next).1.ends_with("/biometric-consent") {
         b.consent(&next, "accept").await
@@ -125,7 +126,9 @@ pub async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str
 
 pub async fn sign_in_from(tanu: &Tanu, b: &Browser, client: &tanu_idp::store::Client, secret: &str, from_s: f32) -> serde_json::Value {
     let pkce = Pkce::new();
-    let login = b.navigate(&authorize_url(tanu, &client.id, REDIRECT, &pkce, &[("scope", "openid profile")])).await;
+    // The client's redirect URI: REDIRECT for the kit's (sandbox) clients.
+    let redirect = client.redirect_uris[0].as_str();
+    let login = b.navigate(&authorize_url(tanu, &client.id, redirect, &pkce, &[("scope", "openid profile")])).await;
     assert!(page(&login).0.contains("Test RP"), "the page names the relying party");
     let next = enter_iin(tanu, b, &login, IIN).await;
     assert!(page(&next).1.ends_with("/biometric-consent"), "the biometric consent, asked of everyone");
@@ -146,7 +149,7 @@ pub async fn sign_in_from(tanu: &Tanu, b: &Browser, client: &tanu_idp::store::Cl
         let steps = journal_steps(tanu).await;
         panic!("no code; journal: {:?}", &steps[steps.len().saturating_sub(4)..]);
     };
-    let (status, tokens) = redeem(tanu, &client.id, secret, &code, REDIRECT, &pkce.verifier).await;
+    let (status, tokens) = redeem(tanu, &client.id, secret, &code, redirect, &pkce.verifier).await;
     assert_eq!(status, 200, "{tokens}");
     let mut claims = jwt_claims(tokens["id_token"].as_str().unwrap());
     let userinfo: serde_json::Value =

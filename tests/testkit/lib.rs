@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, Database};
 use tanu_idp::{
     app::App,
     config::Config,
-    domain::{ClientId, RedirectUri, ScopeSet},
+    domain::{ClientId, Environment, RedirectUri, ScopeSet},
     interaction::{complete_login, deny, pending, Authenticated, Authenticator},
     oidc::ACR_FACE_LIVENESS,
     store::{Citizen, Client, NewClient},
@@ -30,8 +30,12 @@ pub mod onboarding;
 
 pub use client_key::ClientKey;
 
-/// Signs in whoever the test says, at once. Exists only in test code: the
-/// shipped binary has no authenticator that lets anyone in without a method.
+/// Signs in whoever the test says, at once: the person the test names (by
+/// IIN and name) in the sign-in's environment, as the face authenticator
+/// finds an IIN in that environment's registry (a sandbox sign-in gets the
+/// test person of that IIN, a production one the citizen). Exists only in
+/// test code: the shipped binary has no authenticator that lets anyone in
+/// without a method.
 struct TestAuthenticator {
     next: Arc<Mutex<Option<Citizen>>>,
 }
@@ -43,6 +47,12 @@ async fn test_login(Path(id): Path<String>, cookies: &CookieJar, Data(app): Data
         Err(e) => return e.page(tanu_idp::i18n::Lang::En),
     };
     let who = next.lock().unwrap().clone();
+    let who = match who {
+        Some(c) if c.environment != i.environment() => {
+            Some(app.store.upsert_citizen(i.environment(), &c.iin, &c.given_name, &c.family_name, c.birthdate.as_deref()).await.unwrap())
+        }
+        other => other,
+    };
     match who {
         Some(c) => complete_login(app, cookies, &i, Authenticated { citizen: &c, amr: vec!["face".into()], acr: ACR_FACE_LIVENESS.into() }).await,
         None => deny(app, &i, tanu_idp::interaction::Failure::NotAuthenticated).await,
@@ -125,14 +135,18 @@ impl Tanu {
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut config = Config::default();
-        config.listen = format!("127.0.0.1:{port}").parse().unwrap();
-        config.issuer = format!("http://127.0.0.1:{port}");
-        config.data_dir = dir.path().to_path_buf();
-        config.rate_limit_per_minute = 100_000;
+        let mut config = Config {
+            listen: format!("127.0.0.1:{port}").parse().unwrap(),
+            issuer: format!("http://127.0.0.1:{port}"),
+            data_dir: dir.path().to_path_buf(),
+            rate_limit_per_minute: 100_000,
+            ..Config::default()
+        };
         // The test authenticator is not face sign-in: no models to wait for
         // (`/readyz`); `start_face` switches it back on.
         config.face.enabled = false;
+        // Each test's own test registry (the default is under the working directory).
+        config.biometrics.sandbox_registry_dir = dir.path().join("sandbox-registry");
         let mut postgres_db = None;
         config.database_url = match database_kind().as_str() {
             "postgres" => {
@@ -194,8 +208,15 @@ impl Tanu {
         (r.client, r.secret)
     }
 
+    /// A person who has signed in before: a test person of the sandbox, where
+    /// the kit's clients are by default (`NewClient::new`).
     pub async fn citizen(&self, iin: &str, given: &str, family: &str) -> Citizen {
-        self.app.store.upsert_citizen(iin, given, family, Some("1990-05-17")).await.unwrap()
+        self.citizen_in(Environment::Sandbox, iin, given, family).await
+    }
+
+    /// A person of `environment` who has signed in before.
+    pub async fn citizen_in(&self, environment: Environment, iin: &str, given: &str, family: &str) -> Citizen {
+        self.app.store.upsert_citizen(environment, iin, given, family, Some("1990-05-17")).await.unwrap()
     }
 
     /// Who the test authenticator signs in next (`None`: it refuses).
@@ -473,11 +494,28 @@ impl Scenario {
 
     pub async fn start_with(redirect_uri: &str, config: impl FnOnce(&mut Config), client: impl FnOnce(&mut NewClient)) -> Self {
         let tanu = Tanu::start_with(config).await;
-        let citizen = tanu.citizen("900517300124", "Aigerim", "Seitkali").await;
-        tanu.sign_in_as(Some(&citizen));
         let (client, secret) = tanu.client(redirect_uri, client).await;
         let secret = secret.expect("a secret-based client");
+        // The scenario's person is of its client's environment.
+        let citizen = tanu.citizen_in(client.environment, "900517300124", "Aigerim", "Seitkali").await;
+        tanu.sign_in_as(Some(&citizen));
         Scenario { tanu, citizen, client, secret, redirect_uri: redirect_uri.into() }
+    }
+
+    /// A production scenario: the client is production (https redirect URI,
+    /// never followed by the kit's browser) and so is its citizen, who can
+    /// also use the citizen's cabinet (production, first-party).
+    pub async fn production(redirect_uri: &str, config: impl FnOnce(&mut Config), client: impl FnOnce(&mut NewClient)) -> Self {
+        Self::start_with(redirect_uri, config, |c| {
+            c.environment = Environment::Production;
+            client(c)
+        })
+        .await
+    }
+
+    /// Another person of the scenario's environment.
+    pub async fn person(&self, iin: &str, given: &str, family: &str) -> Citizen {
+        self.tanu.citizen_in(self.client.environment, iin, given, family).await
     }
 
     /// Runs the authorization request in `browser` and returns the code.

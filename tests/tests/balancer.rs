@@ -50,7 +50,8 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     let (lb_port, a_port, b_port) = (free_port(), free_port(), free_port());
     let lb = format!("http://127.0.0.1:{lb_port}");
     let master_key = tanu_idp::crypto::MasterKey::generate_base64();
-    let registry = dir.path().join("registry");
+    // The client is a sandbox one: both instances find its person in one test registry.
+    let registry = dir.path().join("sandbox-registry");
 
     // Instance A: the test kit's, behind the balancer.
     let a = Tanu::start_face_behind(&lb, |c| {
@@ -59,7 +60,7 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
         c.issuer = lb.clone();
         c.database_url = db_url.clone();
         c.master_key = master_key.clone();
-        c.biometrics.registry_dir = registry.clone();
+        c.biometrics.sandbox_registry_dir = registry.clone();
         c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
         c.token_rate_limit_per_minute = 1_000_000;
     })
@@ -76,7 +77,7 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
             "listen = \"127.0.0.1:{b_port}\"\nissuer = \"{lb}\"\ndatabase_url = \"{db_url}\"\ndata_dir = \"{}\"\nmaster_key = \"{master_key}\"\n\
              prefix = \"{}\"\nrate_limit_per_minute = 100000\ntoken_rate_limit_per_minute = 1000000\ntrusted_proxies = [\"127.0.0.0/8\"]\n\
              [face]\nfixed_challenge = \"turn_right\"\nframes_before_challenge = 2\nreveal_jitter_frames = 0\n\
-             [biometrics]\nregistry_dir = \"{}\"\n[onboarding]\nworker = false\n",
+             [biometrics]\nsandbox_registry_dir = \"{}\"\n[onboarding]\nworker = false\n",
             dir.path().join("b").display(),
             root.display(),
             registry.display()
@@ -114,7 +115,7 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     let browser = Browser::new(&a);
     let claims = sign_in_from(&a, &browser, &client, &secret, 3.7).await;
     assert_eq!(claims["userinfo"]["family_name"], "Miranda");
-    let citizen = a.app.store.citizen_by_iin(IIN).await.unwrap().unwrap();
+    let citizen = a.app.store.citizen_by_iin(tanu_idp::domain::Environment::Sandbox, IIN).await.unwrap().unwrap();
     a.consent(&citizen, &client.id, "openid profile offline_access").await;
 
     // One code, presented to both instances at the same moment: never two

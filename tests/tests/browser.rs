@@ -97,7 +97,8 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
     })
     .await;
     let photo = clip_frames(4.0, 0.1).remove(0);
-    let registry = DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir);
+    // The relying party is a sandbox client: its citizens are test persons.
+    let registry = DirectoryRegistry::new(&tanu.app.config.biometrics.sandbox_registry_dir);
     let people = [("kk", "900101300017"), ("ru", "850523400026"), ("en", "921112500036")];
     for (_, iin) in people {
         registry.add(&iin.parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
@@ -149,7 +150,9 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
 
     // A photo held up to the camera, under the production default (a random challenge).
     let strict = Tanu::start_face(|_| {}).await;
-    DirectoryRegistry::new(&strict.app.config.biometrics.registry_dir).add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
+    DirectoryRegistry::new(&strict.app.config.biometrics.sandbox_registry_dir)
+        .add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg")
+        .unwrap();
     let (client, secret) = strict.client(REDIRECT, |_| {}).await;
     let (rp, _) = oidc_rp(&strict, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
     for lang in ["kk", "ru", "en"] {
@@ -173,7 +176,9 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
         c.face.reveal_jitter_frames = 0;
     })
     .await;
-    DirectoryRegistry::new(&left.app.config.biometrics.registry_dir).add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg").unwrap();
+    DirectoryRegistry::new(&left.app.config.biometrics.sandbox_registry_dir)
+        .add(&"900101300017".parse().unwrap(), "Miranda Lin-Manuel", &photo, "jpg")
+        .unwrap();
     let (client, secret) = left.client(REDIRECT, |_| {}).await;
     let (rp, _) = oidc_rp(&left, client.id.as_str(), &secret.unwrap(), REDIRECT).await;
     let (url, _, _) = rp

@@ -7,7 +7,10 @@ use tanu_idp::store::cabinet::Channel;
 use tanu_tests::*;
 use tanu_tests::{csrf_field as csrf, page_body as body, page_status as status};
 
-const CB: &str = "http://127.0.0.1:9/cb";
+/// The cabinet is production (first-party): the relying party whose grants
+/// it shows is a production client, its citizen a real one (a sandbox
+/// client's test persons never reach a citizen's cabinet).
+const CB: &str = "https://127.0.0.1:9/cb";
 
 async fn userinfo(tanu: &Tanu, access: &str) -> (u16, serde_json::Value) {
     let r = reqwest::Client::new().get(tanu.url("/userinfo")).bearer_auth(access).send().await.unwrap();
@@ -27,7 +30,7 @@ async fn refresh(s: &Scenario, token: &str) -> (u16, serde_json::Value) {
 
 /// A scenario whose citizen has consented to `profile offline_access` for the client.
 async fn scenario() -> Scenario {
-    let s = Scenario::start(CB).await;
+    let s = Scenario::production(CB, |_| {}, |_| {}).await;
     s.tanu.consent(&s.citizen, &s.client.id, "profile offline_access").await;
     s
 }
@@ -143,7 +146,7 @@ async fn another_citizens_grant_cannot_be_touched_by_id() {
     let tokens = s.tokens(&b, &[SCOPE]).await;
     let access = tokens["access_token"].as_str().unwrap();
     // Another citizen, in another browser, in the cabinet.
-    let other = s.tanu.citizen("900101300017", "Other", "Person").await;
+    let other = s.person("900101300017", "Other", "Person").await;
     s.tanu.sign_in_as(Some(&other));
     let b2 = s.browser();
     let home = cabinet(&s.tanu, &b2).await;
@@ -341,9 +344,9 @@ mod face {
 /// English the revocation and the withdrawal are clicked through.
 #[tokio::test]
 async fn the_cabinet_in_chromium_in_each_language() {
-    let mut s = Scenario::start_with(CB, |c| c.biometrics.registry_dir = c.data_dir.join("registry"), |_| {}).await;
+    let mut s = Scenario::production(CB, |c| c.biometrics.registry_dir = c.data_dir.join("registry"), |_| {}).await;
     // The registry holds people by a valid IIN (check digit).
-    s.citizen = s.tanu.citizen("900517300128", "Aigerim", "Seitkali").await;
+    s.citizen = s.person("900517300128", "Aigerim", "Seitkali").await;
     s.tanu.sign_in_as(Some(&s.citizen));
     s.tanu.consent(&s.citizen, &s.client.id, "profile offline_access").await;
     let iin: tanu_biometrics::Iin = s.citizen.iin.parse().unwrap();
@@ -405,7 +408,7 @@ async fn the_cabinet_in_chromium_in_each_language() {
 async fn revoking_in_the_cabinet_sends_a_back_channel_logout() {
     use sea_orm::EntityTrait;
     use tanu_idp::store::entities::event_delivery;
-    let s = Scenario::start_with(CB, |_| {}, |c| c.backchannel_logout_uri = Some("http://127.0.0.1:9/bc".parse().unwrap())).await;
+    let s = Scenario::production(CB, |_| {}, |c| c.backchannel_logout_uri = Some("https://127.0.0.1:9/bc".parse().unwrap())).await;
     s.tanu.consent(&s.citizen, &s.client.id, "profile offline_access").await;
     let b = s.browser();
     s.tokens(&b, &[SCOPE]).await;
@@ -441,7 +444,7 @@ async fn revoking_in_the_cabinet_sends_a_back_channel_logout() {
 #[tokio::test]
 async fn the_verifier_page_in_chromium_in_each_language() {
     use tanu_idp::cabinet::documents::{DocumentKind, Documents};
-    let mut s = Scenario::start_with(
+    let mut s = Scenario::production(
         CB,
         |c| {
             c.biometrics.registry_dir = c.data_dir.join("registry");
@@ -451,12 +454,12 @@ async fn the_verifier_page_in_chromium_in_each_language() {
         |_| {},
     )
     .await;
-    s.citizen = s.tanu.citizen("900517300128", "Aigerim", "Seitkali").await;
+    s.citizen = s.person("900517300128", "Aigerim", "Seitkali").await;
     let iin: tanu_biometrics::Iin = s.citizen.iin.parse().unwrap();
     // A real photo (one of the dev faces), so that the page is seen to draw it.
     let photo = std::fs::read(workspace_root().join("tests/data/faces-dev/img4.jpg")).unwrap();
     tanu_biometrics::registry::DirectoryRegistry::new(&s.tanu.app.config.biometrics.registry_dir).add(&iin, "Seitkali Aigerim", &photo, "jpg").unwrap();
-    let officer = s.tanu.citizen("900101300017", "Dana", "Officer").await;
+    let officer = s.person("900101300017", "Dana", "Officer").await;
     s.tanu.app.store.add_document_verifier(&officer.iin, "Kaspi Bank", "Dana Officer").await.unwrap();
     // The browser signs in as the officer; the citizen opens access as the cabinet does.
     s.tanu.sign_in_as(Some(&officer));

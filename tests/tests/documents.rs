@@ -12,15 +12,23 @@ use tanu_idp::config::Config;
 use tanu_tests::*;
 use tanu_tests::{csrf_field as csrf, page_body as body, page_status as status};
 
-const CB: &str = "http://127.0.0.1:9/cb";
+/// The citizen opens access in the cabinet (production): the scenario's
+/// client and citizen are production.
+const CB: &str = "https://127.0.0.1:9/cb";
 /// The citizen whose identity card the registry holds.
 const HOLDER: &str = "900517300128";
 /// A stand-in for the registry's photo (the registry does not decode it).
 const PHOTO: &[u8] = b"\x89PNG\r\n\x1a\nregistry photo of the citizen";
 
+/// Verifiers redeem with production clients (a sandbox client redeems
+/// nothing: `sandbox.rs`).
+fn production(c: &mut tanu_idp::store::NewClient) {
+    c.environment = tanu_idp::domain::Environment::Production;
+}
+
 /// A scenario whose citizen the registry holds (name and photo).
 async fn scenario(tweak: impl FnOnce(&mut Config)) -> Scenario {
-    let s = Scenario::start_with(
+    let s = Scenario::production(
         CB,
         |c| {
             c.biometrics.registry_dir = c.data_dir.join("registry");
@@ -31,7 +39,7 @@ async fn scenario(tweak: impl FnOnce(&mut Config)) -> Scenario {
     .await;
     // The registry holds people by a valid IIN (check digit).
     let mut s = s;
-    s.citizen = s.tanu.citizen(HOLDER, "Aigerim", "Seitkali").await;
+    s.citizen = s.person(HOLDER, "Aigerim", "Seitkali").await;
     s.tanu.sign_in_as(Some(&s.citizen));
     let iin: tanu_biometrics::Iin = s.citizen.iin.parse().unwrap();
     DirectoryRegistry::new(&s.tanu.app.config.biometrics.registry_dir).add(&iin, "Seitkali Aigerim", PHOTO, "png").unwrap();
@@ -102,7 +110,13 @@ async fn a_relying_party_redeems_once_and_both_histories_show_the_view() {
     // Shown once: the second redemption is refused, by this verifier or any other.
     let (st, e) = redeem(&s, &code).await;
     assert_eq!((st, e["error"].as_str()), (400, Some("invalid_grant")), "{e}");
-    let (other, other_secret) = s.tanu.client(CB, |c| c.organisation_name = Some("Other Bank".into())).await;
+    let (other, other_secret) = s
+        .tanu
+        .client(CB, |c| {
+            production(c);
+            c.organisation_name = Some("Other Bank".into())
+        })
+        .await;
     let (st, _, _) = redeem_as(&s.tanu, other.id.as_str(), other_secret.as_deref().unwrap(), &code).await;
     assert_eq!(st, 400);
 
@@ -199,7 +213,7 @@ async fn a_revoked_code_is_refused_and_every_form_needs_its_csrf_token() {
 async fn another_citizens_share_cannot_be_touched_by_id() {
     let s = scenario(|_| {}).await;
     let (code, id, _) = open(&s.tanu, &s.browser()).await;
-    let other = s.tanu.citizen("900101300017", "Other", "Person").await;
+    let other = s.person("900101300017", "Other", "Person").await;
     s.tanu.sign_in_as(Some(&other));
     let b2 = s.browser();
     let page = documents_page(&s.tanu, &b2).await;
@@ -229,7 +243,7 @@ async fn brute_force_is_stopped_by_the_verifiers_budget() {
     assert_eq!((st, e["error"].as_str()), (429, Some("slow_down")), "the fourth try, even the right code, waits: {e}");
     assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
     // Another verifier has a budget of its own: the code is still usable.
-    let (other, secret) = s.tanu.client(CB, |_| {}).await;
+    let (other, secret) = s.tanu.client(CB, production).await;
     let (st, doc, _) = redeem_as(&s.tanu, other.id.as_str(), secret.as_deref().unwrap(), &code).await;
     assert_eq!(st, 200, "{doc}");
 }
@@ -253,11 +267,11 @@ async fn brute_force_is_stopped_by_the_lockout_and_the_code_space_budget() {
     let journal = s.tanu.app.journal.records().await.unwrap();
     assert!(journal.iter().any(|r| r.step == "document_redeem_locked"));
     // Others are not locked; the code was not spent by the refused tries.
-    let (other, secret) = s.tanu.client(CB, |_| {}).await;
+    let (other, secret) = s.tanu.client(CB, production).await;
     let (st, _, _) = redeem_as(&s.tanu, other.id.as_str(), secret.as_deref().unwrap(), &code).await;
     assert_eq!(st, 200);
     // The whole code space's budget (7 a minute) is spent after 2 more tries by anyone.
-    let (third, secret3) = s.tanu.client(CB, |_| {}).await;
+    let (third, secret3) = s.tanu.client(CB, production).await;
     for _ in 0..2 {
         assert_eq!(redeem_as(&s.tanu, third.id.as_str(), secret3.as_deref().unwrap(), &wrong(&code)).await.0, 400);
     }
@@ -283,7 +297,7 @@ async fn verifier_page(tanu: &Tanu, b: &Browser, path: &str) -> Landing {
 async fn an_organisation_user_redeems_on_the_verifier_page() {
     let s = scenario(|_| {}).await;
     let (code, id, _) = open(&s.tanu, &s.browser()).await;
-    let officer = s.tanu.citizen("900101300017", "Dana", "Officer").await;
+    let officer = s.person("900101300017", "Dana", "Officer").await;
     s.tanu.sign_in_as(Some(&officer));
     let b2 = s.browser();
     // Signed in through the portal's sign-in, but not registered: refused.
@@ -326,7 +340,7 @@ async fn an_organisation_user_redeems_on_the_verifier_page() {
 async fn the_verifier_page_locks_a_user_who_guesses() {
     let s = scenario(|c| c.documents.lockout_failures = 2).await;
     let (code, _, _) = open(&s.tanu, &s.browser()).await;
-    let officer = s.tanu.citizen("900101300017", "Dana", "Officer").await;
+    let officer = s.person("900101300017", "Dana", "Officer").await;
     s.tanu.app.store.add_document_verifier(&officer.iin, "Kaspi Bank", "Dana Officer").await.unwrap();
     s.tanu.sign_in_as(Some(&officer));
     let b2 = s.browser();
@@ -518,7 +532,7 @@ async fn the_cabinet_api_does_what_the_pages_do_with_a_cabinet_token_only() {
     assert_eq!((st, e["error"].as_str()), (404, Some("not_found")), "a used share cannot be revoked");
 
     // Another citizen's token reaches none of this citizen's items.
-    let other = s.tanu.citizen("900101300017", "Other", "Person").await;
+    let other = s.person("900101300017", "Other", "Person").await;
     s.tanu.sign_in_as(Some(&other));
     let other_token = cabinet_token(&s, &s.browser()).await;
     let (_, third) = api(&s, Method::POST, "/documents", &token, Some(serde_json::json!({ "document": "identity_card" }))).await;
@@ -588,7 +602,7 @@ async fn the_cabinet_api_does_what_the_pages_do_with_a_cabinet_token_only() {
 #[tokio::test]
 async fn a_code_redeemed_concurrently_is_shown_to_exactly_one_verifier() {
     let s = scenario(|_| {}).await;
-    let (other, other_secret) = s.tanu.client(CB, |_| {}).await;
+    let (other, other_secret) = s.tanu.client(CB, production).await;
     let other_secret = other_secret.unwrap();
     for _ in 0..4 {
         let (code, id, _) = open(&s.tanu, &s.browser()).await;
@@ -620,6 +634,7 @@ async fn a_relying_party_redeems_with_private_key_jwt_and_forged_assertions_rede
     let (client, secret) = s
         .tanu
         .client(CB, |c| {
+            production(c);
             c.auth_method = tanu_idp::domain::TokenAuthMethod::PrivateKeyJwt;
             c.jwks = Some(key.jwks.clone().into());
             c.organisation_name = Some("Halyk Bank".into());
@@ -747,7 +762,7 @@ async fn two_instances_on_one_database_share_the_redemption_budgets() {
     let second = second_instance(&s.tanu, limits).await;
     let (a, b) = (&s.tanu, &second);
     let (v1, secret1) = (s.client.id.as_str(), s.secret.as_str());
-    let (v2, secret2) = s.tanu.client(CB, |_| {}).await;
+    let (v2, secret2) = s.tanu.client(CB, production).await;
     let (v2, secret2) = (v2.id.as_str().to_string(), secret2.unwrap());
 
     // Verifier 1: two wrong codes at A, one at B — its 3 a minute are spent everywhere.

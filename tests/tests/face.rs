@@ -3,6 +3,7 @@
 //! (the browser itself drives the same pages in `browser.rs`).
 
 use tanu_biometrics::registry::DirectoryRegistry;
+use tanu_idp::domain::Environment;
 use tanu_tests::face::*;
 use tanu_tests::*;
 
@@ -15,7 +16,7 @@ async fn first_time_then_reference_then_withdrawal() {
     assert!(claims["auth_time"].as_i64().is_some());
     assert_eq!(claims["userinfo"]["given_name"], "Lin-Manuel");
     assert_eq!(claims["userinfo"]["family_name"], "Miranda");
-    let citizen = tanu.app.store.citizen_by_iin(IIN).await.unwrap().expect("account created on success");
+    let citizen = tanu.app.store.citizen_by_iin(Environment::Sandbox, IIN).await.unwrap().expect("account created on success");
     assert_eq!(citizen.birthdate.as_deref(), Some("1990-01-01"));
     assert!(tanu.app.store.biometric_consent(&citizen.id).await.unwrap().is_some());
     let sealed = tanu.app.store.reference_template(&citizen.id).await.unwrap().expect("reference formed (§5)");
@@ -84,7 +85,7 @@ async fn a_still_photo_is_refused_as_a_spoof() {
     assert_eq!(back.param("state").as_deref(), Some("st-123"));
     let description = back.param("error_description").unwrap_or_default();
     assert!(!description.contains("liveness") && !description.contains("spoof"), "non-revealing: {description}");
-    assert!(tanu.app.store.citizen_by_iin(IIN).await.unwrap().is_none(), "nothing kept for an unproven person");
+    assert!(tanu.app.store.citizen_by_iin(Environment::Sandbox, IIN).await.unwrap().is_none(), "nothing kept for an unproven person");
 }
 
 #[tokio::test]
@@ -111,7 +112,7 @@ async fn another_persons_face_does_not_match() {
     let (tanu, client, _) = face_tanu(|_| {}).await;
     // The registry says this IIN's photo is someone else.
     let other = std::fs::read(test_data("faces-dev/img1.jpg")).unwrap();
-    DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&IIN.parse().unwrap(), "Someone Else", &other, "jpg").unwrap();
+    DirectoryRegistry::new(&tanu.app.config.biometrics.sandbox_registry_dir).add(&IIN.parse().unwrap(), "Someone Else", &other, "jpg").unwrap();
     let b = Browser::new(&tanu);
     let camera = open_camera(&tanu, &b, &client).await;
     send_frames(&tanu, &b, &camera, &clip_frames(3.7, 4.1)).await;
@@ -281,7 +282,7 @@ async fn a_photo_turned_in_perspective_does_not_sign_in() {
         let Landing::Page { body, .. } = verify(&tanu, &b, &camera).await else { panic!() };
         assert!(body.contains("data-code=\"liveness_failed\""), "{instrument:?}: {body}");
     }
-    assert!(tanu.app.store.citizen_by_iin(IIN).await.unwrap().is_none(), "nobody signed in");
+    assert!(tanu.app.store.citizen_by_iin(Environment::Sandbox, IIN).await.unwrap().is_none(), "nobody signed in");
 }
 
 /// Issue 12: whoever types an IIN must not learn whether that person has
@@ -296,9 +297,11 @@ async fn the_flow_does_not_tell_who_signed_in_before() {
     })
     .await;
     const NEWCOMER: &str = "850523400026";
-    DirectoryRegistry::new(&tanu.app.config.biometrics.registry_dir).add(&NEWCOMER.parse().unwrap(), "Miranda Lin-Manuel", &document_photo(), "jpg").unwrap();
+    DirectoryRegistry::new(&tanu.app.config.biometrics.sandbox_registry_dir)
+        .add(&NEWCOMER.parse().unwrap(), "Miranda Lin-Manuel", &document_photo(), "jpg")
+        .unwrap();
     // IIN has signed in before: an account, consent in force, a reference template.
-    let citizen = tanu.app.store.upsert_citizen(IIN, "Lin-Manuel", "Miranda", Some("1990-01-01")).await.unwrap();
+    let citizen = tanu.app.store.upsert_citizen(Environment::Sandbox, IIN, "Lin-Manuel", "Miranda", Some("1990-01-01")).await.unwrap();
     tanu.app.store.record_biometric_consent(&citizen.id, tanu_idp::store::biometric::CONSENT_TEXT_VERSION).await.unwrap();
     let master = tanu_biometrics::template::TemplateMasterKey::from_bytes(tanu.app.template_key);
     let embedding = tanu_biometrics::decision::Embedding::normalised(&[0.5; 512]).unwrap();
@@ -428,7 +431,7 @@ async fn no_step_of_face_sign_in_goes_unjournalled() {
     let (status, answer) = b.post_form_failing(&tanu.url(&format!("/login/{id}/verify")), &[("csrf", &csrf(body))]).await;
     assert_eq!(status, 503, "refused as the server's failure, not the citizen's: {answer}");
     assert!(answer.contains("data-code=\"engine_error\""), "the verification refused, no redirect with a code: {answer}");
-    assert!(tanu.app.store.citizen_by_iin(IIN).await.unwrap().is_none(), "no account formed");
+    assert!(tanu.app.store.citizen_by_iin(Environment::Sandbox, IIN).await.unwrap().is_none(), "no account formed");
 
     let b = Browser::new(&tanu);
     let login = b.navigate(&authorize_url(&tanu, &client.id, REDIRECT, &Pkce::new(), &[])).await;

@@ -29,11 +29,19 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 }
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
+/// The person registry is reached by production clients only (a sandbox
+/// client's sign-in reads the test registry).
+const PRODUCTION_REDIRECT: &str = "https://127.0.0.1:9/cb";
+
+fn production(c: &mut tanu_idp::store::NewClient) {
+    c.environment = tanu_idp::domain::Environment::Production;
+}
 
 /// Enters `iin` on a new sign-in's IIN form; returns the answer's status.
 async fn enter_iin(tanu: &Tanu, client: &tanu_idp::store::Client, iin: &str) -> u16 {
     let b = Browser::new(tanu);
-    let Landing::Page { body, url, .. } = b.navigate(&authorize_url(tanu, &client.id, REDIRECT, &Pkce::new(), &[("login_hint", iin)])).await else {
+    let redirect = client.redirect_uris[0].as_str();
+    let Landing::Page { body, url, .. } = b.navigate(&authorize_url(tanu, &client.id, redirect, &Pkce::new(), &[("login_hint", iin)])).await else {
         panic!("the IIN page")
     };
     let csrf = between(&body, "name=\"csrf\" value=\"", "\"").expect("csrf");
@@ -59,7 +67,7 @@ async fn no_iin_token_secret_or_code_in_any_log_line() {
     let dir = tanu.app.config.biometrics.registry_dir.clone();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{BROKEN}.json")), b"{\"iin\": \"not json").unwrap();
-    let (client, secret) = tanu.client(REDIRECT, |_| {}).await;
+    let (client, secret) = tanu.client(PRODUCTION_REDIRECT, production).await;
     assert_eq!(enter_iin(&tanu, &client, BROKEN).await, 503);
     never.extend([BROKEN.to_owned(), secret.unwrap()]);
 
@@ -68,7 +76,7 @@ async fn no_iin_token_secret_or_code_in_any_log_line() {
             Some(tanu_biometrics::registry::HttpRegistryConfig { base_url: "http://127.0.0.1:9".into(), retries: 1, retry_base_ms: 1, ..Default::default() });
     })
     .await;
-    let (client, _) = unreachable.client(REDIRECT, |_| {}).await;
+    let (client, _) = unreachable.client(PRODUCTION_REDIRECT, production).await;
     assert_eq!(enter_iin(&unreachable, &client, UNREACHABLE).await, 503);
     never.push(UNREACHABLE.to_owned());
 

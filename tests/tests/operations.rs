@@ -62,9 +62,11 @@ async fn secrets_are_stored_only_hashed_or_sealed() {
 #[tokio::test]
 async fn sign_in_attempts_are_journalled_in_a_verifiable_chain() {
     let tanu = Tanu::start().await;
-    let citizen = tanu.citizen("900517300124", "A", "B").await;
-    let cb = "http://127.0.0.1:9/cb";
-    let (client, _) = tanu.client(cb, |_| {}).await;
+    // A citizen, through a production client: the journal's subject is the
+    // IIN's pseudonym (a sandbox test person's is another, `Journal::person`).
+    let citizen = tanu.citizen_in(tanu_idp::domain::Environment::Production, "900517300124", "A", "B").await;
+    let cb = "https://127.0.0.1:9/cb";
+    let (client, _) = tanu.client(cb, |c| c.environment = tanu_idp::domain::Environment::Production).await;
     tanu.sign_in_as(None);
     let refused = Browser::new(&tanu).navigate(&authorize_url(&tanu, &client.id, cb, &Pkce::new(), &[])).await;
     assert_eq!(refused.param("error").as_deref(), Some("access_denied"));

@@ -32,7 +32,7 @@ pub async fn withdraw_biometrics(store: &Store, journal: &Journal, citizen: &Cit
     journal
         .append(Event {
             client_id: None,
-            subject: Some(journal.pseudonym(&citizen.iin)),
+            subject: Some(journal.subject(citizen)),
             step: WITHDRAWAL_STEP,
             outcome: if had { Outcome::Success } else { Outcome::Failure },
             reason: Some(if had { by.to_string() } else { format!("{by}; none in force") }.as_str()),

@@ -113,7 +113,9 @@ pub struct LivenessArgs {
 
 #[derive(Subcommand)]
 pub enum RegistryCommand {
-    /// Add (or replace) a person in the embedded registry directory.
+    /// Add (or replace) a person in the embedded registry directory, or with
+    /// `--sandbox` a test person in the sandbox registry (the only people
+    /// sandbox clients can sign in).
     Add {
         #[arg(long)]
         iin: String,
@@ -122,6 +124,9 @@ pub enum RegistryCommand {
         /// The document photo: JPEG or PNG with exactly one face.
         #[arg(long)]
         photo: PathBuf,
+        /// A test person, in `biometrics.sandbox_registry_dir`.
+        #[arg(long)]
+        sandbox: bool,
     },
 }
 
@@ -484,7 +489,7 @@ pub fn video_frames(video: &Path, fps: u32, dir: &Path) -> anyhow::Result<Vec<Pa
 pub async fn run_registry(cmd: RegistryCommand, config: &Config) -> anyhow::Result<()> {
     let bio = &config.biometrics;
     match cmd {
-        RegistryCommand::Add { iin, name, photo } => {
+        RegistryCommand::Add { iin, name, photo, sandbox } => {
             let iin: Iin = iin.parse().map_err(|e| anyhow::anyhow!("--iin: {e}"))?;
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 200 {
@@ -496,7 +501,8 @@ pub async fn run_registry(cmd: RegistryCommand, config: &Config) -> anyhow::Resu
             let engine = engine(bio)?;
             engine.observe(&img).map_err(|e| anyhow::anyhow!("{}: {e}", photo.display()))?;
             let ext = if bytes.starts_with(&[0x89, b'P', b'N', b'G']) { "png" } else { "jpg" };
-            let path = DirectoryRegistry::new(&bio.registry_dir).add(&iin, name, &bytes, ext)?;
+            let dir = if sandbox { &bio.sandbox_registry_dir } else { &bio.registry_dir };
+            let path = DirectoryRegistry::new(dir).add(&iin, name, &bytes, ext)?;
             println!("added {} to {}", iin, path.display());
             Ok(())
         }

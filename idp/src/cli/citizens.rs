@@ -32,8 +32,10 @@ pub async fn run(cmd: CitizensCommand, config: &Config) -> anyhow::Result<()> {
             if by.is_empty() || by.len() > 100 || by.chars().any(char::is_control) {
                 anyhow::bail!("--by must be 1 to 100 printable characters");
             }
-            let citizen =
-                store.citizen_by_iin(iin.as_str()).await?.ok_or_else(|| anyhow::anyhow!("no citizen with this IIN has signed in to Tanu: nothing is held"))?;
+            let citizen = store
+                .citizen_by_iin(crate::domain::Environment::Production, iin.as_str())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no citizen with this IIN has signed in to Tanu: nothing is held"))?;
             let had = crate::cabinet::withdraw_biometrics(&store, &journal, &citizen, &format!("operator: {by}")).await?;
             if json {
                 println!("{}", serde_json::json!({ "citizen_id": citizen.id, "withdrawn": had, "by": by }));

@@ -138,12 +138,12 @@ pub(super) async fn verify(
         Err(r) => return r,
     };
     let taken = state.with_login(&i.id, |l| (l.iin.clone(), l.citizen_id.clone(), l.consented || l.consent_given_now, l.capture.take()));
-    let Some((iin, citizen_id, consented, capture)) = taken else { return see_other(&format!("/login/{}", i.id)) };
+    let Some((iin, citizen_id, consented, capture)) = taken else { return see_other(format!("/login/{}", i.id)) };
     if !consented {
-        return see_other(&format!("/login/{}/biometric-consent", i.id));
+        return see_other(format!("/login/{}/biometric-consent", i.id));
     }
     let addr = address(req);
-    match locked(app, &iin, &addr).await {
+    match locked(app, i.environment(), &iin, &addr).await {
         Ok(false) => {}
         Ok(true) => return fail(app, state, &i, &iin, &addr, FaceFailure::TooManyAttempts).await,
         Err(e) => return InteractionError::from(e).page(i.lang()),
@@ -228,9 +228,9 @@ async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, ci
         Some(Err(e)) => {
             // Unreadable (key changed or tampered): fall back to the document photo and re-form it.
             tracing::warn!(error = %e, "reference template unreadable; verifying against the registry photo");
-            (document_embedding(app, state, iin).await?, true)
+            (document_embedding(app, state, i, iin).await?, true)
         }
-        None => (document_embedding(app, state, iin).await?, true),
+        None => (document_embedding(app, state, i, iin).await?, true),
     };
     let decision = MatchDecision::decide(&probe, &reference, Threshold(app.config.biometrics.threshold));
     let against = if first_time { "document_photo" } else { "reference_template" };
@@ -242,8 +242,8 @@ async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, ci
     Ok(Verdict::Proven { embedding: probe, first_time })
 }
 
-async fn document_embedding(app: &App, state: &Arc<FaceState>, iin: &Iin) -> anyhow::Result<Embedding> {
-    let person = state.registry.lookup(iin).await?.ok_or(RegistryError::InvalidRecord("the person left the registry".into()))?;
+async fn document_embedding(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin) -> anyhow::Result<Embedding> {
+    let person = state.registries.of(i.environment()).lookup(iin).await?.ok_or(RegistryError::InvalidRecord("the person left the registry".into()))?;
     let limits = app.config.biometrics.decode;
     let engine = state.engine.clone();
     let observed = tokio::task::spawn_blocking(move || -> anyhow::Result<Embedding> {
@@ -257,11 +257,11 @@ async fn document_embedding(app: &App, state: &Arc<FaceState>, iin: &Iin) -> any
 async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> Response {
     // A consent is recorded when none is in force (the page is shown to everyone).
     let Some((name, consent_now)) = state.with_login(&i.id, |l| (l.name.clone(), l.consent_given_now && !l.consented)) else {
-        return see_other(&format!("/login/{}", i.id));
+        return see_other(format!("/login/{}", i.id));
     };
     let (family, given) = split_name(&name);
     let result: Result<crate::store::Citizen, crate::store::StoreError> = async {
-        let citizen = app.store.upsert_citizen(iin.as_str(), &given, &family, birth_date(iin).as_deref()).await?;
+        let citizen = app.store.upsert_citizen(i.environment(), iin.as_str(), &given, &family, birth_date(iin).as_deref()).await?;
         if consent_now {
             app.store.record_biometric_consent(&citizen.id, CONSENT_TEXT_VERSION).await?;
         }
@@ -295,12 +295,12 @@ async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Int
 
 async fn fail(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> Response {
     if lockout::recorded(failure) {
-        if let Err(e) = app.store.record_face_failure(&app.journal.pseudonym(iin.as_str()), addr, failure.code()).await {
+        if let Err(e) = app.store.record_face_failure(&app.journal.person(i.environment(), iin.as_str()), addr, failure.code()).await {
             return InteractionError::from(e).page(i.lang());
         }
     }
     let max = app.config.face.max_tries;
-    let locked_now = locked(app, iin, addr).await.unwrap_or(true);
+    let locked_now = locked(app, i.environment(), iin, addr).await.unwrap_or(true);
     let tries = state
         .with_login(&i.id, |l| {
             l.tries += 1;

@@ -50,6 +50,7 @@ use tanu_biometrics::{decode_image, DecodeLimits, Iin, Schedule, Step};
 use crate::app::App;
 use crate::audit::{Event, Outcome};
 use crate::config::Config;
+use crate::domain::Environment;
 use crate::i18n::Msg;
 use crate::interaction::{complete_login, deny, pending, Authenticated, Authenticator, Failure, Interaction, InteractionError};
 use crate::oidc::client_ip;
@@ -131,14 +132,31 @@ impl Capture {
     }
 }
 
-/// The face engine, the person registry and the sign-ins in progress.
+/// The face engine, the person registries and the sign-ins in progress.
 pub struct FaceAuthenticator {
     state: Arc<FaceState>,
 }
 
+/// Where a sign-in of each environment finds its people (Rules §9, §14).
+pub struct Registries {
+    /// The person registry: real citizens, for production clients.
+    pub production: Arc<dyn PersonRegistry>,
+    /// The sandbox's test registry: synthetic persons, all a sandbox client can reach.
+    pub sandbox: Arc<dyn PersonRegistry>,
+}
+
+impl Registries {
+    pub fn of(&self, environment: Environment) -> &dyn PersonRegistry {
+        match environment {
+            Environment::Production => self.production.as_ref(),
+            Environment::Sandbox => self.sandbox.as_ref(),
+        }
+    }
+}
+
 struct FaceState {
     engine: Arc<Engine>,
-    registry: Arc<dyn PersonRegistry>,
+    registries: Registries,
     logins: Mutex<HashMap<String, Login>>,
     fixed_challenge: Option<Challenge>,
     /// Recent captures' frame signatures: a capture replaying another's is refused.
@@ -151,23 +169,24 @@ impl FaceAuthenticator {
     /// Loads the models (a clear error when they are missing) and the registry.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         let engine = Engine::load(&config.biometrics.models, config.biometrics.pipeline.clone())?;
-        let registry: Arc<dyn PersonRegistry> = match &config.biometrics.registry_http {
+        let production: Arc<dyn PersonRegistry> = match &config.biometrics.registry_http {
             Some(http) if !http.base_url.is_empty() => Arc::new(HttpRegistry::new(http.clone())?),
             _ => Arc::new(DirectoryRegistry::new(&config.biometrics.registry_dir)),
         };
+        let registries = Registries { production, sandbox: Arc::new(DirectoryRegistry::new(&config.biometrics.sandbox_registry_dir)) };
         let fixed_challenge = config.face.fixed_challenge;
         if let Some(c) = fixed_challenge {
             tracing::warn!(challenge = c.as_str(), "face.fixed_challenge is set: for tests only, never in production");
         }
-        Ok(Self::with_parts(Arc::new(engine), registry, fixed_challenge, config.face.replay.clone()))
+        Ok(Self::with_parts(Arc::new(engine), registries, fixed_challenge, config.face.replay.clone()))
     }
 
-    pub fn with_parts(engine: Arc<Engine>, registry: Arc<dyn PersonRegistry>, fixed_challenge: Option<Challenge>, replay: ReplayPolicy) -> Self {
+    pub fn with_parts(engine: Arc<Engine>, registries: Registries, fixed_challenge: Option<Challenge>, replay: ReplayPolicy) -> Self {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         FaceAuthenticator {
             state: Arc::new(FaceState {
                 engine,
-                registry,
+                registries,
                 logins: Mutex::new(HashMap::new()),
                 fixed_challenge,
                 replays: Mutex::new(ReplayIndex::new(replay)),
@@ -238,11 +257,11 @@ async fn iin_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Da
 
 /// Refused while this address waits for this IIN, or has too many recent
 /// failures of its own ([`lockout`]).
-async fn locked(app: &App, iin: &Iin, address: &str) -> Result<bool, crate::store::StoreError> {
+async fn locked(app: &App, environment: Environment, iin: &Iin, address: &str) -> Result<bool, crate::store::StoreError> {
     let policy = lockout::Policy::from_config(&app.config.face);
     let now = Utc::now();
     let presented = lockout::FACE_PRESENTED.map(FaceFailure::code);
-    let (pair, by_address) = app.store.face_lockout_evidence(&app.journal.pseudonym(iin.as_str()), address, &presented, policy.since(now)).await?;
+    let (pair, by_address) = app.store.face_lockout_evidence(&app.journal.person(environment, iin.as_str()), address, &presented, policy.since(now)).await?;
     Ok(policy.locked(&pair, by_address, now))
 }
 
@@ -274,19 +293,23 @@ async fn iin_submit(
     // posted now must not rename the person the face is being proven for.
     let started = state.with_login(&i.id, |l| (l.tries > 0 || l.capture.is_some()).then(|| l.iin.clone())).flatten();
     if started.as_ref().is_some_and(|fixed| *fixed != iin) {
-        return see_other(&format!("/login/{}/camera", i.id));
+        return see_other(format!("/login/{}/camera", i.id));
     }
     let addr = address(req);
-    match locked(app, &iin, &addr).await {
+    let environment = i.environment();
+    match locked(app, environment, &iin, &addr).await {
         Ok(false) => {}
         Ok(true) => return iin_form(app, &i, &shown, Some(Msg::face_locked), StatusCode::TOO_MANY_REQUESTS),
         Err(e) => return InteractionError::from(e).page(i.lang()),
     }
-    let person = match state.registry.lookup(&iin).await {
+    // A sandbox sign-in looks in the test registry only: a real citizen's IIN
+    // that is no test person's is unknown there, refused exactly as any
+    // unknown IIN (same page, same status, same count).
+    let person = match state.registries.of(environment).lookup(&iin).await {
         Ok(Some(p)) => p,
         Ok(None) => {
             // Counted as a failure, so the form cannot be used to probe the registry.
-            let _ = app.store.record_face_failure(&app.journal.pseudonym(iin.as_str()), &addr, "not_in_registry").await;
+            let _ = app.store.record_face_failure(&app.journal.person(environment, iin.as_str()), &addr, "not_in_registry").await;
             if let Err(e) = journal(app, &i, Some(&iin), "registry_lookup", Outcome::Failure, Some("not_in_registry")).await {
                 return InteractionError::from(e).page(i.lang());
             }
@@ -297,7 +320,7 @@ async fn iin_submit(
             return iin_form(app, &i, &shown, Some(Msg::face_registry_unavailable), StatusCode::SERVICE_UNAVAILABLE);
         }
     };
-    let citizen = match app.store.citizen_by_iin(iin.as_str()).await {
+    let citizen = match app.store.citizen_by_iin(environment, iin.as_str()).await {
         Ok(c) => c,
         Err(e) => return InteractionError::from(e).page(i.lang()),
     };
@@ -335,7 +358,7 @@ async fn iin_submit(
     // before or not: the page after the IIN must not tell whoever typed it
     // that this person has used the system (it is recorded once, when the
     // face is proven, if none is in force).
-    see_other(&format!("/login/{}/biometric-consent", i.id))
+    see_other(format!("/login/{}/biometric-consent", i.id))
 }
 
 impl FaceState {
@@ -357,7 +380,7 @@ async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request
         Err(r) => return r,
     };
     if state.with_login(&i.id, |_| ()).is_none() {
-        return see_other(&format!("/login/{}", i.id));
+        return see_other(format!("/login/{}", i.id));
     }
     html(StatusCode::OK, FaceConsentPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), version: CONSENT_TEXT_VERSION })
 }
@@ -377,8 +400,8 @@ async fn consent_submit(
     };
     match f.decision.as_str() {
         "accept" => match state.with_login(&i.id, |l| l.consent_given_now = true) {
-            Some(()) => see_other(&format!("/login/{}/camera", i.id)),
-            None => see_other(&format!("/login/{}", i.id)),
+            Some(()) => see_other(format!("/login/{}/camera", i.id)),
+            None => see_other(format!("/login/{}", i.id)),
         },
         _ => {
             let iin = state.logins.lock().expect("logins lock").remove(&i.id).map(|l| l.iin);
@@ -415,15 +438,15 @@ async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request,
             }
             html(StatusCode::OK, FaceCameraPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app) })
         }
-        Some((false, ..)) => see_other(&format!("/login/{}/biometric-consent", i.id)),
-        None => see_other(&format!("/login/{}", i.id)),
+        Some((false, ..)) => see_other(format!("/login/{}/biometric-consent", i.id)),
+        None => see_other(format!("/login/{}", i.id)),
     }
 }
 
 /// Journals a step of face sign-in before its effect; a failed write refuses
 /// the step (the journal policy, `audit.rs`).
 async fn journal(app: &App, i: &Interaction, iin: Option<&Iin>, step: &str, outcome: Outcome, reason: Option<&str>) -> Result<(), crate::store::StoreError> {
-    let event = Event { client_id: Some(i.client.id.as_str()), subject: iin.map(|x| app.journal.pseudonym(x.as_str())), step, outcome, reason };
+    let event = Event { client_id: Some(i.client.id.as_str()), subject: iin.map(|x| app.journal.person(i.environment(), x.as_str())), step, outcome, reason };
     app.journal.append(event).await.map(|_| ())
 }
 

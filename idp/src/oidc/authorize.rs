@@ -17,7 +17,7 @@ use super::errors::Params;
 use crate::{
     app::App,
     crypto::{random_token, token_hash},
-    domain::{ClientId, Scope, ScopeSet},
+    domain::{ClientId, Environment, Scope, ScopeSet},
     i18n::{Lang, Msg},
     interaction::{self, Interaction},
     store::{
@@ -75,6 +75,16 @@ pub struct AuthorizationRequest {
     /// RFC 9449 §10: the DPoP key thumbprint the code is bound to.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// The client's environment, fixed here for the whole sign-in: which
+    /// registry, reference templates, browser session and pairwise key it
+    /// uses (Rules §14). A request stored without one is a sandbox one, the
+    /// environment that reaches no real citizen.
+    #[serde(default = "sandbox")]
+    pub environment: Environment,
+}
+
+fn sandbox() -> Environment {
+    Environment::Sandbox
 }
 
 impl AuthorizationRequest {
@@ -228,6 +238,7 @@ pub(super) fn validate(params: &Params, client: &Client, redirect_uri: String, l
         lang,
         consent_given: false,
         dpop_jkt,
+        environment: client.environment,
     })
 }
 
@@ -253,7 +264,9 @@ pub async fn resume(Path(id): Path<String>, cookies: &CookieJar, req: &Request, 
 /// issues the code.
 pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
     let back = Back { redirect_uri: &request.redirect_uri, state: request.state.as_deref(), issuer: &app.config.issuer };
-    let session = match interaction::current_session(app, cookies).await {
+    // Only a session of the request's environment counts: a production
+    // session never answers a sandbox client, nor the reverse.
+    let session = match interaction::current_session(app, cookies, request.environment).await {
         Ok(s) => s,
         Err(e) => return server_error_page(request.lang, e),
     };

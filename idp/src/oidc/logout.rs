@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::errors::Params;
 use crate::{
     app::App,
-    domain::ClientId,
+    domain::{ClientId, Environment},
     i18n::{Lang, Msg},
     web::{error_page, html, LogoutConfirmPage, SignedOutPage},
 };
@@ -102,10 +102,23 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
             None => return bad("post_logout_redirect_uri needs id_token_hint or client_id"),
         },
     };
-    let session = match crate::interaction::current_session(app, cookies).await {
-        Ok(s) => s,
-        Err(e) => return server_error(lang, e),
+    // The session of the client's environment; without a client, the
+    // browser's production session, else its sandbox one.
+    let environments: &[Environment] = match &client {
+        Some(c) => std::slice::from_ref(&c.environment),
+        None => &[Environment::Production, Environment::Sandbox],
     };
+    let mut session = None;
+    for &environment in environments {
+        match crate::interaction::current_session(app, cookies, environment).await {
+            Ok(Some(s)) => {
+                session = Some(s);
+                break;
+            }
+            Ok(None) => {}
+            Err(e) => return server_error(lang, e),
+        }
+    }
     if let Some(session) = &session {
         let hinted_here = hint.as_ref().and_then(|h| h.sid.as_deref()).is_some_and(|sid| sid == session.id);
         if !hinted_here {
@@ -126,7 +139,7 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
                 return html(StatusCode::OK, SignedOutPage { lang, message: Msg::still_signed_in });
             }
         }
-        if let Err(e) = crate::interaction::end_session(app, cookies).await {
+        if let Err(e) = crate::interaction::end_session(app, cookies, session.environment).await {
             return server_error(lang, e);
         }
         // Back-Channel Logout 1.0: the session's clients are told. A failure

@@ -130,9 +130,16 @@ impl Store {
         Ok((pair, by_address))
     }
 
-    pub async fn citizen_by_iin(&self, iin: &str) -> Result<Option<super::Citizen>, StoreError> {
+    /// The account of this IIN in `environment` (a test person's is never a citizen's).
+    pub async fn citizen_by_iin(&self, environment: tanu_core::domain::Environment, iin: &str) -> Result<Option<super::Citizen>, StoreError> {
         use super::entities::citizen;
-        Ok(citizen::Entity::find().filter(citizen::Column::Iin.eq(iin)).one(&self.db).await?.map(Into::into))
+        citizen::Entity::find()
+            .filter(citizen::Column::Environment.eq(environment.as_str()))
+            .filter(citizen::Column::Iin.eq(iin))
+            .one(&self.db)
+            .await?
+            .map(super::Citizen::try_from)
+            .transpose()
     }
 }
 

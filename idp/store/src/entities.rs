@@ -83,6 +83,9 @@ pub mod citizen {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
+        /// `production` (a citizen of the person registry) or `sandbox` (a
+        /// test person of the sandbox registry); the IIN is unique per environment.
+        pub environment: String,
         pub iin: String,
         pub given_name: String,
         pub family_name: String,
@@ -109,6 +112,8 @@ pub mod browser_session {
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         pub ended_at: Option<DateTimeUtc>,
+        /// The environment of its citizen: only clients of it reuse the session.
+        pub environment: String,
     }
     no_relations!();
 }

@@ -526,34 +526,48 @@ impl Store {
 
 // ---------------------------------------------------------------- citizens
 
+/// A person's account: a citizen (production) or a test person (sandbox).
+/// The same IIN in the two environments is two accounts.
 #[derive(Debug, Clone)]
 pub struct Citizen {
     pub id: String,
+    pub environment: Environment,
     pub iin: String,
     pub given_name: String,
     pub family_name: String,
     pub birthdate: Option<String>,
 }
 
-impl From<citizen::Model> for Citizen {
-    fn from(m: citizen::Model) -> Self {
-        Citizen { id: m.id, iin: m.iin, given_name: m.given_name, family_name: m.family_name, birthdate: m.birthdate }
+impl TryFrom<citizen::Model> for Citizen {
+    type Error = StoreError;
+    fn try_from(m: citizen::Model) -> Result<Self, StoreError> {
+        Ok(Citizen { id: m.id, environment: m.environment.parse()?, iin: m.iin, given_name: m.given_name, family_name: m.family_name, birthdate: m.birthdate })
     }
 }
 
 impl Store {
-    /// The citizen's account, created on first sign-in. `iin` has been parsed
-    /// and checked by the caller (the authenticator).
-    pub async fn upsert_citizen(&self, iin: &str, given_name: &str, family_name: &str, birthdate: Option<&str>) -> Result<Citizen, StoreError> {
-        if let Some(m) = citizen::Entity::find().filter(citizen::Column::Iin.eq(iin)).one(&self.db).await? {
+    /// The person's account in `environment`, created on first sign-in.
+    /// `iin` has been parsed and checked by the caller (the authenticator).
+    pub async fn upsert_citizen(
+        &self,
+        environment: Environment,
+        iin: &str,
+        given_name: &str,
+        family_name: &str,
+        birthdate: Option<&str>,
+    ) -> Result<Citizen, StoreError> {
+        let existing =
+            citizen::Entity::find().filter(citizen::Column::Environment.eq(environment.as_str())).filter(citizen::Column::Iin.eq(iin)).one(&self.db).await?;
+        if let Some(m) = existing {
             let mut a: citizen::ActiveModel = m.into();
             a.given_name = Set(given_name.into());
             a.family_name = Set(family_name.into());
             a.birthdate = Set(birthdate.map(Into::into));
-            return Ok(a.update(&self.db).await?.into());
+            return a.update(&self.db).await?.try_into();
         }
-        Ok(citizen::ActiveModel {
+        citizen::ActiveModel {
             id: Set(uuid_like()),
+            environment: Set(environment.to_string()),
             iin: Set(iin.into()),
             given_name: Set(given_name.into()),
             family_name: Set(family_name.into()),
@@ -562,11 +576,11 @@ impl Store {
         }
         .insert(&self.db)
         .await?
-        .into())
+        .try_into()
     }
 
     pub async fn citizen(&self, id: &str) -> Result<Option<Citizen>, StoreError> {
-        Ok(citizen::Entity::find_by_id(id).one(&self.db).await?.map(Into::into))
+        citizen::Entity::find_by_id(id).one(&self.db).await?.map(Citizen::try_from).transpose()
     }
 
     /// Whether the citizen has granted `client` every scope in `scopes`.

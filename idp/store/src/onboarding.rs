@@ -630,23 +630,30 @@ impl Store {
     /// The secret is derived from the master key (256 bits); one shorter than
     /// `crypto::CLIENT_SECRET_MIN_CHARS` is refused. A hash in the legacy
     /// Argon2 form counts as stale and is replaced by the HMAC form.
+    ///
+    /// First-party clients (the portal, the cabinet) are always production:
+    /// they sign in real citizens (Rules §14). Their one redirect URI is the
+    /// issuer's own callback, which the configuration holds to https (http
+    /// only on a loopback host), so it is registered under the sandbox's
+    /// transport rule and then made production.
     pub async fn ensure_first_party_client(
         &self,
         id: &tanu_core::domain::ClientId,
         name: &str,
         secret: &str,
         redirect_uri: &tanu_core::domain::RedirectUri,
-        environment: tanu_core::domain::Environment,
         secrets: &tanu_core::crypto::ClientSecrets,
     ) -> Result<(), StoreError> {
+        let production = tanu_core::domain::Environment::Production.as_str();
         use super::entities::client;
         let redirects = serde_json::to_string(&vec![redirect_uri.as_str()]).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let hash = || secrets.hash(secret).map_err(|e| StoreError::Invalid(e.to_string()));
         match client::Entity::find_by_id(id.as_str()).one(&self.db).await? {
             Some(row) => {
                 let secret_ok = row.secret_hash.as_deref().is_some_and(|h| secrets.verify_fast(secret, h) == Some(true));
-                if !secret_ok || row.redirect_uris != redirects || row.disabled {
+                if !secret_ok || row.redirect_uris != redirects || row.disabled || row.environment != production {
                     let mut a = row.into_active_model();
+                    a.environment = Set(production.into());
                     a.secret_hash = Set(Some(hash()?));
                     a.redirect_uris = Set(redirects);
                     a.sector_identifier = Set(redirect_uri.sector().unwrap_or_default());
@@ -657,12 +664,13 @@ impl Store {
             None => {
                 let mut new = super::NewClient::new(name, vec![redirect_uri.clone()]);
                 new.subject_type = tanu_core::domain::SubjectType::Public;
-                new.environment = environment;
+                new.environment = tanu_core::domain::Environment::Sandbox;
                 new.organisation_name = Some(name.into());
                 let registered = self.register_client(new, secrets).await?;
-                // Registered under a generated id; rename to the fixed one and set the secret.
+                // Registered under a generated id; rename to the fixed one, set the secret, make it production.
                 client::Entity::update_many()
                     .col_expr(client::Column::ClientId, sea_orm::sea_query::Expr::value(id.as_str()))
+                    .col_expr(client::Column::Environment, sea_orm::sea_query::Expr::value(production))
                     .col_expr(client::Column::SecretHash, sea_orm::sea_query::Expr::value(hash()?))
                     .filter(client::Column::ClientId.eq(registered.client.id.as_str()))
                     .exec(&self.db)

@@ -9,7 +9,7 @@ use super::{
     entities::{browser_session, grant, login_request},
     uuid_like, Store, StoreError,
 };
-use tanu_core::domain::{ClientId, Scope, ScopeSet};
+use tanu_core::domain::{ClientId, Environment, Scope, ScopeSet};
 
 /// A live browser session (its cookie is the only way to it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,15 +17,18 @@ pub struct BrowserSession {
     /// The `sid` claim.
     pub id: String,
     pub citizen_id: String,
+    /// Its citizen's environment: only clients of the same one reuse it.
+    pub environment: Environment,
     pub auth_time: DateTime<Utc>,
     pub acr: String,
     /// JSON array of strings.
     pub amr_json: String,
 }
 
-impl From<browser_session::Model> for BrowserSession {
-    fn from(m: browser_session::Model) -> Self {
-        BrowserSession { id: m.id, citizen_id: m.citizen_id, auth_time: m.auth_time, acr: m.acr, amr_json: m.amr }
+impl TryFrom<browser_session::Model> for BrowserSession {
+    type Error = StoreError;
+    fn try_from(m: browser_session::Model) -> Result<Self, StoreError> {
+        Ok(BrowserSession { id: m.id, citizen_id: m.citizen_id, environment: m.environment.parse()?, auth_time: m.auth_time, acr: m.acr, amr_json: m.amr })
     }
 }
 
@@ -34,6 +37,8 @@ impl From<browser_session::Model> for BrowserSession {
 pub struct NewSession<'a> {
     pub cookie_hash: String,
     pub citizen_id: &'a str,
+    /// The citizen's environment (the interaction's).
+    pub environment: Environment,
     pub acr: &'a str,
     pub amr: &'a [String],
     pub expires_at: DateTime<Utc>,
@@ -52,15 +57,18 @@ pub struct LoginRequest {
 }
 
 impl Store {
-    /// The live session whose cookie hashes to `cookie_hash`.
-    pub async fn live_session(&self, cookie_hash: &str, now: DateTime<Utc>) -> Result<Option<BrowserSession>, StoreError> {
-        Ok(browser_session::Entity::find()
+    /// The live session of `environment` whose cookie hashes to `cookie_hash`
+    /// (a session of the other environment is none).
+    pub async fn live_session(&self, cookie_hash: &str, environment: Environment, now: DateTime<Utc>) -> Result<Option<BrowserSession>, StoreError> {
+        browser_session::Entity::find()
             .filter(browser_session::Column::CookieHash.eq(cookie_hash))
+            .filter(browser_session::Column::Environment.eq(environment.as_str()))
             .filter(browser_session::Column::EndedAt.is_null())
             .filter(browser_session::Column::ExpiresAt.gt(now))
             .one(&self.db)
             .await?
-            .map(BrowserSession::from))
+            .map(BrowserSession::try_from)
+            .transpose()
     }
 
     /// Starts a session for the sign-in `login_request`, in one transaction:
@@ -82,6 +90,7 @@ impl Store {
             created_at: Set(now),
             expires_at: Set(s.expires_at),
             ended_at: Set(None),
+            environment: Set(s.environment.to_string()),
         }
         .insert(&tx)
         .await?;

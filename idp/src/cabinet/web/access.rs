@@ -51,7 +51,7 @@ pub(crate) async fn entries(app: &App, citizen: &Citizen, limit: u64) -> Result<
             reason: None,
         })
         .collect();
-    let subject = app.journal.pseudonym(&citizen.iin);
+    let subject = app.journal.subject(citizen);
     out.extend(app.store.journal_of_subject(&subject, limit).await?.into_iter().map(|j| Entry {
         at: j.at,
         kind: "attempt",

@@ -15,7 +15,7 @@ use super::documents::{DocumentError, DocumentKind, DocumentView, Documents, Ver
 use super::CABINET_CLIENT_ID;
 use crate::app::App;
 use crate::crypto::{ct_eq, random_token, token_hash};
-use crate::domain::{ClientId, Environment, RedirectUri, Scope};
+use crate::domain::{ClientId, RedirectUri, Scope};
 use crate::i18n::{Lang, Msg};
 use crate::interaction::{cookie, cookie_value};
 use crate::store::cabinet::{CabinetLogin, Channel};
@@ -52,10 +52,7 @@ fn cabinet_client_id() -> ClientId {
 /// Registers (or refreshes) the cabinet's own client at startup.
 pub async fn ensure_cabinet_client(app: &App) -> Result<(), StoreError> {
     let redirect: RedirectUri = callback_uri(app).parse()?;
-    let environment = if app.config.issuer.starts_with("https://") { Environment::Production } else { Environment::Sandbox };
-    app.store
-        .ensure_first_party_client(&cabinet_client_id(), "Tanu — citizen's cabinet", &client_secret(app), &redirect, environment, &app.client_secrets)
-        .await
+    app.store.ensure_first_party_client(&cabinet_client_id(), "Tanu — citizen's cabinet", &client_secret(app), &redirect, &app.client_secrets).await
 }
 
 pub fn routes(config: &crate::config::Config) -> impl poem::Endpoint {
@@ -399,7 +396,7 @@ pub(super) async fn revoke_consent(app: &App, citizen: &Citizen, client: &Client
     let Some(grants) = app.store.revoke_client_for_citizen(&citizen.id, client).await? else { return Ok(false) };
     let event = crate::audit::Event {
         client_id: Some(client.as_str()),
-        subject: Some(app.journal.pseudonym(&citizen.iin)),
+        subject: Some(app.journal.subject(citizen)),
         step: "consent_revoked",
         outcome: crate::audit::Outcome::Success,
         reason: Some("by the citizen (cabinet)"),

@@ -157,6 +157,15 @@ pub(crate) async fn api_redeem(req: &Request, body: poem::Body, Data(app): Data<
         Ok(x) => x,
         Err(r) => return r,
     };
+    // A citizen's document is production data: a sandbox client, which sees
+    // test persons only (Rules §14), redeems nothing (the code is not spent).
+    if client.environment != crate::domain::Environment::Production {
+        return crate::oidc::errors::OAuthError::new(
+            crate::oidc::errors::ErrorCode::UnauthorizedClient,
+            "a sandbox client cannot redeem a citizen's document; use the production client",
+        )
+        .into_response();
+    }
     let code = params.get("code").unwrap_or_default().to_string();
     match docs.redeem(app, &Verifier::client(&client), &code).await {
         Ok(v) => poem::web::Json(v).with_header("Cache-Control", "no-store").into_response(),

@@ -34,7 +34,7 @@ use super::OnboardingError;
 use crate::app::App;
 use crate::audit::{Event, Outcome};
 use crate::crypto::{ct_eq, random_token, token_hash};
-use crate::domain::{ClientId, Environment, RedirectUri};
+use crate::domain::{ClientId, RedirectUri};
 use crate::i18n::{Lang, Msg};
 use crate::interaction::cookie;
 use crate::store::onboarding::{ApplicationFilter, FiledApplication, Staff};
@@ -66,8 +66,7 @@ fn callback_uri(app: &App) -> String {
 pub async fn ensure_portal_client(app: &App) -> Result<(), StoreError> {
     let id: ClientId = PORTAL_CLIENT_ID.parse()?;
     let redirect: RedirectUri = callback_uri(app).parse()?;
-    let environment = if app.config.issuer.starts_with("https://") { Environment::Production } else { Environment::Sandbox };
-    app.store.ensure_first_party_client(&id, "Tanu — connection of systems", &portal_secret(app), &redirect, environment, &app.client_secrets).await
+    app.store.ensure_first_party_client(&id, "Tanu — connection of systems", &portal_secret(app), &redirect, &app.client_secrets).await
 }
 
 // ------------------------------------------------------------------ people
