@@ -178,21 +178,7 @@ async fn authenticate(app: &App, req: &Request, authorization: &str) -> Result<C
     let found = app.store.find_token(&token_hash(token), Some(TokenKind::Access)).await.map_err(OAuthError::server_error)?;
     let found = found.filter(|f| f.kind == TokenKind::Access && f.is_live(Utc::now()) && f.client_id == CABINET_CLIENT_ID);
     let found = found.ok_or_else(|| if with_proof { OAuthError::dpop_resource_error(ErrorCode::InvalidToken, invalid, None) } else { bearer(invalid) })?;
-    match (&found.dpop_jkt, &proof) {
-        (None, None) => {}
-        (Some(_), None) => {
-            return Err(OAuthError::dpop_resource_error(
-                ErrorCode::InvalidToken,
-                "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
-                None,
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(OAuthError::dpop_resource_error(ErrorCode::InvalidToken, "the access token is not DPoP-bound: present it as a Bearer token", None))
-        }
-        (Some(bound), Some(p)) if bound == p.jkt.as_str() => {}
-        (Some(_), Some(_)) => return Err(dpop::refusal(app, &dpop::DpopError::KeyMismatch, dpop::At::Resource, Utc::now())),
-    }
+    dpop::resource_binding(app, found.dpop_jkt.as_deref(), proof.as_ref())?;
     app.store.citizen(&found.citizen_id).await.map_err(OAuthError::server_error)?.ok_or_else(|| bearer(invalid))
 }
 

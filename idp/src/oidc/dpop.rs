@@ -23,7 +23,7 @@ use poem::Request;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::errors::OAuthError;
+use super::errors::{ErrorCode, OAuthError};
 use crate::app::App;
 
 /// The proof algorithms accepted (and advertised as `dpop_signing_alg_values_supported`).
@@ -332,6 +332,20 @@ pub fn with_fresh_nonce(app: &App, proof: Option<&Proof>, mut r: poem::Response)
         }
     }
     r
+}
+
+/// RFC 9449 §7.1 at a protected resource (userinfo, the cabinet API): a
+/// token bound to a key (`bound`, its `cnf.jkt`) is used only with the DPoP
+/// scheme and a proof of that key; an unbound token only as a bearer token.
+pub fn resource_binding(app: &App, bound: Option<&str>, proof: Option<&Proof>) -> Result<(), OAuthError> {
+    let invalid = |d: &str| Err(OAuthError::dpop_resource_error(ErrorCode::InvalidToken, d, None));
+    match (bound, proof) {
+        (None, None) => Ok(()),
+        (Some(_), None) => invalid("the access token is DPoP-bound: present it with the DPoP scheme and a proof"),
+        (None, Some(_)) => invalid("the access token is not DPoP-bound: present it as a Bearer token"),
+        (Some(b), Some(p)) if b == p.jkt.as_str() => Ok(()),
+        (Some(_), Some(_)) => Err(refusal(app, &DpopError::KeyMismatch, At::Resource, Utc::now())),
+    }
 }
 
 /// A refusal about DPoP at `at`, with a fresh nonce when the client needs one.

@@ -106,20 +106,8 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     if at.expires_at < Utc::now() {
         return Err(invalid());
     }
-    match (&at.dpop_jkt, &proof) {
-        (None, None) => {}
-        // §7.1: a bound token used as a bearer token is refused, with a DPoP challenge.
-        (Some(_), None) => {
-            return Err(OAuthError::dpop_resource_error(
-                ErrorCode::InvalidToken,
-                "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
-                None,
-            ))
-        }
-        (None, Some(_)) => return Err(refuse("the access token is not DPoP-bound: present it as a Bearer token")),
-        (Some(bound), Some(p)) if bound == p.jkt.as_str() => {}
-        (Some(_), Some(_)) => return Err(dpop::refusal(app, &dpop::DpopError::KeyMismatch, dpop::At::Resource, Utc::now())),
-    }
+    // §7.1: a bound token used as a bearer token is refused, with a DPoP challenge.
+    dpop::resource_binding(app, at.dpop_jkt.as_deref(), proof.as_ref())?;
     if at.grant_revoked {
         return Err(invalid());
     }
