@@ -30,6 +30,8 @@ pub struct App {
     csrf_key: [u8; 32],
     /// Wraps each citizen's template data key (biometrics::template).
     pub template_key: [u8; 32],
+    /// Seals face sign-ins' state and frame measurements between requests (face::logins).
+    pub face_sign_in_key: [u8; 32],
     /// Seals client secrets until the initiator has seen them once.
     master: MasterKey,
     /// Stores and checks client secrets (HMAC under a derived key; legacy Argon2 bounded).
@@ -140,6 +142,7 @@ impl App {
             sandbox_pairwise_key: master.derive("tanu sandbox pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),
             template_key: master.derive("tanu biometric templates v1"),
+            face_sign_in_key: master.derive("tanu face sign-ins v1"),
             client_secrets: crate::crypto::ClientSecrets::new(&master),
             discovery_json: Default::default(),
             master,

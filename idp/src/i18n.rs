@@ -30,6 +30,7 @@ macro_rules! messages {
 
 messages! {
     service_name { kk: "Tanu — ұлттық биометриялық кіру", ru: "Tanu — национальный биометрический вход", en: "Tanu — national biometric sign-in" }
+    error_unavailable { kk: "Қызмет уақытша қолжетімсіз. Бір минуттан кейін қайталаңыз.", ru: "Сервис временно недоступен. Повторите через минуту.", en: "The service is unavailable for a moment. Please try again in a minute." }
     error_title { kk: "Сұрауды орындау мүмкін емес", ru: "Запрос не может быть выполнен", en: "The request cannot be completed" }
     error_unknown_client { kk: "Бұл жүйе Tanu-да тіркелмеген немесе өшірілген.", ru: "Эта система не зарегистрирована в Tanu или отключена.", en: "This system is not registered with Tanu or has been disabled." }
     error_redirect_uri { kk: "Қайта бағыттау мекенжайы жүйе үшін тіркелгенмен сәйкес келмейді. Қауіпсіздік үшін сіз ол жаққа жіберілмейсіз.", ru: "Адрес возврата не совпадает с зарегистрированным для этой системы. В целях безопасности вы не будете туда перенаправлены.", en: "The return address does not match the one registered for this system. For your safety you will not be sent there." }

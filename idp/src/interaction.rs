@@ -108,10 +108,7 @@ impl InteractionError {
                 tracing::error!("an authenticator proved a person of another environment; refused");
                 error_page(StatusCode::FORBIDDEN, lang, Msg::error_title, None)
             }
-            InteractionError::Store(e) => {
-                tracing::error!(error = %e, "interaction");
-                error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
-            }
+            InteractionError::Store(e) => crate::web::store_failure_page(lang, e, "interaction"),
         }
     }
 }

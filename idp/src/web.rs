@@ -111,3 +111,15 @@ pub fn html(status: StatusCode, page: impl Template) -> Response {
 pub fn error_page(status: StatusCode, lang: Lang, message: Msg, detail: Option<String>) -> Response {
     html(status, ErrorPage { lang, message, detail })
 }
+
+/// The page for a storage failure, logged: 503 "try again in a minute" when
+/// the database cannot serve for now (unreachable, restarting, disk full:
+/// `StoreError::is_unavailable`), else 500.
+pub fn store_failure_page(lang: Lang, e: &crate::store::StoreError, what: &str) -> Response {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, what, "database unavailable");
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, lang, Msg::error_unavailable, None);
+    }
+    tracing::error!(error = %e, what, "storage");
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
+}

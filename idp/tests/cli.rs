@@ -515,9 +515,22 @@ fn serve(dir: &std::path::Path, grace_s: u64) -> (std::process::Child, std::net:
 }
 
 fn serve_with(dir: &std::path::Path, grace_s: u64, env: &[(&str, &str)]) -> (std::process::Child, std::net::SocketAddr) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tanu"));
+    command.arg("serve");
+    serve_command(command, dir, grace_s, env)
+}
+
+/// `tanu serve` whose files may not grow beyond `kib` KiB (RLIMIT_FSIZE, and
+/// SIGXFSZ ignored, so that a write beyond it fails as on a full disk).
+fn serve_on_a_small_disk(dir: &std::path::Path, kib: u64) -> (std::process::Child, std::net::SocketAddr) {
+    let mut command = Command::new("bash");
+    command.args(["-c", "trap '' XFSZ; ulimit -f \"$1\"; exec \"$0\" serve", env!("CARGO_BIN_EXE_tanu"), &kib.to_string()]);
+    serve_command(command, dir, 5, &[])
+}
+
+fn serve_command(mut command: Command, dir: &std::path::Path, grace_s: u64, env: &[(&str, &str)]) -> (std::process::Child, std::net::SocketAddr) {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tanu"))
-        .arg("serve")
+    let mut child = command
         .envs(env.iter().copied())
         .current_dir(dir)
         .env("TANU_DATABASE_URL", format!("sqlite://{}/t.db?mode=rwc", dir.display()))
@@ -554,6 +567,76 @@ fn wait_exit(child: &mut std::process::Child, within: std::time::Duration) -> Op
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     None
+}
+
+/// Issue 16: the disk fills under SQLite (the database file may not grow).
+/// Writes are refused in the protocol's own form — 503
+/// `temporarily_unavailable`, not a 500, not a dead process — nothing is
+/// half-written, the database stays intact, and it takes writes again once
+/// there is room.
+#[tokio::test]
+async fn a_full_disk_refuses_writes_cleanly_and_corrupts_nothing() {
+    use sea_orm::ConnectionTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = tanu(dir.path(), &["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let (id, secret) = (v["client_id"].as_str().unwrap().to_owned(), v["client_secret"].as_str().unwrap().to_owned());
+    let db = dir.path().join("t.db");
+    let room = std::fs::metadata(&db).unwrap().len() / 1024 + 96;
+    let (child, addr) = serve_on_a_small_disk(dir.path(), room);
+    let http = reqwest::Client::new();
+    // Pushed authorization requests (RFC 9126), each kept with a 4 KB state.
+    let push = |k: usize, addr: std::net::SocketAddr| {
+        let state = format!("{k:04}{}", "s".repeat(4000));
+        http.post(format!("http://{addr}/par"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[
+                ("response_type", "code"),
+                ("redirect_uri", "https://bank.kz/cb"),
+                ("scope", "openid"),
+                ("code_challenge", "E9Melhoe2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "S256"),
+                ("state", state.as_str()),
+            ])
+            .send()
+    };
+    let (mut pushed, mut refused) = (0, 0);
+    for k in 0..120 {
+        let resp = push(k, addr).await.expect("the process answers every request");
+        match resp.status().as_u16() {
+            201 => pushed += 1,
+            503 => {
+                assert!(resp.headers().contains_key("retry-after"));
+                let body: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+                assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+                refused += 1;
+            }
+            other => panic!("{other}: {}", resp.text().await.unwrap()),
+        }
+    }
+    assert!(pushed >= 1 && refused >= 1, "{pushed} pushed, {refused} refused");
+    assert!(reqwest::get(format!("http://{addr}/healthz")).await.unwrap().status() == 200, "still serving");
+    let mut child = child;
+    sigterm(&child);
+    assert_eq!(wait_exit(&mut child, std::time::Duration::from_secs(10)).and_then(|s| s.code()), Some(0));
+
+    // Intact, holding exactly what was acknowledged.
+    let store = tanu_idp::store::Store::connect(&format!("sqlite://{}?mode=rw", db.display())).await.unwrap();
+    let one = |sql: &'static str| {
+        let conn = store.raw_connection();
+        async move { conn.query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql)).await.unwrap().unwrap() }
+    };
+    assert_eq!(one("PRAGMA integrity_check").await.try_get_by_index::<String>(0).unwrap(), "ok");
+    let kept = one("SELECT COUNT(*) FROM pushed_requests").await.try_get_by_index::<i64>(0).unwrap();
+    assert_eq!(kept, pushed, "every acknowledged request kept, no refused one");
+    drop(store);
+
+    // With room again, writes go on.
+    let (mut child, addr) = serve(dir.path(), 5);
+    assert_eq!(push(999, addr).await.unwrap().status(), 201);
+    sigterm(&child);
+    wait_exit(&mut child, std::time::Duration::from_secs(10));
 }
 
 /// Starts a POST /token whose body is only half sent.

@@ -22,6 +22,7 @@ mod m20261128_000014_document_shares;
 mod m20261128_000015_document_redeem_attempts;
 mod m20261129_000016_sandbox_persons;
 mod m20261129_000017_response_encryption;
+mod m20261130_000018_face_sign_ins;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000015_document_redeem_attempts::Migration),
             Box::new(m20261129_000016_sandbox_persons::Migration),
             Box::new(m20261129_000017_response_encryption::Migration),
+            Box::new(m20261130_000018_face_sign_ins::Migration),
         ]
     }
 }

@@ -1,12 +1,15 @@
 //! Issue 16: several instances behind a real load balancer. HAProxy (Debian,
 //! configured by `ops/deploy/haproxy.cfg` as it is kept) in front of two
 //! instances on one PostgreSQL database — one the test kit's, one a `tanu
-//! serve` process — round-robin for the protocol, sticky by cookie for the
-//! face capture only. A citizen signs in by face through the balancer; one
-//! code presented to both instances at once is redeemed once; then a storm of
-//! refresh-token rotations runs while the `tanu serve` process is killed with
-//! SIGKILL, and the other instance carries it on: nothing but the connections
-//! that were on the killed process fails, and no grant is lost.
+//! serve` process — round-robin for every request, face sign-in included
+//! (no stickiness). A citizen signs in by face through the balancer, the
+//! capture's frames spread over both instances; another face sign-in goes on
+//! after the `tanu serve` process is killed with SIGKILL mid-capture, on the
+//! other instance, and succeeds; one code presented to both instances at once
+//! is redeemed once; then a storm of refresh-token rotations runs while the
+//! restarted `tanu serve` process is killed again, and the other instance
+//! carries it on: nothing but the connections that were on the killed process
+//! fails, and no grant is lost.
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -84,14 +87,17 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
         ),
     )
     .unwrap();
-    let b = Killed(
-        Command::new(root.join("target/debug/tanu"))
-            .args(["--config", config.to_str().unwrap(), "serve"])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("b.log")).unwrap())
-            .spawn()
-            .expect("target/debug/tanu (cargo build --workspace)"),
-    );
+    let spawn_b = || {
+        Killed(
+            Command::new(root.join("target/debug/tanu"))
+                .args(["--config", config.to_str().unwrap(), "serve"])
+                .stdout(Stdio::null())
+                .stderr(std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("b.log")).unwrap())
+                .spawn()
+                .expect("target/debug/tanu (cargo build --workspace)"),
+        )
+    };
+    let mut b = spawn_b();
     wait_ready(&format!("http://127.0.0.1:{b_port}/readyz")).await;
 
     // The balancer, with the configuration kept in the repository.
@@ -111,12 +117,42 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     // Both instances up in the balancer's health checks (every 300 ms, up after two).
     tokio::time::sleep(Duration::from_millis(700)).await;
 
-    // A citizen signs in by face through the balancer.
+    // A citizen signs in by face through the balancer: every request of it
+    // round-robin, so its capture's frames are taken by both instances.
+    let frames_on = |port: u16| async move {
+        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("tanu_http_requests_total{") && l.contains("route=\"/login/:id/frame\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
     let browser = Browser::new(&a);
     let claims = sign_in_from(&a, &browser, &client, &secret, 3.7).await;
     assert_eq!(claims["userinfo"]["family_name"], "Miranda");
+    let (on_a, on_b) = (frames_on(a_port).await, frames_on(b_port).await);
+    assert!(on_a >= 3.0 && on_b >= 3.0, "the frames were spread over both instances: {on_a} on A, {on_b} on B");
     let citizen = a.app.store.citizen_by_iin(tanu_idp::domain::Environment::Sandbox, IIN).await.unwrap().unwrap();
     a.consent(&citizen, &client.id, "openid profile offline_access").await;
+
+    // Another sign-in (another browser), whose instance B is killed with
+    // SIGKILL half-way through the capture: the rest of the frames and the
+    // verification go to A, which finds the capture in the database.
+    let other = Browser::new(&a);
+    let camera = open_camera(&a, &other, &client).await;
+    let frames = clip_frames(3.74, 4.1);
+    let first = send_frames(&a, &other, &camera, &frames[..4]).await;
+    assert_eq!(first.len(), 4);
+    b.0.kill().unwrap();
+    b.0.wait().unwrap();
+    let rest = send_frames(&a, &other, &camera, &frames[4..]).await;
+    assert_eq!(rest.last().unwrap()["done"], true, "{rest:?}");
+    let landing = verify(&a, &other, &camera).await;
+    assert!(landing.param("code").is_some(), "the capture begun on the killed instance was finished on the other: {landing:?}");
+    assert_eq!(a.app.store.face_frames_kept().await.unwrap(), 0, "nothing of the captures is kept after them");
+    // B again, for what follows.
+    b = spawn_b();
+    wait_ready(&format!("http://127.0.0.1:{b_port}/readyz")).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
 
     // One code, presented to both instances at the same moment: never two
     // token responses. A replay revokes what the code gave (RFC 6749 §4.1.2),
@@ -163,7 +199,6 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     // storm's progress, not on a clock, so a fast or a slow machine kills
     // it mid-way alike.)
     let rounds = 30;
-    let mut b = b;
     let rotated = std::sync::atomic::AtomicUsize::new(0);
     let storm = chains.into_iter().map(|mut token| {
         let (a, client, secret, rotated) = (&a, &client, &secret, &rotated);

@@ -178,6 +178,53 @@ async fn frames_are_bound_to_the_session_and_limited() {
     assert_eq!(post(&b.http, "image/jpeg", &token, frame).await.unwrap().status(), 200);
 }
 
+/// Issue 16: between requests a sign-in is in the database, so that any
+/// instance takes any of its requests: sealed (neither the IIN nor a
+/// measurement in clear), changed without lost updates when frames race
+/// (a browser sends one at a time; an attacker need not), and gone with the
+/// sign-in.
+#[tokio::test]
+async fn a_sign_in_between_requests_is_sealed_in_the_database_and_goes_with_it() {
+    use sea_orm::EntityTrait;
+    use tanu_idp::store::entities::{face_frame, face_sign_in};
+    let (tanu, client, _) = face_tanu(|_| {}).await;
+    let b = Browser::new(&tanu);
+    let camera = open_camera(&tanu, &b, &client).await;
+    let id = interaction(page(&camera).1);
+    let token = csrf(page(&camera).0);
+    let frames = clip_frames(3.7, 1.0);
+    let posts = frames.iter().map(|f| {
+        b.http.post(tanu.url(&format!("/login/{id}/frame"))).header("content-type", "image/jpeg").header("x-csrf-token", &token).body(f.clone()).send()
+    });
+    let mut counted = Vec::new();
+    for resp in futures::future::join_all(posts).await {
+        let resp = resp.unwrap();
+        match resp.status().as_u16() {
+            200 => counted.push(resp.json::<serde_json::Value>().await.unwrap()["frames"].as_u64().unwrap()),
+            409 => {}
+            other => panic!("a racing frame gets 200 or 409, not {other}"),
+        }
+    }
+    counted.sort();
+    let n = counted.len() as u64;
+    assert!(n >= 2, "{counted:?}");
+    assert_eq!(counted, (1..=n).collect::<Vec<_>>(), "every frame admitted counted once: none lost, none twice");
+
+    let db = tanu.app.store.raw_connection();
+    let states = face_sign_in::Entity::find().all(db).await.unwrap();
+    assert_eq!(states.len(), 1);
+    assert!(!states[0].state.contains(IIN) && !states[0].state.contains("Miranda"), "the state is sealed");
+    let rows = face_frame::Entity::find().all(db).await.unwrap();
+    assert_eq!(rows.len() as u64, n, "one row per analysed frame");
+    assert!(rows.iter().all(|r| r.sign_in_id == id && !r.analysis.contains("embedding") && !r.analysis.starts_with('{')));
+
+    // Cancelled: nothing of it stays.
+    let end = b.post_form(&tanu.url(&format!("/login/{id}/cancel")), &[("csrf", &token)]).await;
+    assert_eq!(end.param("error").as_deref(), Some("access_denied"));
+    assert!(face_sign_in::Entity::find().all(db).await.unwrap().is_empty());
+    assert_eq!(tanu.app.store.face_frames_kept().await.unwrap(), 0);
+}
+
 /// Leaving a capture for a fresh one (to redraw the challenges) uses a try
 /// and is journalled; when the tries are gone no frame is taken.
 #[tokio::test]

@@ -232,9 +232,11 @@ async fn shutdown_stops_the_onboarding_worker_cleanly() {
     assert!(took < std::time::Duration::from_secs(15), "the worker stopped by itself, not at the end of the grace period: {took:?}");
 }
 
-/// The database going away makes the instance unready, not dead, and it is
-/// ready again once the database is back, without a restart (PostgreSQL
-/// pass only: the database refuses connections and its sessions are cut).
+/// The database going away makes the instance unready, not dead; meanwhile
+/// a token request answers 503 `temporarily_unavailable` and a page 503 "try
+/// again", and the refresh token refused then works once the database is
+/// back, without a restart (PostgreSQL pass only: the database refuses
+/// connections and its sessions are cut).
 #[tokio::test]
 async fn a_lost_database_makes_the_instance_unready_until_it_is_back() {
     if database_kind() != "postgres" {
@@ -242,7 +244,11 @@ async fn a_lost_database_makes_the_instance_unready_until_it_is_back() {
         return;
     }
     use sea_orm::{ConnectionTrait, Database};
-    let tanu = Tanu::start().await;
+    let s = Scenario::start("http://127.0.0.1:9/cb").await;
+    let tanu = &s.tanu;
+    tanu.consent(&s.citizen, &s.client.id, "openid offline_access").await;
+    let tokens = s.tokens(&s.browser(), &[("scope", "openid offline_access")]).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
     let url = tanu.app.config.database_url.clone();
     let name = url.rsplit('/').next().unwrap().to_string();
     let admin_url = std::env::var("TANU_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
@@ -258,6 +264,16 @@ async fn a_lost_database_makes_the_instance_unready_until_it_is_back() {
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["database"], "unavailable");
     assert_eq!(reqwest::get(tanu.url("/healthz")).await.unwrap().status(), 200, "alive all the same");
+    // Requests meanwhile fail cleanly in their protocol's form: 503, "try
+    // again", nothing consumed — not a 500, not a hang.
+    let started = std::time::Instant::now();
+    let (status, body) = refresh(tanu, &s.client.id, &s.secret, &refresh_token).await;
+    assert_eq!((status, body["error"].as_str()), (503, Some("temporarily_unavailable")), "{body}");
+    let authorize = s.browser().http.get(authorize_url(tanu, &s.client.id, &s.redirect_uri, &Pkce::new(), &[])).send().await.unwrap();
+    assert_eq!(authorize.status(), 503);
+    let said = authorize.text().await.unwrap();
+    assert!(["try again in a minute", "Повторите через минуту", "минуттан кейін қайталаңыз"].iter().any(|m| said.contains(m)), "{said}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "answered while the database is away: {:?}", started.elapsed());
 
     admin.execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await.unwrap();
     let mut back = false;
@@ -269,4 +285,6 @@ async fn a_lost_database_makes_the_instance_unready_until_it_is_back() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(back, "ready again without a restart");
+    let (status, body) = refresh(tanu, &s.client.id, &s.secret, &refresh_token).await;
+    assert_eq!(status, 200, "the refresh refused during the outage was not consumed: {body}");
 }

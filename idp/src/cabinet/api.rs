@@ -175,11 +175,11 @@ async fn authenticate(app: &App, req: &Request, authorization: &str) -> Result<C
         None
     };
     let invalid = "a live access token of the cabinet is required";
-    let found = app.store.find_token(&token_hash(token), Some(TokenKind::Access)).await.map_err(OAuthError::server_error)?;
+    let found = app.store.find_token(&token_hash(token), Some(TokenKind::Access)).await.map_err(OAuthError::from)?;
     let found = found.filter(|f| f.kind == TokenKind::Access && f.is_live(Utc::now()) && f.client_id == CABINET_CLIENT_ID);
     let found = found.ok_or_else(|| if with_proof { OAuthError::dpop_resource_error(ErrorCode::InvalidToken, invalid, None) } else { bearer(invalid) })?;
     dpop::resource_binding(app, found.dpop_jkt.as_deref(), proof.as_ref())?;
-    app.store.citizen(&found.citizen_id).await.map_err(OAuthError::server_error)?.ok_or_else(|| bearer(invalid))
+    app.store.citizen(&found.citizen_id).await.map_err(OAuthError::from)?.ok_or_else(|| bearer(invalid))
 }
 
 /// The one error form.
@@ -237,6 +237,10 @@ fn not_found() -> ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "cabinet API: database unavailable");
+            return ApiError::Unavailable(body("temporarily_unavailable", "the service cannot reach its database; try again shortly"));
+        }
         tracing::error!(error = %e, "cabinet API storage");
         ApiError::Server(body("server_error", "internal error; it has been logged"))
     }

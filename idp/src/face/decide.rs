@@ -36,53 +36,59 @@ pub(super) async fn frame(
     };
     let face = &app.config.face;
     let fixed = state.fixed_challenge;
-    let admitted = state.with_login(&i.id, |l| {
-        if !(l.consented || l.consent_given_now) {
-            return Err((StatusCode::CONFLICT, "consent first"));
-        }
-        // The retry link disappears after the last try; the server holds the line too.
-        if l.tries >= face.max_tries {
-            return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
-        }
-        // More than one challenge when the risk is high: any try after a
-        // failed one. Not the first comparison against the registry photo:
-        // the number of steps would tell whoever typed the IIN whether the
-        // person has signed in before.
-        let (number, high_risk) = (l.tries, l.tries > 0);
-        let capture = l.capture.get_or_insert_with(|| Capture::plan(number, face, fixed, high_risk));
-        if capture.received >= face.max_frames || capture.started.elapsed().as_secs() > face.capture_timeout {
-            return Err((StatusCode::CONFLICT, "the capture is complete"));
-        }
-        let at_ms = capture.started.elapsed().as_millis() as u32;
-        capture.received += 1;
-        // Each challenge is revealed in the answer to the frame that completes
-        // its count; only frames arriving after that answer can perform it
-        // (the time is set again when the answer leaves, below).
-        let reveals = capture.plan.get(capture.revealed.len()).filter(|(_, n)| capture.received >= *n).map(|(c, _)| *c);
-        if let Some(challenge) = reveals {
-            capture.revealed.push(Step { challenge, revealed_at_ms: at_ms });
-        }
-        let all_revealed = capture.revealed.len() == capture.plan.len();
-        let since_last = capture.plan.last().map_or(0, |(_, n)| capture.received.saturating_sub(*n));
-        let done = (all_revealed && since_last >= face.frames_after_challenge) || capture.received >= face.max_frames;
-        let revealed_step = reveals.map(|_| capture.revealed.len() - 1);
-        Ok((
-            capture.number,
-            at_ms,
-            revealed_step,
-            serde_json::json!({
-                "frames": capture.received,
-                "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
-                "step": capture.revealed.len(),
-                "steps": capture.plan.len(),
-                "done": done,
-            }),
-        ))
-    });
+    let logins = Logins::of(app);
+    let now = app.clock.now();
+    let admitted = logins
+        .update(&i.id, |l| {
+            if !l.consents() {
+                return Err((StatusCode::CONFLICT, "consent first"));
+            }
+            // The retry link disappears after the last try; the server holds the line too.
+            if l.tries >= face.max_tries {
+                return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
+            }
+            // More than one challenge when the risk is high: any try after a
+            // failed one. Not the first comparison against the registry photo:
+            // the number of steps would tell whoever typed the IIN whether the
+            // person has signed in before.
+            let high_risk = l.tries > 0;
+            let capture = l.capture.get_or_insert_with(|| Capture::plan(face, fixed, high_risk, now));
+            let at_ms = capture.elapsed_ms(now);
+            if capture.received >= face.max_frames || u64::from(at_ms) / 1000 > face.capture_timeout {
+                return Err((StatusCode::CONFLICT, "the capture is complete"));
+            }
+            capture.received += 1;
+            // Each challenge is revealed in the answer to the frame that
+            // completes its count; only frames arriving after that answer can
+            // perform it. Until the answer leaves (below) no frame can: a
+            // verification racing this request finds the step not yet shown.
+            let reveals = capture.plan.get(capture.revealed.len()).filter(|(_, n)| capture.received >= *n).map(|(c, _)| *c);
+            if let Some(challenge) = reveals {
+                capture.revealed.push(Step { challenge, revealed_at_ms: u32::MAX });
+            }
+            let all_revealed = capture.revealed.len() == capture.plan.len();
+            let since_last = capture.plan.last().map_or(0, |(_, n)| capture.received.saturating_sub(*n));
+            let done = (all_revealed && since_last >= face.frames_after_challenge) || capture.received >= face.max_frames;
+            let revealed_step = reveals.map(|_| capture.revealed.len() - 1);
+            Ok((
+                capture.number,
+                at_ms,
+                revealed_step,
+                serde_json::json!({
+                    "frames": capture.received,
+                    "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
+                    "step": capture.revealed.len(),
+                    "steps": capture.plan.len(),
+                    "done": done,
+                }),
+            ))
+        })
+        .await;
     let (number, at_ms, revealed_step, answer) = match admitted {
-        Some(Ok(x)) => x,
-        Some(Err((status, detail))) => return problem(status, detail),
-        None => return problem(StatusCode::CONFLICT, "no sign-in in progress: enter the IIN first"),
+        Ok(Some(Ok(x))) => x,
+        Ok(Some(Err((status, detail)))) => return problem(status, detail),
+        Ok(None) => return problem(StatusCode::CONFLICT, "no sign-in in progress: enter the IIN first"),
+        Err(e) => return e.problem(),
     };
     // Decode and analyse now, keep the measurements, drop the pixels. An
     // undecodable frame is dropped, not fatal: the checks count frames.
@@ -100,17 +106,46 @@ pub(super) async fn frame(
     .await
     .ok()
     .flatten();
-    state.with_login(&i.id, |l| {
-        if let Some(c) = l.capture.as_mut().filter(|c| c.number == number) {
-            c.frames.extend(analysed);
-            // A frame sent before this answer arrived (pipelined) was sent
-            // without knowing the challenge: the reveal is when the answer leaves.
-            if let Some(step) = revealed_step.and_then(|k| c.revealed.get_mut(k)) {
-                step.revealed_at_ms = c.started.elapsed().as_millis() as u32;
-            }
+    if let Some(analysis) = analysed {
+        if let Err(e) = logins.add_frame(&i.id, number, &analysis, app.config.login_request_ttl).await {
+            return e.problem();
         }
-    });
+    }
+    // The challenge is shown by this answer: frames after it can perform it.
+    if let Some(step) = revealed_step {
+        let shown = app.clock.now();
+        let set = logins
+            .update(&i.id, |l| {
+                if let Some(c) = l.capture.as_mut().filter(|c| c.number == number) {
+                    let at = c.elapsed_ms(shown);
+                    if let Some(s) = c.revealed.get_mut(step) {
+                        s.revealed_at_ms = at;
+                    }
+                }
+            })
+            .await;
+        if let Err(e) = set {
+            return e.problem();
+        }
+    }
     Json(answer).into_response()
+}
+
+impl LoginsError {
+    /// The frame API's answer (problem JSON).
+    fn problem(&self) -> Response {
+        match self {
+            LoginsError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "face sign-in state: database unavailable");
+                problem(StatusCode::SERVICE_UNAVAILABLE, "the sign-in cannot be read now; try again")
+            }
+            LoginsError::Store(e) => {
+                tracing::error!(error = %e, "face sign-in state");
+                problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error; it has been logged")
+            }
+            LoginsError::Busy => problem(StatusCode::CONFLICT, "one frame at a time"),
+        }
+    }
 }
 
 /// What a camera sends: bounded in bytes and in pixels (a portrait 1080p frame at most).
@@ -137,7 +172,11 @@ pub(super) async fn verify(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let taken = state.with_login(&i.id, |l| (l.iin.clone(), l.citizen_id.clone(), l.consented || l.consent_given_now, l.capture.take()));
+    let logins = Logins::of(app);
+    let taken = match logins.update(&i.id, |l| (l.iin.clone(), l.citizen_id.clone(), l.consents(), l.capture.take())).await {
+        Ok(t) => t,
+        Err(e) => return e.page(i.lang()),
+    };
     let Some((iin, citizen_id, consented, capture)) = taken else { return see_other(format!("/login/{}", i.id)) };
     if !consented {
         return see_other(format!("/login/{}/biometric-consent", i.id));
@@ -145,12 +184,12 @@ pub(super) async fn verify(
     let addr = address(req);
     match locked(app, i.environment(), &iin, &addr).await {
         Ok(false) => {}
-        Ok(true) => return fail(app, state, &i, &iin, &addr, FaceFailure::TooManyAttempts).await,
+        Ok(true) => return fail(app, &i, &iin, &addr, FaceFailure::TooManyAttempts).await,
         Err(e) => return InteractionError::from(e).page(i.lang()),
     }
     let verdict = match capture {
         None => Verdict::Failed(FaceFailure::NoFace),
-        Some(c) if c.started.elapsed().as_secs() > app.config.face.capture_timeout + 10 => Verdict::Failed(FaceFailure::Timeout),
+        Some(c) if u64::from(c.elapsed_ms(app.clock.now())) / 1000 > app.config.face.capture_timeout + 10 => Verdict::Failed(FaceFailure::Timeout),
         Some(c) if c.revealed.len() < c.plan.len() => Verdict::Failed(FaceFailure::Timeout),
         Some(c) => match judge(app, state, &i, &iin, citizen_id.as_deref(), c).await {
             Ok(v) => v,
@@ -171,8 +210,8 @@ pub(super) async fn verify(
         },
     };
     match verdict {
-        Verdict::Failed(failure) => fail(app, state, &i, &iin, &addr, failure).await,
-        Verdict::Proven { embedding, first_time } => succeed(app, cookies, state, &i, &iin, embedding, first_time).await,
+        Verdict::Failed(failure) => fail(app, &i, &iin, &addr, failure).await,
+        Verdict::Proven { embedding, first_time } => succeed(app, cookies, &i, &iin, embedding, first_time).await,
     }
 }
 
@@ -180,16 +219,9 @@ pub(super) async fn verify(
 /// comparison.
 async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, citizen_id: Option<&str>, capture: Capture) -> anyhow::Result<Verdict> {
     let schedule = capture.schedule();
-    let outcome = SequenceOutcome::new(capture.frames, &schedule, &app.config.biometrics.liveness);
-    let signatures = FrameSignature::of_capture(&outcome.frames);
-    let replayed = {
-        let mut index = state.replays.lock().expect("replay index lock");
-        let now = Utc::now().timestamp_millis().max(0) as u64;
-        index.forget_expired(now);
-        let replayed = index.is_replay(&signatures);
-        index.remember(signatures, now);
-        replayed
-    };
+    let frames = Logins::of(app).take_frames(&i.id, capture.number).await?;
+    let outcome = SequenceOutcome::new(frames, &schedule, &app.config.biometrics.liveness);
+    let replayed = state.replayed(app, FrameSignature::of_capture(&outcome.frames)).await?;
     if replayed {
         crate::metrics::liveness_check_failed("replayed_capture");
         journal(app, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await?;
@@ -254,11 +286,15 @@ async fn document_embedding(app: &App, state: &Arc<FaceState>, i: &Interaction, 
     Ok(observed)
 }
 
-async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> Response {
+async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> Response {
     // A consent is recorded when none is in force (the page is shown to everyone).
-    let Some((name, consent_now)) = state.with_login(&i.id, |l| (l.name.clone(), l.consent_given_now && !l.consented)) else {
-        return see_other(format!("/login/{}", i.id));
+    let logins = Logins::of(app);
+    let login = match logins.get(&i.id).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return see_other(format!("/login/{}", i.id)),
+        Err(e) => return e.page(i.lang()),
     };
+    let (name, consent_now) = (login.name, login.consent_given_now && !login.consented);
     let (family, given) = split_name(&name);
     let result: Result<crate::store::Citizen, crate::store::StoreError> = async {
         let citizen = app.store.upsert_citizen(i.environment(), iin.as_str(), &given, &family, birth_date(iin).as_deref()).await?;
@@ -288,12 +324,14 @@ async fn succeed(app: &App, cookies: &CookieJar, state: &Arc<FaceState>, i: &Int
     if let Err(e) = journalled.await {
         return InteractionError::from(e).page(i.lang());
     }
-    state.logins.lock().expect("logins lock").remove(&i.id);
+    if let Err(e) = logins.take(&i.id).await {
+        return e.page(i.lang());
+    }
     let amr = vec![AMR_FACE.to_owned(), AMR_LIVENESS.to_owned()];
     complete_login(app, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::oidc::ACR_FACE_LIVENESS.into() }).await
 }
 
-async fn fail(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> Response {
+async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> Response {
     if lockout::recorded(failure) {
         if let Err(e) = app.store.record_face_failure(&app.journal.person(i.environment(), iin.as_str()), addr, failure.code()).await {
             return InteractionError::from(e).page(i.lang());
@@ -301,13 +339,17 @@ async fn fail(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, add
     }
     let max = app.config.face.max_tries;
     let locked_now = locked(app, i.environment(), iin, addr).await.unwrap_or(true);
-    let tries = state
-        .with_login(&i.id, |l| {
+    let counted = Logins::of(app)
+        .update(&i.id, |l| {
             l.tries += 1;
             l.last_failure = Some(failure);
             l.tries
         })
-        .unwrap_or(max);
+        .await;
+    let tries = match counted {
+        Ok(t) => t.unwrap_or(max),
+        Err(e) => return e.page(i.lang()),
+    };
     let tries_left = if locked_now || failure == FaceFailure::TooManyAttempts { 0 } else { max.saturating_sub(tries) };
     let reason = failure.message();
     html(
@@ -325,9 +367,8 @@ pub(super) async fn give_up(
     req: &Request,
     form: poem::Result<Form<CsrfForm>>,
     Data(app): Data<&Arc<App>>,
-    Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    end(app, state, &id, cookies, req, form, true).await
+    end(app, &id, cookies, req, form, true).await
 }
 
 /// The citizen cancels: `access_denied`, reason `cancelled`.
@@ -338,24 +379,18 @@ pub(super) async fn cancel(
     req: &Request,
     form: poem::Result<Form<CsrfForm>>,
     Data(app): Data<&Arc<App>>,
-    Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    end(app, state, &id, cookies, req, form, false).await
+    end(app, &id, cookies, req, form, false).await
 }
 
 /// Ends the sign-in at the citizen's request, with the last failure's reason or as cancelled.
-async fn end(
-    app: &App,
-    state: &Arc<FaceState>,
-    id: &str,
-    cookies: &CookieJar,
-    req: &Request,
-    form: poem::Result<Form<CsrfForm>>,
-    with_last_failure: bool,
-) -> Response {
+async fn end(app: &App, id: &str, cookies: &CookieJar, req: &Request, form: poem::Result<Form<CsrfForm>>, with_last_failure: bool) -> Response {
     match load_form(app, id, cookies, req, form).await {
         Ok((i, _)) => {
-            let last = state.logins.lock().expect("logins lock").remove(&i.id).and_then(|l| l.last_failure);
+            let last = match Logins::of(app).take(&i.id).await {
+                Ok(l) => l.and_then(|l| l.last_failure),
+                Err(e) => return e.page(i.lang()),
+            };
             let failure = if with_last_failure { last.map_or(Failure::Cancelled, Failure::from) } else { Failure::Cancelled };
             deny(app, &i, failure).await
         }

@@ -2,7 +2,7 @@
 //! interaction carries only by their stable code (`interaction::Failure::Method`).
 use crate::{i18n::Msg, interaction::Failure};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FaceFailure {
     NoFace,
     SeveralFaces,

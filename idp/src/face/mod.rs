@@ -19,19 +19,20 @@
 //!    time against the registry's document photo, afterwards against the
 //!    reference template, which the first success forms (§5, §9).
 //!
-//! Measurements live in memory for the attempt only. A new capture uses one of
+//! The sign-in's state and its frames' measurements are in the database
+//! between requests, sealed, for the sign-in only ([`logins`]): any instance
+//! takes any request. A new capture uses one of
 //! the sign-in's tries and is journalled. Failures in which a face was
 //! presented are held against (IIN pseudonym, address), every failure against
 //! the address ([`lockout`]); every step goes to the journal.
 mod decide;
 mod failure;
 mod lockout;
+mod logins;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use poem::{
     handler,
     http::StatusCode,
@@ -39,13 +40,13 @@ use poem::{
     Body, EndpointExt, IntoResponse, Request, Response,
 };
 use tanu_biometrics::decision::{Challenge, Embedding, MatchDecision, Threshold};
-use tanu_biometrics::liveness::FrameAnalysis;
 use tanu_biometrics::pipeline::Engine;
 use tanu_biometrics::registry::{DirectoryRegistry, HttpRegistry, PersonRegistry, RegistryError};
 use tanu_biometrics::replay::{FrameSignature, ReplayIndex, ReplayPolicy};
 use tanu_biometrics::sequence::{Frame, SequenceOutcome};
 use tanu_biometrics::template::{self, TemplateMasterKey};
-use tanu_biometrics::{decode_image, DecodeLimits, Iin, Schedule, Step};
+use tanu_biometrics::Step;
+use tanu_biometrics::{decode_image, DecodeLimits, Iin};
 
 use crate::app::App;
 use crate::audit::{Event, Outcome};
@@ -59,6 +60,7 @@ use crate::web::see_other;
 use crate::web::{html, FaceCameraPage, FaceConsentPage, FaceIinPage, FaceResultPage};
 use decide::*;
 pub use failure::FaceFailure;
+use logins::{Capture, Login, Logins, LoginsError};
 
 /// RFC 8176's method reference for facial recognition.
 pub const AMR_FACE: &str = "face";
@@ -68,71 +70,8 @@ pub const AMR_LIVENESS: &str = "liveness_challenge";
 
 const SCRIPT: &str = include_str!("../../assets/face.js");
 
-/// What one sign-in has established so far, kept in memory only.
-struct Login {
-    iin: Iin,
-    name: String,
-    /// The citizen's account, when the IIN has signed in before.
-    citizen_id: Option<String>,
-    /// Consent in force in the database.
-    consented: bool,
-    /// Consent given in this sign-in, recorded once the citizen is proven.
-    consent_given_now: bool,
-    tries: u32,
-    capture: Option<Capture>,
-    last_failure: Option<FaceFailure>,
-    created: Instant,
-}
-
-struct Capture {
-    /// Which capture of the sign-in this is (late analyses of an abandoned one are dropped).
-    number: u32,
-    started: Instant,
-    /// The challenges of this try, each with the count of received frames
-    /// whose answer reveals it.
-    plan: Vec<(Challenge, usize)>,
-    /// The challenges revealed so far, with the arrival of the revealing frame.
-    revealed: Vec<Step>,
-    received: usize,
-    frames: Vec<FrameAnalysis>,
-}
-
-impl Capture {
-    /// A try's challenges: `challenge_steps` of them (`high_risk_steps` when
-    /// the risk is high) from the configured gestures, each different from the one before and at least one a head
-    /// turn (the gesture whose geometry a flat picture cannot fake); the
-    /// first revealed after a baseline of random length, each next one
-    /// `frames_per_step` frames later. A test configuration may fix one.
-    fn plan(number: u32, face: &crate::config::FaceConfig, fixed: Option<Challenge>, high_risk: bool) -> Self {
-        use rand::seq::SliceRandom;
-        use rand::Rng;
-        let mut rng = rand::rngs::OsRng;
-        let turns = [Challenge::TurnLeft, Challenge::TurnRight];
-        let challenges = match fixed {
-            Some(c) => vec![c],
-            None => loop {
-                let mut drawn: Vec<Challenge> = Vec::new();
-                let steps = if high_risk { face.high_risk_steps } else { face.challenge_steps };
-                for _ in 0..steps.max(1) {
-                    let allowed: Vec<Challenge> = face.challenges.iter().copied().filter(|c| drawn.last() != Some(c)).collect();
-                    drawn.push(*allowed.choose(&mut rng).unwrap_or(&Challenge::TurnLeft));
-                }
-                if drawn.iter().any(|c| turns.contains(c)) {
-                    break drawn;
-                }
-            },
-        };
-        let first = face.frames_before_challenge + if face.reveal_jitter_frames > 0 { rng.gen_range(0..=face.reveal_jitter_frames) } else { 0 };
-        let plan = challenges.into_iter().enumerate().map(|(k, c)| (c, first + k * face.frames_per_step)).collect();
-        Capture { number, started: Instant::now(), plan, revealed: Vec::new(), received: 0, frames: Vec::new() }
-    }
-
-    fn schedule(&self) -> Schedule {
-        Schedule { steps: self.revealed.clone() }
-    }
-}
-
-/// The face engine, the person registries and the sign-ins in progress.
+/// The face engine and the person registries (the sign-ins in progress are
+/// in the database: [`logins`]).
 pub struct FaceAuthenticator {
     state: Arc<FaceState>,
 }
@@ -157,10 +96,11 @@ impl Registries {
 struct FaceState {
     engine: Arc<Engine>,
     registries: Registries,
-    logins: Mutex<HashMap<String, Login>>,
     fixed_challenge: Option<Challenge>,
-    /// Recent captures' frame signatures: a capture replaying another's is refused.
-    replays: Mutex<ReplayIndex>,
+    /// Recent captures' frame signatures, every instance's: a capture
+    /// replaying another's is refused ([`FaceState::replayed`]).
+    replays: tokio::sync::Mutex<Replays>,
+    replay_policy: ReplayPolicy,
     /// Frames decoded and analysed at once (each holds one decoded frame).
     analysing: tokio::sync::Semaphore,
 }
@@ -187,9 +127,9 @@ impl FaceAuthenticator {
             state: Arc::new(FaceState {
                 engine,
                 registries,
-                logins: Mutex::new(HashMap::new()),
                 fixed_challenge,
-                replays: Mutex::new(ReplayIndex::new(replay)),
+                replays: tokio::sync::Mutex::new(Replays { index: ReplayIndex::new(replay.clone()), seen: 0 }),
+                replay_policy: replay,
                 analysing: tokio::sync::Semaphore::new(workers),
             }),
         }
@@ -259,7 +199,7 @@ async fn iin_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Da
 /// failures of its own ([`lockout`]).
 async fn locked(app: &App, environment: Environment, iin: &Iin, address: &str) -> Result<bool, crate::store::StoreError> {
     let policy = lockout::Policy::from_config(&app.config.face);
-    let now = Utc::now();
+    let now = app.clock.now();
     let presented = lockout::FACE_PRESENTED.map(FaceFailure::code);
     let (pair, by_address) = app.store.face_lockout_evidence(&app.journal.person(environment, iin.as_str()), address, &presented, policy.since(now)).await?;
     Ok(policy.locked(&pair, by_address, now))
@@ -291,7 +231,11 @@ async fn iin_submit(
     };
     // Once a capture has started, the sign-in's person is fixed: another IIN
     // posted now must not rename the person the face is being proven for.
-    let started = state.with_login(&i.id, |l| (l.tries > 0 || l.capture.is_some()).then(|| l.iin.clone())).flatten();
+    let logins = Logins::of(app);
+    let started = match logins.get(&i.id).await {
+        Ok(l) => l.filter(|l| l.tries > 0 || l.capture.is_some()).map(|l| l.iin),
+        Err(e) => return e.page(i.lang()),
+    };
     if started.as_ref().is_some_and(|fixed| *fixed != iin) {
         return see_other(format!("/login/{}/camera", i.id));
     }
@@ -333,27 +277,25 @@ async fn iin_submit(
     };
     // The same IIN posted again keeps the sign-in's tries and capture: posting
     // it must not buy fresh tries or a fresh challenge.
-    let mut logins = state.logins.lock().expect("logins lock");
-    let (tries, consent_given_now, capture, last_failure) = match logins.remove(&i.id).filter(|l| l.iin == iin) {
-        Some(l) => (l.tries, l.consent_given_now, l.capture, l.last_failure),
-        None => (0, false, None, None),
-    };
-    logins.insert(
-        i.id.clone(),
-        Login {
-            iin,
-            name: person.name,
-            citizen_id: citizen.map(|c| c.id),
-            consented,
-            consent_given_now,
-            tries,
-            capture,
-            last_failure,
-            created: Instant::now(),
-        },
-    );
-    drop(logins);
-    state.purge(app.config.login_request_ttl);
+    let (name, citizen_id) = (person.name, citizen.map(|c| c.id));
+    let started = logins
+        .start(&i.id, app.config.login_request_ttl, |current| match current.filter(|l| l.iin == iin) {
+            Some(l) => Login { name: name.clone(), citizen_id: citizen_id.clone(), consented, ..l },
+            None => Login {
+                iin: iin.clone(),
+                name: name.clone(),
+                citizen_id: citizen_id.clone(),
+                consented,
+                consent_given_now: false,
+                tries: 0,
+                capture: None,
+                last_failure: None,
+            },
+        })
+        .await;
+    if let Err(e) = started {
+        return e.page(i.lang());
+    }
     // Everyone is asked for the biometric consent next, whether they gave it
     // before or not: the page after the IIN must not tell whoever typed it
     // that this person has used the system (it is recorded once, when the
@@ -361,26 +303,59 @@ async fn iin_submit(
     see_other(format!("/login/{}/biometric-consent", i.id))
 }
 
-impl FaceState {
-    /// Drops sign-ins older than a login request may live (and their frames).
-    fn purge(&self, ttl_seconds: u64) {
-        let ttl = std::time::Duration::from_secs(ttl_seconds);
-        self.logins.lock().expect("logins lock").retain(|_, l| l.created.elapsed() < ttl);
-    }
+/// The recent captures, as far as this instance has read them from the database.
+struct Replays {
+    index: ReplayIndex,
+    /// The newest remembered capture read (`face_captures_seen.seq`).
+    seen: i64,
+}
 
-    fn with_login<T>(&self, id: &str, f: impl FnOnce(&mut Login) -> T) -> Option<T> {
-        self.logins.lock().expect("logins lock").get_mut(id).map(f)
+impl FaceState {
+    /// Whether a capture replays a recent one of any instance; it is
+    /// remembered either way. The captures are in the database (sealed), and
+    /// each instance keeps its index of them, reading what was added since it
+    /// last looked: a capture replayed on another instance is found too.
+    async fn replayed(&self, app: &App, capture: Vec<FrameSignature>) -> Result<bool, LoginsError> {
+        let logins = Logins::of(app);
+        let now = app.clock.now();
+        let ttl = chrono::Duration::milliseconds(i64::try_from(self.replay_policy.ttl_ms).unwrap_or(i64::MAX / 2));
+        let mut replays = self.replays.lock().await;
+        let newer = app.store.captures_seen_since(replays.seen, now - ttl, self.replay_policy.max_captures as u64).await?;
+        for row in newer {
+            replays.seen = row.seq;
+            match logins.open::<Vec<FrameSignature>>("replay capture", &row.signatures) {
+                Ok(signatures) => replays.index.remember(signatures, u64::try_from(row.at.timestamp_millis()).unwrap_or(0)),
+                Err(e) => tracing::warn!(error = %e, "a remembered capture does not open; skipped"),
+            }
+        }
+        replays.index.forget_expired(u64::try_from(now.timestamp_millis()).unwrap_or(0));
+        let replayed = replays.index.is_replay(&capture);
+        if !capture.is_empty() {
+            app.store.remember_capture(now, &logins.seal("replay capture", &capture)?, now - ttl).await?;
+        }
+        Ok(replayed)
+    }
+}
+
+impl LoginsError {
+    fn page(&self, lang: crate::i18n::Lang) -> Response {
+        match self {
+            LoginsError::Store(e) => crate::web::store_failure_page(lang, e, "face sign-in state"),
+            LoginsError::Busy => crate::web::error_page(StatusCode::CONFLICT, lang, Msg::error_title, None),
+        }
     }
 }
 
 #[handler]
-async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>, Data(state): Data<&Arc<FaceState>>) -> Response {
+async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     let i = match load(app, &id, cookies, req).await {
         Ok(i) => i,
         Err(r) => return r,
     };
-    if state.with_login(&i.id, |_| ()).is_none() {
-        return see_other(format!("/login/{}", i.id));
+    match Logins::of(app).get(&i.id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return see_other(format!("/login/{}", i.id)),
+        Err(e) => return e.page(i.lang()),
     }
     html(StatusCode::OK, FaceConsentPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), version: CONSENT_TEXT_VERSION })
 }
@@ -392,19 +367,23 @@ async fn consent_submit(
     req: &Request,
     form: poem::Result<Form<ConsentForm>>,
     Data(app): Data<&Arc<App>>,
-    Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
     let (i, f) = match load_form(app, &id, cookies, req, form).await {
         Ok(x) => x,
         Err(r) => return r,
     };
+    let logins = Logins::of(app);
     match f.decision.as_str() {
-        "accept" => match state.with_login(&i.id, |l| l.consent_given_now = true) {
-            Some(()) => see_other(format!("/login/{}/camera", i.id)),
-            None => see_other(format!("/login/{}", i.id)),
+        "accept" => match logins.update(&i.id, |l| l.consent_given_now = true).await {
+            Ok(Some(())) => see_other(format!("/login/{}/camera", i.id)),
+            Ok(None) => see_other(format!("/login/{}", i.id)),
+            Err(e) => e.page(i.lang()),
         },
         _ => {
-            let iin = state.logins.lock().expect("logins lock").remove(&i.id).map(|l| l.iin);
+            let iin = match logins.take(&i.id).await {
+                Ok(l) => l.map(|l| l.iin),
+                Err(e) => return e.page(i.lang()),
+            };
             if let Err(e) = journal(app, &i, iin.as_ref(), "biometric_consent", Outcome::Failure, Some("declined")).await {
                 return InteractionError::from(e).page(i.lang());
             }
@@ -414,7 +393,7 @@ async fn consent_submit(
 }
 
 #[handler]
-async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>, Data(state): Data<&Arc<FaceState>>) -> Response {
+async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
     let i = match load(app, &id, cookies, req).await {
         Ok(i) => i,
         Err(r) => return r,
@@ -422,13 +401,19 @@ async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request,
     // Leaving a capture that has begun uses the try: a new capture would draw
     // new challenges, and redrawing them for free would let an attacker wait
     // for the one they prepared.
-    let ready = state.with_login(&i.id, |l| {
-        let abandoned = l.capture.take().is_some_and(|c| c.received > 0);
-        if abandoned {
-            l.tries += 1;
-        }
-        (l.consented || l.consent_given_now, abandoned, l.iin.clone())
-    });
+    let ready = Logins::of(app)
+        .update(&i.id, |l| {
+            let abandoned = l.capture.take().is_some_and(|c| c.received > 0);
+            if abandoned {
+                l.tries += 1;
+            }
+            (l.consents(), abandoned, l.iin.clone())
+        })
+        .await;
+    let ready = match ready {
+        Ok(r) => r,
+        Err(e) => return e.page(i.lang()),
+    };
     match ready {
         Some((true, abandoned, iin)) => {
             if abandoned {

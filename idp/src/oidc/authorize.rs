@@ -242,9 +242,8 @@ pub(super) fn validate(params: &Params, client: &Client, redirect_uri: String, l
     })
 }
 
-fn server_error_page(lang: Lang, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "authorization endpoint");
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
+fn server_error_page(lang: Lang, e: crate::store::StoreError) -> Response {
+    crate::web::store_failure_page(lang, &e, "authorization endpoint")
 }
 
 /// After login or consent: the browser comes back here to finish the request.

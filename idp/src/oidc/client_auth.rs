@@ -103,7 +103,7 @@ pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> R
     };
 
     let id: ClientId = client_id.parse().map_err(|_| bad("unknown client"))?;
-    let client = app.store.client(&id).await.map_err(OAuthError::server_error)?;
+    let client = app.store.client(&id).await.map_err(OAuthError::from)?;
     let client = client.filter(|c| !c.disabled).ok_or_else(|| bad("unknown client"))?;
     if client.auth_method != method {
         return Err(bad("this client must authenticate with its registered method"));
@@ -177,7 +177,7 @@ async fn verify_assertion(app: &App, client: &Client, jwt: &str) -> Result<(), O
     let now = app.clock.now();
     let verified = assertion::verify(jwt, client.jwks.as_ref().map(|j| j.signature_set()), &expected, now.timestamp()).map_err(bad)?;
     let until = chrono::DateTime::from_timestamp(verified.exp, 0).unwrap_or(now);
-    if !app.store.remember_client_assertion(&client.id, &verified.jti, until).await.map_err(OAuthError::server_error)? {
+    if !app.store.remember_client_assertion(&client.id, &verified.jti, until).await.map_err(OAuthError::from)? {
         return Err(OAuthError::invalid_client("client assertion has been used before", false));
     }
     Ok(())

@@ -315,7 +315,7 @@ pub async fn check(app: &App, req: &Request, path: &str, access_token: Option<&s
     let expected = Expected { htm: req.method().as_str(), htu: &app.config.endpoint(path), access_token, max_age };
     let proof = verify(value, &expected, &nonces, now.timestamp()).map_err(fail)?;
     let until = DateTime::from_timestamp(proof.remember_until(max_age, now.timestamp()), 0).unwrap_or(now + Duration::seconds(max_age));
-    let fresh = app.store.remember_dpop_proof(proof.jkt.as_str(), &proof.jti, until, now).await.map_err(OAuthError::server_error)?;
+    let fresh = app.store.remember_dpop_proof(proof.jkt.as_str(), &proof.jti, until, now).await.map_err(OAuthError::from)?;
     if !fresh {
         return Err(fail(DpopError::Replayed));
     }

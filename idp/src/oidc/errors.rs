@@ -140,6 +140,19 @@ impl OAuthError {
     }
 }
 
+/// A storage failure in OAuth's form: `temporarily_unavailable` (503, with
+/// `Retry-After`) when the database cannot serve for now — the request may be
+/// repeated as it was, nothing was consumed — else `server_error`.
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self { retry_after: Some(5), ..Self::new(ErrorCode::TemporarilyUnavailable, "the service cannot reach its database; try again shortly") };
+        }
+        Self::server_error(e)
+    }
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let mut r = poem::web::Json(&self).with_status(self.status).with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache").into_response();

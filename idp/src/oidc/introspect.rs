@@ -56,7 +56,7 @@ pub async fn introspect(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -
     let hint = TokenKind::from_hint(params.get("token_type_hint"));
     let found = match app.store.find_token(&token_hash(&token), hint).await {
         Ok(f) => f,
-        Err(e) => return OAuthError::server_error(e).into_response(),
+        Err(e) => return OAuthError::from(e).into_response(),
     };
     let answer = match found {
         Some(t) if t.client_id == client.id.as_str() && t.is_live(Utc::now()) => Introspection {

@@ -46,9 +46,8 @@ async fn verify_hint(app: &App, hint: &str) -> Option<HintClaims> {
     jsonwebtoken::decode::<HintClaims>(hint, &key, &v).ok().map(|d| d.claims)
 }
 
-fn server_error(lang: Lang, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "logout");
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
+fn server_error(lang: Lang, e: crate::store::StoreError) -> Response {
+    crate::web::store_failure_page(lang, &e, "logout")
 }
 
 /// The parameters a confirmation carries on to its POST.

@@ -88,11 +88,8 @@ async fn push(app: &App, req: &Request, client: &crate::store::Client, params: &
         }
         kept.finish()
     };
-    let request_uri = app
-        .store
-        .push_authorization_request(&client.id, &kept, Utc::now(), Duration::seconds(PUSHED_REQUEST_TTL_SECS))
-        .await
-        .map_err(OAuthError::server_error)?;
+    let request_uri =
+        app.store.push_authorization_request(&client.id, &kept, Utc::now(), Duration::seconds(PUSHED_REQUEST_TTL_SECS)).await.map_err(OAuthError::from)?;
     Ok(Pushed { request_uri, expires_in: PUSHED_REQUEST_TTL_SECS })
 }
 

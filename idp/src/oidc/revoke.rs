@@ -32,6 +32,6 @@ pub async fn revoke(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Re
     };
     match result.await {
         Ok(()) => Response::builder().status(StatusCode::OK).header("Cache-Control", "no-store").finish(),
-        Err(e) => OAuthError::server_error(e).into_response(),
+        Err(e) => OAuthError::from(e).into_response(),
     }
 }

@@ -101,7 +101,7 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
         ),
         Scheme::Bearer => None,
     };
-    let at = app.store.find_token_of(&token_hash(&token), TokenKind::Access).await.map_err(OAuthError::server_error)?;
+    let at = app.store.find_token_of(&token_hash(&token), TokenKind::Access).await.map_err(OAuthError::from)?;
     let at = at.ok_or_else(invalid)?;
     if at.expires_at < Utc::now() {
         return Err(invalid());
@@ -112,9 +112,9 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
         return Err(invalid());
     }
     let client_id: ClientId = at.client_id.parse().map_err(OAuthError::server_error)?;
-    let client = app.store.client(&client_id).await.map_err(OAuthError::server_error)?;
+    let client = app.store.client(&client_id).await.map_err(OAuthError::from)?;
     let client = client.filter(|c| !c.disabled).ok_or_else(invalid)?;
-    let citizen = app.store.citizen(&at.citizen_id).await.map_err(OAuthError::server_error)?.ok_or_else(invalid)?;
+    let citizen = app.store.citizen(&at.citizen_id).await.map_err(OAuthError::from)?.ok_or_else(invalid)?;
 
     // The token's own scope: narrower than the grant's after a narrowing refresh.
     let scopes = ScopeSet::parse_lenient(&at.scope);
@@ -131,7 +131,7 @@ async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthEr
     let claims = UserInfoClaims::new(standard, IinClaim { iin });
     // Formed before the release is recorded: nothing is recorded that is not sent.
     let body = answer(app, &client, claims.clone()).await?;
-    app.store.record_release(at.parties(), Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::server_error)?;
+    app.store.record_release(at.parties(), Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::from)?;
     Ok(dpop::with_fresh_nonce(app, proof.as_ref(), body.with_header("Cache-Control", "no-store").into_response()))
 }
 

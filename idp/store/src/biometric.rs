@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use tanu_biometrics::template::SealedTemplate;
 
 use super::entities::{biometric_consent, face_failure, reference_template, template_key};
+use super::WriteRow;
 use super::{uuid_like, Store, StoreError};
 
 /// The consent text shown to the citizen; bump the version when the text
@@ -31,7 +32,7 @@ impl Store {
             accepted_at: Set(Utc::now()),
             withdrawn_at: Set(None),
         }
-        .insert(&self.db)
+        .insert_row(&self.db)
         .await?;
         Ok(())
     }
@@ -100,7 +101,7 @@ impl Store {
             reason: Set(reason.into()),
             at: Set(Utc::now()),
         }
-        .insert(&self.db)
+        .insert_row(&self.db)
         .await?;
         Ok(())
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
 
 use super::entities::{browser_session, consent, grant, reference_template};
+use super::WriteRow;
 use super::{grants::GrantParties, uuid_like, Client, Store, StoreError};
 use tanu_core::domain::{ClientId, ScopeSet};
 
@@ -298,7 +299,7 @@ impl Store {
     // ---------------------------------------------------------- cabinet sign-in
 
     pub async fn insert_cabinet_login(&self, m: CabinetLogin) -> Result<(), StoreError> {
-        cabinet_login::ActiveModel::from(m).insert(&self.db).await?;
+        cabinet_login::ActiveModel::from(m).insert_row(&self.db).await?;
         Ok(())
     }
 
@@ -312,7 +313,7 @@ impl Store {
     pub async fn insert_cabinet_session(&self, id_hash: &str, citizen_id: &str, ttl: chrono::Duration) -> Result<(), StoreError> {
         let now = Utc::now();
         cabinet_session::ActiveModel { id_hash: Set(id_hash.into()), citizen_id: Set(citizen_id.into()), created_at: Set(now), expires_at: Set(now + ttl) }
-            .insert(&self.db)
+            .insert_row(&self.db)
             .await?;
         Ok(())
     }

@@ -4,8 +4,9 @@
 //! and the redemption attempts the per-minute budgets count (in the
 //! database, so that they hold across instances).
 use chrono::{DateTime, Utc};
-use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TryIntoModel};
 
+use super::WriteRow;
 use super::{uuid_like, Store, StoreError};
 
 /// The tables (hidden: for the tests alone, see `entities` at the crate root).
@@ -167,10 +168,9 @@ impl Store {
             redeemed_at: Set(None),
             redeemed_by: Set(None),
             redeemed_by_name: Set(None),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(Some(m.into()))
+        };
+        m.clone().insert_row(&self.db).await?;
+        Ok(Some(m.try_into_model()?.into()))
     }
 
     /// The citizen's shares, newest first, at most `limit`.
@@ -262,7 +262,7 @@ impl Store {
         use sea_orm::sea_query::Func;
         let now = super::stored_time(now);
         let id = uuid_like();
-        document_redeem_attempt::ActiveModel { id: Set(id.clone()), verifier: Set(verifier.into()), at: Set(now) }.insert(&self.db).await?;
+        document_redeem_attempt::ActiveModel { id: Set(id.clone()), verifier: Set(verifier.into()), at: Set(now) }.insert_row(&self.db).await?;
         let since = now - b.window;
         let (total, mine): (i64, i64) = document_redeem_attempt::Entity::find()
             .select_only()
@@ -298,7 +298,9 @@ impl Store {
     }
 
     pub async fn record_code_failure(&self, verifier: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        document_code_failure::ActiveModel { id: Set(uuid_like()), verifier: Set(verifier.into()), at: Set(super::stored_time(now)) }.insert(&self.db).await?;
+        document_code_failure::ActiveModel { id: Set(uuid_like()), verifier: Set(verifier.into()), at: Set(super::stored_time(now)) }
+            .insert_row(&self.db)
+            .await?;
         Ok(())
     }
 
@@ -325,9 +327,9 @@ impl Store {
             disabled_at: Set(None),
         };
         if document_verifier::Entity::find_by_id(iin).one(&self.db).await?.is_some() {
-            m.update(&self.db).await?;
+            m.update_row(&self.db).await?;
         } else {
-            m.insert(&self.db).await?;
+            m.insert_row(&self.db).await?;
         }
         Ok(())
     }

@@ -375,3 +375,49 @@ pub mod dpop_proof {
     }
     no_relations!();
 }
+
+/// A face sign-in's state between requests (sealed by the face module).
+pub mod face_sign_in {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "face_sign_ins")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub state: String,
+        pub version: i64,
+        pub expires_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+/// One analysed camera frame of a face sign-in's capture (sealed measurements).
+pub mod face_frame {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "face_frames")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub sign_in_id: String,
+        pub capture: i32,
+        pub at_ms: i64,
+        pub analysis: String,
+        pub expires_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+/// A recent capture's frame signatures, for the replay check of every instance.
+pub mod face_capture_seen {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "face_captures_seen")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub at: DateTimeUtc,
+        pub signatures: String,
+    }
+    no_relations!();
+}

@@ -1,8 +1,9 @@
 //! The audit journal's rows (Rules §8): appended with a unique `prev_hash`
 //! so that of two concurrent appends on the same head one fails; the chain
 //! itself (hashing, verification) is `audit.rs`'s.
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::WriteRow;
 use super::{entities::audit_record, Store, StoreError};
 
 crate::record! {
@@ -29,7 +30,7 @@ impl Store {
 
     /// Appends a record; fails when another append took its place in the chain.
     pub async fn append_journal_record(&self, r: JournalRecord) -> Result<(), StoreError> {
-        audit_record::ActiveModel::from(r).insert(&self.db).await?;
+        audit_record::ActiveModel::from(r).insert_row(&self.db).await?;
         Ok(())
     }
 

@@ -1,8 +1,9 @@
 //! The provider's signing keys as stored: public JWK and the private key
 //! sealed under the master key (sealing and use are `keys.rs`'s).
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
 
+use super::WriteRow;
 use super::{entities::signing_key, Store, StoreError};
 
 crate::record! {
@@ -29,7 +30,7 @@ impl Store {
     }
 
     pub async fn add_signing_key(&self, k: StoredKey) -> Result<(), StoreError> {
-        signing_key::ActiveModel::from(k).insert(&self.db).await?;
+        signing_key::ActiveModel::from(k).insert_row(&self.db).await?;
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod dpop;
 /// through them, as an attacker with database access would.
 #[doc(hidden)]
 pub mod entities;
+pub mod face;
 pub mod grants;
 pub mod journal;
 pub mod keys;
@@ -22,7 +23,7 @@ pub mod sessions;
 pub mod tokens;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TryIntoModel};
 use tanu_migrations::{Migrator, MigratorTrait};
 
 pub use client_keys::ClientJwks;
@@ -66,6 +67,40 @@ pub enum StoreError {
     Corrupt { what: &'static str, detail: String },
     #[error("{0}")]
     Invalid(String),
+}
+
+impl StoreError {
+    /// The database cannot serve now — unreachable, restarting, refusing
+    /// connections, out of disk space — so the request may succeed later:
+    /// neither the client's mistake nor a bug. Protocols answer it as
+    /// "temporarily unavailable" (503), not as an internal error.
+    pub fn is_unavailable(&self) -> bool {
+        use sea_orm::{sqlx::Error as Sqlx, DbErr, RuntimeErr};
+        let runtime = match self {
+            // No connection could be had or made (PostgreSQL refusing, say, with 55000 or 57P03).
+            StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => return true,
+            StoreError::Db(DbErr::Exec(r) | DbErr::Query(r)) => r,
+            _ => return false,
+        };
+        let RuntimeErr::SqlxError(e) = runtime else { return false };
+        match e.as_ref() {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
+            Sqlx::Database(d) => d.code().is_some_and(|code| unavailable_code(&code)),
+            _ => false,
+        }
+    }
+}
+
+/// SQLite's primary result codes (the low byte of an extended one) for a
+/// busy, locked, full or failing disk; PostgreSQL's SQLSTATE classes 08
+/// (connection), 53 (insufficient resources: disk full, too many
+/// connections) and 57P (the server shutting down or starting).
+/// (SQLSTATEs have five characters; SQLite's extended codes at most four digits.)
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("08") || code.starts_with("53") || code.starts_with("57P");
+    }
+    code.parse::<i32>().is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6 | 10 | 13 | 14))
 }
 
 impl From<ParseError> for StoreError {
@@ -144,6 +179,25 @@ impl Store {
         }
     }
 }
+
+/// Writes of one row with plain `INSERT` and `UPDATE` statements. Not
+/// `ActiveModel::insert`/`update`: on SQLite they are `INSERT … RETURNING`
+/// and `UPDATE … RETURNING`, whose automatic commit happens when the driver
+/// resets the statement after reading the returned row, and an error of that
+/// commit is never reported — on a full disk the row was lost while the
+/// caller was told it was written (found by the CLI test
+/// `a_full_disk_refuses_writes_cleanly_and_corrupts_nothing`). A plain
+/// statement reports its commit's failure.
+pub(crate) trait WriteRow: ActiveModelTrait + Send + Sized {
+    fn insert_row<C: sea_orm::ConnectionTrait>(self, db: &C) -> impl std::future::Future<Output = Result<(), sea_orm::DbErr>> + Send {
+        async move { <Self::Entity as EntityTrait>::insert(self).exec_without_returning(db).await.map(|_| ()) }
+    }
+    fn update_row<C: sea_orm::ConnectionTrait>(self, db: &C) -> impl std::future::Future<Output = Result<(), sea_orm::DbErr>> + Send {
+        async move { <Self::Entity as EntityTrait>::update(self).exec_without_returning(db).await.map(|_| ()) }
+    }
+}
+
+impl<A: ActiveModelTrait + Send> WriteRow for A {}
 
 fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt { what, detail: detail.to_string() }
@@ -481,10 +535,9 @@ impl Store {
             require_pushed_authorization_requests: Set(new.require_pushed_authorization_requests),
             profile: Set(new.profile.to_string()),
             dpop_bound_access_tokens: Set(new.dpop_bound_access_tokens),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(Registered { client: model.try_into()?, secret })
+        };
+        model.clone().insert_row(&self.db).await?;
+        Ok(Registered { client: model.try_into_model()?.try_into()?, secret })
     }
 
     pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
@@ -512,7 +565,7 @@ impl Store {
         let Some(m) = client::Entity::find_by_id(id.as_str()).one(&self.db).await? else { return Ok(false) };
         let mut a: client::ActiveModel = m.into();
         a.disabled = Set(true);
-        a.update(&self.db).await?;
+        a.update_row(&self.db).await?;
         grant::Entity::update_many()
             .col_expr(grant::Column::RevokedAt, sea_orm::sea_query::Expr::value(Utc::now()))
             .col_expr(grant::Column::RevokedReason, sea_orm::sea_query::Expr::value("client disabled"))
@@ -563,9 +616,10 @@ impl Store {
             a.given_name = Set(given_name.into());
             a.family_name = Set(family_name.into());
             a.birthdate = Set(birthdate.map(Into::into));
-            return a.update(&self.db).await?.try_into();
+            a.clone().update_row(&self.db).await?;
+            return a.try_into_model()?.try_into();
         }
-        citizen::ActiveModel {
+        let row = citizen::ActiveModel {
             id: Set(uuid_like()),
             environment: Set(environment.to_string()),
             iin: Set(iin.into()),
@@ -573,10 +627,9 @@ impl Store {
             family_name: Set(family_name.into()),
             birthdate: Set(birthdate.map(Into::into)),
             created_at: Set(Utc::now()),
-        }
-        .insert(&self.db)
-        .await?
-        .try_into()
+        };
+        row.clone().insert_row(&self.db).await?;
+        row.try_into_model()?.try_into()
     }
 
     pub async fn citizen(&self, id: &str) -> Result<Option<Citizen>, StoreError> {
@@ -607,7 +660,7 @@ impl Store {
             granted_at: Set(Utc::now()),
             revoked_at: Set(None),
         }
-        .insert(&self.db)
+        .insert_row(&self.db)
         .await?;
         Ok(())
     }
@@ -619,4 +672,27 @@ pub fn uuid_like() -> String {
     let mut b = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
     hex::encode(b)
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    #[test]
+    fn unavailable_codes_of_both_databases() {
+        // SQLite: busy, locked, I/O error on write (778), full, cannot open.
+        for code in ["5", "6", "778", "13", "14"] {
+            assert!(super::unavailable_code(code), "{code}");
+        }
+        // SQLite: a unique constraint (2067), a syntax error (1).
+        for code in ["2067", "1", "19"] {
+            assert!(!super::unavailable_code(code), "{code}");
+        }
+        // PostgreSQL: connection failure, disk full, too many connections, admin shutdown, starting up.
+        for code in ["08006", "53100", "53300", "57P01", "57P03"] {
+            assert!(super::unavailable_code(code), "{code}");
+        }
+        // PostgreSQL: unique violation, serialization failure, undefined table.
+        for code in ["23505", "40001", "42P01"] {
+            assert!(!super::unavailable_code(code), "{code}");
+        }
+    }
 }

@@ -4,10 +4,11 @@
 //! the portal's sign-in sessions. The workflow is the source of truth for an
 //! application's state; the projection is what it last recorded.
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, TryIntoModel};
 use tanu_workflows::onboarding::{Application as Procedure, Side, Step};
 use tanu_workflows::Bin;
 
+use super::WriteRow;
 use super::{corrupt, uuid_like, Store, StoreError};
 use tanu_core::Lang;
 
@@ -302,9 +303,9 @@ impl Store {
             created_at: Set(existing.as_ref().map(|e| e.created_at).unwrap_or_else(Utc::now)),
         };
         if existing.is_some() {
-            model.update(&self.db).await?;
+            model.update_row(&self.db).await?;
         } else {
-            model.insert(&self.db).await?;
+            model.insert_row(&self.db).await?;
         }
         Ok(())
     }
@@ -354,7 +355,7 @@ impl Store {
                 lang: Set(lang.code().into()),
                 created_at: Set(Utc::now()),
             }
-            .insert(&self.db)
+            .insert_row(&self.db)
             .await?;
         }
         Ok(())
@@ -398,10 +399,9 @@ impl Store {
             breaches: Set(0),
             snapshot: Set(String::new()),
             updated_at: Set(filed_at),
-        }
-        .insert(&self.db)
-        .await?;
-        row.try_into()
+        };
+        row.clone().insert_row(&self.db).await?;
+        row.try_into_model()?.try_into()
     }
 
     /// Removes an application whose workflow could not be started.
@@ -449,7 +449,7 @@ impl Store {
         a.breaches = Set(procedure.breaches.len() as i32);
         a.snapshot = Set(serde_json::to_string(procedure).map_err(|e| StoreError::Invalid(e.to_string()))?);
         a.updated_at = Set(Utc::now());
-        a.update(&self.db).await?;
+        a.update_row(&self.db).await?;
         Ok(())
     }
 
@@ -480,7 +480,7 @@ impl Store {
             created_at: Set(Utc::now()),
             revealed_at: Set(None),
         }
-        .insert(&self.db)
+        .insert_row(&self.db)
         .await?;
         Ok(())
     }
@@ -526,7 +526,7 @@ impl Store {
             uploaded_by: Set(uploaded_by.into()),
             created_at: Set(Utc::now()),
         }
-        .insert(&self.db)
+        .insert_row(&self.db)
         .await?;
         Ok(())
     }
@@ -545,7 +545,7 @@ impl Store {
     // ------------------------------------------------------------- mails
 
     pub async fn insert_mail(&self, m: Mail) -> Result<(), StoreError> {
-        mail::ActiveModel::from(m).insert(&self.db).await?;
+        mail::ActiveModel::from(m).insert_row(&self.db).await?;
         Ok(())
     }
 
@@ -559,7 +559,7 @@ impl Store {
             }
             Err(e) => a.error = Set(Some(e)),
         }
-        a.update(&self.db).await?;
+        a.update_row(&self.db).await?;
         Ok(())
     }
 
@@ -594,7 +594,7 @@ impl Store {
     // ---------------------------------------------------------- sessions
 
     pub async fn insert_portal_login(&self, m: PortalLogin) -> Result<(), StoreError> {
-        login::ActiveModel::from(m).insert(&self.db).await?;
+        login::ActiveModel::from(m).insert_row(&self.db).await?;
         Ok(())
     }
 
@@ -608,7 +608,7 @@ impl Store {
     pub async fn insert_portal_session(&self, id_hash: &str, iin: &str, name: &str, ttl: chrono::Duration) -> Result<(), StoreError> {
         let now = Utc::now();
         session::ActiveModel { id_hash: Set(id_hash.into()), iin: Set(iin.into()), name: Set(name.into()), created_at: Set(now), expires_at: Set(now + ttl) }
-            .insert(&self.db)
+            .insert_row(&self.db)
             .await?;
         Ok(())
     }
@@ -658,7 +658,7 @@ impl Store {
                     a.redirect_uris = Set(redirects);
                     a.sector_identifier = Set(redirect_uri.sector().unwrap_or_default());
                     a.disabled = Set(false);
-                    a.update(&self.db).await?;
+                    a.update_row(&self.db).await?;
                 }
             }
             None => {

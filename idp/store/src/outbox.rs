@@ -2,8 +2,9 @@
 //! events, Back-Channel Logout tokens), by intent: queued, read when due,
 //! marked delivered or failed with the next try's time. Every try is kept.
 use chrono::{DateTime, Utc};
-use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, Set};
 
+use super::WriteRow;
 use super::{entities::event_delivery, Store, StoreError};
 use tanu_core::domain::ClientId;
 
@@ -45,7 +46,7 @@ impl Store {
             created_at: Set(now),
             kind: Set(e.kind.into()),
         }
-        .insert(&self.db)
+        .insert_row(&self.db)
         .await?;
         Ok(())
     }

@@ -1,8 +1,9 @@
 //! Pushed authorization requests (RFC 9126): kept under the hash of their
 //! `request_uri`, for one client, used once, until they expire.
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
+use super::WriteRow;
 use super::{entities::pushed_request, Store, StoreError};
 use tanu_core::{crypto::token_hash, domain::ClientId};
 
@@ -22,7 +23,7 @@ impl Store {
             expires_at: Set(now + ttl),
             used_at: Set(None),
         }
-        .insert(&self.db)
+        .insert_row(&self.db)
         .await?;
         Ok(request_uri)
     }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
 
+use super::WriteRow;
 use super::{
     entities::{browser_session, grant, login_request},
     uuid_like, Store, StoreError,
@@ -144,7 +145,7 @@ impl Store {
             authenticated_session_id: Set(None),
             completed_at: Set(None),
         }
-        .insert(&self.db)
+        .insert_row(&self.db)
         .await?;
         Ok(id)
     }

@@ -124,10 +124,7 @@ impl PageError {
             PageError::NotFound => (StatusCode::NOT_FOUND, Msg::me_not_found),
             PageError::Csrf => (StatusCode::FORBIDDEN, Msg::error_expired),
             PageError::TooMany => (StatusCode::TOO_MANY_REQUESTS, Msg::error_rate_limited),
-            PageError::Store(e) => {
-                tracing::error!(error = %e, "cabinet storage");
-                (StatusCode::INTERNAL_SERVER_ERROR, Msg::error_title)
-            }
+            PageError::Store(e) => return crate::web::store_failure_page(lang, &e, "cabinet"),
         };
         crate::web::error_page(status, lang, message, None)
     }

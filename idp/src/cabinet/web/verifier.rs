@@ -194,7 +194,7 @@ fn redeem_error(e: DocumentError) -> crate::oidc::errors::OAuthError {
                 "the registry is unavailable; the code is still usable",
             )
         }
-        DocumentError::Store(e) => OAuthError::server_error(e),
+        DocumentError::Store(e) => OAuthError::from(e),
     }
 }
 
@@ -219,6 +219,6 @@ pub(crate) async fn api_redemptions(req: &Request, body: poem::Body, Data(app): 
             let out: Vec<Redemption> = rows.into_iter().map(|s| Redemption { share_id: s.id, document: s.document, viewed_at: s.redeemed_at }).collect();
             poem::web::Json(out).with_header("Cache-Control", "no-store").into_response()
         }
-        Err(e) => OAuthError::server_error(e).into_response(),
+        Err(e) => OAuthError::from(e).into_response(),
     }
 }

@@ -107,7 +107,7 @@ impl Exchange<'_> {
 }
 
 fn db_err(e: crate::store::StoreError) -> OAuthError {
-    OAuthError::server_error(e)
+    OAuthError::from(e)
 }
 
 /// Ends an exchange refused before anything was consumed.

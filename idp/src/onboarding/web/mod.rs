@@ -139,6 +139,10 @@ impl PageError {
                 tracing::warn!(error = %e, "onboarding unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, Msg::onb_err_unavailable, None)
             }
+            PageError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "onboarding: database unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, Msg::error_unavailable, None)
+            }
             PageError::Store(e) => {
                 tracing::error!(error = %e, "onboarding storage");
                 (StatusCode::INTERNAL_SERVER_ERROR, Msg::error_title, None)
