@@ -129,35 +129,69 @@ impl Pki {
 
 /// Temporal, SMTP and a PKI for one test.
 pub struct OnboardingKit {
-    pub temporal: WorkflowEnvironment<LocalServer>,
+    temporal: Option<WorkflowEnvironment<LocalServer>>,
     pub temporal_port: u16,
+    /// Where the dev server keeps its state, when it must survive a restart.
+    temporal_db: Option<PathBuf>,
     pub smtp: Smtp,
     pub pki: Pki,
     _dir: tempfile::TempDir,
 }
 
+/// The Temporal dev server on `port` (a fresh one when `None`), its state
+/// in memory or in `db`.
+async fn start_temporal(port: Option<u16>, db: Option<&Path>) -> (WorkflowEnvironment<LocalServer>, u16) {
+    // The dev server must answer within the SDK's 5 s; on a loaded 2-core
+    // machine (the PostgreSQL pass beside Chromium) it sometimes does not:
+    // up to three starts (each on a fresh port unless one is given) before the test fails.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let temporal_port = port.unwrap_or_else(free_port);
+        let options = LocalWorkflowEnvironmentOptions::builder()
+            .server_executable(EphemeralExe::ExistingPath(workspace_root().join("ops/vendor/venv/bin/temporal").to_string_lossy().into_owned()))
+            .port(temporal_port)
+            .maybe_database_filename(db.map(Path::to_path_buf))
+            .build();
+        match WorkflowEnvironment::start_local(options).await {
+            Ok(t) => return (t, temporal_port),
+            Err(e) if tries < 3 => eprintln!("the Temporal dev server did not start (try {tries}): {e:?}"),
+            Err(e) => panic!("the Temporal dev server starts (make setup installs it): {e:?}"),
+        }
+    }
+}
+
 impl OnboardingKit {
     pub async fn start() -> OnboardingKit {
+        Self::start_with(false).await
+    }
+
+    /// With the dev server's state in a file, so that it can be stopped and
+    /// started again with its workflows (as a cluster's database keeps them).
+    pub async fn start_persistent() -> OnboardingKit {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(persistent: bool) -> OnboardingKit {
         let dir = tempfile::tempdir().unwrap();
-        // The dev server must answer within the SDK's 5 s; on a loaded 2-core
-        // machine (the PostgreSQL pass beside Chromium) it sometimes does not:
-        // up to three starts, each on a fresh port, before the test fails.
-        let mut tries = 0;
-        let (temporal, temporal_port) = loop {
-            tries += 1;
-            let temporal_port = free_port();
-            let options = LocalWorkflowEnvironmentOptions::builder()
-                .server_executable(EphemeralExe::ExistingPath(workspace_root().join("ops/vendor/venv/bin/temporal").to_string_lossy().into_owned()))
-                .port(temporal_port)
-                .build();
-            match WorkflowEnvironment::start_local(options).await {
-                Ok(t) => break (t, temporal_port),
-                Err(e) if tries < 3 => eprintln!("the Temporal dev server did not start (try {tries}): {e:?}"),
-                Err(e) => panic!("the Temporal dev server starts (make setup installs it): {e:?}"),
-            }
-        };
+        let temporal_db = persistent.then(|| dir.path().join("temporal.db"));
+        let (temporal, temporal_port) = start_temporal(None, temporal_db.as_deref()).await;
         let pki = Pki::new(&dir.path().join("pki"));
-        OnboardingKit { temporal, temporal_port, smtp: Smtp::start(), pki, _dir: dir }
+        OnboardingKit { temporal: Some(temporal), temporal_port, temporal_db, smtp: Smtp::start(), pki, _dir: dir }
+    }
+
+    /// Stops the dev server.
+    pub async fn stop_temporal(&mut self) {
+        if let Some(t) = self.temporal.take() {
+            t.shutdown().await.expect("the Temporal dev server stops");
+        }
+    }
+
+    /// Starts the dev server again on its port, with the state it kept.
+    pub async fn restart_temporal(&mut self) {
+        assert!(self.temporal_db.is_some(), "a restart keeps state only with start_persistent");
+        self.stop_temporal().await;
+        self.temporal = Some(start_temporal(Some(self.temporal_port), self.temporal_db.as_deref()).await.0);
     }
 
     /// Points a Tanu configuration at this kit. `time_scale` > 1 only where a

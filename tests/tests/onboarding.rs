@@ -380,6 +380,53 @@ async fn without_temporal_the_portal_says_so_and_sign_in_still_works() {
     assert!(tanu.app.store.applications(&Default::default()).await.unwrap().is_empty(), "nothing half-filed remains");
 }
 
+/// Issue 16: Temporal stops and comes back (its state kept in its database,
+/// as a cluster's is). While it is away the console says so (503) and nothing
+/// is applied; once it is back, without a restart of Tanu, the client and the
+/// worker find it again, the reviewer's repeated action goes through once,
+/// the application moves on and its mail is sent once.
+#[tokio::test]
+async fn temporal_down_and_back_loses_no_action_and_applies_none_twice() {
+    let mut kit = OnboardingKit::start_persistent().await;
+    let tanu = Tanu::start_with(|c| kit.configure(c, 1.0)).await;
+    let p = people(&tanu, &kit).await;
+    let (initiator, reviewer) = (Browser::new(&tanu), Browser::new(&tanu));
+    sign_in(&tanu, &initiator, &p.initiator, "/portal").await;
+    let id = file(&tanu, &initiator).await;
+    kit.smtp.wait_for("reviewer@operator.kz", "заявка подана").await;
+    sign_in(&tanu, &reviewer, &p.reviewer, "/console").await;
+    let page = format!("/console/applications/{id}");
+    let approve = || async {
+        let (_, body) = get(&reviewer, &tanu.url(&page)).await;
+        let form = [("csrf", csrf(&body)), ("command", "approve".to_owned())];
+        let r = reviewer.http.post(tanu.url(&format!("{page}/act"))).form(&form).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+
+    kit.stop_temporal().await;
+    let (status, body) = approve().await;
+    assert_eq!(status, 503, "the console says the service is away: {body}");
+    assert_eq!(step(&tanu, &reviewer, &page).await, "review", "nothing applied");
+
+    kit.restart_temporal().await;
+    let mut answered = Vec::new();
+    for _ in 0..60 {
+        let (status, _) = approve().await;
+        answered.push(status);
+        if status < 400 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert!(answered.last().is_some_and(|s| *s < 400), "the action goes through once Temporal is back: {answered:?}");
+    eprintln!("after the restart the approval was answered {answered:?}");
+    assert_eq!(step(&tanu, &reviewer, &page).await, "sandbox");
+    kit.smtp.wait_for("cto@bank.example.kz", "өтінім мақұлданды").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let approvals = kit.smtp.mails().into_iter().filter(|m| m.to.contains("cto@bank.example.kz") && m.subject.contains("өтінім мақұлданды")).count();
+    assert_eq!(approvals, 1, "applied once, told once");
+}
+
 /// The portal's multipart reader (`tanu_parse::multipart`, fuzzed in
 /// `idp/fuzz`) refuses what it cannot read whole: an upload cut before its
 /// closing boundary was read as complete (the parts up to the cut filed as

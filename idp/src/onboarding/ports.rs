@@ -79,9 +79,9 @@ async fn create_client(app: &WorkerState, application_id: &str, environment: Cli
         ClientEnvironment::Sandbox => Environment::Sandbox,
         ClientEnvironment::Production => Environment::Production,
     };
-    let granted = app.registrar.register(new).await?;
-    let client_id = granted.client_id;
-    app.store.insert_credential(application_id, env_str(environment), &client_id, granted.sealed_secret).await?;
+    // The client and its credential in one transaction: an activity killed
+    // after registering and retried finds the credential, never a second client.
+    let client_id = app.registrar.register_for(application_id, env_str(environment), new).await?;
     tracing::info!(application = application_id, client = %client_id, environment = env_str(environment), "client created");
     Ok(client_id)
 }

@@ -8,7 +8,7 @@ use crate::{
     app::StartError,
     config::Config,
     crypto::{ClientSecrets, MasterKey},
-    store::{NewClient, Registered, Store, StoreError},
+    store::{NewClient, Store, StoreError},
 };
 
 use super::Onboarding;
@@ -23,22 +23,16 @@ pub struct ClientRegistrar {
     master: MasterKey,
 }
 
-/// A registered client: its id, and its secret sealed under the master key.
-pub struct Granted {
-    pub client_id: String,
-    pub sealed_secret: Option<String>,
-}
-
 impl ClientRegistrar {
     pub fn new(store: Store, secrets: ClientSecrets, master: MasterKey) -> Self {
         ClientRegistrar { store, secrets, master }
     }
 
-    pub async fn register(&self, new: NewClient) -> Result<Granted, StoreError> {
-        let Registered { client, secret } = self.store.register_client(new, &self.secrets).await?;
-        let client_id = client.id.to_string();
-        let sealed_secret = secret.map(|s| seal(&self.master, s.as_bytes(), &client_id));
-        Ok(Granted { client_id, sealed_secret })
+    /// Registers the client of an application in `environment` with its
+    /// credential (the secret sealed for the portal), at most once.
+    pub async fn register_for(&self, application_id: &str, environment: &str, new: NewClient) -> Result<String, StoreError> {
+        let master = &self.master;
+        self.store.register_application_client(application_id, environment, new, &self.secrets, |id, secret| seal(master, secret.as_bytes(), id)).await
     }
 }
 

@@ -423,7 +423,16 @@ pub struct Registered {
 impl Store {
     /// The secret (when the method has one) is generated here, 256 random
     /// bits, and stored only in the form `secrets` gives it.
-    pub async fn register_client(&self, mut new: NewClient, secrets: &tanu_core::crypto::ClientSecrets) -> Result<Registered, StoreError> {
+    pub async fn register_client(&self, new: NewClient, secrets: &tanu_core::crypto::ClientSecrets) -> Result<Registered, StoreError> {
+        let (model, secret) = prepare_client(new, secrets)?;
+        model.clone().insert_row(&self.db).await?;
+        Ok(Registered { client: model.try_into_model()?.try_into()?, secret })
+    }
+}
+
+/// A new client's row, checked, and its secret (shown once).
+pub(crate) fn prepare_client(mut new: NewClient, secrets: &tanu_core::crypto::ClientSecrets) -> Result<(client::ActiveModel, Option<String>), StoreError> {
+    {
         if new.name.trim().is_empty() || new.name.len() > 200 {
             return Err(StoreError::Invalid("name must be 1 to 200 characters".into()));
         }
@@ -536,10 +545,11 @@ impl Store {
             profile: Set(new.profile.to_string()),
             dpop_bound_access_tokens: Set(new.dpop_bound_access_tokens),
         };
-        model.clone().insert_row(&self.db).await?;
-        Ok(Registered { client: model.try_into_model()?.try_into()?, secret })
+        Ok((model, secret))
     }
+}
 
+impl Store {
     pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         client::Entity::find_by_id(id.as_str()).one(&self.db).await?.map(Client::try_from).transpose()
     }

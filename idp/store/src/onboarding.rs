@@ -470,19 +470,40 @@ impl Store {
             .collect())
     }
 
-    pub async fn insert_credential(&self, application_id: &str, environment: &str, client_id: &str, sealed_secret: Option<String>) -> Result<(), StoreError> {
+    /// Registers the application's client in `environment` and keeps its
+    /// credential (the secret sealed by `seal(client_id, secret)`) in one
+    /// transaction, unless the credential exists: then its client id. A
+    /// workflow activity killed after registering and retried never leaves a
+    /// client without its credential nor creates a second one.
+    pub async fn register_application_client(
+        &self,
+        application_id: &str,
+        environment: &str,
+        new: super::NewClient,
+        secrets: &tanu_core::crypto::ClientSecrets,
+        seal: impl FnOnce(&str, &str) -> String,
+    ) -> Result<String, StoreError> {
+        use sea_orm::TransactionTrait;
+        let (model, secret) = super::prepare_client(new, secrets)?;
+        let client_id = model.client_id.clone().take().ok_or_else(|| StoreError::Invalid("a new client without an id".into()))?;
+        let tx = self.db.begin().await?;
+        if let Some(c) = credential::Entity::find_by_id(format!("{application_id}:{environment}")).one(&tx).await? {
+            return Ok(c.client_id);
+        }
+        model.insert_row(&tx).await?;
         credential::ActiveModel {
             id: Set(format!("{application_id}:{environment}")),
             application_id: Set(application_id.into()),
             environment: Set(environment.into()),
-            client_id: Set(client_id.into()),
-            sealed_secret: Set(sealed_secret),
+            client_id: Set(client_id.clone()),
+            sealed_secret: Set(secret.map(|s| seal(&client_id, &s))),
             created_at: Set(Utc::now()),
             revealed_at: Set(None),
         }
-        .insert_row(&self.db)
+        .insert_row(&tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(client_id)
     }
 
     /// Takes the sealed secret out, once: the row keeps when it was shown.
@@ -776,5 +797,34 @@ crate::record! {
     name: String,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::PaginatorTrait;
+    use tanu_core::crypto::{ClientSecrets, MasterKey};
+
+    /// An activity retried (or run twice at once) after its worker was killed
+    /// registers the application's client once, with its credential.
+    #[tokio::test]
+    async fn an_application_client_is_registered_once_with_its_credential() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let secrets = ClientSecrets::new(&MasterKey::from_base64(&MasterKey::generate_base64()).unwrap());
+        let new = || super::super::NewClient::new("Bank (sandbox)", vec!["https://bank.kz/cb".parse().unwrap()]);
+        let run = || store.register_application_client("app-1", "sandbox", new(), &secrets, |id, s| format!("sealed {s} for {id}"));
+        let (a, b, c) = tokio::join!(run(), run(), run());
+        let again = run().await;
+        let ids: Vec<String> = [a, b, c, again].into_iter().map(Result::unwrap).collect();
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        assert_eq!(crate::entities::client::Entity::find().count(&store.db).await.unwrap(), 1, "one client, not one per run");
+        let c = store.credential("app-1", "sandbox").await.unwrap().unwrap();
+        assert_eq!(c.client_id, ids[0]);
+        assert!(c.sealed_secret.is_some_and(|s| s.starts_with("sealed ") && s.ends_with(&ids[0])));
+        // Another environment is another client.
+        let prod = store.register_application_client("app-1", "production", new(), &secrets, |_, s| s.to_owned()).await.unwrap();
+        assert_ne!(prod, ids[0]);
     }
 }
