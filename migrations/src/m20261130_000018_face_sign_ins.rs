@@ -65,7 +65,7 @@ impl MigrationTrait for Migration {
                 .table(FaceFrames::Table)
                 .col(string(FaceFrames::Id).primary_key())
                 .col(string(FaceFrames::SignInId))
-                .col(integer(FaceFrames::Capture))
+                .col(big_integer(FaceFrames::Capture))
                 .col(big_integer(FaceFrames::AtMs))
                 .col(text(FaceFrames::Analysis))
                 .col(timestamp_with_time_zone(FaceFrames::ExpiresAt))

@@ -241,6 +241,7 @@ async fn redrawing_the_challenges_is_not_free() {
     }
     let abandoned = journal_steps(&tanu).await.into_iter().filter(|s| s.0 == "capture_abandoned").count();
     assert_eq!(abandoned, 3);
+    assert_eq!(tanu.app.store.face_frames_kept().await.unwrap(), 0, "an abandoned capture's measurements are not kept");
     let refused = b
         .http
         .post(tanu.url(&format!("/login/{}/frame", interaction(page(&camera).1))))

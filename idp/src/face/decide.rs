@@ -187,10 +187,18 @@ pub(super) async fn verify(
         Ok(true) => return fail(app, &i, &iin, &addr, FaceFailure::TooManyAttempts).await,
         Err(e) => return InteractionError::from(e).page(i.lang()),
     }
+    // Too late, or not every challenge shown yet.
+    let now = app.clock.now();
+    let unfinished = |c: &Capture| u64::from(c.elapsed_ms(now)) / 1000 > app.config.face.capture_timeout + 10 || c.revealed.len() < c.plan.len();
     let verdict = match capture {
         None => Verdict::Failed(FaceFailure::NoFace),
-        Some(c) if u64::from(c.elapsed_ms(app.clock.now())) / 1000 > app.config.face.capture_timeout + 10 => Verdict::Failed(FaceFailure::Timeout),
-        Some(c) if c.revealed.len() < c.plan.len() => Verdict::Failed(FaceFailure::Timeout),
+        Some(c) if unfinished(&c) => {
+            // Decided without its frames: none are left behind.
+            if let Err(e) = logins.take_frames(&i.id, c.number).await {
+                return e.page(i.lang());
+            }
+            Verdict::Failed(FaceFailure::Timeout)
+        }
         Some(c) => match judge(app, state, &i, &iin, citizen_id.as_deref(), c).await {
             Ok(v) => v,
             Err(e) => {

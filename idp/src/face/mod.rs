@@ -401,10 +401,11 @@ async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request,
     // Leaving a capture that has begun uses the try: a new capture would draw
     // new challenges, and redrawing them for free would let an attacker wait
     // for the one they prepared.
-    let ready = Logins::of(app)
+    let logins = Logins::of(app);
+    let ready = logins
         .update(&i.id, |l| {
-            let abandoned = l.capture.take().is_some_and(|c| c.received > 0);
-            if abandoned {
+            let abandoned = l.capture.take().filter(|c| c.received > 0).map(|c| c.number);
+            if abandoned.is_some() {
                 l.tries += 1;
             }
             (l.consents(), abandoned, l.iin.clone())
@@ -416,9 +417,13 @@ async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request,
     };
     match ready {
         Some((true, abandoned, iin)) => {
-            if abandoned {
+            if let Some(number) = abandoned {
                 if let Err(e) = journal(app, &i, Some(&iin), "capture_abandoned", Outcome::Failure, None).await {
                     return InteractionError::from(e).page(i.lang());
+                }
+                // Its measurements are of no use any more.
+                if let Err(e) = logins.take_frames(&i.id, number).await {
+                    return e.page(i.lang());
                 }
             }
             html(StatusCode::OK, FaceCameraPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app) })

@@ -400,7 +400,7 @@ pub mod face_frame {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
         pub sign_in_id: String,
-        pub capture: i32,
+        pub capture: i64,
         pub at_ms: i64,
         pub analysis: String,
         pub expires_at: DateTimeUtc,

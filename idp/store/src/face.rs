@@ -93,7 +93,7 @@ impl Store {
         let row = face_frame::ActiveModel {
             id: Set(uuid_like()),
             sign_in_id: Set(sign_in.into()),
-            capture: Set(i32::try_from(capture).unwrap_or(i32::MAX)),
+            capture: Set(i64::from(capture)),
             at_ms: Set(i64::from(at_ms)),
             analysis: Set(analysis.into()),
             expires_at: Set(expires_at),
@@ -105,7 +105,7 @@ impl Store {
     /// The analysed frames of the sign-in's capture, by arrival, no longer
     /// kept once read (the capture is decided on them once).
     pub async fn take_face_frames(&self, sign_in: &str, capture: u32) -> Result<Vec<String>, StoreError> {
-        let capture = i32::try_from(capture).unwrap_or(i32::MAX);
+        let capture = i64::from(capture);
         let rows = face_frame::Entity::find()
             .filter(face_frame::Column::SignInId.eq(sign_in))
             .filter(face_frame::Column::Capture.eq(capture))
@@ -197,13 +197,15 @@ mod tests {
     async fn frames_are_read_by_arrival_once_and_per_capture() {
         let (store, now) = (store().await, Utc::now());
         let later = now + Duration::minutes(10);
+        // Capture numbers are random u32s: the largest are kept apart too.
+        let (mine, other) = (u32::MAX - 1, u32::MAX);
         for (at, v) in [(300, "c"), (100, "a"), (200, "b")] {
-            store.add_face_frame("s1", 1, at, v, later).await.unwrap();
+            store.add_face_frame("s1", mine, at, v, later).await.unwrap();
         }
-        store.add_face_frame("s1", 2, 50, "other capture", later).await.unwrap();
-        store.add_face_frame("s2", 1, 50, "other sign-in", later).await.unwrap();
-        assert_eq!(store.take_face_frames("s1", 1).await.unwrap(), ["a", "b", "c"]);
-        assert!(store.take_face_frames("s1", 1).await.unwrap().is_empty(), "read once");
+        store.add_face_frame("s1", other, 50, "other capture", later).await.unwrap();
+        store.add_face_frame("s2", mine, 50, "other sign-in", later).await.unwrap();
+        assert_eq!(store.take_face_frames("s1", mine).await.unwrap(), ["a", "b", "c"]);
+        assert!(store.take_face_frames("s1", mine).await.unwrap().is_empty(), "read once");
         assert_eq!(store.face_frames_kept().await.unwrap(), 2);
         assert!(store.create_face_sign_in("s1", "x", later, now).await.unwrap());
         assert!(store.end_face_sign_in("s1", 0).await.unwrap());

@@ -432,121 +432,119 @@ impl Store {
 
 /// A new client's row, checked, and its secret (shown once).
 pub(crate) fn prepare_client(mut new: NewClient, secrets: &tanu_core::crypto::ClientSecrets) -> Result<(client::ActiveModel, Option<String>), StoreError> {
-    {
-        if new.name.trim().is_empty() || new.name.len() > 200 {
-            return Err(StoreError::Invalid("name must be 1 to 200 characters".into()));
-        }
-        if new.redirect_uris.is_empty() {
-            return Err(StoreError::Invalid("at least one redirect URI is required".into()));
-        }
-        for r in &new.redirect_uris {
-            // A production client may only redirect over https (Rules §17: real citizens' data).
-            let ok = match new.environment {
-                Environment::Production => r.as_str().starts_with("https://"),
-                Environment::Sandbox => r.is_secure_or_loopback(),
-            };
-            if !ok {
-                return Err(StoreError::Invalid(format!("redirect URI {} must use https (plain http only for a loopback host in the sandbox)", r.as_str())));
-            }
-        }
-        if let Some(n) = &new.notification_endpoint {
-            if !n.is_secure_or_loopback() {
-                return Err(StoreError::Invalid("the notification endpoint must use https".into()));
-            }
-        }
-        if let Some(b) = &new.backchannel_logout_uri {
-            // Logout tokens name the citizen: the same transport rule as the redirect URIs.
-            let ok = match new.environment {
-                Environment::Production => b.as_str().starts_with("https://"),
-                Environment::Sandbox => b.is_secure_or_loopback(),
-            };
-            if !ok {
-                return Err(StoreError::Invalid("the backchannel logout URI must use https (plain http only for a loopback host in the sandbox)".into()));
-            }
-        }
-        if new.backchannel_logout_session_required && new.backchannel_logout_uri.is_none() {
-            return Err(StoreError::Invalid("backchannel_logout_session_required needs a backchannel logout URI".into()));
-        }
-        // OIDC Core §8.1: the sector of a sector_identifier_uri (checked by
-        // whoever fetched it), else the one sector all redirect URIs share.
-        let sector = match new.sector_identifier.take() {
-            Some(s) => s,
-            None => {
-                let sectors: std::collections::BTreeSet<String> = new.redirect_uris.iter().filter_map(|r| r.sector()).collect();
-                if sectors.len() != 1 {
-                    return Err(StoreError::Invalid(
-                        "all redirect URIs must share one host (and port, on loopback): the pairwise sector; or give a sector_identifier_uri".into(),
-                    ));
-                }
-                sectors.into_iter().next().unwrap_or_default()
-            }
-        };
-        if new.auth_method == TokenAuthMethod::PrivateKeyJwt && new.jwks.as_ref().is_none_or(|j| j.signature_keys().next().is_none()) {
-            return Err(StoreError::Invalid("private_key_jwt needs a JWKS with at least one signature key".into()));
-        }
-        // Encryption only to a key the client registered for it (OIDC Registration §2).
-        for (what, e) in [("ID tokens", new.id_token_encryption), ("userinfo responses", new.userinfo_encryption)] {
-            if let Some(e) = e {
-                if new.jwks.as_ref().and_then(|j| j.encryption_key(e.alg)).is_none() {
-                    return Err(StoreError::Invalid(format!(
-                        "{what} encrypted with {} need an encryption key for it in the client's JWKS (kty {}, \"use\": \"enc\" or none)",
-                        e.alg,
-                        match e.alg {
-                            KeyEncryptionAlg::RsaOaep256 => "RSA",
-                            KeyEncryptionAlg::EcdhEs => "EC P-256/P-384/P-521 or OKP X25519",
-                        }
-                    )));
-                }
-            }
-        }
-        if new.userinfo_encryption.is_some() && new.userinfo_alg.is_none() {
-            return Err(StoreError::Invalid("encrypted userinfo responses are nested JWTs: give the userinfo signing algorithm too".into()));
-        }
-        if new.profile == ClientProfile::Fapi2 {
-            check_fapi2(&new)?;
-            // The profile implies PAR; stored so that `clients show` says so.
-            new.require_pushed_authorization_requests = true;
-        }
-        let id = ClientId::generate();
-        let secret = match new.auth_method {
-            TokenAuthMethod::PrivateKeyJwt => None,
-            _ => Some(tanu_core::crypto::random_token(32)),
-        };
-        let secret_hash = secret.as_deref().map(|s| secrets.hash(s)).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let to_json = |v: &Vec<RedirectUri>| serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string()));
-        let model = client::ActiveModel {
-            client_id: Set(id.to_string()),
-            secret_hash: Set(secret_hash),
-            organisation_name: Set(new.organisation_name.unwrap_or_else(|| new.name.clone())),
-            system_name: Set(new.system_name.unwrap_or_else(|| new.name.clone())),
-            name: Set(new.name),
-            logo_uri: Set(new.logo_uri),
-            policy_uri: Set(new.policy_uri),
-            tos_uri: Set(new.tos_uri),
-            redirect_uris: Set(to_json(&new.redirect_uris)?),
-            post_logout_redirect_uris: Set(to_json(&new.post_logout_redirect_uris)?),
-            jwks: Set(new.jwks.as_ref().map(|j| j.raw().to_string())),
-            token_endpoint_auth_method: Set(new.auth_method.to_string()),
-            subject_type: Set(new.subject_type.to_string()),
-            sector_identifier: Set(sector),
-            id_token_signed_response_alg: Set(new.id_token_alg.to_string()),
-            id_token_encrypted_response_alg: Set(new.id_token_encryption.map(|e| e.alg.to_string())),
-            id_token_encrypted_response_enc: Set(new.id_token_encryption.map(|e| e.enc.to_string())),
-            userinfo_signed_response_alg: Set(new.userinfo_alg.map(|a| a.to_string())),
-            userinfo_encrypted_response_alg: Set(new.userinfo_encryption.map(|e| e.alg.to_string())),
-            userinfo_encrypted_response_enc: Set(new.userinfo_encryption.map(|e| e.enc.to_string())),
-            environment: Set(new.environment.to_string()),
-            disabled: Set(false),
-            created_at: Set(Utc::now()),
-            notification_endpoint: Set(new.notification_endpoint.map(String::from)),
-            backchannel_logout_uri: Set(new.backchannel_logout_uri.map(String::from)),
-            backchannel_logout_session_required: Set(new.backchannel_logout_session_required),
-            require_pushed_authorization_requests: Set(new.require_pushed_authorization_requests),
-            profile: Set(new.profile.to_string()),
-            dpop_bound_access_tokens: Set(new.dpop_bound_access_tokens),
-        };
-        Ok((model, secret))
+    if new.name.trim().is_empty() || new.name.len() > 200 {
+        return Err(StoreError::Invalid("name must be 1 to 200 characters".into()));
     }
+    if new.redirect_uris.is_empty() {
+        return Err(StoreError::Invalid("at least one redirect URI is required".into()));
+    }
+    for r in &new.redirect_uris {
+        // A production client may only redirect over https (Rules §17: real citizens' data).
+        let ok = match new.environment {
+            Environment::Production => r.as_str().starts_with("https://"),
+            Environment::Sandbox => r.is_secure_or_loopback(),
+        };
+        if !ok {
+            return Err(StoreError::Invalid(format!("redirect URI {} must use https (plain http only for a loopback host in the sandbox)", r.as_str())));
+        }
+    }
+    if let Some(n) = &new.notification_endpoint {
+        if !n.is_secure_or_loopback() {
+            return Err(StoreError::Invalid("the notification endpoint must use https".into()));
+        }
+    }
+    if let Some(b) = &new.backchannel_logout_uri {
+        // Logout tokens name the citizen: the same transport rule as the redirect URIs.
+        let ok = match new.environment {
+            Environment::Production => b.as_str().starts_with("https://"),
+            Environment::Sandbox => b.is_secure_or_loopback(),
+        };
+        if !ok {
+            return Err(StoreError::Invalid("the backchannel logout URI must use https (plain http only for a loopback host in the sandbox)".into()));
+        }
+    }
+    if new.backchannel_logout_session_required && new.backchannel_logout_uri.is_none() {
+        return Err(StoreError::Invalid("backchannel_logout_session_required needs a backchannel logout URI".into()));
+    }
+    // OIDC Core §8.1: the sector of a sector_identifier_uri (checked by
+    // whoever fetched it), else the one sector all redirect URIs share.
+    let sector = match new.sector_identifier.take() {
+        Some(s) => s,
+        None => {
+            let sectors: std::collections::BTreeSet<String> = new.redirect_uris.iter().filter_map(|r| r.sector()).collect();
+            if sectors.len() != 1 {
+                return Err(StoreError::Invalid(
+                    "all redirect URIs must share one host (and port, on loopback): the pairwise sector; or give a sector_identifier_uri".into(),
+                ));
+            }
+            sectors.into_iter().next().unwrap_or_default()
+        }
+    };
+    if new.auth_method == TokenAuthMethod::PrivateKeyJwt && new.jwks.as_ref().is_none_or(|j| j.signature_keys().next().is_none()) {
+        return Err(StoreError::Invalid("private_key_jwt needs a JWKS with at least one signature key".into()));
+    }
+    // Encryption only to a key the client registered for it (OIDC Registration §2).
+    for (what, e) in [("ID tokens", new.id_token_encryption), ("userinfo responses", new.userinfo_encryption)] {
+        if let Some(e) = e {
+            if new.jwks.as_ref().and_then(|j| j.encryption_key(e.alg)).is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "{what} encrypted with {} need an encryption key for it in the client's JWKS (kty {}, \"use\": \"enc\" or none)",
+                    e.alg,
+                    match e.alg {
+                        KeyEncryptionAlg::RsaOaep256 => "RSA",
+                        KeyEncryptionAlg::EcdhEs => "EC P-256/P-384/P-521 or OKP X25519",
+                    }
+                )));
+            }
+        }
+    }
+    if new.userinfo_encryption.is_some() && new.userinfo_alg.is_none() {
+        return Err(StoreError::Invalid("encrypted userinfo responses are nested JWTs: give the userinfo signing algorithm too".into()));
+    }
+    if new.profile == ClientProfile::Fapi2 {
+        check_fapi2(&new)?;
+        // The profile implies PAR; stored so that `clients show` says so.
+        new.require_pushed_authorization_requests = true;
+    }
+    let id = ClientId::generate();
+    let secret = match new.auth_method {
+        TokenAuthMethod::PrivateKeyJwt => None,
+        _ => Some(tanu_core::crypto::random_token(32)),
+    };
+    let secret_hash = secret.as_deref().map(|s| secrets.hash(s)).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let to_json = |v: &Vec<RedirectUri>| serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string()));
+    let model = client::ActiveModel {
+        client_id: Set(id.to_string()),
+        secret_hash: Set(secret_hash),
+        organisation_name: Set(new.organisation_name.unwrap_or_else(|| new.name.clone())),
+        system_name: Set(new.system_name.unwrap_or_else(|| new.name.clone())),
+        name: Set(new.name),
+        logo_uri: Set(new.logo_uri),
+        policy_uri: Set(new.policy_uri),
+        tos_uri: Set(new.tos_uri),
+        redirect_uris: Set(to_json(&new.redirect_uris)?),
+        post_logout_redirect_uris: Set(to_json(&new.post_logout_redirect_uris)?),
+        jwks: Set(new.jwks.as_ref().map(|j| j.raw().to_string())),
+        token_endpoint_auth_method: Set(new.auth_method.to_string()),
+        subject_type: Set(new.subject_type.to_string()),
+        sector_identifier: Set(sector),
+        id_token_signed_response_alg: Set(new.id_token_alg.to_string()),
+        id_token_encrypted_response_alg: Set(new.id_token_encryption.map(|e| e.alg.to_string())),
+        id_token_encrypted_response_enc: Set(new.id_token_encryption.map(|e| e.enc.to_string())),
+        userinfo_signed_response_alg: Set(new.userinfo_alg.map(|a| a.to_string())),
+        userinfo_encrypted_response_alg: Set(new.userinfo_encryption.map(|e| e.alg.to_string())),
+        userinfo_encrypted_response_enc: Set(new.userinfo_encryption.map(|e| e.enc.to_string())),
+        environment: Set(new.environment.to_string()),
+        disabled: Set(false),
+        created_at: Set(Utc::now()),
+        notification_endpoint: Set(new.notification_endpoint.map(String::from)),
+        backchannel_logout_uri: Set(new.backchannel_logout_uri.map(String::from)),
+        backchannel_logout_session_required: Set(new.backchannel_logout_session_required),
+        require_pushed_authorization_requests: Set(new.require_pushed_authorization_requests),
+        profile: Set(new.profile.to_string()),
+        dpop_bound_access_tokens: Set(new.dpop_bound_access_tokens),
+    };
+    Ok((model, secret))
 }
 
 impl Store {
