@@ -23,6 +23,8 @@ pub struct App {
     /// Failed authentications per registered client (from any address).
     pub client_failures: RateLimiter<crate::domain::ClientId>,
     pub journal: crate::audit::Journal,
+    /// How many instances serve: the per-minute budgets are shared by them.
+    pub instances: crate::ratelimit::Instances,
     pairwise_key: [u8; 32],
     /// The sandbox's own pairwise key: a `sub` seen by a sandbox client never
     /// equals one a production client sees.
@@ -133,10 +135,12 @@ impl App {
         let keys = KeyRing::new(store.clone(), master.clone(), config.key_publish_lead, config.id_token_ttl).with_poll_interval(config.key_poll_interval);
         keys.ensure_initial_keys().await?;
         let onboarding = Arc::new(crate::onboarding::Onboarding::new(&config.onboarding)?);
+        let instances = crate::ratelimit::Instances::default();
         let app = Arc::new(App {
-            limiter: RateLimiter::per_minute(config.rate_limit_per_minute),
-            token_limiter: RateLimiter::per_minute(config.token_rate_limit_per_minute),
-            client_failures: RateLimiter::per_minute(config.client_auth_failures_per_minute),
+            limiter: RateLimiter::shared(config.rate_limit_per_minute, instances.clone()),
+            token_limiter: RateLimiter::shared(config.token_rate_limit_per_minute, instances.clone()),
+            client_failures: RateLimiter::shared(config.client_auth_failures_per_minute, instances.clone()),
+            instances,
             journal: crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1")),
             pairwise_key: master.derive("tanu pairwise subject v1"),
             sandbox_pairwise_key: master.derive("tanu sandbox pairwise subject v1"),
@@ -287,6 +291,8 @@ impl App {
             let mail =
                 tokio::spawn(crate::onboarding::mail::run_delivery(self.store.clone(), self.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
             let delivery = tokio::spawn(crate::notify::run_delivery(self.clone()));
+            let instance = crate::crypto::random_token(16);
+            let heartbeat = tokio::spawn(self.clone().beat(instance.clone()));
             let grace = std::time::Duration::from_secs(self.config.shutdown_grace);
             let stop = {
                 let app = self.clone();
@@ -300,6 +306,10 @@ impl App {
             // by the next start (their state is in the database).
             delivery.abort();
             mail.abort();
+            heartbeat.abort();
+            if let Err(e) = self.store.instance_gone(&instance).await {
+                tracing::warn!(error = %e, "instance heartbeat: could not say goodbye");
+            }
             if let Some(worker) = worker {
                 self.shutdown();
                 worker.join(grace).await;
@@ -307,6 +317,22 @@ impl App {
             tracing::info!("tanu stopped");
             served
         }))
+    }
+
+    /// Beats in the database every `instance_heartbeat` seconds and counts
+    /// the instances serving, which share the per-minute budgets. When the
+    /// database cannot be reached the last count stands.
+    async fn beat(self: Arc<Self>, instance: String) {
+        let every = std::time::Duration::from_secs(self.config.instance_heartbeat.max(1));
+        let alive = chrono::Duration::from_std(every * 3).unwrap_or(chrono::Duration::seconds(15));
+        loop {
+            let now = self.clock.now();
+            match self.store.instance_heartbeat(&instance, now, now - alive, now - chrono::Duration::hours(1)).await {
+                Ok(n) => self.instances.set(u32::try_from(n).unwrap_or(u32::MAX)),
+                Err(e) => tracing::warn!(error = %e, "instance heartbeat"),
+            }
+            tokio::time::sleep(every).await;
+        }
     }
 
     /// `sub` for a citizen as seen by a client: pairwise per sector by default

@@ -88,6 +88,9 @@ pub struct Config {
     /// How often (seconds) a running server compares the stored signing-key
     /// ids with its in-memory keys, to see a rotation made elsewhere.
     pub key_poll_interval: u64,
+    /// How often (seconds) a serving instance beats in the database; the
+    /// instances seen within three beats share the per-minute budgets.
+    pub instance_heartbeat: u64,
     /// Requests per minute one client address may make to the browser
     /// endpoints (`/authorize` and every form).
     pub rate_limit_per_minute: u32,
@@ -376,6 +379,7 @@ impl Default for Config {
             login_request_ttl: 600,
             key_publish_lead: 3600,
             key_poll_interval: 10,
+            instance_heartbeat: 5,
             rate_limit_per_minute: 120,
             token_rate_limit_per_minute: 1200,
             client_auth_failures_per_minute: 20,
@@ -461,6 +465,7 @@ impl Config {
             "TANU_LOGIN_REQUEST_TTL" => self.login_request_ttl = num("TANU_LOGIN_REQUEST_TTL", value)?,
             "TANU_KEY_PUBLISH_LEAD" => self.key_publish_lead = num("TANU_KEY_PUBLISH_LEAD", value)?,
             "TANU_KEY_POLL_INTERVAL" => self.key_poll_interval = num("TANU_KEY_POLL_INTERVAL", value)?,
+            "TANU_INSTANCE_HEARTBEAT" => self.instance_heartbeat = num("TANU_INSTANCE_HEARTBEAT", value)?,
             "TANU_RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = num("TANU_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_TOKEN_RATE_LIMIT_PER_MINUTE" => self.token_rate_limit_per_minute = num("TANU_TOKEN_RATE_LIMIT_PER_MINUTE", value)?,
             "TANU_MAX_BODY_BYTES" => self.max_body_bytes = num("TANU_MAX_BODY_BYTES", value)?,

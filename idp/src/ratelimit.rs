@@ -5,6 +5,12 @@
 //! `sweep_every`, so memory follows the addresses active in the last minute,
 //! not every address ever seen. IPv6 addresses are keyed by their /64 (one
 //! host commonly holds a whole /64).
+//!
+//! A budget is the whole service's: with `n` instances serving (counted by
+//! their heartbeats in the database, [`Instances`]) each request takes `n`
+//! cells of an instance's bucket, so that an instance grants a key a 1/n
+//! share and all of them together at most the budget, without a database
+//! write per request.
 use std::{
     hash::Hash,
     net::IpAddr,
@@ -20,6 +26,26 @@ use governor::{clock::DefaultClock, state::keyed::DefaultKeyedStateStore, Quota,
 
 pub struct RateLimiter<K: Hash + Eq + Clone = IpAddr>(Arc<Inner<K>>);
 
+/// How many instances serve, as last counted (at least 1); shared by every
+/// limiter of the process.
+#[derive(Clone, Debug)]
+pub struct Instances(Arc<std::sync::atomic::AtomicU32>);
+
+impl Default for Instances {
+    fn default() -> Self {
+        Instances(Arc::new(std::sync::atomic::AtomicU32::new(1)))
+    }
+}
+
+impl Instances {
+    pub fn set(&self, n: u32) {
+        self.0.store(n.max(1), Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed).max(1)
+    }
+}
+
 impl<K: Hash + Eq + Clone> Clone for RateLimiter<K> {
     fn clone(&self) -> Self {
         Self(self.0.clone())
@@ -28,6 +54,9 @@ impl<K: Hash + Eq + Clone> Clone for RateLimiter<K> {
 
 struct Inner<K: Hash + Eq + Clone> {
     gcra: Gcra<K, DefaultKeyedStateStore<K>, DefaultClock>,
+    /// The budget per minute (the bucket's size).
+    budget: NonZeroU32,
+    instances: Instances,
     started: Instant,
     sweep_every: Duration,
     /// Milliseconds since `started` of the last sweep.
@@ -55,14 +84,36 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     pub fn with_sweep(n: u32, sweep_every: Duration) -> Self {
-        let n = NonZeroU32::new(n.max(1)).expect("at least one");
-        Self(Arc::new(Inner { gcra: Gcra::keyed(Quota::per_minute(n)), started: Instant::now(), sweep_every, last_sweep: AtomicU64::new(0) }))
+        Self::shared_with_sweep(n, Instances::default(), sweep_every)
+    }
+
+    /// A budget of the whole service, shared by the `instances` serving it.
+    pub fn shared(n: u32, instances: Instances) -> Self {
+        Self::shared_with_sweep(n, instances, Duration::from_secs(10))
+    }
+
+    fn shared_with_sweep(n: u32, instances: Instances, sweep_every: Duration) -> Self {
+        let budget = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self(Arc::new(Inner {
+            gcra: Gcra::keyed(Quota::per_minute(budget)),
+            budget,
+            instances,
+            started: Instant::now(),
+            sweep_every,
+            last_sweep: AtomicU64::new(0),
+        }))
     }
 
     /// `Err(seconds)` to wait when `key` is over its quota; else counts one.
     pub fn check_key(&self, key: &K) -> Result<(), u64> {
         self.maybe_sweep();
-        self.0.gcra.check_key(key).map_err(|not_until| not_until.wait_time_from(governor::clock::Clock::now(&DefaultClock::default())).as_secs().max(1))
+        // n cells a request: this instance's 1/n share (at least one request a minute).
+        let cells = NonZeroU32::new(self.0.instances.get().min(self.0.budget.get())).unwrap_or(NonZeroU32::MIN);
+        match self.0.gcra.check_key_n(key, cells) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(not_until.wait_time_from(governor::clock::Clock::now(&DefaultClock::default())).as_secs().max(1)),
+            Err(_) => Err(60),
+        }
     }
 
     fn maybe_sweep(&self) {
@@ -135,6 +186,24 @@ mod tests {
         // The next request sweeps.
         l.check(Some("192.0.2.1".parse().unwrap())).unwrap();
         assert!(l.remembered() <= 1, "{} still remembered", l.remembered());
+    }
+
+    /// With n instances serving, an instance grants a key 1/n of the budget,
+    /// so all of them together grant it at most the budget.
+    #[test]
+    fn a_budget_is_shared_by_the_instances_serving() {
+        let instances = Instances::default();
+        let l = RateLimiter::shared(10, instances.clone());
+        let a = Some("10.0.0.1".parse().unwrap());
+        instances.set(2);
+        let granted = (0..10).filter(|_| l.check(a).is_ok()).count();
+        assert_eq!(granted, 5, "half the budget on one of two instances");
+        instances.set(20);
+        let b = Some("10.0.0.2".parse().unwrap());
+        assert!(l.check(b).is_ok(), "more instances than the budget: still one request a minute each");
+        assert!(l.check(b).is_err());
+        instances.set(0);
+        assert_eq!(instances.get(), 1);
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod m20261128_000015_document_redeem_attempts;
 mod m20261129_000016_sandbox_persons;
 mod m20261129_000017_response_encryption;
 mod m20261130_000018_face_sign_ins;
+mod m20261130_000019_serving_instances;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000016_sandbox_persons::Migration),
             Box::new(m20261129_000017_response_encryption::Migration),
             Box::new(m20261130_000018_face_sign_ins::Migration),
+            Box::new(m20261130_000019_serving_instances::Migration),
         ]
     }
 }

@@ -244,3 +244,55 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     drop(a);
     let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
 }
+
+/// The per-minute request budgets are the whole service's, not each
+/// instance's: two instances on one database, whose heartbeats tell each
+/// that two serve, grant one address its budget once between them; when one
+/// stops, the other has the whole budget again.
+#[tokio::test]
+async fn per_minute_budgets_are_shared_by_the_instances() {
+    let name = format!("tanu_rl_{}", tanu_idp::store::uuid_like());
+    let admin = Database::connect(postgres_admin_url()).await.unwrap();
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let admin_url = postgres_admin_url();
+    let db_url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
+    let master_key = tanu_idp::crypto::MasterKey::generate_base64();
+    let shared = |c: &mut tanu_idp::config::Config| {
+        c.database_url = db_url.clone();
+        c.master_key = master_key.clone();
+        c.rate_limit_per_minute = 10;
+        c.instance_heartbeat = 1;
+    };
+    let a = Tanu::start_with(shared).await;
+    let mut b = Tanu::start_with(shared).await;
+    let counted = |want: u32, t: &[&Tanu]| t.iter().all(|t| t.app.instances.get() == want);
+    for _ in 0..50 {
+        if counted(2, &[&a, &b]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(counted(2, &[&a, &b]), "each counts two instances");
+    let (client, _) = a.client(REDIRECT, |_| {}).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let ask = |t: &Tanu| http.get(authorize_url(t, &client.id, REDIRECT, &Pkce::new(), &[])).send();
+    let mut granted = 0;
+    for k in 0..20 {
+        let status = ask(if k % 2 == 0 { &a } else { &b }).await.unwrap().status();
+        if status != 429 {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 10, "one budget of 10 between the two instances, not 10 each");
+
+    b.stop(Duration::from_secs(10)).await.expect("b stops");
+    for _ in 0..50 {
+        if counted(1, &[&a]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(counted(1, &[&a]), "a counts itself alone once b has gone");
+    drop((a, b));
+    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+}

@@ -82,3 +82,13 @@ mod tests {
         assert_eq!(m["b"], "\u{FFFD}");
     }
 }
+
+/// A browser form that carries its page's CSRF token (checked by the handler's extractor).
+pub trait CsrfBound {
+    fn csrf(&self) -> &str;
+}
+
+macro_rules! csrf_bound {
+    ($($t:ty),*) => { $(impl CsrfBound for $t { fn csrf(&self) -> &str { &self.csrf } })* };
+}
+csrf_bound!(CsrfForm, IinForm, ConsentForm, OpenForm, CodeForm, ConsoleActForm, TestForm);

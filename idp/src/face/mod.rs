@@ -157,21 +157,11 @@ fn script() -> Response {
 }
 
 // The forms' types are in tanu-parse, where a fuzz target deserialises them.
-use tanu_parse::forms::{ConsentForm, CsrfForm, IinForm};
+use tanu_parse::forms::{ConsentForm, CsrfBound, CsrfForm, IinForm};
 
 async fn load(app: &App, id: &str, cookies: &CookieJar, req: &Request) -> Result<Interaction, Response> {
     pending(app, id, cookies).await.map_err(|e| e.page(crate::i18n::lang_of(req)))
 }
-
-/// A form that carries the interaction's CSRF token.
-trait CsrfBound {
-    fn csrf(&self) -> &str;
-}
-
-macro_rules! csrf_bound {
-    ($($t:ty),*) => { $(impl CsrfBound for $t { fn csrf(&self) -> &str { &self.csrf } })* };
-}
-csrf_bound!(CsrfForm, IinForm, ConsentForm);
 
 /// The interaction and its submitted form, or the page that says why not
 /// (expired sign-in, missing or wrong CSRF token).

@@ -421,3 +421,16 @@ pub mod face_capture_seen {
     }
     no_relations!();
 }
+
+/// A `tanu serve` process's last heartbeat.
+pub mod serving_instance {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "serving_instances")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub seen_at: DateTimeUtc,
+    }
+    no_relations!();
+}

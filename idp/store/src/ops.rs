@@ -1,9 +1,10 @@
 //! What the operator watches (`/metrics`): backlogs counted in the database,
 //! so every instance reports the same numbers.
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set};
 
 use super::{
-    entities::event_delivery,
+    entities::{event_delivery, serving_instance},
     onboarding::entities::{application, mail},
     Store, StoreError,
 };
@@ -47,5 +48,55 @@ impl Store {
         use sea_orm::ConnectionTrait;
         self.db.execute_unprepared("SELECT 1").await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Records that `instance` serves at `now`, forgets instances silent
+    /// since `gone_before`, and counts those seen since `alive_since`.
+    pub async fn instance_heartbeat(
+        &self,
+        instance: &str,
+        now: DateTime<Utc>,
+        alive_since: DateTime<Utc>,
+        gone_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        serving_instance::Entity::delete_many().filter(serving_instance::Column::SeenAt.lt(gone_before)).exec(&self.db).await?;
+        let row = serving_instance::ActiveModel { id: Set(instance.into()), seen_at: Set(now) };
+        serving_instance::Entity::insert(row)
+            .on_conflict(OnConflict::column(serving_instance::Column::Id).update_column(serving_instance::Column::SeenAt).to_owned())
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(serving_instance::Entity::find().filter(serving_instance::Column::SeenAt.gte(alive_since)).count(&self.db).await?)
+    }
+
+    /// The instance stops serving: the others count it out at their next beat.
+    pub async fn instance_gone(&self, instance: &str) -> Result<(), StoreError> {
+        serving_instance::Entity::delete_by_id(instance).exec(&self.db).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[tokio::test]
+    async fn instances_are_counted_by_their_heartbeats() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let now = Utc::now();
+        let beat = |id: &'static str, at: DateTime<Utc>| {
+            let store = store.clone();
+            async move { store.instance_heartbeat(id, at, at - Duration::seconds(15), at - Duration::hours(1)).await.unwrap() }
+        };
+        assert_eq!(beat("a", now).await, 1);
+        assert_eq!(beat("b", now).await, 2);
+        assert_eq!(beat("a", now + Duration::seconds(5)).await, 2, "a beat again is one instance");
+        assert_eq!(beat("a", now + Duration::seconds(20)).await, 1, "b silent for 20 s is not counted");
+        store.instance_gone("a").await.unwrap();
+        assert_eq!(beat("c", now + Duration::seconds(21)).await, 1);
     }
 }

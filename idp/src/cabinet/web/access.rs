@@ -119,12 +119,11 @@ struct PageQuery {
 }
 
 #[handler]
-pub(crate) async fn history(req: &Request, cookies: &CookieJar, Query(q): Query<PageQuery>, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn history(req: &Request, who: Me, Query(q): Query<PageQuery>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
             let page = q.page.unwrap_or(0).min(MAX_PAGE);
             let mut all = entries(app, &who.citizen, (page + 1) * PAGE_SIZE + 1).await?;
             let more = all.len() as u64 > (page + 1) * PAGE_SIZE;
@@ -152,12 +151,11 @@ fn neutralise(s: &str) -> String {
 }
 
 #[handler]
-pub(crate) async fn history_csv(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn history_csv(req: &Request, who: Me, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
             let mut w = csv::Writer::from_writer(vec![]);
             let header = ["at", "kind", "client_id", "party", "grant_id", "channel", "claims", "step", "outcome", "reason"];
             let csv_err = |e: csv::Error| PageError::Store(StoreError::Invalid(e.to_string()));
@@ -185,12 +183,11 @@ pub(crate) async fn history_csv(req: &Request, cookies: &CookieJar, Data(app): D
 }
 
 #[handler]
-pub(crate) async fn history_json(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn history_json(req: &Request, who: Me, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
             let body =
                 serde_json::to_vec(&entries(app, &who.citizen, DOWNLOAD_LIMIT).await?).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
             Ok(download("tanu-access-history.json", "application/json", body))
@@ -202,12 +199,11 @@ pub(crate) async fn history_json(req: &Request, cookies: &CookieJar, Data(app): 
 // ---------------------------------------------------------------- biometrics
 
 #[handler]
-pub(crate) async fn biometrics(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn biometrics(req: &Request, who: Me, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
             let h = app.store.biometric_holding(&who.citizen.id).await?;
             Ok(html(
                 StatusCode::OK,
@@ -225,14 +221,11 @@ pub(crate) async fn biometrics(req: &Request, cookies: &CookieJar, Data(app): Da
 }
 
 #[handler]
-pub(crate) async fn withdraw(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn withdraw(req: &Request, cookies: &CookieJar, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
-            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-            check_form(app, req, &who, &f.csrf)?;
             crate::cabinet::withdraw_biometrics(&app.store, &app.journal, &who.citizen, "citizen (cabinet)").await?;
             // Every session of the citizen has ended, this one too.
             cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));

@@ -7,7 +7,7 @@ use poem::{
     handler,
     http::StatusCode,
     web::{cookie::CookieJar, Data, Form, Path, Query},
-    EndpointExt, IntoResponse, Request, Response, Route,
+    EndpointExt, FromRequest, IntoResponse, Request, RequestBody, Response, Route,
 };
 use serde::{Deserialize, Serialize};
 
@@ -142,6 +142,39 @@ async fn me(app: &App, cookies: &CookieJar) -> Result<Me, PageError> {
     let Some(s) = app.store.cabinet_session(&hash).await? else { return Err(PageError::SignIn) };
     let citizen = app.store.citizen(&s.citizen_id).await?.ok_or(PageError::SignIn)?;
     Ok(Me { citizen, session_hash: hash })
+}
+
+/// The signed-in citizen, as a handler's argument: a request without a live
+/// cabinet session is sent to sign in.
+impl<'a> FromRequest<'a> for Me {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let app = app_of(req)?;
+        me(app, req.cookie()).await.map_err(|e| refusal(req, e))
+    }
+}
+
+/// A form of the signed-in citizen, as a handler's argument: the session,
+/// then the address's rate limit and the session's CSRF token, checked before
+/// the handler runs; every refusal is the cabinet's own page.
+struct SignedInForm<T>(Me, T);
+
+impl<'a, T: serde::de::DeserializeOwned + CsrfBound> FromRequest<'a> for SignedInForm<T> {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let app = app_of(req)?;
+        let who = me(app, req.cookie()).await.map_err(|e| refusal(req, e))?;
+        let Ok(Form(f)) = Form::<T>::from_request(req, body).await else { return Err(refusal(req, PageError::Csrf)) };
+        check_form(app, req, &who, f.csrf()).map_err(|e| refusal(req, e))?;
+        Ok(SignedInForm(who, f))
+    }
+}
+
+fn app_of(req: &Request) -> poem::Result<&Arc<App>> {
+    req.data::<Arc<App>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// A refusal as the response an extractor ends the request with.
+fn refusal(req: &Request, e: PageError) -> poem::Error {
+    poem::Error::from_response(e.respond(crate::i18n::lang_of(req)))
 }
 
 /// Every form: the address's rate limit, then the session's CSRF token.
@@ -340,17 +373,14 @@ async fn redeem(app: &App, code: &str, login: &CabinetLogin) -> anyhow::Result<S
     Ok(claims.subject().to_string())
 }
 
-use tanu_parse::forms::CsrfForm;
+use tanu_parse::forms::{CsrfBound, CsrfForm};
 
 #[handler]
-async fn signout(req: &Request, cookies: &CookieJar, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
+async fn signout(req: &Request, cookies: &CookieJar, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
-            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-            check_form(app, req, &who, &f.csrf)?;
             app.store.end_cabinet_session(&who.session_hash).await?;
             cookies.add(cookie(app, SESSION_COOKIE, "", Some(0)));
             Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
@@ -361,14 +391,11 @@ async fn signout(req: &Request, cookies: &CookieJar, form: poem::Result<Form<Csr
 
 /// Takes back everything the citizen gave one relying party, at once.
 #[handler]
-async fn revoke(req: &Request, cookies: &CookieJar, Path(client): Path<String>, form: poem::Result<Form<CsrfForm>>, Data(app): Data<&Arc<App>>) -> Response {
+async fn revoke(req: &Request, Path(client): Path<String>, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
-            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-            check_form(app, req, &who, &f.csrf)?;
             let client: ClientId = client.parse().map_err(|_| PageError::NotFound)?;
             if client.as_str() == CABINET_CLIENT_ID {
                 return Err(PageError::NotFound);

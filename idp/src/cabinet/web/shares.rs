@@ -82,22 +82,9 @@ async fn documents_page(app: &App, docs: &Documents, who: &Me, lang: Lang, opene
 }
 
 #[handler]
-pub(crate) async fn documents(
-    req: &Request,
-    cookies: &CookieJar,
-    Query(q): Query<NoticeQuery>,
-    Data(app): Data<&Arc<App>>,
-    Data(docs): Data<&Arc<Documents>>,
-) -> Response {
+pub(crate) async fn documents(req: &Request, who: Me, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
     let lang = crate::i18n::lang_of(req);
-    finish(
-        lang,
-        async {
-            let who = me(app, cookies).await?;
-            documents_page(app, docs, &who, lang, None, notice(&q)).await
-        }
-        .await,
-    )
+    finish(lang, async { documents_page(app, docs, &who, lang, None, notice(&q)).await }.await)
 }
 
 use tanu_parse::forms::OpenForm;
@@ -105,8 +92,7 @@ use tanu_parse::forms::OpenForm;
 #[handler]
 pub(crate) async fn open_document(
     req: &Request,
-    cookies: &CookieJar,
-    form: poem::Result<Form<OpenForm>>,
+    SignedInForm(who, f): SignedInForm<OpenForm>,
     Data(app): Data<&Arc<App>>,
     Data(docs): Data<&Arc<Documents>>,
 ) -> Response {
@@ -114,9 +100,6 @@ pub(crate) async fn open_document(
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
-            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-            check_form(app, req, &who, &f.csrf)?;
             let kind = DocumentKind::parse(&f.document).ok_or(PageError::NotFound)?;
             let (share, code) = match docs.open(app, &who.citizen, kind).await {
                 Ok(x) => x,
@@ -136,20 +119,11 @@ pub(crate) async fn open_document(
 }
 
 #[handler]
-pub(crate) async fn revoke_share(
-    req: &Request,
-    cookies: &CookieJar,
-    Path(id): Path<String>,
-    form: poem::Result<Form<CsrfForm>>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
+pub(crate) async fn revoke_share(req: &Request, Path(id): Path<String>, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
         async {
-            let who = me(app, cookies).await?;
-            let Ok(Form(f)) = form else { return Err(PageError::Csrf) };
-            check_form(app, req, &who, &f.csrf)?;
             // Only the citizen's own usable share: another's, a used or an expired one is not found.
             if !app.store.revoke_document_share(&who.citizen.id, &id, Utc::now()).await? {
                 return Err(PageError::NotFound);
