@@ -10,6 +10,11 @@
 //! for every pair), exactly-one-face instead of its broken `getBestFace`, a pose
 //! crop clamped to the image (its `predictPose` throws), and a 5-point
 //! similarity alignment (it uses a 3-point affine with shear).
+//!
+//! Each stage is a `tracing` span of target `tanu_trace` named after it
+//! (`detect`, `landmarks`, `align`, `embed`, `liveness`, `eyes`, `pose`): the
+//! service times them into its metrics and traces (`idp/src/telemetry.rs`);
+//! without a subscriber they cost nothing.
 
 use image::{GrayImage, Luma, Rgb, RgbImage};
 use imageproc::geometric_transformations::{warp_into_with, Interpolation};
@@ -197,6 +202,7 @@ impl Engine {
     /// All faces the detector finds, as counted for the one-face rule.
     /// A face that fills the frame (a close selfie) is missed by this detector,
     /// so when nothing is found the image is searched again with a border.
+    #[tracing::instrument(target = "tanu_trace", name = "detect", skip_all)]
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<FaceBox>, FaceError> {
         let found = self.detect_once(img)?;
         if !found.is_empty() {
@@ -271,6 +277,7 @@ impl Engine {
         }
     }
 
+    #[tracing::instrument(target = "tanu_trace", name = "landmarks", skip_all)]
     pub fn landmarks(&self, img: &RgbImage, face: &FaceBox) -> Result<[[f32; 2]; 68], FaceError> {
         let (x1, y1) = (face.x1.trunc(), face.y1.trunc());
         let (bw, bh) = ((face.x2.trunc() - x1).abs(), (face.y2.trunc() - y1).abs());
@@ -287,6 +294,7 @@ impl Engine {
     }
 
     /// The aligned 112×112 face for the embedder.
+    #[tracing::instrument(target = "tanu_trace", name = "align", skip_all)]
     pub fn aligned_face(&self, img: &RgbImage, five: &[[f32; 2]; 5]) -> Option<RgbImage> {
         let m: Affine = match self.config.alignment {
             Alignment::FivePointSimilarity => align::similarity_transform(five, &align::REFERENCE_112)?,
@@ -307,12 +315,14 @@ impl Engine {
         Some(out)
     }
 
+    #[tracing::instrument(target = "tanu_trace", name = "embed", skip_all)]
     pub fn embed(&self, aligned: &RgbImage) -> Result<Option<Embedding>, FaceError> {
         let input = nchw(aligned, |px, c| (f32::from(px[c]) - 127.0) / 128.0);
         let out = self.models.feature.run(input.view())?;
         Ok(Embedding::normalised(&out[0]))
     }
 
+    #[tracing::instrument(target = "tanu_trace", name = "liveness", skip_all)]
     pub fn passive_liveness(&self, img: &RgbImage, face: &FaceBox) -> Result<[f32; 3], FaceError> {
         let (x1, y1) = (face.x1.trunc(), face.y1.trunc());
         let region = scaled_crop(img, (x1, y1, (face.x2.trunc() - x1).abs(), (face.y2.trunc() - y1).abs()), 2.7);
@@ -325,6 +335,7 @@ impl Engine {
 
     /// Probability that each eye is open (class 1 of `fr_eye`; measured on open
     /// eyes in faces-dev, where it is ≈ 1).
+    #[tracing::instrument(target = "tanu_trace", name = "eyes", skip_all)]
     pub fn eyes_open(&self, img: &RgbImage, lm: &[[f32; 2]; 68]) -> Result<[f32; 2], FaceError> {
         let mut result = [0f32; 2];
         for (k, (centre, corners)) in [([37, 38, 40, 41], (36, 39)), ([43, 44, 46, 47], (42, 45))].into_iter().enumerate() {
@@ -345,6 +356,7 @@ impl Engine {
     }
 
     /// Yaw, pitch, roll in degrees (Hopenet-style 66 bins of 3°).
+    #[tracing::instrument(target = "tanu_trace", name = "pose", skip_all)]
     pub fn pose(&self, img: &RgbImage, face: &FaceBox) -> Result<[f32; 3], FaceError> {
         let (w, h) = img.dimensions();
         let (x1, y1, x2, y2) = (face.x1.trunc(), face.y1.trunc(), face.x2.trunc(), face.y2.trunc());

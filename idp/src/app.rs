@@ -261,6 +261,7 @@ impl App {
             .with(self.security_headers())
             .with(poem::middleware::CatchPanic::new())
             .with(crate::metrics::Track)
+            .with(crate::telemetry::Traced)
             .data(self.clone())
     }
 

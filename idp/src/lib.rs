@@ -22,6 +22,7 @@ pub mod oidc;
 pub mod onboarding;
 pub mod ratelimit;
 pub mod sector;
+pub mod telemetry;
 pub mod web;
 
 // The core's modules, under the paths the rest of this crate uses.

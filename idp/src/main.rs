@@ -1,23 +1,29 @@
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    // Logging starts before the configuration is read, so it is set by the
-    // environment alone: TANU_LOG (filter, default `info`) and
-    // TANU_LOG_FORMAT (`text`, the default, or `json`: one object a line).
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TANU_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr);
-    match std::env::var("TANU_LOG_FORMAT").as_deref() {
-        Ok("json") => logs.json().init(),
-        Ok("text") | Err(_) => logs.init(),
-        Ok(other) => {
-            eprintln!("tanu: TANU_LOG_FORMAT={other:?}: expected text or json");
+fn main() -> std::process::ExitCode {
+    // Logs and traces start before the configuration is read, so they are set
+    // by the environment alone (TANU_LOG, TANU_LOG_FORMAT, TANU_OTLP_ENDPOINT:
+    // telemetry.rs), and outside the runtime (the OTLP exporter has its own).
+    let telemetry = match tanu_idp::telemetry::init() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("tanu: {e}");
             return std::process::ExitCode::FAILURE;
         }
-    }
+    };
     let cli = tanu_idp::cli::Cli::parse();
-    match tanu_idp::cli::run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tanu: starting the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(tanu_idp::cli::run(cli));
+    drop(runtime);
+    // The spans still queued leave after the last request was answered.
+    telemetry.shutdown();
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tanu: {e:#}");

@@ -102,25 +102,29 @@ pub fn sign_in(outcome: crate::audit::Outcome, reason: &'static str) {
     counter!("tanu_sign_ins_total", "outcome" => outcome, "reason" => reason).increment(1);
 }
 
-/// The token endpoint answered a grant: `result` is `issued` or the OAuth
-/// error code. Grant types other than the supported ones count as `other`.
-/// A registered client's failed authentication answered 429 (its failure budget spent).
 /// A journal write failed after the effect it records was made (audit.rs).
 pub fn journal_write_failed(step: &str) {
     counter!("tanu_journal_write_failures_total", "step" => step.to_string()).increment(1);
 }
 
+/// A registered client's failed authentication answered 429 (its failure budget spent).
 pub fn client_auth_throttled() {
     counter!("tanu_client_auth_throttled_total").increment(1);
 }
 
-pub fn token_grant(grant_type: Option<&str>, result: &'static str) {
-    let grant_type = match grant_type {
+/// A request's `grant_type` as a label: the supported ones, `other` or `none`.
+pub fn grant_type_label(grant_type: Option<&str>) -> &'static str {
+    match grant_type {
         Some("authorization_code") => "authorization_code",
         Some("refresh_token") => "refresh_token",
         Some(_) => "other",
         None => "none",
-    };
+    }
+}
+
+/// The token endpoint answered a grant (`grant_type` from [`grant_type_label`]):
+/// `result` is `issued` or the OAuth error code.
+pub fn token_grant(grant_type: &'static str, result: &'static str) {
     counter!("tanu_token_grants_total", "grant_type" => grant_type, "result" => result).increment(1);
 }
 
@@ -136,6 +140,34 @@ pub fn liveness_check_failed(check: &str) {
 pub fn inference_time(stage: &str, secs: f64) {
     let stage = INFERENCE_STAGES.iter().find(|s| **s == stage).copied().unwrap_or("other");
     histogram!("tanu_inference_seconds", "stage" => stage).record(secs);
+}
+
+/// Times the face pipeline's stages: a span of [`crate::telemetry::TARGET`]
+/// named after one of [`INFERENCE_STAGES`] is recorded into
+/// `tanu_inference_seconds{stage}` when it closes (wall time from its creation).
+pub struct StageTimer;
+
+struct Began(Instant);
+
+impl<S> tracing_subscriber::Layer<S> for StageTimer
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if INFERENCE_STAGES.contains(&attrs.metadata().name()) {
+            if let Some(span) = ctx.span(id) {
+                span.extensions_mut().insert(Began(Instant::now()));
+            }
+        }
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(span) = ctx.span(&id) {
+            if let Some(began) = span.extensions().get::<Began>() {
+                inference_time(span.name(), began.0.elapsed().as_secs_f64());
+            }
+        }
+    }
 }
 
 /// The exposition text, after setting the backlog gauges from the database.
@@ -157,13 +189,28 @@ pub async fn render(app: &App) -> Result<String, crate::store::StoreError> {
     Ok(handle.render())
 }
 
+/// An endpoint's answer as a response, an error's route template kept.
+pub(crate) fn respond(result: poem::Result<impl IntoResponse>) -> Response {
+    match result {
+        Ok(r) => r.into_response(),
+        Err(e) => {
+            let pattern = e.data::<poem::PathPattern>().cloned();
+            let mut r = e.into_response();
+            if let Some(p) = pattern {
+                r.set_data(p);
+            }
+            r
+        }
+    }
+}
+
 /// The route template of a response (`/login/:id`), `unmatched` for a path no
 /// route serves: never the raw path, which may carry ids.
-fn route_of(resp: &Response) -> String {
+pub(crate) fn route_of(resp: &Response) -> String {
     resp.data::<poem::PathPattern>().map(|p| p.0.to_string()).unwrap_or_else(|| "unmatched".into())
 }
 
-fn method_label(m: &poem::http::Method) -> &'static str {
+pub(crate) fn method_label(m: &poem::http::Method) -> &'static str {
     use poem::http::Method;
     match *m {
         Method::GET => "GET",
@@ -195,17 +242,7 @@ impl<E: Endpoint> Endpoint for TrackEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let started = Instant::now();
         let method = method_label(req.method());
-        let resp = match self.0.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => {
-                let pattern = e.data::<poem::PathPattern>().cloned();
-                let mut r = e.into_response();
-                if let Some(p) = pattern {
-                    r.set_data(p);
-                }
-                r
-            }
-        };
+        let resp = respond(self.0.call(req).await);
         let route = route_of(&resp);
         let status = resp.status().as_u16().to_string();
         counter!("tanu_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);

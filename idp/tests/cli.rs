@@ -907,3 +907,126 @@ fn the_worker_runs_without_the_providers_keys() {
     let status = wait_exit(&mut child, std::time::Duration::from_secs(30)).expect("stopped");
     assert!(status.success(), "{status:?}");
 }
+
+/// An OpenTelemetry collector for one test: decodes the OTLP/HTTP protobuf
+/// requests `tanu serve` POSTs to `/v1/traces` and keeps their spans.
+async fn otlp_collector() -> (String, std::sync::Arc<std::sync::Mutex<Vec<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>>>) {
+    use poem::{handler, web::Data, EndpointExt};
+    use prost::Message;
+    type Received = std::sync::Arc<std::sync::Mutex<Vec<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>>>;
+    #[handler]
+    fn traces(body: Vec<u8>, Data(received): Data<&Received>) -> poem::Response {
+        let request = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
+        received.lock().unwrap().push(request);
+        poem::Response::builder().content_type("application/x-protobuf").body(Vec::<u8>::new())
+    }
+    let received: Received = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let app = poem::Route::new().at("/v1/traces", poem::post(traces)).data(received.clone());
+    tokio::spawn(poem::Server::new(poem::listener::TcpListener::bind(addr)).run(app));
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (format!("http://{addr}"), received)
+}
+
+/// Issue 16: with `TANU_OTLP_ENDPOINT` set, `tanu serve` sends its spans to an
+/// OpenTelemetry collector over OTLP/HTTP: one server span a request named by
+/// its route template, child of the caller's W3C `traceparent`, with the
+/// client authentication and the grant inside the token request's; the last
+/// ones leave at SIGTERM. Nothing a request carried (IIN, secret, code, token)
+/// is in a span's name or attributes.
+#[tokio::test(flavor = "multi_thread")]
+async fn traces_go_to_an_otlp_collector_named_by_route_without_identifiers() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = tanu(dir.path(), &["clients", "add", "--name", "Bank", "--redirect-uri", "https://bank.kz/cb", "--json"]);
+    assert!(ok, "{err}");
+    let registered: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let (client_id, secret) = (registered["client_id"].as_str().unwrap().to_string(), registered["client_secret"].as_str().unwrap().to_string());
+    let (collector, received) = otlp_collector().await;
+    let (mut child, addr) = serve_with(dir.path(), 5, &[("TANU_OTLP_ENDPOINT", collector.as_str())]);
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let (trace_id, caller) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let discovery =
+        http.get(format!("{base}/.well-known/openid-configuration")).header("traceparent", format!("00-{trace_id}-{caller}-01")).send().await.unwrap();
+    assert_eq!(discovery.status(), 200);
+    let (iin, code, token) = ("900517300124", "Zq3xWc9PpLr0bT4mUe7sYdA2hKoNvF5j", "tok_9fK2pQ7xLm4RzW8cVb1nH6yT3sDgJaE0");
+    let refused = http
+        .post(format!("{base}/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", "https://bank.kz/cb"), ("code_verifier", &"v".repeat(43))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let login = http.get(format!("{base}/login/{iin}")).send().await.unwrap().status();
+    assert_eq!(http.get(format!("{base}/no-such-page/{iin}/{token}")).send().await.unwrap().status(), 404);
+    sigterm(&child);
+    assert_eq!(wait_exit(&mut child, std::time::Duration::from_secs(20)).and_then(|s| s.code()), Some(0));
+
+    let received = received.lock().unwrap().clone();
+    let resources: Vec<_> = received.iter().flat_map(|r| &r.resource_spans).collect();
+    assert!(!resources.is_empty(), "spans were sent by the time tanu exited");
+    let spans: Vec<_> = resources.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).collect();
+    let text = |v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match v.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        other => format!("{other:?}"),
+    };
+    let attr = |s: &opentelemetry_proto::tonic::trace::v1::Span, key: &str| s.attributes.iter().find(|a| a.key == key).map(|a| text(&a.value));
+    for r in &resources {
+        let service = r.resource.as_ref().and_then(|res| res.attributes.iter().find(|a| a.key == "service.name")).map(|a| text(&a.value));
+        assert_eq!(service.as_deref(), Some("tanu"));
+    }
+    let named = |name: &str| {
+        spans.iter().find(|s| s.name == name).copied().unwrap_or_else(|| panic!("no span {name}: {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()))
+    };
+
+    // The caller's trace continues: same trace id, its span the parent.
+    let served = named("GET /.well-known/openid-configuration");
+    assert_eq!(hex::encode(&served.trace_id), trace_id);
+    assert_eq!(hex::encode(&served.parent_span_id), caller);
+    assert_eq!(served.kind, opentelemetry_proto::tonic::trace::v1::span::SpanKind::Server as i32);
+    assert_eq!(attr(served, "http.route").as_deref(), Some("/.well-known/openid-configuration"));
+    assert_eq!(attr(served, "http.response.status_code").as_deref(), Some("200"));
+
+    // The token request: a new trace, client authentication and the grant inside it.
+    let token_span = named("POST /token");
+    assert_eq!(attr(token_span, "http.response.status_code").as_deref(), Some("400"));
+    assert!(token_span.parent_span_id.is_empty(), "no traceparent: a root span");
+    for inner in ["client authentication", "grant authorization_code"] {
+        let s = named(inner);
+        assert_eq!((&s.trace_id, &s.parent_span_id), (&token_span.trace_id, &token_span.span_id), "{inner} is inside POST /token");
+    }
+    assert_eq!(attr(named("grant authorization_code"), "result").as_deref(), Some("invalid_grant"));
+
+    // Paths carrying an IIN and a token are named by their route template only.
+    assert_eq!(attr(named("GET /login/:id"), "http.response.status_code"), Some(login.as_u16().to_string()));
+    assert!(spans.iter().any(|s| s.name == "GET unmatched"));
+    let twelve_digits = |s: &str| s.as_bytes().windows(12).any(|w| w.iter().all(u8::is_ascii_digit));
+    for s in &spans {
+        let values: Vec<String> =
+            std::iter::once(s.name.clone()).chain(s.attributes.iter().map(|a| text(&a.value))).chain(s.events.iter().map(|e| e.name.clone())).collect();
+        for v in values {
+            assert!(!twelve_digits(&v), "{}: {v} looks like an IIN", s.name);
+            for secret_value in [iin, code, token, secret.as_str(), client_id.as_str()] {
+                assert!(!v.contains(secret_value), "{}: {v} carries {secret_value}", s.name);
+            }
+        }
+    }
+}
+
+/// A wrong collector address is refused at start with the variable named.
+#[test]
+fn a_bad_otlp_endpoint_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tanu")).arg("--help").env("TANU_OTLP_ENDPOINT", "collector:4318").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("TANU_OTLP_ENDPOINT"), "{err}");
+}

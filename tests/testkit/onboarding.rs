@@ -211,3 +211,122 @@ impl OnboardingKit {
 
 /// The operator's BIN in the tests (valid check digit).
 pub const OPERATOR_BIN: &str = "110140000015";
+
+/// A TCP relay that a test can hold: it stands between a process and the
+/// server it talks to (here the onboarding worker and Temporal) so that the
+/// test chooses the moment their traffic stops. [`Relay::hold`] keeps every
+/// byte read from then on; [`Relay::cut`] drops the connections open during
+/// the hold, and what they held, as a dead process's connections are, and
+/// forwards new ones again.
+pub struct Relay {
+    pub addr: std::net::SocketAddr,
+    held: tokio::sync::watch::Sender<bool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    pub async fn to(upstream: std::net::SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (held, _) = tokio::sync::watch::channel(false);
+        let connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
+        let (h, c) = (held.clone(), connections.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((down, _)) = listener.accept().await {
+                let Ok(up) = tokio::net::TcpStream::connect(upstream).await else { continue };
+                let (dr, dw) = down.into_split();
+                let (ur, uw) = up.into_split();
+                let (a, b) = (h.subscribe(), h.subscribe());
+                let task = tokio::spawn(async move {
+                    tokio::join!(Self::pipe(dr, uw, a), Self::pipe(ur, dw, b));
+                });
+                c.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Relay { addr, held, connections, accept }
+    }
+
+    async fn pipe(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf, mut held: tokio::sync::watch::Receiver<bool>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if held.wait_for(|h| !*h).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    }
+
+    /// From now on nothing passes either way.
+    pub fn hold(&self) {
+        self.held.send_replace(true);
+    }
+
+    /// The connections open now are dropped with what they held; new ones pass.
+    pub fn cut(&self) {
+        for c in self.connections.lock().unwrap().drain(..) {
+            c.abort();
+        }
+        self.held.send_replace(false);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// `tanu worker` as its own process, configured as `config` (the database,
+/// the data directory with the master key, the task queue, SMTP, EDS roots,
+/// the calendar), reaching Temporal at `temporal` (e.g. through a [`Relay`]).
+/// Killed with SIGKILL when dropped.
+pub struct WorkerProcess(pub Child);
+
+impl WorkerProcess {
+    pub fn start(config: &tanu_idp::config::Config, temporal: &str) -> WorkerProcess {
+        use std::io::BufRead;
+        let o = &config.onboarding;
+        let mut child = Command::new(workspace_root().join("target/debug/tanu"))
+            .arg("worker")
+            .env("TANU_ISSUER", &config.issuer)
+            .env("TANU_DATABASE_URL", &config.database_url)
+            .env("TANU_DATA_DIR", &config.data_dir)
+            .env("TANU_TEMPORAL_ADDRESS", temporal)
+            .env("TANU_TEMPORAL_NAMESPACE", &o.temporal_namespace)
+            .env("TANU_ONBOARDING_TASK_QUEUE", &o.task_queue)
+            .env("TANU_ONBOARDING_TIME_SCALE", o.time_scale.to_string())
+            .env("TANU_SMTP_URL", &o.smtp_url)
+            .env("TANU_EDS_ROOTS", o.eds_roots.as_ref().expect("the kit sets EDS roots"))
+            .env("TANU_EDS_CRLS", o.eds_crls.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join(","))
+            .env("TANU_OPERATOR_BIN", &o.operator_bin)
+            .env("TANU_CALENDAR_DIR", &o.calendar_dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("target/debug/tanu (make build)");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("the worker says it runs").unwrap();
+        assert!(first.starts_with("onboarding worker running"), "{first}");
+        std::thread::spawn(move || lines.for_each(drop));
+        WorkerProcess(child)
+    }
+
+    /// SIGKILL: no shutdown, nothing flushed, nothing reported.
+    pub fn kill(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -131,6 +131,14 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     assert_eq!(claims["userinfo"]["family_name"], "Miranda");
     let (on_a, on_b) = (frames_on(a_port).await, frames_on(b_port).await);
     assert!(on_a >= 3.0 && on_b >= 3.0, "the frames were spread over both instances: {on_a} on A, {on_b} on B");
+    // B, a `tanu serve` process, timed every stage of the pipeline on the
+    // frames it analysed (the stages' spans make the histogram: telemetry.rs).
+    let text = reqwest::get(format!("http://127.0.0.1:{b_port}/metrics")).await.unwrap().text().await.unwrap();
+    for stage in tanu_idp::metrics::INFERENCE_STAGES {
+        let prefix = format!("tanu_inference_seconds_count{{stage=\"{stage}\"}} ");
+        let count = text.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        assert!(count >= 3.0, "stage {stage} timed {count} times on B:\n{text}");
+    }
     let citizen = a.app.store.citizen_by_iin(tanu_idp::domain::Environment::Sandbox, IIN).await.unwrap().unwrap();
     a.consent(&citizen, &client.id, "openid profile offline_access").await;
 

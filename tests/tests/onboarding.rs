@@ -476,3 +476,136 @@ async fn a_truncated_or_overlong_multipart_upload_is_refused_not_read_as_complet
     assert_eq!(send("application/x-www-form-urlencoded", b"csrf=x".to_vec()).await.0, 400);
     assert!(tanu.app.store.applications(&Default::default()).await.unwrap().is_empty(), "nothing filed");
 }
+
+/// Waits until a statement of this database waits on a lock (PostgreSQL).
+async fn until_a_writer_waits(db: &sea_orm::DatabaseConnection, what: &str, within: std::time::Duration) {
+    use sea_orm::ConnectionTrait;
+    let sql = "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let until = std::time::Instant::now() + within;
+    loop {
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < until, "{what}: no writer waited on the lock within {within:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the workflow still has an activity to run (the Temporal CLI's view).
+fn pending_activities(kit: &OnboardingKit, workflow: &str) -> usize {
+    let out = std::process::Command::new(workspace_root().join("ops/vendor/venv/bin/temporal"))
+        .args(["workflow", "describe", "--workflow-id", workflow, "--address", &format!("127.0.0.1:{}", kit.temporal_port), "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let described: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    described["pendingActivities"].as_array().map_or(0, Vec::len)
+}
+
+/// Issue 16: the worker killed after an activity's effect and before Temporal
+/// heard of its completion. The activity runs again on another worker (after
+/// its 30 s start-to-close timeout) and must not do it again: the approval's
+/// OIDC client is created once, its mail sent once. The worker is a `tanu
+/// worker` process reaching Temporal through a relay; a table lock taken by
+/// the test stops the activity at its write, the relay is held, the lock
+/// released: the effect is made and its completion is held, and then the
+/// worker gets SIGKILL. Twice, for the sandbox grant: at `create_client`
+/// (its credential's table) and at `notify` (the mail table). PostgreSQL only (its table locks and
+/// `pg_stat_activity`); on SQLite the test says so and returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_between_an_activity_and_its_completion_creates_once_and_mails_once() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use tanu_tests::onboarding::{Relay, WorkerProcess};
+    if database_kind() != "postgres" {
+        eprintln!("PostgreSQL only (table locks); runs in the PostgreSQL pass");
+        return;
+    }
+    let kit = OnboardingKit::start().await;
+    let relay = Relay::to(format!("127.0.0.1:{}", kit.temporal_port).parse().unwrap()).await;
+    let tanu = Tanu::start_with(|c| {
+        kit.configure(c, 1.0);
+        c.onboarding.worker = false;
+    })
+    .await;
+    let through_relay = format!("http://{}", relay.addr);
+    let worker = WorkerProcess::start(&tanu.app.config, &through_relay);
+    let p = people(&tanu, &kit).await;
+    let (initiator, reviewer) = (Browser::new(&tanu), Browser::new(&tanu));
+    sign_in(&tanu, &initiator, &p.initiator, "/portal").await;
+    let id = file(&tanu, &initiator).await;
+    kit.smtp.wait_for("reviewer@operator.kz", "заявка подана").await;
+    sign_in(&tanu, &reviewer, &p.reviewer, "/console").await;
+    let db = tanu.app.store.raw_connection();
+    let lock = |table: &'static str| async move {
+        let tx = db.begin().await.unwrap();
+        tx.execute_unprepared(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE")).await.unwrap();
+        tx
+    };
+    let minute = std::time::Duration::from_secs(60);
+
+    let (status, body) = console_act(&tanu, &reviewer, &id, &[("command", "approve")]).await;
+    assert!(status < 400, "{body}");
+    kit.smtp.wait_for("cto@bank.example.kz", "өтінім мақұлданды").await;
+
+    // 1. create_client (the sandbox grant): stopped at its write, completion held, worker killed.
+    let credentials = lock("onboarding_credentials").await;
+    let (status, body) = console_act(&tanu, &reviewer, &id, &[("command", "grant_sandbox")]).await;
+    assert!(status < 400, "{body}");
+    until_a_writer_waits(db, "create_client", minute).await;
+    relay.hold();
+    credentials.commit().await.unwrap();
+    let store = &tanu.app.store;
+    let client_id = loop {
+        if let Some(c) = store.credential(&id, "sandbox").await.unwrap() {
+            break c.client_id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mails = lock("onboarding_mails").await;
+    worker.kill();
+    relay.cut();
+
+    // 2. Another worker runs create_client again (finding the client), then
+    // notify: stopped at the mail's write, completion held, killed.
+    let worker = WorkerProcess::start(&tanu.app.config, &through_relay);
+    until_a_writer_waits(db, "notify", 2 * minute).await;
+    relay.hold();
+    let before = kit.smtp.mails().len();
+    mails.commit().await.unwrap();
+    // The grant's mail received and recorded as sent; its completion held.
+    loop {
+        let unsent = store.unsent_mails(chrono::Utc::now() - chrono::Duration::days(1)).await.unwrap();
+        if unsent.is_empty() && kit.smtp.mails().len() > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    worker.kill();
+    relay.cut();
+
+    // 3. A third worker runs notify again; the workflow has nothing left to run.
+    let _worker = WorkerProcess::start(&tanu.app.config, &through_relay);
+    // Nothing pending at two readings 2 s apart (not a gap between two activities).
+    let until = std::time::Instant::now() + 2 * minute;
+    let mut idle = 0;
+    while idle < 2 {
+        idle = if pending_activities(&kit, &id) == 0 { idle + 1 } else { 0 };
+        assert!(std::time::Instant::now() < until, "the retried activities finished");
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+    assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "testing");
+    let mails: Vec<(String, String)> = kit.smtp.mails().into_iter().map(|m| (m.to, m.subject)).collect();
+    assert!(mails.len() > before, "the grant was mailed");
+    for m in &mails {
+        assert_eq!(mails.iter().filter(|n| *n == m).count(), 1, "mailed once: {m:?} in {mails:?}");
+    }
+    let credentials = store.credentials(&id).await.unwrap();
+    assert_eq!(credentials.len(), 1);
+    assert_eq!(credentials[0].client_id, client_id, "the retried activity returned the client it had made");
+    let sql = "SELECT COUNT(*) AS n FROM clients WHERE name LIKE '% (sandbox)'";
+    let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1, "one client registered");
+}

@@ -95,13 +95,12 @@ pub(super) async fn frame(
     let limits = frame_limits(app);
     let engine = state.engine.clone();
     let Ok(_permit) = state.analysing.acquire().await else { return problem(StatusCode::SERVICE_UNAVAILABLE, "shutting down") };
+    let request = tracing::Span::current();
     let analysed = tokio::task::spawn_blocking(move || {
-        let began = Instant::now();
-        let image = decode_image(&bytes, &limits).ok()?;
-        crate::metrics::inference_time("decode", began.elapsed().as_secs_f64());
-        let analysis = engine.analyse_frame(&Frame { at_ms, image }).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok();
-        crate::metrics::inference_time("frame", began.elapsed().as_secs_f64());
-        analysis
+        // Spans `frame` and `decode`: the stage timings and traces (telemetry.rs).
+        let _frame = tracing::info_span!(target: crate::telemetry::TARGET, parent: &request, "frame").entered();
+        let image = tracing::info_span!(target: crate::telemetry::TARGET, "decode").in_scope(|| decode_image(&bytes, &limits)).ok()?;
+        engine.analyse_frame(&Frame { at_ms, image }).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok()
     })
     .await
     .ok()
@@ -225,6 +224,7 @@ pub(super) async fn verify(
 
 /// Liveness over the frames' measurements, the replay check, then the
 /// comparison.
+#[tracing::instrument(target = "tanu_trace", name = "face verification", skip_all)]
 async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, citizen_id: Option<&str>, capture: Capture) -> anyhow::Result<Verdict> {
     let schedule = capture.schedule();
     let frames = Logins::of(app).take_frames(&i.id, capture.number).await?;
@@ -286,7 +286,9 @@ async fn document_embedding(app: &App, state: &Arc<FaceState>, i: &Interaction, 
     let person = state.registries.of(i.environment()).lookup(iin).await?.ok_or(RegistryError::InvalidRecord("the person left the registry".into()))?;
     let limits = app.config.biometrics.decode;
     let engine = state.engine.clone();
+    let span = tracing::info_span!(target: crate::telemetry::TARGET, "registry photo");
     let observed = tokio::task::spawn_blocking(move || -> anyhow::Result<Embedding> {
+        let _in = span.enter();
         let img = decode_image(&person.photo, &limits)?;
         Ok(engine.observe(&img)?.embedding)
     })

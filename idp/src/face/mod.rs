@@ -31,7 +31,6 @@ mod lockout;
 mod logins;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use poem::{
     handler,

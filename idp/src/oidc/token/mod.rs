@@ -17,6 +17,7 @@ mod refresh_token;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use tracing::Instrument as _;
 
 use poem::{handler, http::StatusCode, web::Data, Body, IntoResponse, Request, Response};
 
@@ -51,7 +52,7 @@ async fn exchange(req: &Request, body: Body, app: &App, now: DateTime<Utc>) -> R
     }
     let raw = body.into_bytes_limit(16 * 1024).await.map_err(|_| OAuthError::invalid_request("the body is too large"))?;
     let params = Params::parse_checked(&raw).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let client = authenticate_client(app, req, &params).await?;
+    let client = authenticate_client(app, req, &params).instrument(tracing::info_span!(target: crate::telemetry::TARGET, "client authentication")).await?;
     // RFC 9449 §5: a proof is checked (and its jti spent) before the grant,
     // so that a refused proof or a nonce round trip does not burn a code.
     let proof = dpop::check(app, req, "/token", None, dpop::At::AuthorizationServer).await?;
@@ -64,13 +65,22 @@ async fn exchange(req: &Request, body: Body, app: &App, now: DateTime<Utc>) -> R
     // SQLite the key cache's version check would wait for that transaction).
     let signer = app.keys.signer(client.id_token_alg).await.map_err(OAuthError::server_error)?;
     let ctx = Exchange { app, client: &client, params: &params, jkt: proof.as_ref().map(|p| &p.jkt), now, signer: &signer };
-    let result = match params.get("grant_type") {
-        Some("authorization_code") => authorization_code::grant(ctx).await,
-        Some("refresh_token") => refresh_token::grant(ctx).await,
-        Some(_) => Err(OAuthError::with_status(StatusCode::BAD_REQUEST, ErrorCode::UnsupportedGrantType, "supported: authorization_code, refresh_token")),
-        None => Err(OAuthError::invalid_request("grant_type is required")),
-    };
-    crate::metrics::token_grant(params.get("grant_type"), result.as_ref().map_or_else(|e| e.error.as_str(), |_| "issued"));
+    let grant_type = crate::metrics::grant_type_label(params.get("grant_type"));
+    let span =
+        tracing::info_span!(target: crate::telemetry::TARGET, "grant", otel.name = format!("grant {grant_type}"), grant_type, result = tracing::field::Empty);
+    let result = async {
+        match params.get("grant_type") {
+            Some("authorization_code") => authorization_code::grant(ctx).await,
+            Some("refresh_token") => refresh_token::grant(ctx).await,
+            Some(_) => Err(OAuthError::with_status(StatusCode::BAD_REQUEST, ErrorCode::UnsupportedGrantType, "supported: authorization_code, refresh_token")),
+            None => Err(OAuthError::invalid_request("grant_type is required")),
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    let outcome = result.as_ref().map_or_else(|e| e.error.as_str(), |_| "issued");
+    span.record("result", outcome);
+    crate::metrics::token_grant(grant_type, outcome);
     result.map(|r| dpop::with_fresh_nonce(app, proof.as_ref(), r))
 }
 
