@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 status=0
 run() { echo "+ $*"; "$@" 2>&1 | tee -a "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1; }
+# The container engine and base image for tests/tests/containers.rs (the
+# deployment files of ops/deploy); idempotent, minutes only the first time.
+run bash ops/setup/containers.sh
 # Formatting first (rustfmt.toml at the root; seconds): an unformatted tree fails the run.
 run cargo fmt --all --check
 # Lints next (clippy.toml; about 2 min over the build's dependencies): a

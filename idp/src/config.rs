@@ -513,6 +513,8 @@ impl Config {
             "TANU_FACE_ENABLED" => {
                 self.face.enabled = value.parse().map_err(|_| ConfigError::Env { name: "TANU_FACE_ENABLED", value, reason: "expected true or false".into() })?
             }
+            "TANU_FACE_FRAMES_BEFORE_CHALLENGE" => self.face.frames_before_challenge = num("TANU_FACE_FRAMES_BEFORE_CHALLENGE", value)?,
+            "TANU_FACE_REVEAL_JITTER_FRAMES" => self.face.reveal_jitter_frames = num("TANU_FACE_REVEAL_JITTER_FRAMES", value)?,
             "TANU_FACE_FIXED_CHALLENGE" => {
                 self.face.fixed_challenge = Some(tanu_biometrics::Challenge::parse(&value).ok_or_else(|| ConfigError::Env {
                     name: "TANU_FACE_FIXED_CHALLENGE",

@@ -53,14 +53,14 @@ pub fn interaction(url: &str) -> String {
 }
 
 /// Enters the IIN on the login page.
-pub async fn enter_iin(tanu: &Tanu, b: &Browser, login: &Landing, iin: &str) -> Landing {
+pub async fn enter_iin(tanu: &impl Served, b: &Browser, login: &Landing, iin: &str) -> Landing {
     let (body, url) = page(login);
     let id = interaction(url);
     b.post_form(&tanu.url(&format!("/login/{id}")), &[("csrf", &csrf(body)), ("iin", iin)]).await
 }
 
 /// Sends frames as the camera page does until the server says done; returns the server's answers.
-pub async fn send_frames(tanu: &Tanu, b: &Browser, camera: &Landing, frames: &[Vec<u8>]) -> Vec<serde_json::Value> {
+pub async fn send_frames(tanu: &impl Served, b: &Browser, camera: &Landing, frames: &[Vec<u8>]) -> Vec<serde_json::Value> {
     let (body, url) = page(camera);
     let id = interaction(url);
     let token = csrf(body);
@@ -88,7 +88,7 @@ pub async fn send_frames(tanu: &Tanu, b: &Browser, camera: &Landing, frames: &[V
 
 /// A new sign-in by a browser up to the camera page: the IIN entered, the
 /// biometric consent accepted when it is asked.
-pub async fn open_camera(tanu: &Tanu, b: &Browser, client: &tanu_idp::store::Client) -> Landing {
+pub async fn open_camera(tanu: &impl Served, b: &Browser, client: &tanu_idp::store::Client) -> Landing {
     let login = b.navigate(&authorize_url(tanu, &client.id, client.redirect_uris[0].as_str(), &Pkce::new(), &[])).await;
     let next = enter_iin(tanu, b, &login, IIN).await;
     if page(&next).1.ends_with("/biometric-consent") {
@@ -98,18 +98,18 @@ pub async fn open_camera(tanu: &Tanu, b: &Browser, client: &tanu_idp::store::Cli
     }
 }
 
-pub async fn verify(tanu: &Tanu, b: &Browser, camera: &Landing) -> Landing {
+pub async fn verify(tanu: &impl Served, b: &Browser, camera: &Landing) -> Landing {
     let (body, url) = page(camera);
     let id = interaction(url);
     b.post_form(&tanu.url(&format!("/login/{id}/verify")), &[("csrf", &csrf(body))]).await
 }
 
-pub async fn journal_steps(tanu: &Tanu) -> Vec<(String, String, Option<String>)> {
+pub async fn journal_steps(tanu: &impl Served) -> Vec<(String, String, Option<String>)> {
     use sea_orm::{EntityTrait, QueryOrder};
     use tanu_idp::store::entities::audit_record;
     audit_record::Entity::find()
         .order_by_asc(audit_record::Column::Seq)
-        .all(tanu.app.store.raw_connection())
+        .all(tanu.store().raw_connection())
         .await
         .unwrap()
         .into_iter()
@@ -120,11 +120,11 @@ pub async fn journal_steps(tanu: &Tanu) -> Vec<(String, String, Option<String>)>
 /// One full sign-in with the live clip starting at `from_s` (about 3.7 s; each
 /// sign-in of a test starts elsewhere: sending the very same frames again is a
 /// replay, refused); returns the ID token's claims.
-pub async fn sign_in(tanu: &Tanu, client: &tanu_idp::store::Client, secret: &str, from_s: f32) -> serde_json::Value {
+pub async fn sign_in(tanu: &impl Served, client: &tanu_idp::store::Client, secret: &str, from_s: f32) -> serde_json::Value {
     sign_in_from(tanu, &Browser::new(tanu), client, secret, from_s).await
 }
 
-pub async fn sign_in_from(tanu: &Tanu, b: &Browser, client: &tanu_idp::store::Client, secret: &str, from_s: f32) -> serde_json::Value {
+pub async fn sign_in_from(tanu: &impl Served, b: &Browser, client: &tanu_idp::store::Client, secret: &str, from_s: f32) -> serde_json::Value {
     let pkce = Pkce::new();
     // The client's redirect URI: REDIRECT for the kit's (sandbox) clients.
     let redirect = client.redirect_uris[0].as_str();

@@ -75,6 +75,42 @@ pub struct Tanu {
     _dir: tempfile::TempDir,
 }
 
+/// A Tanu a test talks to over HTTP: the kit's own ([`Tanu`]) or one started
+/// otherwise ([`Remote`]: the containers of ops/deploy).
+pub trait Served {
+    /// Where its requests go (`http://127.0.0.1:port`, or the balancer in front of it).
+    fn base(&self) -> &str;
+    /// Its database, for what a test reads back.
+    fn store(&self) -> &tanu_idp::store::Store;
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base(), path)
+    }
+}
+
+impl Served for Tanu {
+    fn base(&self) -> &str {
+        &self.base
+    }
+    fn store(&self) -> &tanu_idp::store::Store {
+        &self.app.store
+    }
+}
+
+/// A Tanu the kit did not start: its address and a connection to its database.
+pub struct Remote {
+    pub base: String,
+    pub store: tanu_idp::store::Store,
+}
+
+impl Served for Remote {
+    fn base(&self) -> &str {
+        &self.base
+    }
+    fn store(&self) -> &tanu_idp::store::Store {
+        &self.store
+    }
+}
+
 pub fn postgres_admin_url() -> String {
     std::env::var("TANU_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
@@ -197,7 +233,7 @@ impl Tanu {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        Served::url(self, path)
     }
 
     /// Registers a client; `tweak` adjusts the registration.
@@ -323,21 +359,21 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub fn new(tanu: &Tanu) -> Self {
+    pub fn new(tanu: &impl Served) -> Self {
         Self::builder(tanu, reqwest::Client::builder())
     }
 
     /// A browser at another address, as a trusted proxy in front of Tanu
     /// reports it (`X-Forwarded-For`; the Tanu must trust 127.0.0.0/8).
-    pub fn from_address(tanu: &Tanu, address: &str) -> Self {
+    pub fn from_address(tanu: &impl Served, address: &str) -> Self {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-forwarded-for", address.parse().expect("an address"));
         Self::builder(tanu, reqwest::Client::builder().default_headers(headers))
     }
 
-    fn builder(tanu: &Tanu, builder: reqwest::ClientBuilder) -> Self {
+    fn builder(tanu: &impl Served, builder: reqwest::ClientBuilder) -> Self {
         let http = builder.cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { http, base: tanu.base.clone() }
+        Self { http, base: tanu.base().to_owned() }
     }
 
     pub async fn navigate(&self, url: &str) -> Landing {
@@ -424,7 +460,7 @@ pub fn between(s: &str, a: &str, b: &str) -> Option<String> {
 
 /// An authorization URL with PKCE S256, state and nonce; `extra` adds or
 /// overrides parameters (an empty value removes one).
-pub fn authorize_url(tanu: &Tanu, client_id: &ClientId, redirect_uri: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
+pub fn authorize_url(tanu: &impl Served, client_id: &ClientId, redirect_uri: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
     let mut params: Vec<(String, String)> = vec![
         ("response_type".into(), "code".into()),
         ("client_id".into(), client_id.to_string()),
@@ -446,7 +482,7 @@ pub fn authorize_url(tanu: &Tanu, client_id: &ClientId, redirect_uri: &str, pkce
 }
 
 /// Redeems a code with client_secret_basic; returns status and JSON body.
-pub async fn redeem(tanu: &Tanu, client_id: &ClientId, secret: &str, code: &str, redirect_uri: &str, verifier: &str) -> (u16, serde_json::Value) {
+pub async fn redeem(tanu: &impl Served, client_id: &ClientId, secret: &str, code: &str, redirect_uri: &str, verifier: &str) -> (u16, serde_json::Value) {
     let resp = reqwest::Client::new()
         .post(tanu.url("/token"))
         .basic_auth(client_id.as_str(), Some(secret))
@@ -459,7 +495,7 @@ pub async fn redeem(tanu: &Tanu, client_id: &ClientId, secret: &str, code: &str,
 }
 
 /// A refresh-token grant with client_secret_basic: the status and the JSON answer.
-pub async fn refresh(tanu: &Tanu, client_id: &ClientId, secret: &str, refresh_token: &str) -> (u16, serde_json::Value) {
+pub async fn refresh(tanu: &impl Served, client_id: &ClientId, secret: &str, refresh_token: &str) -> (u16, serde_json::Value) {
     let resp = reqwest::Client::new()
         .post(tanu.url("/token"))
         .basic_auth(client_id.as_str(), Some(secret))

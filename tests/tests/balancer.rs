@@ -1,15 +1,14 @@
 //! Issue 16: several instances behind a real load balancer. HAProxy (Debian,
-//! configured by `ops/deploy/haproxy.cfg` as it is kept) in front of two
-//! instances on one PostgreSQL database — one the test kit's, one a `tanu
-//! serve` process — round-robin for every request, face sign-in included
-//! (no stickiness). A citizen signs in by face through the balancer, the
-//! capture's frames spread over both instances; another face sign-in goes on
-//! after the `tanu serve` process is killed with SIGKILL mid-capture, on the
-//! other instance, and succeeds; one code presented to both instances at once
-//! is redeemed once; then a storm of refresh-token rotations runs while the
-//! restarted `tanu serve` process is killed again, and the other instance
-//! carries it on: nothing but the connections that were on the killed process
-//! fails, and no grant is lost.
+//! configured by `ops/deploy/haproxy.cfg` as it is kept) in front of three
+//! instances on one PostgreSQL database — one the test kit's, two `tanu
+//! serve` processes (B and C) — round-robin for every request, face sign-in
+//! included (no stickiness). A citizen signs in by face through the balancer,
+//! the capture's frames spread over all three; another face sign-in goes on
+//! after B is killed with SIGKILL mid-capture, on the others, and succeeds;
+//! one code presented to two instances at once is redeemed once; then a storm
+//! of refresh-token rotations runs while the restarted B is killed again, and
+//! the others carry it on: nothing but the connections that were on the
+//! killed process fails, and no grant is lost.
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -40,7 +39,7 @@ async fn wait_ready(url: &str) {
 }
 
 #[tokio::test]
-async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
+async fn three_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     let root = workspace_root();
     let dir = tempfile::tempdir().unwrap();
     // One PostgreSQL database for both instances, whatever this pass's kind:
@@ -50,7 +49,7 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
     let admin_url = postgres_admin_url();
     let db_url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
-    let (lb_port, a_port, b_port) = (free_port(), free_port(), free_port());
+    let (lb_port, a_port, b_port, c_port) = (free_port(), free_port(), free_port(), free_port());
     let lb = format!("http://127.0.0.1:{lb_port}");
     let master_key = tanu_idp::crypto::MasterKey::generate_base64();
     // The client is a sandbox one: both instances find its person in one test registry.
@@ -72,33 +71,36 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     let (client, secret) = a.client(REDIRECT, |_| {}).await;
     let secret = secret.unwrap();
 
-    // Instance B: `tanu serve`, the same configuration from a file.
-    let config = dir.path().join("b.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:{b_port}\"\nissuer = \"{lb}\"\ndatabase_url = \"{db_url}\"\ndata_dir = \"{}\"\nmaster_key = \"{master_key}\"\n\
-             prefix = \"{}\"\nrate_limit_per_minute = 100000\ntoken_rate_limit_per_minute = 1000000\ntrusted_proxies = [\"127.0.0.0/8\"]\n\
-             [face]\nfixed_challenge = \"turn_right\"\nframes_before_challenge = 2\nreveal_jitter_frames = 0\n\
-             [biometrics]\nsandbox_registry_dir = \"{}\"\n[onboarding]\nworker = false\n",
-            dir.path().join("b").display(),
-            root.display(),
-            registry.display()
-        ),
-    )
-    .unwrap();
-    let spawn_b = || {
+    // Instances B and C: `tanu serve`, the same configuration from a file.
+    let spawn = |name: &str, port: u16| {
+        let config = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:{port}\"\nissuer = \"{lb}\"\ndatabase_url = \"{db_url}\"\ndata_dir = \"{}\"\nmaster_key = \"{master_key}\"\n\
+                 prefix = \"{}\"\nrate_limit_per_minute = 100000\ntoken_rate_limit_per_minute = 1000000\ntrusted_proxies = [\"127.0.0.0/8\"]\n\
+                 [face]\nfixed_challenge = \"turn_right\"\nframes_before_challenge = 2\nreveal_jitter_frames = 0\n\
+                 [biometrics]\nsandbox_registry_dir = \"{}\"\n[onboarding]\nworker = false\n",
+                dir.path().join(name).display(),
+                root.display(),
+                registry.display()
+            ),
+        )
+        .unwrap();
         Killed(
             Command::new(root.join("target/debug/tanu"))
                 .args(["--config", config.to_str().unwrap(), "serve"])
                 .stdout(Stdio::null())
-                .stderr(std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("b.log")).unwrap())
+                .stderr(std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join(format!("{name}.log"))).unwrap())
                 .spawn()
                 .expect("target/debug/tanu (cargo build --workspace)"),
         )
     };
+    let spawn_b = || spawn("b", b_port);
     let mut b = spawn_b();
+    let _c = spawn("c", c_port);
     wait_ready(&format!("http://127.0.0.1:{b_port}/readyz")).await;
+    wait_ready(&format!("http://127.0.0.1:{c_port}/readyz")).await;
 
     // The balancer, with the configuration kept in the repository.
     let _haproxy = Killed(
@@ -108,17 +110,18 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
             .env("TANU_LB_BIND", format!("127.0.0.1:{lb_port}"))
             .env("TANU_NODE_A", format!("127.0.0.1:{a_port}"))
             .env("TANU_NODE_B", format!("127.0.0.1:{b_port}"))
+            .env("TANU_NODE_C", format!("127.0.0.1:{c_port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("haproxy (make setup installs it)"),
     );
     wait_ready(&format!("{lb}/readyz")).await;
-    // Both instances up in the balancer's health checks (every 300 ms, up after two).
+    // The instances up in the balancer's health checks (every 300 ms, up after two).
     tokio::time::sleep(Duration::from_millis(700)).await;
 
     // A citizen signs in by face through the balancer: every request of it
-    // round-robin, so its capture's frames are taken by both instances.
+    // round-robin, so its capture's frames are taken by every instance.
     let frames_on = |port: u16| async move {
         let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap();
         text.lines()
@@ -129,8 +132,8 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     let browser = Browser::new(&a);
     let claims = sign_in_from(&a, &browser, &client, &secret, 3.7).await;
     assert_eq!(claims["userinfo"]["family_name"], "Miranda");
-    let (on_a, on_b) = (frames_on(a_port).await, frames_on(b_port).await);
-    assert!(on_a >= 3.0 && on_b >= 3.0, "the frames were spread over both instances: {on_a} on A, {on_b} on B");
+    let (on_a, on_b, on_c) = (frames_on(a_port).await, frames_on(b_port).await, frames_on(c_port).await);
+    assert!(on_a >= 3.0 && on_b >= 3.0 && on_c >= 3.0, "the frames were spread over the instances: {on_a} on A, {on_b} on B, {on_c} on C");
     // B, a `tanu serve` process, timed every stage of the pipeline on the
     // frames it analysed (the stages' spans make the histogram: telemetry.rs).
     let text = reqwest::get(format!("http://127.0.0.1:{b_port}/metrics")).await.unwrap().text().await.unwrap();
@@ -144,7 +147,7 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
 
     // Another sign-in (another browser), whose instance B is killed with
     // SIGKILL half-way through the capture: the rest of the frames and the
-    // verification go to A, which finds the capture in the database.
+    // verification go to A and C, which find the capture in the database.
     let other = Browser::new(&a);
     let camera = open_camera(&a, &other, &client).await;
     let frames = clip_frames(3.74, 4.1);
@@ -155,7 +158,7 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
     let rest = send_frames(&a, &other, &camera, &frames[4..]).await;
     assert_eq!(rest.last().unwrap()["done"], true, "{rest:?}");
     let landing = verify(&a, &other, &camera).await;
-    assert!(landing.param("code").is_some(), "the capture begun on the killed instance was finished on the other: {landing:?}");
+    assert!(landing.param("code").is_some(), "the capture begun on the killed instance was finished on the others: {landing:?}");
     assert_eq!(a.app.store.face_frames_kept().await.unwrap(), 0, "nothing of the captures is kept after them");
     // B again, for what follows.
     b = spawn_b();
@@ -244,7 +247,7 @@ async fn two_instances_behind_haproxy_survive_a_kill_during_a_token_storm() {
         assert!(o[..o.len() - 1].iter().all(|s| *s == 200) && o.last() == Some(&502), "only the killed process's connections fail: {outcomes:?}");
     }
     assert_eq!(finished + broken.len(), 16);
-    assert!(finished >= 1, "the other instance carried the storm on: {outcomes:?}");
+    assert!(finished >= 1, "the other instances carried the storm on: {outcomes:?}");
     let done: usize = outcomes.iter().map(|o| o.iter().filter(|s| **s == 200).count()).sum();
     assert!(done > at_kill + rounds / 2, "the storm went on after the kill: {at_kill} rotations before it, {done} in all");
     eprintln!("{done} rotations ({at_kill} before the kill), {} chains cut by the kill, {finished} carried on to the end", broken.len());
