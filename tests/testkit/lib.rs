@@ -23,6 +23,7 @@ use tanu_idp::{
 
 pub use tanu_idp;
 
+pub mod browser;
 pub mod client_key;
 pub mod dpop;
 pub mod face;

@@ -23,6 +23,35 @@ pub struct Mail {
     pub lang: String,
 }
 
+impl Mail {
+    /// A message as stored in a Maildir.
+    pub fn parse(raw: &[u8]) -> Mail {
+        let parsed = mailparse::parse_mail(raw).unwrap();
+        let header = |n: &str| parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(n)).map(|h| h.get_value()).unwrap_or_default();
+        Mail { to: header("To"), subject: header("Subject"), body: parsed.get_body().unwrap_or_default(), lang: header("Content-Language") }
+    }
+}
+
+/// The portal's application form as an initiator fills it (with an SVG logo
+/// carrying a script, which the portal must not keep).
+pub fn application_form(csrf: &str, bin: &str) -> reqwest::multipart::Form {
+    let svg =
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>alert(1)</script><circle cx="20" cy="20" r="18" fill="#00a0b0"/></svg>"##;
+    reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .text("organisation_name", "АО «Пример Банк»")
+        .text("bin", bin.to_owned())
+        .text("responsible_official", "Sadykova Aigerim, CTO")
+        .text("contact_email", "cto@bank.example.kz")
+        .text("system_name", "Internet banking")
+        .text("redirect_uri", "https://bank.example.kz/oidc/callback")
+        .text("sandbox_redirect_uri", "http://127.0.0.1:8400/callback")
+        .text("tos_uri", "https://bank.example.kz/terms")
+        .text("policy_uri", "https://bank.example.kz/privacy")
+        .text("authorised_person", "Sadykova Aigerim")
+        .part("logo", reqwest::multipart::Part::bytes(svg.as_bytes().to_vec()).file_name("logo.svg"))
+}
+
 /// A real SMTP server on a random port, storing what it receives.
 pub struct Smtp {
     pub port: u16,
@@ -62,10 +91,7 @@ impl Smtp {
         for sub in ["new", "cur"] {
             let Ok(entries) = std::fs::read_dir(self.dir.path().join("maildir").join(sub)) else { continue };
             for e in entries.flatten() {
-                let raw = std::fs::read(e.path()).unwrap();
-                let parsed = mailparse::parse_mail(&raw).unwrap();
-                let header = |n: &str| parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(n)).map(|h| h.get_value()).unwrap_or_default();
-                out.push(Mail { to: header("To"), subject: header("Subject"), body: parsed.get_body().unwrap_or_default(), lang: header("Content-Language") });
+                out.push(Mail::parse(&std::fs::read(e.path()).unwrap()));
             }
         }
         out

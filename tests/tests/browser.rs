@@ -10,16 +10,10 @@ use std::process::Command;
 use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, Scope, TokenResponse};
 use tanu_biometrics::registry::DirectoryRegistry;
+use tanu_tests::browser::{artifacts, drive, live_camera, y4m};
 use tanu_tests::*;
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
-
-fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
-    let out = dir.join(name);
-    let status = Command::new("ffmpeg").args(["-loglevel", "error", "-y"]).args(args).args(["-pix_fmt", "yuv420p"]).arg(&out).status().expect("ffmpeg");
-    assert!(status.success());
-    out
-}
 
 /// The live shot of the clip (3.7–7.8 s), slowed to 1.5× so that the looped
 /// file does not wrap during one capture, once per sign-in from another of
@@ -32,13 +26,7 @@ fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 fn cameras(dir: &Path) -> ([PathBuf; 3], PathBuf) {
     let clip = test_data("video/short_hamilton_clip.mp4");
     let clip = clip.to_str().unwrap();
-    let live = ["3.700", "3.733", "3.767"].map(|from| {
-        y4m(
-            dir,
-            &format!("live-{from}.y4m"),
-            &["-ss", from, "-t", "4.0", "-i", clip, "-vf", "setpts=1.5*PTS,fps=10,scale=640:360,tpad=start_duration=0.8:start_mode=clone,noise=alls=4:allf=t"],
-        )
-    });
+    let live = ["3.700", "3.733", "3.767"].map(|from| live_camera(dir, from));
     let still = y4m(dir, "still.y4m", &["-ss", "4.0", "-i", clip, "-frames:v", "1", "-vf", "scale=640:360"]);
     (live, still)
 }
@@ -47,34 +35,6 @@ fn cameras(dir: &Path) -> ([PathBuf; 3], PathBuf) {
 fn right_turn_only(dir: &Path) -> PathBuf {
     let clip = test_data("video/short_hamilton_clip.mp4");
     y4m(dir, "right.y4m", &["-ss", "3.7", "-t", "1.3", "-i", clip.to_str().unwrap(), "-vf", "fps=15,scale=640:360"])
-}
-
-fn artifacts() -> PathBuf {
-    let dir = workspace_root().join("target/browser-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-#[derive(serde::Deserialize, Debug)]
-struct Run {
-    redirect: Option<String>,
-    #[serde(default)]
-    pages: Vec<String>,
-    reason: Option<String>,
-    error: Option<String>,
-}
-
-fn drive(url: &str, iin: &str, camera: &Path, lang: &str, tag: &str) -> Run {
-    let args = serde_json::json!({
-        "url": url, "iin": iin, "camera": camera, "lang": lang, "tag": tag, "redirect": REDIRECT,
-        "shots": artifacts(),
-    });
-    let out = Command::new("node").arg(workspace_root().join("tests/browser/face.mjs")).arg(args.to_string()).output().expect("node (installed by make setup)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&out.stderr)));
-    let run: Run = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    assert!(run.error.is_none(), "browser run failed: {run:?}; see target/browser-artifacts/{tag}-error.png");
-    run
 }
 
 #[tokio::test]
@@ -120,7 +80,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
             .set_pkce_challenge(challenge)
             .url();
         let url = url.to_string();
-        let run = tokio::task::spawn_blocking(move || drive(&url, iin, &live, lang, lang)).await.unwrap();
+        let run = tokio::task::spawn_blocking(move || drive(&url, REDIRECT, iin, &live, lang, lang)).await.unwrap();
         if run.pages.last().map(String::as_str) != Some("consent") {
             use sea_orm::{EntityTrait, QueryOrder};
             use tanu_idp::store::entities::audit_record;
@@ -162,7 +122,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
             .url();
         let url = url.to_string();
         let still = still.clone();
-        let run = tokio::task::spawn_blocking(move || drive(&url, "900101300017", &still, lang, &format!("{lang}-spoof"))).await.unwrap();
+        let run = tokio::task::spawn_blocking(move || drive(&url, REDIRECT, "900101300017", &still, lang, &format!("{lang}-spoof"))).await.unwrap();
         assert_eq!(run.reason.as_deref(), Some("liveness_failed"), "{lang}: {run:?}");
         let back = url::Url::parse(run.redirect.as_deref().unwrap()).unwrap();
         assert!(back.query_pairs().any(|(k, v)| k == "error" && v == "access_denied"), "{back}");
@@ -186,7 +146,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
         .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
         .url();
     let url = url.to_string();
-    let run = tokio::task::spawn_blocking(move || drive(&url, "900101300017", &recording, "en", "en-recording")).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || drive(&url, REDIRECT, "900101300017", &recording, "en", "en-recording")).await.unwrap();
     assert_eq!(run.reason.as_deref(), Some("liveness_failed"), "{run:?}");
 }
 

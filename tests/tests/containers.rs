@@ -3,12 +3,21 @@
 //! whole system of `ops/deploy/compose.yaml` — three `tanu serve` behind
 //! HAProxy, the worker, PostgreSQL, Temporal, SMTP — started with Debian's
 //! docker.io and docker-compose (`ops/setup/containers.sh`), and a citizen
-//! signed in by face through its balancer with the live clip, the frames
-//! taken by every instance.
+//! signed in by face through its balancer with the live clip, over HTTP (the
+//! frames taken by every instance) and in Chromium; then an initiator signs
+//! in to the onboarding portal the same way and files an application, which
+//! the worker service takes through Temporal to the reviewer's mail.
 use std::process::{Command, Output, Stdio};
 
-use tanu_tests::face::{document_photo, sign_in, IIN, REDIRECT};
+use tanu_tests::face::{csrf, document_photo, enter_iin, page, send_frames, sign_in, verify, IIN, REDIRECT};
+use tanu_tests::onboarding::{application_form, Mail};
 use tanu_tests::*;
+
+const INITIATOR: &str = "850501300011";
+const REVIEWER: &str = "900202400022";
+
+/// The relying party's address in Chromium (which refuses to navigate to REDIRECT's port 9).
+const IN_BROWSER: &str = "http://127.0.0.1:8400/cb";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -51,7 +60,8 @@ impl Compose {
 
     /// A GET inside a service's container (the instances are not published).
     fn get_inside(&self, service: &str, path: &str) -> String {
-        let script = format!("exec 3<>/dev/tcp/127.0.0.1/8080; printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3");
+        let port = &self.env.iter().find(|(k, _)| *k == "TANU_PORT").expect("TANU_PORT").1;
+        let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port}; printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3");
         String::from_utf8(self.run(&["exec", "-T", service, "bash", "-c", &script], None).stdout).unwrap()
     }
 }
@@ -140,6 +150,73 @@ async fn the_compose_file_starts_the_whole_system_and_a_citizen_signs_in_through
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum();
         assert!(frames >= 3.0, "{service} took frames of the capture: {frames}");
+    }
+
+    // The same citizen again, at another relying party, in Chromium with the
+    // clip as its camera, through the balancer.
+    let added: serde_json::Value = serde_json::from_str(
+        compose.tanu("tanu-a", &["clients", "add", "--name", "Browser RP", "--redirect-uri", IN_BROWSER, "--env", "sandbox", "--json"], None).trim(),
+    )
+    .unwrap();
+    let (client, secret) = (
+        remote.store.client(&added["client_id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap(),
+        added["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let camera = tanu_tests::browser::live_camera(dir.path(), "3.767");
+    let pkce = Pkce::new();
+    let url = authorize_url(&remote, &client.id, IN_BROWSER, &pkce, &[("scope", "openid profile")]);
+    let run = tokio::task::spawn_blocking(move || tanu_tests::browser::drive(&url, IN_BROWSER, IIN, &camera, "en", "compose")).await.unwrap();
+    let back = url::Url::parse(run.redirect.as_deref().unwrap_or_else(|| panic!("sent back to the relying party: {run:?}"))).unwrap();
+    let code = back.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned()).unwrap_or_else(|| panic!("{run:?}: {back}"));
+    let (status, tokens) = redeem(&remote, &client.id, &secret, &code, IN_BROWSER, &pkce.verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(jwt_claims(tokens["id_token"].as_str().unwrap())["amr"], serde_json::json!(["face", "liveness_challenge"]));
+
+    // The onboarding portal through the balancer: an initiator signs in by
+    // face (the portal is a relying party of Tanu itself), files an
+    // application, the worker service runs its workflow on Temporal and the
+    // reviewer's mail reaches the SMTP service.
+    compose.tanu(
+        "tanu-a",
+        &["onboarding", "staff-add", "--iin", REVIEWER, "--name", "Omarov Daniyar", "--email", "reviewer@operator.kz", "--role", "reviewer", "--lang", "ru"],
+        None,
+    );
+    compose.tanu("tanu-a", &["registry", "add", "--iin", INITIATOR, "--name", "Sadykova Aigerim", "--photo", "/tmp/photo.jpg"], None);
+    let initiator = Browser::new(&remote);
+    let login = initiator.navigate(&remote.url("/onboarding/signin?next=/portal")).await;
+    let next = enter_iin(&remote, &initiator, &login, INITIATOR).await;
+    let camera = if page(&next).1.ends_with("/biometric-consent") { initiator.consent(&next, "accept").await } else { next };
+    let answers = send_frames(&remote, &initiator, &camera, &clip_frames(3.74, 4.1)).await;
+    assert_eq!(answers.last().unwrap()["done"], true, "{answers:?}");
+    let mut landed = verify(&remote, &initiator, &camera).await;
+    if page(&landed).1.contains("/consent/") {
+        landed = initiator.consent(&landed, "allow").await;
+    }
+    assert!(page(&landed).1.ends_with("/portal"), "signed in to the portal: {:?}", page(&landed).1);
+    let form_page = initiator.http.get(remote.url("/portal/new")).send().await.unwrap().text().await.unwrap();
+    let filed = initiator.http.post(remote.url("/portal/new")).multipart(application_form(&csrf(&form_page), "010140000143")).send().await.unwrap();
+    assert_eq!(filed.status(), 303, "filed");
+    let id = filed.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let mut mails = Vec::new();
+    for _ in 0..120 {
+        let listed = compose
+            .run(&["exec", "-T", "smtp", "sh", "-c", "for f in /var/mail/tanu/Maildir/new/*; do [ -f \"$f\" ] && base64 -w0 \"$f\" && echo; done"], None);
+        mails = String::from_utf8(listed.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| Mail::parse(&base64::Engine::decode(&base64::engine::general_purpose::STANDARD, l.trim()).unwrap()))
+            .collect::<Vec<_>>();
+        if mails.iter().any(|m| m.to.contains("reviewer@operator.kz") && m.subject.contains(&id)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(mails.iter().any(|m| m.to.contains("reviewer@operator.kz") && m.subject.contains(&id)), "the reviewer was told: {mails:?}");
+    // The application's page from every instance in turn: the same step.
+    for _ in 0..3 {
+        let body = initiator.http.get(remote.url(&format!("/portal/applications/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert_eq!(between(&body, "data-step=\"", "\"").as_deref(), Some("review"), "{body}");
     }
 
     // The worker is connected to Temporal; the instances run as the image's user, on a read-only root.

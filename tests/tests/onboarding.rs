@@ -8,7 +8,7 @@ use tanu_idp::i18n::{Lang, Msg};
 use tanu_idp::store::onboarding::StaffRole;
 use tanu_idp::store::Citizen;
 use tanu_tests::csrf_field as csrf;
-use tanu_tests::onboarding::{OnboardingKit, OPERATOR_BIN};
+use tanu_tests::onboarding::{application_form, OnboardingKit, OPERATOR_BIN};
 use tanu_tests::*;
 
 const INITIATOR: &str = "850501300011";
@@ -72,24 +72,6 @@ async fn post_multipart(browser: &Browser, url: &str, form: reqwest::multipart::
     let status = r.status().as_u16();
     let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
     (status, r.text().await.unwrap(), location)
-}
-
-fn application_form(csrf: &str, bin: &str) -> reqwest::multipart::Form {
-    let svg =
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>alert(1)</script><circle cx="20" cy="20" r="18" fill="#00a0b0"/></svg>"##;
-    reqwest::multipart::Form::new()
-        .text("csrf", csrf.to_owned())
-        .text("organisation_name", "АО «Пример Банк»")
-        .text("bin", bin.to_owned())
-        .text("responsible_official", "Sadykova Aigerim, CTO")
-        .text("contact_email", "cto@bank.example.kz")
-        .text("system_name", "Internet banking")
-        .text("redirect_uri", "https://bank.example.kz/oidc/callback")
-        .text("sandbox_redirect_uri", "http://127.0.0.1:8400/callback")
-        .text("tos_uri", "https://bank.example.kz/terms")
-        .text("policy_uri", "https://bank.example.kz/privacy")
-        .text("authorised_person", "Sadykova Aigerim")
-        .part("logo", reqwest::multipart::Part::bytes(svg.as_bytes().to_vec()).file_name("logo.svg"))
 }
 
 /// Files an application as the signed-in initiator; returns its id.

@@ -1,0 +1,54 @@
+//! Debian Chromium driven by playwright-core (`tests/browser/*.mjs`): the
+//! fake camera's files and the face sign-in driver the browser tests share.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::workspace_root;
+
+/// A y4m file for Chromium's fake camera, made by ffmpeg with `args`.
+pub fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let status = Command::new("ffmpeg").args(["-loglevel", "error", "-y"]).args(args).args(["-pix_fmt", "yuv420p"]).arg(&out).status().expect("ffmpeg");
+    assert!(status.success());
+    out
+}
+
+/// The live shot of the clip from `from` seconds (README of browser.rs:
+/// slowed to 1.5×, 0.8 s of its first frame held, sensor noise).
+pub fn live_camera(dir: &Path, from: &str) -> PathBuf {
+    let clip = crate::test_data("video/short_hamilton_clip.mp4");
+    let vf = "setpts=1.5*PTS,fps=10,scale=640:360,tpad=start_duration=0.8:start_mode=clone,noise=alls=4:allf=t";
+    y4m(dir, &format!("live-{from}.y4m"), &["-ss", from, "-t", "4.0", "-i", clip.to_str().unwrap(), "-vf", vf])
+}
+
+/// Where the browser runs leave their screenshots.
+pub fn artifacts() -> PathBuf {
+    let dir = workspace_root().join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[derive(serde::Deserialize, Debug)]
+pub struct Run {
+    pub redirect: Option<String>,
+    #[serde(default)]
+    pub pages: Vec<String>,
+    pub reason: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A face sign-in in Chromium from `url` (an authorization request) with
+/// `camera` as the webcam; the pages seen and where it landed. The browser
+/// stops at the relying party's `redirect` (kept from the network).
+pub fn drive(url: &str, redirect: &str, iin: &str, camera: &Path, lang: &str, tag: &str) -> Run {
+    let args = serde_json::json!({
+        "url": url, "iin": iin, "camera": camera, "lang": lang, "tag": tag, "redirect": redirect,
+        "shots": artifacts(),
+    });
+    let out = Command::new("node").arg(workspace_root().join("tests/browser/face.mjs")).arg(args.to_string()).output().expect("node (installed by make setup)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    let run: Run = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert!(run.error.is_none(), "browser run failed: {run:?}; see target/browser-artifacts/{tag}-error.png");
+    run
+}
