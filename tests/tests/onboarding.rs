@@ -82,6 +82,18 @@ async fn file(tanu: &Tanu, browser: &Browser) -> String {
     location.unwrap().rsplit('/').next().unwrap().to_owned()
 }
 
+/// An application filed by the initiator and told to the reviewer, who is
+/// signed in to the console: the two browsers and the application's id.
+async fn in_review(tanu: &Tanu, kit: &OnboardingKit) -> (Browser, Browser, String) {
+    let p = people(tanu, kit).await;
+    let (initiator, reviewer) = (Browser::new(tanu), Browser::new(tanu));
+    sign_in(tanu, &initiator, &p.initiator, "/portal").await;
+    let id = file(tanu, &initiator).await;
+    kit.smtp.wait_for("reviewer@operator.kz", "заявка подана").await;
+    sign_in(tanu, &reviewer, &p.reviewer, "/console").await;
+    (initiator, reviewer, id)
+}
+
 /// The step shown on the application's page.
 async fn step(tanu: &Tanu, browser: &Browser, path: &str) -> String {
     let (status, body) = get(browser, &tanu.url(path)).await;
@@ -371,12 +383,7 @@ async fn without_temporal_the_portal_says_so_and_sign_in_still_works() {
 async fn temporal_down_and_back_loses_no_action_and_applies_none_twice() {
     let mut kit = OnboardingKit::start_persistent().await;
     let tanu = Tanu::start_with(|c| kit.configure(c, 1.0)).await;
-    let p = people(&tanu, &kit).await;
-    let (initiator, reviewer) = (Browser::new(&tanu), Browser::new(&tanu));
-    sign_in(&tanu, &initiator, &p.initiator, "/portal").await;
-    let id = file(&tanu, &initiator).await;
-    kit.smtp.wait_for("reviewer@operator.kz", "заявка подана").await;
-    sign_in(&tanu, &reviewer, &p.reviewer, "/console").await;
+    let (_initiator, reviewer, id) = in_review(&tanu, &kit).await;
     let page = format!("/console/applications/{id}");
     let approve = || async {
         let (_, body) = get(&reviewer, &tanu.url(&page)).await;
@@ -512,12 +519,7 @@ async fn a_worker_killed_between_an_activity_and_its_completion_creates_once_and
     .await;
     let through_relay = format!("http://{}", relay.addr);
     let worker = WorkerProcess::start(&tanu.app.config, &through_relay);
-    let p = people(&tanu, &kit).await;
-    let (initiator, reviewer) = (Browser::new(&tanu), Browser::new(&tanu));
-    sign_in(&tanu, &initiator, &p.initiator, "/portal").await;
-    let id = file(&tanu, &initiator).await;
-    kit.smtp.wait_for("reviewer@operator.kz", "заявка подана").await;
-    sign_in(&tanu, &reviewer, &p.reviewer, "/console").await;
+    let (_initiator, reviewer, id) = in_review(&tanu, &kit).await;
     let db = tanu.app.store.raw_connection();
     let lock = |table: &'static str| async move {
         let tx = db.begin().await.unwrap();
