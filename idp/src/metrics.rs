@@ -14,7 +14,7 @@
 //! | [`sign_in`] (`interaction::complete_login` / `deny`) | `tanu_sign_ins_total{outcome,reason}` |
 //! | [`token_grant`] (`/token`) | `tanu_token_grants_total{grant_type,result}` |
 //! | [`liveness_check_failed`] (face sign-in) | `tanu_liveness_check_failures_total{check}` |
-//! | [`inference_time`] (face pipeline) | `tanu_inference_seconds{stage}` (histogram) |
+//! | [`inference_time`] ([`StageTimer`], from the face pipeline's spans) | `tanu_inference_seconds{stage}` (histogram) |
 //!
 //! The HTTP middleware [`Track`] records `tanu_http_requests_total{route,method,status}`
 //! and `tanu_http_request_duration_seconds{route,method}`; the scrape itself

@@ -19,10 +19,10 @@ const REDIRECT: &str = "http://127.0.0.1:9/cb";
 /// file does not wrap during one capture, once per sign-in from another of
 /// the clip's frames (the same frames again would be a replay, and refused);
 /// and its first frame as a still. The recording does not wait for the
-/// challenge as a person would: it starts with 0.8 s of its first frame held
-/// (with sensor noise, so no two frames are the same), so that on a loaded
-/// machine the server's answer revealing the challenge still comes before
-/// the turn.
+/// challenge as a person would: it starts with its first frame held (with
+/// sensor noise, so no two frames are the same; `live_camera`), so that on
+/// a loaded machine the server's answer revealing the challenge still comes
+/// before the turn.
 fn cameras(dir: &Path) -> ([PathBuf; 3], PathBuf) {
     let clip = test_data("video/short_hamilton_clip.mp4");
     let clip = clip.to_str().unwrap();
