@@ -14,13 +14,17 @@ pub fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 }
 
 /// The live shot of the clip from `from` seconds, slowed to 1.5×, with
-/// sensor noise, its first frame held for 1.5 s before the head moves: a
-/// person waits for the instruction, and the server's answer revealing the
-/// challenge (after two analysed frames) must come before the turn even on
-/// a loaded machine (with 0.8 s it came after it in a full `make test`).
+/// sensor noise; its first frame held for 1.5 s before the head moves (a
+/// person waits for the instruction: the server's answer revealing the
+/// challenge must come before the turn even on a loaded machine), and its
+/// last held for 5 s, so that Chromium, which loops the file, never jumps
+/// back to the start during a capture that a busy server makes long. (With
+/// 0.8 s and no tail the face journey failed in full `make test` runs — the
+/// turn before the reveal, or the identity broken where the file wrapped —
+/// and passed alone.)
 pub fn live_camera(dir: &Path, from: &str) -> PathBuf {
     let clip = crate::test_data("video/short_hamilton_clip.mp4");
-    let vf = "setpts=1.5*PTS,fps=10,scale=640:360,tpad=start_duration=1.5:start_mode=clone,noise=alls=4:allf=t";
+    let vf = "setpts=1.5*PTS,fps=10,scale=640:360,tpad=start_duration=1.5:start_mode=clone:stop_duration=5:stop_mode=clone,noise=alls=4:allf=t";
     y4m(dir, &format!("live-{from}.y4m"), &["-ss", from, "-t", "4.0", "-i", clip.to_str().unwrap(), "-vf", vf])
 }
 

@@ -37,8 +37,14 @@ fn right_turn_only(dir: &Path) -> PathBuf {
     y4m(dir, "right.y4m", &["-ss", "3.7", "-t", "1.3", "-i", clip.to_str().unwrap(), "-vf", "fps=15,scale=640:360"])
 }
 
+/// The two journeys run one after the other: each is Chromium in real time
+/// against a server on the same two cores, and the face journey's camera
+/// does not wait for a slow server (see `live_camera`).
+static ONE_BROWSER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refused() {
+    let _alone = ONE_BROWSER_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let (live, still) = cameras(dir.path());
     // The positive journey fixes the challenge to one the recording performs
@@ -152,6 +158,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
 
 #[tokio::test]
 async fn an_application_walks_from_filing_to_production_in_the_portal_and_console() {
+    let _alone = ONE_BROWSER_AT_A_TIME.lock().await;
     use tanu_idp::i18n::Lang;
     use tanu_idp::store::onboarding::StaffRole;
     use tanu_tests::onboarding::{OnboardingKit, OPERATOR_BIN};

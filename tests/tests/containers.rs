@@ -41,14 +41,18 @@ impl Compose {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let out = self.try_run(args, stdin);
+        assert!(out.status.success(), "docker-compose {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    fn try_run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
         use std::io::Write;
         let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("docker-compose (make setup)");
         let mut input = child.stdin.take().unwrap();
         input.write_all(stdin.unwrap_or_default()).unwrap();
         drop(input);
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "docker-compose {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        out
+        child.wait_with_output().unwrap()
     }
 
     /// `tanu` in a running service's container, with the service's own environment.
@@ -58,11 +62,12 @@ impl Compose {
         String::from_utf8(self.run(&all, stdin).stdout).unwrap()
     }
 
-    /// A GET inside a service's container (the instances are not published).
+    /// A GET inside a service's container (the instances are not published):
+    /// the raw answer, empty when nothing listens yet.
     fn get_inside(&self, service: &str, path: &str) -> String {
         let port = &self.env.iter().find(|(k, _)| *k == "TANU_PORT").expect("TANU_PORT").1;
         let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port}; printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3");
-        String::from_utf8(self.run(&["exec", "-T", service, "bash", "-c", &script], None).stdout).unwrap()
+        String::from_utf8(self.try_run(&["exec", "-T", service, "bash", "-c", &script], None).stdout).unwrap()
     }
 }
 
@@ -117,10 +122,20 @@ async fn the_compose_file_starts_the_whole_system_and_a_citizen_signs_in_through
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     assert!(ready.contains("\"face_models\":\"loaded\""), "ready through the balancer: {ready:?}");
+    // Each instance ready on its own (the balancer's readiness needs only one),
+    // then up in the balancer's checks (every 300 ms, up after two).
     for service in ["tanu-a", "tanu-b", "tanu-c"] {
-        let answer = compose.get_inside(service, "/readyz");
-        assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{service}: {answer}");
+        let mut answer = String::new();
+        for _ in 0..120 {
+            answer = compose.get_inside(service, "/readyz");
+            if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        assert!(answer.contains("\"face_models\":\"loaded\""), "{service}: {answer}");
     }
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let discovery: serde_json::Value = http.get(format!("{issuer}/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
     assert_eq!(discovery["issuer"], issuer.as_str());
 
