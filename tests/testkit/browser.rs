@@ -19,9 +19,9 @@ pub fn y4m(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 /// challenge must come before the turn even on a loaded machine), and its
 /// last held for 5 s, so that Chromium, which loops the file, never jumps
 /// back to the start during a capture that a busy server makes long. (With
-/// 0.8 s and no tail the face journey failed in full `make test` runs — the
-/// turn before the reveal, or the identity broken where the file wrapped —
-/// and passed alone.)
+/// 0.8 s and no tail the face journey failed in full `make test` runs and
+/// passed alone: the turn seen before the reveal, or the identity broken —
+/// what a capture slower than its camera file would give.)
 pub fn live_camera(dir: &Path, from: &str) -> PathBuf {
     let clip = crate::test_data("video/short_hamilton_clip.mp4");
     let vf = "setpts=1.5*PTS,fps=10,scale=640:360,tpad=start_duration=1.5:start_mode=clone:stop_duration=5:stop_mode=clone,noise=alls=4:allf=t";
