@@ -15,7 +15,8 @@
 //! the pipeline's stages (`biometrics`). The log output never shows them (the
 //! log filter switches that target off, so log lines stay as they were); the
 //! OTLP layer sees only them, not the log events (nothing a log line says goes
-//! into a trace); and the stage layer turns the stages' spans into
+//! into a trace); and the stage layer turns the stages' spans (and only
+//! those: without a collector no other span is even made) into
 //! `tanu_inference_seconds{stage}` (metrics.rs), traces or not. A span's
 //! fields are set only from closed sets in the code (route templates, method,
 //! status, grant type, result codes): no IIN, token or path segment.
@@ -80,7 +81,11 @@ pub fn init() -> Result<Telemetry, TelemetryError> {
         _ => return Err(TelemetryError::LogFormat(format)),
     };
     let ours = || Targets::new().with_target(TARGET, tracing::Level::TRACE);
-    let stages = crate::metrics::StageTimer.with_filter(ours());
+    // The stage timer wants the pipeline's stages only: without a collector
+    // the other spans (request, grant, verification) stay disabled, and cost
+    // nothing on the token endpoint's path.
+    let stages = crate::metrics::StageTimer
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| m.target() == TARGET && crate::metrics::INFERENCE_STAGES.contains(&m.name())));
     let (traces, provider) = match std::env::var("TANU_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()) {
         None => (None, None),
         Some(endpoint) => {

@@ -466,19 +466,27 @@ async fn a_truncated_or_overlong_multipart_upload_is_refused_not_read_as_complet
     assert!(tanu.app.store.applications(&Default::default()).await.unwrap().is_empty(), "nothing filed");
 }
 
+/// Polls `check` every 50 ms until it gives a value; fails after `limit`.
+async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, limit: std::time::Duration, mut check: impl FnMut() -> F) -> T {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(std::time::Instant::now() < until, "{what}: not within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits until a statement of this database waits on a lock (PostgreSQL).
 async fn until_a_writer_waits(db: &sea_orm::DatabaseConnection, what: &str, within: std::time::Duration) {
     use sea_orm::ConnectionTrait;
     let sql = "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
-    let until = std::time::Instant::now() + within;
-    loop {
+    eventually(&format!("{what}: a writer waiting on the lock"), within, || async {
         let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
-        if row.try_get::<i64>("", "n").unwrap() > 0 {
-            return;
-        }
-        assert!(std::time::Instant::now() < until, "{what}: no writer waited on the lock within {within:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        (row.try_get::<i64>("", "n").unwrap() > 0).then_some(())
+    })
+    .await
 }
 
 /// Whether the workflow still has an activity to run (the Temporal CLI's view).
@@ -540,12 +548,7 @@ async fn a_worker_killed_between_an_activity_and_its_completion_creates_once_and
     relay.hold();
     credentials.commit().await.unwrap();
     let store = &tanu.app.store;
-    let client_id = loop {
-        if let Some(c) = store.credential(&id, "sandbox").await.unwrap() {
-            break c.client_id;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let client_id = eventually("the client created", minute, || async { store.credential(&id, "sandbox").await.unwrap().map(|c| c.client_id) }).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let mails = lock("onboarding_mails").await;
     worker.kill();
@@ -559,13 +562,11 @@ async fn a_worker_killed_between_an_activity_and_its_completion_creates_once_and
     let before = kit.smtp.mails().len();
     mails.commit().await.unwrap();
     // The grant's mail received and recorded as sent; its completion held.
-    loop {
+    eventually("the grant's mail received and recorded as sent", minute, || async {
         let unsent = store.unsent_mails(chrono::Utc::now() - chrono::Duration::days(1)).await.unwrap();
-        if unsent.is_empty() && kit.smtp.mails().len() > before {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        (unsent.is_empty() && kit.smtp.mails().len() > before).then_some(())
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     worker.kill();
     relay.cut();
