@@ -137,3 +137,31 @@ fn the_repository_needs_nothing_beside_it() {
         }
     }
 }
+
+/// Instances started at once on one database each register the first-party
+/// clients (portal, cabinet) at start: the one row is written once, and no
+/// instance fails to start because another won (the compose file's three
+/// instances once did: a rename refused by the key).
+#[tokio::test]
+async fn first_party_clients_registered_by_many_instances_at_once_exist_once() {
+    let tanu = Tanu::start().await;
+    let store = &tanu.app.store;
+    let db = store.raw_connection();
+    let count = |sql: &'static str| async move {
+        let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    let before = count("SELECT COUNT(*) FROM clients").await;
+    let id: tanu_idp::domain::ClientId = "tanu-first-party-race".parse().unwrap();
+    let redirect: tanu_idp::domain::RedirectUri = tanu.url("/first-party/callback").parse().unwrap();
+    let secret = "s".repeat(64);
+    let ensure = || store.ensure_first_party_client(&id, "First party", &secret, &redirect, &tanu.app.client_secrets);
+    let results = futures::future::join_all((0..8).map(|_| ensure())).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(count("SELECT COUNT(*) FROM clients").await, before + 1, "one row, no stray generated clients");
+    assert_eq!(count("SELECT COUNT(*) FROM clients WHERE client_id = 'tanu-first-party-race' AND environment = 'production'").await, 1);
+    // And a later start with another secret brings it in line, still once.
+    let other = "t".repeat(64);
+    store.ensure_first_party_client(&id, "First party", &other, &redirect, &tanu.app.client_secrets).await.unwrap();
+    assert_eq!(count("SELECT COUNT(*) FROM clients").await, before + 1);
+}
