@@ -6,6 +6,10 @@
 # Knobs: BENCH_SECONDS (per cell, default 5), BENCH_TARGETS (default
 # "tanu-sqlite tanu-postgres oidc-provider"), BENCH_SCENARIOS, TANU_BIN,
 # TANU_BENCH_POSTGRES_URL (admin URL, default the test server's).
+# Then complete face sign-ins over HTTP (tests/examples/face_bench.rs) on
+# PostgreSQL at FACE_CONCURRENCY (default "1 4"), FACE_SIGN_INS each (default
+# 20): sign-ins per second, the server's CPU per sign-in, verify's latency
+# after the last frame. BENCH_FACE=0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
@@ -27,6 +31,12 @@ tanu=${TANU_BIN:-$root/target/release/tanu}
 if [ -z "${TANU_BIN:-}" ]; then
   (cd "$root" && cargo build --release -p tanu-idp --bin tanu)
 fi
+face=${BENCH_FACE:-1}
+face_levels=${FACE_CONCURRENCY:-"1 4"}
+face_sign_ins=${FACE_SIGN_INS:-20}
+# The face load generator: the test kit's HTTP journey (a debug build: it only
+# sends frames encoded before the timing starts).
+if [ "$face" = 1 ]; then (cd "$root" && cargo build --workspace --all-targets --quiet); fi
 
 port=39$((RANDOM % 90 + 10))
 server_pid=
@@ -98,6 +108,75 @@ for t in $targets; do
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
   [ "$t" = tanu-postgres ] && psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS tanu_bench_$$" >/dev/null
 done
+
+face_bench() {
+  local dir=$OUT/face db=tanu_bench_face_$$
+  mkdir -p "$dir"
+  psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  local url=${pg_admin%/*}/$db
+  # The clip's timing (as the test kit's face tests), no replay memory (the
+  # same recording every time), budgets out of the way.
+  cat > "$dir/tanu.toml" <<EOF
+listen = "127.0.0.1:$port"
+issuer = "http://127.0.0.1:$port"
+database_url = "$url"
+data_dir = "$dir/data"
+prefix = "$root"
+rate_limit_per_minute = 100000000
+token_rate_limit_per_minute = 100000000
+[face]
+enabled = true
+fixed_challenge = "turn_right"
+frames_before_challenge = 2
+reveal_jitter_frames = 0
+[face.replay]
+ttl_ms = 0
+[biometrics]
+sandbox_registry_dir = "$dir/registry"
+[onboarding]
+worker = false
+EOF
+  # The HTTP targets' variables (exported by start_tanu) would override the file.
+  local run=(env -u TANU_DATABASE_URL -u TANU_DATA_DIR -u TANU_LISTEN -u TANU_ISSUER -u TANU_FACE_ENABLED
+    -u TANU_RATE_LIMIT_PER_MINUTE -u TANU_TOKEN_RATE_LIMIT_PER_MINUTE TANU_TEMPORAL_ADDRESS= RUST_LOG=warn "$tanu" --config "$dir/tanu.toml")
+  "${run[@]}" migrate >/dev/null
+  # The registry's photo: the clip's frame at 4.0 s (the test kit's document_photo).
+  ffmpeg -loglevel error -y -ss 4.0 -i "$root/tests/data/video/short_hamilton_clip.mp4" -frames:v 1 -q:v 3 "$dir/photo.jpg"
+  "${run[@]}" registry add --sandbox --iin 900101300017 --name "Miranda Lin-Manuel" --photo "$dir/photo.jpg" >/dev/null
+  local client id secret
+  client=$("${run[@]}" clients add --name "Test RP" --redirect-uri http://127.0.0.1:9/cb --env sandbox --json)
+  id=$(node -e 'console.log(JSON.parse(process.argv[1]).client_id)' "$client")
+  secret=$(node -e 'console.log(JSON.parse(process.argv[1]).client_secret)' "$client")
+  taskset -c "$SERVER_CPU" "${run[@]}" serve >"$dir/serve.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  local idle out
+  idle=$(rss_kb VmRSS)
+  for c in $face_levels; do
+    out=$(taskset -c "$LOAD_CPU" "$root/target/debug/examples/face_bench" "http://127.0.0.1:$port" "$url" "$id" "$secret" "$server_pid" "$face_sign_ins" "$c" | tail -1)
+    echo "{\"target\":\"tanu-face\",\"result\":$out}" >> "$results"
+    echo "  tanu face c=$c: $out" >&2
+  done
+  # Each stage's mean time per call over every frame above (the server's
+  # own histogram; wall time on its one pinned core).
+  curl -fs "http://127.0.0.1:$port/metrics" > "$dir/metrics.txt"
+  python3 - "$dir/metrics.txt" >> "$results" <<'PY'
+import json, re, sys
+sums, counts = {}, {}
+for line in open(sys.argv[1]):
+    m = re.match(r'tanu_inference_seconds_(sum|count)\{stage="(\w+)"\} (\S+)', line)
+    if m:
+        (sums if m[1] == "sum" else counts)[m[2]] = float(m[3])
+print(json.dumps({"target": "tanu-face", "stages": {k: {"mean_ms": sums[k] * 1000 / counts[k], "calls": counts[k]} for k in sums if counts.get(k)}}))
+PY
+  echo "{\"target\":\"tanu-face\",\"rss\":{\"idle_kb\":$idle,\"peak_kb\":$(rss_kb VmHWM)}}" >> "$results"
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+  psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS $db" >/dev/null
+}
+if [ "$face" = 1 ]; then
+  echo "== tanu-face" >&2
+  face_bench
+fi
 
 echo "machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server on core $SERVER_CPU, generator on core $LOAD_CPU; ${seconds}s per cell"
 python3 "$here/table.py" "$results"

@@ -4,26 +4,33 @@ oidc-provider; then idle and peak RSS per server."""
 import json
 import sys
 
-rows, rss, order = {}, {}, []
+rows, rss, order, face, stages = {}, {}, [], [], {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
     t = r["target"]
     if t not in order:
         order.append(t)
+    if "stages" in r:
+        stages = r["stages"]
+        continue
     if "rss" in r:
         rss[t] = r["rss"]
         continue
     x = r["result"]
+    if x["mode"] == "face":
+        face.append(x)
+        continue
     rows.setdefault((x["mode"], x["concurrency"]), {})[t] = x
 
-tanus = [t for t in order if t.startswith("tanu")]
+order_http = [t for t in order if t != "tanu-face"]
+tanus = [t for t in order_http if t.startswith("tanu")]
 ref = "oidc-provider" if "oidc-provider" in order else None
-head = ["scenario", "conc"] + [f"{t} req/s (p50/p99 ms)" for t in order] + ([f"{t} ÷ oidc-provider" for t in tanus] if ref else [])
+head = ["scenario", "conc"] + [f"{t} req/s (p50/p99 ms)" for t in order_http] + ([f"{t} ÷ oidc-provider" for t in tanus] if ref else [])
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
 for (mode, c), by in rows.items():
     cells = [mode, str(c)]
-    for t in order:
+    for t in order_http:
         x = by.get(t)
         if not x:
             cells.append("—")
@@ -37,6 +44,21 @@ for (mode, c), by in rows.items():
             cells.append(f"{a['rps'] / b['rps']:.2f}×" if a and b and b["rps"] else "—")
     print("| " + " | ".join(cells) + " |")
 print()
+if face:
+    print("| face sign-ins (PostgreSQL) | conc | sign-ins/s | server CPU per sign-in | verify after the last frame p50/p99 | whole sign-in p50/p99 |")
+    print("|---|---|---|---|---|---|")
+    for x in face:
+        print(
+            f"| {x['sign_ins']} × {x['frames']} frames | {x['concurrency']} | {x['rps']:.2f} | {x['cpu_ms_per_sign_in']:.0f} ms"
+            f" | {x['verify_p50']:.0f} / {x['verify_p99']:.0f} ms | {x['p50']:.0f} / {x['p99']:.0f} ms |"
+        )
+    print()
+if stages:
+    print("| face stage (server, per call) | " + " | ".join(stages) + " |")
+    print("|---|" + "---|" * len(stages))
+    print("| mean ms | " + " | ".join(f"{v['mean_ms']:.2f}" for v in stages.values()) + " |")
+    print("| calls | " + " | ".join(f"{v['calls']:.0f}" for v in stages.values()) + " |")
+    print()
 print("| server | RSS idle | RSS peak (VmHWM) |")
 print("|---|---|---|")
 for t in order:
