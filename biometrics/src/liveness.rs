@@ -75,7 +75,9 @@ pub struct FaceSample {
     pub pose: [f32; 3],
     /// Probability that the left and the right eye are open.
     pub eyes_open: [f32; 2],
-    pub passive_live: f32,
+    /// The passive model's live score; `None` when it was not run (advisory).
+    #[serde(default)]
+    pub passive_live: Option<f32>,
     pub embedding: Embedding,
     /// Why the frame fails the quality gates for a comparison, if it does.
     pub quality: Option<String>,
@@ -239,8 +241,16 @@ pub fn evaluate(frames: &[FrameAnalysis], schedule: &Schedule, policy: &Liveness
     let (same, detail) = identity(&frames, &single, policy);
     check("same_person_throughout", same, detail);
 
-    let passive = mean(&single.iter().map(|(_, s)| s.passive_live).collect::<Vec<_>>());
-    check("passive_model", passive >= policy.min_passive, format!("mean passive score {passive:.3} (minimum {:.2})", policy.min_passive));
+    // Counted only when configured; a frame without a score then counts as 0.
+    let scores: Vec<f32> = single.iter().filter_map(|(_, s)| s.passive_live).collect();
+    if policy.min_passive > 0.0 {
+        let passive = mean(&single.iter().map(|(_, s)| s.passive_live.unwrap_or(0.0)).collect::<Vec<_>>());
+        check("passive_model", passive >= policy.min_passive, format!("mean passive score {passive:.3} (minimum {:.2})", policy.min_passive));
+    } else if scores.is_empty() {
+        check("passive_model", true, "advisory (minimum 0): not run".into());
+    } else {
+        check("passive_model", true, format!("mean passive score {:.3} (advisory)", mean(&scores)));
+    }
 
     let mut periodic: Vec<f32> = single.iter().filter_map(|(_, s)| s.periodic).collect();
     let texture = median(&mut periodic);

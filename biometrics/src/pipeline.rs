@@ -149,6 +149,13 @@ impl FaceError {
     }
 }
 
+/// Whether an observation runs the passive liveness model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassiveModel {
+    Run,
+    Skip,
+}
+
 /// Everything measured about the one face in an image.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaceObservation {
@@ -158,8 +165,9 @@ pub struct FaceObservation {
     pub five_points: [[f32; 2]; 5],
     #[serde(skip)]
     pub embedding: Embedding,
-    /// Softmax of the passive liveness model (three classes).
-    pub passive: [f32; 3],
+    /// Softmax of the passive liveness model (three classes); `None` when
+    /// it was not run ([`PassiveModel::Skip`]).
+    pub passive: Option<[f32; 3]>,
     /// Probability that the left and right eye are open.
     pub eyes_open: [f32; 2],
     /// Yaw, pitch, roll in degrees.
@@ -174,8 +182,8 @@ pub struct FaceObservation {
 impl FaceObservation {
     /// The passive model's "live" probability: its class 0, the score the
     /// package's `predictLiveness` reports (a weak signal; README).
-    pub fn passive_live(&self) -> f32 {
-        self.passive[0]
+    pub fn passive_live(&self) -> Option<f32> {
+        self.passive.map(|p| p[0])
     }
 
     pub fn eyes_open_mean(&self) -> f32 {
@@ -382,6 +390,13 @@ impl Engine {
     }
 
     pub fn observe_face(&self, img: &RgbImage, face: FaceBox) -> Result<FaceObservation, FaceError> {
+        self.observe_face_with(img, face, PassiveModel::Run)
+    }
+
+    /// [`Engine::observe_face`], the passive model run only when asked
+    /// (a capture's frames skip it while it is advisory: about a quarter of
+    /// a frame's inference time).
+    pub fn observe_face_with(&self, img: &RgbImage, face: FaceBox, passive: PassiveModel) -> Result<FaceObservation, FaceError> {
         let landmarks = self.landmarks(img, &face)?;
         let five_points = align::five_points(&landmarks);
         let aligned = self.aligned_face(img, &five_points).ok_or(FaceError::NoFace)?;
@@ -396,7 +411,10 @@ impl Engine {
             landmarks,
             five_points,
             embedding,
-            passive: self.passive_liveness(img, &face)?,
+            passive: match passive {
+                PassiveModel::Run => Some(self.passive_liveness(img, &face)?),
+                PassiveModel::Skip => None,
+            },
             eyes_open: self.eyes_open(img, &landmarks)?,
             pose: self.pose(img, &face)?,
             brightness,

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::decision::Embedding;
 use crate::liveness::{evaluate, probe, FaceSample, FrameAnalysis, LivenessPolicy, LivenessReport, Schedule};
-use crate::pipeline::{Engine, FaceError};
+use crate::pipeline::{Engine, FaceError, PassiveModel};
 use crate::texture::periodic_peak;
 
 /// One frame of a capture: when it arrived (ms from the start) and its pixels.
@@ -49,11 +49,14 @@ impl SequenceOutcome {
 
 impl Engine {
     /// Everything the liveness decision needs from one frame.
-    pub fn analyse_frame(&self, frame: &Frame) -> Result<FrameAnalysis, FaceError> {
+    /// One frame's measurements; the passive model runs only when `policy`
+    /// counts it (`min_passive` above 0).
+    pub fn analyse_frame(&self, frame: &Frame, policy: &LivenessPolicy) -> Result<FrameAnalysis, FaceError> {
+        let passive = if policy.min_passive > 0.0 { PassiveModel::Run } else { PassiveModel::Skip };
         let faces = self.detect(&frame.image)?;
         let face = match faces.as_slice() {
             [one] => {
-                let o = self.observe_face(&frame.image, *one)?;
+                let o = self.observe_face_with(&frame.image, *one, passive)?;
                 let quality = self.check_quality(&o).err().map(|e| e.code().to_owned());
                 Some(FaceSample {
                     face: o.face,
@@ -74,7 +77,7 @@ impl Engine {
 
     /// Analyses every frame, then decides liveness against `schedule`.
     pub fn analyse_sequence(&self, frames: &[Frame], schedule: &Schedule, policy: &LivenessPolicy) -> Result<SequenceOutcome, FaceError> {
-        let analysed = frames.iter().map(|f| self.analyse_frame(f)).collect::<Result<Vec<_>, _>>()?;
+        let analysed = frames.iter().map(|f| self.analyse_frame(f, policy)).collect::<Result<Vec<_>, _>>()?;
         Ok(SequenceOutcome::new(analysed, schedule, policy))
     }
 }

@@ -58,7 +58,7 @@ fn frame(i: u32, yaw: f32, eyes: [f32; 2], flat: bool) -> FrameAnalysis {
             landmarks: lm,
             pose: [yaw, 0.0, 0.0],
             eyes_open: eyes,
-            passive_live: 0.4,
+            passive_live: Some(0.4),
             embedding: embedding(0.05 * (i % 4) as f32),
             quality: turned.then(|| "head_turned".to_owned()),
             grey64,

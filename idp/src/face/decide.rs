@@ -94,13 +94,14 @@ pub(super) async fn frame(
     // undecodable frame is dropped, not fatal: the checks count frames.
     let limits = frame_limits(app);
     let engine = state.engine.clone();
+    let policy = app.config.biometrics.liveness.clone();
     let Ok(_permit) = state.analysing.acquire().await else { return problem(StatusCode::SERVICE_UNAVAILABLE, "shutting down") };
     let request = tracing::Span::current();
     let analysed = tokio::task::spawn_blocking(move || {
         // Spans `frame` and `decode`: the stage timings and traces (telemetry.rs).
         let _frame = tracing::info_span!(target: crate::telemetry::TARGET, parent: &request, "frame").entered();
         let image = tracing::info_span!(target: crate::telemetry::TARGET, "decode").in_scope(|| decode_image(&bytes, &limits)).ok()?;
-        engine.analyse_frame(&Frame { at_ms, image }).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok()
+        engine.analyse_frame(&Frame { at_ms, image }, &policy).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok()
     })
     .await
     .ok()
