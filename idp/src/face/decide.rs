@@ -161,31 +161,21 @@ enum Verdict {
 
 #[handler]
 pub(super) async fn verify(
-    Path(id): Path<String>,
+    PendingForm(i, _): PendingForm<CsrfForm>,
     cookies: &CookieJar,
     req: &Request,
-    form: poem::Result<Form<CsrfForm>>,
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
-) -> Response {
-    let (i, _) = match load_form(app, &id, cookies, req, form).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let logins = Logins::of(app);
-    let taken = match logins.update(&i.id, |l| (l.iin.clone(), l.citizen_id.clone(), l.consents(), l.capture.take())).await {
-        Ok(t) => t,
-        Err(e) => return e.page(i.lang()),
-    };
-    let Some((iin, citizen_id, consented, capture)) = taken else { return see_other(format!("/login/{}", i.id)) };
+) -> PageResult {
+    let (logins, lang) = (Logins::of(app), i.lang());
+    let taken = logins.update(&i.id, |l| (l.iin.clone(), l.citizen_id.clone(), l.consents(), l.capture.take())).await.in_lang(lang)?;
+    let Some((iin, citizen_id, consented, capture)) = taken else { return Ok(see_other(format!("/login/{}", i.id))) };
     if !consented {
-        return see_other(format!("/login/{}/biometric-consent", i.id));
+        return Ok(see_other(format!("/login/{}/biometric-consent", i.id)));
     }
     let addr = address(req);
-    match locked(app, i.environment(), &iin, &addr).await {
-        Ok(false) => {}
-        Ok(true) => return fail(app, &i, &iin, &addr, FaceFailure::TooManyAttempts).await,
-        Err(e) => return InteractionError::from(e).page(i.lang()),
+    if locked(app, i.environment(), &iin, &addr).await.in_lang(lang)? {
+        return fail(app, &i, &iin, &addr, FaceFailure::TooManyAttempts).await;
     }
     // Too late, or not every challenge shown yet.
     let now = app.clock.now();
@@ -194,16 +184,14 @@ pub(super) async fn verify(
         None => Verdict::Failed(FaceFailure::NoFace),
         Some(c) if unfinished(&c) => {
             // Decided without its frames: none are left behind.
-            if let Err(e) = logins.take_frames(&i.id, c.number).await {
-                return e.page(i.lang());
-            }
+            logins.take_frames(&i.id, c.number).await.in_lang(lang)?;
             Verdict::Failed(FaceFailure::Timeout)
         }
         Some(c) => match judge(app, state, &i, &iin, citizen_id.as_deref(), c).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, "face verification");
-                return html(
+                return Ok(html(
                     StatusCode::SERVICE_UNAVAILABLE,
                     FaceResultPage {
                         lang: i.lang(),
@@ -213,7 +201,7 @@ pub(super) async fn verify(
                         reason: Msg::fail_engine,
                         tries_left: 0,
                     },
-                );
+                ));
             }
         },
     };
@@ -297,14 +285,10 @@ async fn document_embedding(app: &App, state: &Arc<FaceState>, i: &Interaction, 
     Ok(observed)
 }
 
-async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> Response {
+async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> PageResult {
     // A consent is recorded when none is in force (the page is shown to everyone).
-    let logins = Logins::of(app);
-    let login = match logins.get(&i.id).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return see_other(format!("/login/{}", i.id)),
-        Err(e) => return e.page(i.lang()),
-    };
+    let (logins, lang) = (Logins::of(app), i.lang());
+    let Some(login) = logins.get(&i.id).await.in_lang(lang)? else { return Ok(see_other(format!("/login/{}", i.id))) };
     let (name, consent_now) = (login.name, login.consent_given_now && !login.consented);
     let (family, given) = split_name(&name);
     let result: Result<crate::store::Citizen, crate::store::StoreError> = async {
@@ -319,10 +303,7 @@ async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, emb
         Ok(citizen)
     }
     .await;
-    let citizen = match result {
-        Ok(c) => c,
-        Err(e) => return InteractionError::from(e).page(i.lang()),
-    };
+    let citizen = result.in_lang(lang)?;
     let journalled = async {
         if consent_now {
             journal(app, i, Some(iin), "biometric_consent", Outcome::Success, Some(CONSENT_TEXT_VERSION)).await?;
@@ -332,21 +313,16 @@ async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, emb
         }
         Ok::<(), crate::store::StoreError>(())
     };
-    if let Err(e) = journalled.await {
-        return InteractionError::from(e).page(i.lang());
-    }
-    if let Err(e) = logins.take(&i.id).await {
-        return e.page(i.lang());
-    }
+    journalled.await.in_lang(lang)?;
+    logins.take(&i.id).await.in_lang(lang)?;
     let amr = vec![AMR_FACE.to_owned(), AMR_LIVENESS.to_owned()];
-    complete_login(app, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::oidc::ACR_FACE_LIVENESS.into() }).await
+    Ok(complete_login(app, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::oidc::ACR_FACE_LIVENESS.into() }).await)
 }
 
-async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> Response {
+async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> PageResult {
+    let lang = i.lang();
     if lockout::recorded(failure) {
-        if let Err(e) = app.store.record_face_failure(&app.journal.person(i.environment(), iin.as_str()), addr, failure.code()).await {
-            return InteractionError::from(e).page(i.lang());
-        }
+        app.store.record_face_failure(&app.journal.person(i.environment(), iin.as_str()), addr, failure.code()).await.in_lang(lang)?;
     }
     let max = app.config.face.max_tries;
     let locked_now = locked(app, i.environment(), iin, addr).await.unwrap_or(true);
@@ -357,54 +333,28 @@ async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFa
             l.tries
         })
         .await;
-    let tries = match counted {
-        Ok(t) => t.unwrap_or(max),
-        Err(e) => return e.page(i.lang()),
-    };
+    let tries = counted.in_lang(lang)?.unwrap_or(max);
     let tries_left = if locked_now || failure == FaceFailure::TooManyAttempts { 0 } else { max.saturating_sub(tries) };
     let reason = failure.message();
-    html(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        FaceResultPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), code: failure.code(), reason, tries_left },
-    )
+    Ok(html(StatusCode::UNPROCESSABLE_ENTITY, FaceResultPage { lang, interaction: i.id.clone(), csrf: i.csrf(app), code: failure.code(), reason, tries_left }))
 }
 
 /// The citizen stops after a failure: the relying party gets `access_denied`
 /// with the (non-revealing) reason of the last failure.
 #[handler]
-pub(super) async fn give_up(
-    Path(id): Path<String>,
-    cookies: &CookieJar,
-    req: &Request,
-    form: poem::Result<Form<CsrfForm>>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    end(app, &id, cookies, req, form, true).await
+pub(super) async fn give_up(PendingForm(i, _): PendingForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> PageResult {
+    end(app, &i, true).await
 }
 
 /// The citizen cancels: `access_denied`, reason `cancelled`.
 #[handler]
-pub(super) async fn cancel(
-    Path(id): Path<String>,
-    cookies: &CookieJar,
-    req: &Request,
-    form: poem::Result<Form<CsrfForm>>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    end(app, &id, cookies, req, form, false).await
+pub(super) async fn cancel(PendingForm(i, _): PendingForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> PageResult {
+    end(app, &i, false).await
 }
 
 /// Ends the sign-in at the citizen's request, with the last failure's reason or as cancelled.
-async fn end(app: &App, id: &str, cookies: &CookieJar, req: &Request, form: poem::Result<Form<CsrfForm>>, with_last_failure: bool) -> Response {
-    match load_form(app, id, cookies, req, form).await {
-        Ok((i, _)) => {
-            let last = match Logins::of(app).take(&i.id).await {
-                Ok(l) => l.and_then(|l| l.last_failure),
-                Err(e) => return e.page(i.lang()),
-            };
-            let failure = if with_last_failure { last.map_or(Failure::Cancelled, Failure::from) } else { Failure::Cancelled };
-            deny(app, &i, failure).await
-        }
-        Err(r) => r,
-    }
+async fn end(app: &App, i: &Interaction, with_last_failure: bool) -> PageResult {
+    let last = Logins::of(app).take(&i.id).await.in_lang(i.lang())?.and_then(|l| l.last_failure);
+    let failure = if with_last_failure { last.map_or(Failure::Cancelled, Failure::from) } else { Failure::Cancelled };
+    Ok(deny(app, i, failure).await)
 }

@@ -158,17 +158,79 @@ fn script() -> Response {
 // The forms' types are in tanu-parse, where a fuzz target deserialises them.
 use tanu_parse::forms::{ConsentForm, CsrfBound, CsrfForm, IinForm};
 
-async fn load(app: &App, id: &str, cookies: &CookieJar, req: &Request) -> Result<Interaction, Response> {
-    pending(app, id, cookies).await.map_err(|e| e.page(crate::i18n::lang_of(req)))
+/// A page's refusal, already in the citizen's language: what every failure
+/// of a face sign-in page becomes (`?` through [`InLang`]), and how an
+/// extractor ends a request.
+pub(super) struct Refused(Box<Response>);
+
+impl Refused {
+    fn page(page: Response) -> Self {
+        Refused(Box::new(page))
+    }
 }
 
-/// The interaction and its submitted form, or the page that says why not
-/// (expired sign-in, missing or wrong CSRF token).
-async fn load_form<T: CsrfBound>(app: &App, id: &str, cookies: &CookieJar, req: &Request, form: poem::Result<Form<T>>) -> Result<(Interaction, T), Response> {
-    let i = load(app, id, cookies, req).await?;
-    match form {
-        Ok(Form(f)) if i.check_csrf(app, f.csrf()) => Ok((i, f)),
-        _ => Err(InteractionError::Csrf.page(i.lang())),
+impl From<Refused> for poem::Error {
+    fn from(r: Refused) -> Self {
+        poem::Error::from_response(*r.0)
+    }
+}
+
+/// A page's result: the response, or the refusal.
+type PageResult = Result<Response, Refused>;
+
+/// A failure as the page that says so, in `lang`; each error type is mapped
+/// in one place (`InteractionError::page`, `LoginsError::page`).
+trait InLang<T> {
+    fn in_lang(self, lang: crate::i18n::Lang) -> Result<T, Refused>;
+}
+
+impl<T> InLang<T> for Result<T, InteractionError> {
+    fn in_lang(self, lang: crate::i18n::Lang) -> Result<T, Refused> {
+        self.map_err(|e| Refused::page(e.page(lang)))
+    }
+}
+
+impl<T> InLang<T> for Result<T, crate::store::StoreError> {
+    fn in_lang(self, lang: crate::i18n::Lang) -> Result<T, Refused> {
+        self.map_err(|e| Refused::page(InteractionError::from(e).page(lang)))
+    }
+}
+
+impl<T> InLang<T> for Result<T, LoginsError> {
+    fn in_lang(self, lang: crate::i18n::Lang) -> Result<T, Refused> {
+        self.map_err(|e| Refused::page(e.page(lang)))
+    }
+}
+
+fn app_of(req: &Request) -> poem::Result<&Arc<App>> {
+    req.data::<Arc<App>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// The pending sign-in of the path's `{id}`, bound to this browser, as a
+/// handler's argument: an expired one, or another browser's, is refused with
+/// the page that says so.
+struct Pending(Interaction);
+
+impl<'a> poem::FromRequest<'a> for Pending {
+    async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let app = app_of(req)?;
+        let id = req.raw_path_param("id").unwrap_or_default();
+        Ok(Pending(pending(app, id, req.cookie()).await.in_lang(crate::i18n::lang_of(req))?))
+    }
+}
+
+/// A form posted in a pending sign-in, as a handler's argument: the sign-in,
+/// then the form with the sign-in's CSRF token (missing or wrong: refused).
+struct PendingForm<T>(Interaction, T);
+
+impl<'a, T: serde::de::DeserializeOwned + CsrfBound> poem::FromRequest<'a> for PendingForm<T> {
+    async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let app = app_of(req)?;
+        let Pending(i) = Pending::from_request(req, body).await?;
+        match Form::<T>::from_request(req, body).await {
+            Ok(Form(f)) if i.check_csrf(app, f.csrf()) => Ok(PendingForm(i, f)),
+            _ => Err(Refused::page(InteractionError::Csrf.page(i.lang())).into()),
+        }
     }
 }
 
@@ -177,11 +239,8 @@ fn iin_form(app: &App, i: &Interaction, iin: &str, error: Option<Msg>, status: S
 }
 
 #[handler]
-async fn iin_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    match load(app, &id, cookies, req).await {
-        Ok(i) => iin_form(app, &i, "", None, StatusCode::OK),
-        Err(r) => r,
-    }
+async fn iin_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> Response {
+    iin_form(app, &i, "", None, StatusCode::OK)
 }
 
 /// Refused while this address waits for this IIN, or has too many recent
@@ -199,41 +258,26 @@ fn address(req: &Request) -> String {
 }
 
 #[handler]
-async fn iin_submit(
-    Path(id): Path<String>,
-    cookies: &CookieJar,
-    req: &Request,
-    form: poem::Result<Form<IinForm>>,
-    Data(app): Data<&Arc<App>>,
-    Data(state): Data<&Arc<FaceState>>,
-) -> Response {
-    let (i, f) = match load_form(app, &id, cookies, req, form).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn iin_submit(PendingForm(i, f): PendingForm<IinForm>, req: &Request, Data(app): Data<&Arc<App>>, Data(state): Data<&Arc<FaceState>>) -> PageResult {
+    let lang = i.lang();
     if app.limiter.check(client_ip(req)).is_err() {
-        return iin_form(app, &i, "", Some(Msg::error_rate_limited), StatusCode::TOO_MANY_REQUESTS);
+        return Ok(iin_form(app, &i, "", Some(Msg::error_rate_limited), StatusCode::TOO_MANY_REQUESTS));
     }
     let shown: String = f.iin.chars().filter(char::is_ascii_digit).take(12).collect();
     let Ok(iin) = f.iin.trim().parse::<Iin>() else {
-        return iin_form(app, &i, &shown, Some(Msg::face_iin_invalid), StatusCode::UNPROCESSABLE_ENTITY);
+        return Ok(iin_form(app, &i, &shown, Some(Msg::face_iin_invalid), StatusCode::UNPROCESSABLE_ENTITY));
     };
     // Once a capture has started, the sign-in's person is fixed: another IIN
     // posted now must not rename the person the face is being proven for.
     let logins = Logins::of(app);
-    let started = match logins.get(&i.id).await {
-        Ok(l) => l.filter(|l| l.tries > 0 || l.capture.is_some()).map(|l| l.iin),
-        Err(e) => return e.page(i.lang()),
-    };
+    let started = logins.get(&i.id).await.in_lang(lang)?.filter(|l| l.tries > 0 || l.capture.is_some()).map(|l| l.iin);
     if started.as_ref().is_some_and(|fixed| *fixed != iin) {
-        return see_other(format!("/login/{}/camera", i.id));
+        return Ok(see_other(format!("/login/{}/camera", i.id)));
     }
     let addr = address(req);
     let environment = i.environment();
-    match locked(app, environment, &iin, &addr).await {
-        Ok(false) => {}
-        Ok(true) => return iin_form(app, &i, &shown, Some(Msg::face_locked), StatusCode::TOO_MANY_REQUESTS),
-        Err(e) => return InteractionError::from(e).page(i.lang()),
+    if locked(app, environment, &iin, &addr).await.in_lang(lang)? {
+        return Ok(iin_form(app, &i, &shown, Some(Msg::face_locked), StatusCode::TOO_MANY_REQUESTS));
     }
     // A sandbox sign-in looks in the test registry only: a real citizen's IIN
     // that is no test person's is unknown there, refused exactly as any
@@ -243,31 +287,23 @@ async fn iin_submit(
         Ok(None) => {
             // Counted as a failure, so the form cannot be used to probe the registry.
             let _ = app.store.record_face_failure(&app.journal.person(environment, iin.as_str()), &addr, "not_in_registry").await;
-            if let Err(e) = journal(app, &i, Some(&iin), "registry_lookup", Outcome::Failure, Some("not_in_registry")).await {
-                return InteractionError::from(e).page(i.lang());
-            }
-            return iin_form(app, &i, &shown, Some(Msg::face_not_in_registry), StatusCode::UNPROCESSABLE_ENTITY);
+            journal(app, &i, Some(&iin), "registry_lookup", Outcome::Failure, Some("not_in_registry")).await.in_lang(lang)?;
+            return Ok(iin_form(app, &i, &shown, Some(Msg::face_not_in_registry), StatusCode::UNPROCESSABLE_ENTITY));
         }
         Err(e) => {
             tracing::warn!(error = %e, "person registry");
-            return iin_form(app, &i, &shown, Some(Msg::face_registry_unavailable), StatusCode::SERVICE_UNAVAILABLE);
+            return Ok(iin_form(app, &i, &shown, Some(Msg::face_registry_unavailable), StatusCode::SERVICE_UNAVAILABLE));
         }
     };
-    let citizen = match app.store.citizen_by_iin(environment, iin.as_str()).await {
-        Ok(c) => c,
-        Err(e) => return InteractionError::from(e).page(i.lang()),
-    };
+    let citizen = app.store.citizen_by_iin(environment, iin.as_str()).await.in_lang(lang)?;
     let consented = match &citizen {
-        Some(c) => match app.store.biometric_consent(&c.id).await {
-            Ok(consent) => consent.is_some(),
-            Err(e) => return InteractionError::from(e).page(i.lang()),
-        },
+        Some(c) => app.store.biometric_consent(&c.id).await.in_lang(lang)?.is_some(),
         None => false,
     };
     // The same IIN posted again keeps the sign-in's tries and capture: posting
     // it must not buy fresh tries or a fresh challenge.
     let (name, citizen_id) = (person.name, citizen.map(|c| c.id));
-    let started = logins
+    logins
         .start(&i.id, app.config.login_request_ttl, |current| match current.filter(|l| l.iin == iin) {
             Some(l) => Login { name: name.clone(), citizen_id: citizen_id.clone(), consented, ..l },
             None => Login {
@@ -281,15 +317,13 @@ async fn iin_submit(
                 last_failure: None,
             },
         })
-        .await;
-    if let Err(e) = started {
-        return e.page(i.lang());
-    }
+        .await
+        .in_lang(lang)?;
     // Everyone is asked for the biometric consent next, whether they gave it
     // before or not: the page after the IIN must not tell whoever typed it
     // that this person has used the system (it is recorded once, when the
     // face is proven, if none is in force).
-    see_other(format!("/login/{}/biometric-consent", i.id))
+    Ok(see_other(format!("/login/{}/biometric-consent", i.id)))
 }
 
 /// The recent captures, as far as this instance has read them from the database.
@@ -336,57 +370,30 @@ impl LoginsError {
 }
 
 #[handler]
-async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let i = match load(app, &id, cookies, req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match Logins::of(app).get(&i.id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return see_other(format!("/login/{}", i.id)),
-        Err(e) => return e.page(i.lang()),
+async fn consent_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> PageResult {
+    if Logins::of(app).get(&i.id).await.in_lang(i.lang())?.is_none() {
+        return Ok(see_other(format!("/login/{}", i.id)));
     }
-    html(StatusCode::OK, FaceConsentPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), version: CONSENT_TEXT_VERSION })
+    Ok(html(StatusCode::OK, FaceConsentPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), version: CONSENT_TEXT_VERSION }))
 }
 
 #[handler]
-async fn consent_submit(
-    Path(id): Path<String>,
-    cookies: &CookieJar,
-    req: &Request,
-    form: poem::Result<Form<ConsentForm>>,
-    Data(app): Data<&Arc<App>>,
-) -> Response {
-    let (i, f) = match load_form(app, &id, cookies, req, form).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let logins = Logins::of(app);
-    match f.decision.as_str() {
-        "accept" => match logins.update(&i.id, |l| l.consent_given_now = true).await {
-            Ok(Some(())) => see_other(format!("/login/{}/camera", i.id)),
-            Ok(None) => see_other(format!("/login/{}", i.id)),
-            Err(e) => e.page(i.lang()),
-        },
-        _ => {
-            let iin = match logins.take(&i.id).await {
-                Ok(l) => l.map(|l| l.iin),
-                Err(e) => return e.page(i.lang()),
-            };
-            if let Err(e) = journal(app, &i, iin.as_ref(), "biometric_consent", Outcome::Failure, Some("declined")).await {
-                return InteractionError::from(e).page(i.lang());
-            }
-            deny(app, &i, Failure::ConsentDeclined).await
-        }
+async fn consent_submit(PendingForm(i, f): PendingForm<ConsentForm>, Data(app): Data<&Arc<App>>) -> PageResult {
+    let (logins, lang) = (Logins::of(app), i.lang());
+    if f.decision == "accept" {
+        return Ok(match logins.update(&i.id, |l| l.consent_given_now = true).await.in_lang(lang)? {
+            Some(()) => see_other(format!("/login/{}/camera", i.id)),
+            None => see_other(format!("/login/{}", i.id)),
+        });
     }
+    let iin = logins.take(&i.id).await.in_lang(lang)?.map(|l| l.iin);
+    journal(app, &i, iin.as_ref(), "biometric_consent", Outcome::Failure, Some("declined")).await.in_lang(lang)?;
+    Ok(deny(app, &i, Failure::ConsentDeclined).await)
 }
 
 #[handler]
-async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
-    let i = match load(app, &id, cookies, req).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+async fn camera_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> PageResult {
+    let lang = i.lang();
     // Leaving a capture that has begun uses the try: a new capture would draw
     // new challenges, and redrawing them for free would let an attacker wait
     // for the one they prepared.
@@ -399,27 +406,20 @@ async fn camera_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request,
             }
             (l.consents(), abandoned, l.iin.clone())
         })
-        .await;
-    let ready = match ready {
-        Ok(r) => r,
-        Err(e) => return e.page(i.lang()),
-    };
-    match ready {
+        .await
+        .in_lang(lang)?;
+    Ok(match ready {
         Some((true, abandoned, iin)) => {
             if let Some(number) = abandoned {
-                if let Err(e) = journal(app, &i, Some(&iin), "capture_abandoned", Outcome::Failure, None).await {
-                    return InteractionError::from(e).page(i.lang());
-                }
+                journal(app, &i, Some(&iin), "capture_abandoned", Outcome::Failure, None).await.in_lang(lang)?;
                 // Its measurements are of no use any more.
-                if let Err(e) = logins.take_frames(&i.id, number).await {
-                    return e.page(i.lang());
-                }
+                logins.take_frames(&i.id, number).await.in_lang(lang)?;
             }
-            html(StatusCode::OK, FaceCameraPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app) })
+            html(StatusCode::OK, FaceCameraPage { lang, interaction: i.id.clone(), csrf: i.csrf(app) })
         }
         Some((false, ..)) => see_other(format!("/login/{}/biometric-consent", i.id)),
         None => see_other(format!("/login/{}", i.id)),
-    }
+    })
 }
 
 /// Journals a step of face sign-in before its effect; a failed write refuses
