@@ -26,8 +26,9 @@ order_http = [t for t in order if t != "tanu-face"]
 tanus = [t for t in order_http if t.startswith("tanu")]
 ref = "oidc-provider" if "oidc-provider" in order else None
 head = ["scenario", "conc"] + [f"{t} req/s (p50/p99 ms)" for t in order_http] + ([f"{t} ÷ oidc-provider" for t in tanus] if ref else [])
-print("| " + " | ".join(head) + " |")
-print("|" + "---|" * len(head))
+if rows:
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
 for (mode, c), by in rows.items():
     cells = [mode, str(c)]
     for t in order_http:
@@ -43,7 +44,8 @@ for (mode, c), by in rows.items():
             a, b = by.get(t), by.get(ref)
             cells.append(f"{a['rps'] / b['rps']:.2f}×" if a and b and b["rps"] else "—")
     print("| " + " | ".join(cells) + " |")
-print()
+if rows:
+    print()
 if face:
     print("| face sign-ins (PostgreSQL) | conc | sign-ins/s | server CPU per sign-in | verify after the last frame p50/p99 | whole sign-in p50/p99 |")
     print("|---|---|---|---|---|---|")
@@ -65,4 +67,5 @@ for t in order:
     if t in rss:
         print(f"| {t} | {rss[t]['idle_kb'] / 1024:.0f} MB | {rss[t]['peak_kb'] / 1024:.0f} MB |")
 print()
-print("⚠gen: the load generator used more than 90 % of its core; that cell may measure the generator, not the server.")
+if rows:
+    print("⚠gen: the load generator used more than 90 % of its core; that cell may measure the generator, not the server.")
