@@ -161,6 +161,13 @@ impl Store {
             // One writer at a time is what SQLite offers; a single connection
             // avoids "database is locked" under concurrent requests.
             opts.max_connections(1);
+            // Write-ahead log: a commit is one append and one fsync, where the
+            // rollback journal took a file created, synced and deleted per
+            // commit (issue 13: the grants on SQLite queued behind those).
+            // `synchronous = FULL` stays: every acknowledged write survives a
+            // power cut, not only a crash of the process.
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            opts.map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Full));
         }
         let db = Database::connect(opts).await?;
         Ok(Self { db })
@@ -702,5 +709,26 @@ mod unavailable_tests {
         for code in ["23505", "40001", "42P01"] {
             assert!(!super::unavailable_code(code), "{code}");
         }
+    }
+}
+
+#[cfg(test)]
+mod sqlite_tests {
+    use sea_orm::ConnectionTrait;
+
+    /// The SQLite file is written ahead-logged and synced on every commit.
+    #[tokio::test]
+    async fn sqlite_files_are_write_ahead_logged_and_synced_per_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::Store::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.path().display())).await.unwrap();
+        store.migrate().await.unwrap();
+        let db = store.raw_connection();
+        let pragma = |sql: &'static str| async move {
+            let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+            row.try_get_by_index::<String>(0).or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string())).unwrap()
+        };
+        assert_eq!(pragma("PRAGMA journal_mode").await, "wal");
+        assert_eq!(pragma("PRAGMA synchronous").await, "2", "FULL");
+        assert!(dir.path().join("t.db-wal").exists());
     }
 }
