@@ -583,7 +583,10 @@ async fn a_full_disk_refuses_writes_cleanly_and_corrupts_nothing() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     let (id, secret) = (v["client_id"].as_str().unwrap().to_owned(), v["client_secret"].as_str().unwrap().to_owned());
     let db = dir.path().join("t.db");
-    let room = std::fs::metadata(&db).unwrap().len() / 1024 + 96;
+    // The database is the file and its write-ahead log, which the server
+    // checkpoints into the file when it starts: room for both, plus 96 KiB.
+    let size = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+    let room = (size(db.clone()) + size(dir.path().join("t.db-wal"))) / 1024 + 96;
     let (child, addr) = serve_on_a_small_disk(dir.path(), room);
     let http = reqwest::Client::new();
     // Pushed authorization requests (RFC 9126), each kept with a 4 KB state.
