@@ -83,6 +83,11 @@ pub struct ModelsConfig {
     pub verify_digests: bool,
     /// Threads per inference (intra-op). 1 suits a server running many sign-ins.
     pub threads: usize,
+    /// Sessions per model, each run by one caller at a time (`Session::run`
+    /// needs `&mut`): frames analysed at once run the same model in parallel
+    /// up to this many. 0: one per core. 1 by default: on 2 cores two gave
+    /// no more sign-ins per second and 46 MB more memory (README, "Performance").
+    pub sessions: usize,
     /// Zero denormal weights at load (same outputs, several times faster).
     pub flush_denormals: bool,
 }
@@ -95,6 +100,7 @@ impl Default for ModelsConfig {
             sha256: Default::default(),
             verify_digests: true,
             threads: 1,
+            sessions: 1,
             flush_denormals: true,
         }
     }
@@ -127,10 +133,13 @@ fn runtime(dylib: &Path) -> Result<&'static ort::environment::Environment, Model
     env.as_ref().map_err(|e| ModelError::Runtime(e.clone()))
 }
 
-/// One loaded model: a session behind a lock (`Session::run` needs `&mut`).
+/// One loaded model: a pool of sessions, each behind a lock (`Session::run`
+/// needs `&mut`); a run takes a free one, or waits for its turn on one.
 pub struct Model {
     kind: ModelKind,
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
+    /// Where a run waits when every session is busy (round-robin).
+    next: std::sync::atomic::AtomicUsize,
     /// Denormal weights zeroed at load.
     pub flushed: usize,
 }
@@ -138,6 +147,24 @@ pub struct Model {
 impl Model {
     pub fn kind(&self) -> ModelKind {
         self.kind
+    }
+
+    /// How many sessions this model runs on.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A free session, or (all busy) a turn on the next one.
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        for s in &self.sessions {
+            match s.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.sessions.len();
+        self.sessions[k].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs the model on one input of its contract shape; outputs in graph order, flattened.
@@ -150,7 +177,7 @@ impl Model {
             });
         }
         let tensor = TensorRef::from_array_view(input).map_err(err)?;
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let mut session = self.session();
         let outputs = session.run(ort::inputs!["input" => tensor]).map_err(err)?;
         let mut result = Vec::with_capacity(outputs.len());
         for (_, value) in outputs.iter() {
@@ -205,12 +232,20 @@ fn load_model(env: &ort::environment::Environment, config: &ModelsConfig, kind: 
     }
     let invalid = |reason: String| ModelError::Invalid { path: path.clone(), reason };
     let flushed = if config.flush_denormals { crate::onnx_patch::flush_denormal_initializers(&mut bytes).map_err(|e| invalid(e.to_string()))? } else { 0 };
-    let session = Session::builder(env)
-        .map_err(|e| invalid(e.to_string()))?
-        .with_intra_threads(config.threads.max(1))
-        .and_then(|b| b.with_inter_threads(1))
-        .map_err(|e| invalid(e.to_string()))?
-        .commit_from_memory(&bytes)
-        .map_err(|e| invalid(e.to_string()))?;
-    Ok(Model { kind, session: Mutex::new(session), flushed })
+    let count = match config.sessions {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let mut sessions = Vec::with_capacity(count);
+    for _ in 0..count {
+        let session = Session::builder(env)
+            .map_err(|e| invalid(e.to_string()))?
+            .with_intra_threads(config.threads.max(1))
+            .and_then(|b| b.with_inter_threads(1))
+            .map_err(|e| invalid(e.to_string()))?
+            .commit_from_memory(&bytes)
+            .map_err(|e| invalid(e.to_string()))?;
+        sessions.push(Mutex::new(session));
+    }
+    Ok(Model { kind, sessions, next: std::sync::atomic::AtomicUsize::new(0), flushed })
 }

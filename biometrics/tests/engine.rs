@@ -175,6 +175,24 @@ fn a_wrong_model_file_is_a_clear_error() {
     assert!(matches!(ModelSet::load(&config), Err(ModelError::Missing { .. })));
 }
 
+/// Several frames analysed at once run a model on separate sessions
+/// (`biometrics.models.sessions`): every session gives what one gives alone,
+/// whichever run takes which.
+#[test]
+fn a_models_sessions_run_at_once_and_agree() {
+    let pool = Engine::new(ModelSet::load(&ModelsConfig { sessions: 3, ..models_config() }).unwrap(), PipelineConfig::default());
+    assert_eq!(pool.models.feature.sessions(), 3);
+    assert_eq!(ModelSet::load(&ModelsConfig { sessions: 1, ..models_config() }).unwrap().feature.sessions(), 1);
+    let img = load("faces-dev/img2.jpg");
+    let alone = engine().observe(&img).unwrap().embedding;
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..6).map(|_| s.spawn(|| pool.observe(&img).unwrap().embedding)).collect();
+        for r in runs {
+            assert_eq!(r.join().unwrap(), alone);
+        }
+    });
+}
+
 /// Frames of the clip at 10 fps.
 fn clip_frames(from_s: f32, seconds: f32) -> Vec<Frame> {
     common::clip(from_s, seconds, 10)

@@ -501,6 +501,7 @@ impl Config {
             }
             "TANU_BIOMETRICS_MODELS_DIR" => self.biometrics.models.dir = value.into(),
             "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
+            "TANU_BIOMETRICS_SESSIONS" => self.biometrics.models.sessions = num("TANU_BIOMETRICS_SESSIONS", value)?,
             "TANU_BIOMETRICS_THRESHOLD" => self.biometrics.threshold = num("TANU_BIOMETRICS_THRESHOLD", value)?,
             "TANU_REGISTRY_DIR" => self.biometrics.registry_dir = value.into(),
             "TANU_SANDBOX_REGISTRY_DIR" => self.biometrics.sandbox_registry_dir = value.into(),
