@@ -7,6 +7,12 @@ use crate::{
     store::Client,
 };
 
+/// The provider's state, for a request extractor (handlers take it as
+/// `Data<&Arc<App>>`); registered by `App::serve` on every route.
+pub fn app_of(req: &poem::Request) -> poem::Result<&std::sync::Arc<crate::app::App>> {
+    req.data::<std::sync::Arc<crate::app::App>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
 /// The one redirect after a form or a step: 303 See Other, never cached.
 pub fn see_other(location: impl AsRef<str>) -> Response {
     Response::builder().status(StatusCode::SEE_OTHER).header("Location", location.as_ref()).header("Cache-Control", "no-store").finish()

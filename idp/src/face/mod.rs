@@ -202,10 +202,6 @@ impl<T> InLang<T> for Result<T, LoginsError> {
     }
 }
 
-fn app_of(req: &Request) -> poem::Result<&Arc<App>> {
-    req.data::<Arc<App>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
-}
-
 /// The pending sign-in of the path's `{id}`, bound to this browser, as a
 /// handler's argument: an expired one, or another browser's, is refused with
 /// the page that says so.
@@ -213,7 +209,7 @@ struct Pending(Interaction);
 
 impl<'a> poem::FromRequest<'a> for Pending {
     async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
-        let app = app_of(req)?;
+        let app = crate::web::app_of(req)?;
         let id = req.raw_path_param("id").unwrap_or_default();
         Ok(Pending(pending(app, id, req.cookie()).await.in_lang(crate::i18n::lang_of(req))?))
     }
@@ -225,7 +221,7 @@ struct PendingForm<T>(Interaction, T);
 
 impl<'a, T: serde::de::DeserializeOwned + CsrfBound> poem::FromRequest<'a> for PendingForm<T> {
     async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
-        let app = app_of(req)?;
+        let app = crate::web::app_of(req)?;
         let Pending(i) = Pending::from_request(req, body).await?;
         match Form::<T>::from_request(req, body).await {
             Ok(Form(f)) if i.check_csrf(app, f.csrf()) => Ok(PendingForm(i, f)),

@@ -148,7 +148,7 @@ async fn me(app: &App, cookies: &CookieJar) -> Result<Me, PageError> {
 /// cabinet session is sent to sign in.
 impl<'a> FromRequest<'a> for Me {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let app = app_of(req)?;
+        let app = crate::web::app_of(req)?;
         me(app, req.cookie()).await.map_err(|e| refusal(req, e))
     }
 }
@@ -160,16 +160,12 @@ struct SignedInForm<T>(Me, T);
 
 impl<'a, T: serde::de::DeserializeOwned + CsrfBound> FromRequest<'a> for SignedInForm<T> {
     async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let app = app_of(req)?;
+        let app = crate::web::app_of(req)?;
         let who = me(app, req.cookie()).await.map_err(|e| refusal(req, e))?;
         let Ok(Form(f)) = Form::<T>::from_request(req, body).await else { return Err(refusal(req, PageError::Csrf)) };
         check_form(app, req, &who, f.csrf()).map_err(|e| refusal(req, e))?;
         Ok(SignedInForm(who, f))
     }
-}
-
-fn app_of(req: &Request) -> poem::Result<&Arc<App>> {
-    req.data::<Arc<App>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
 }
 
 /// A refusal as the response an extractor ends the request with.
