@@ -567,6 +567,11 @@ impl Config {
             return Err(ConfigError::Invalid("biometrics.threshold must be between -1 and 1".into()));
         }
         let bio = &self.biometrics;
+        // Each session holds its own copy of the six models (about 45 MB),
+        // each thread a share of a core: a typo must not exhaust the host.
+        if bio.models.sessions > 64 || !(1..=64).contains(&bio.models.threads) {
+            return Err(ConfigError::Invalid("biometrics.models.sessions must be 0 (one per core) to 64, and biometrics.models.threads 1 to 64".into()));
+        }
         if bio.sandbox_registry_dir.components().eq(bio.registry_dir.components()) {
             return Err(ConfigError::Invalid(
                 "biometrics.sandbox_registry_dir must not be the person registry (registry_dir): sandbox clients see test persons only".into(),
@@ -691,6 +696,21 @@ mod tests {
         assert_eq!(c.biometrics.sandbox_registry_dir, PathBuf::from("/srv/test-persons"));
         let e = Config::load(None, env(&[("TANU_SANDBOX_REGISTRY_DIR", "var/registry/")])).unwrap_err();
         assert!(e.to_string().contains("sandbox_registry_dir"), "{e}");
+    }
+
+    #[test]
+    fn model_sessions_and_threads_are_bounded() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!((c.biometrics.models.sessions, c.biometrics.models.threads), (1, 1));
+        assert_eq!(Config::load(None, env(&[("TANU_BIOMETRICS_SESSIONS", "0")])).unwrap().biometrics.models.sessions, 0, "one per core");
+        assert_eq!(Config::load(None, env(&[("TANU_BIOMETRICS_SESSIONS", "4")])).unwrap().biometrics.models.sessions, 4);
+        for (name, value) in
+            [("TANU_BIOMETRICS_SESSIONS", "65"), ("TANU_BIOMETRICS_SESSIONS", "100000"), ("TANU_BIOMETRICS_THREADS", "0"), ("TANU_BIOMETRICS_THREADS", "65")]
+        {
+            let e = Config::load(None, env(&[(name, value)])).unwrap_err();
+            assert!(e.to_string().contains("biometrics.models"), "{name}={value}: {e}");
+        }
+        assert!(Config::load(None, env(&[("TANU_BIOMETRICS_SESSIONS", "-1")])).is_err());
     }
 
     #[test]
