@@ -9,27 +9,21 @@ use poem::{
     EndpointExt, Route,
 };
 
-use crate::{config::Config, crypto::MasterKey, interaction::Authenticator, keys::KeyRing, ratelimit::RateLimiter, store::Store};
+use crate::{config::Config, crypto::MasterKey, interaction::Authenticator, keys::KeyRing, oidc::OidcState, ratelimit::RateLimiter, store::Store};
 
 pub struct App {
-    pub config: Config,
+    pub config: Arc<Config>,
     pub store: Store,
     pub keys: KeyRing,
     pub authenticator: Arc<dyn Authenticator>,
-    /// The browser endpoints' budget per address.
+    /// The browser endpoints' budget per address (shared with the protocol's state).
     pub limiter: RateLimiter,
-    /// `/token`'s own budget per address (a relying party's backend is not a browser).
-    pub token_limiter: RateLimiter,
-    /// Failed authentications per registered client (from any address).
-    pub client_failures: RateLimiter<crate::domain::ClientId>,
     pub journal: crate::audit::Journal,
     /// How many instances serve: the per-minute budgets are shared by them.
     pub instances: crate::ratelimit::Instances,
-    pairwise_key: [u8; 32],
-    /// The sandbox's own pairwise key: a `sub` seen by a sandbox client never
-    /// equals one a production client sees.
-    sandbox_pairwise_key: [u8; 32],
-    csrf_key: [u8; 32],
+    /// The protocol's own state (endpoints, interaction, notifications),
+    /// registered on the routes for its handlers.
+    pub oidc: Arc<OidcState>,
     /// Wraps each citizen's template data key (biometrics::template).
     pub template_key: [u8; 32],
     /// Seals face sign-ins' state and frame measurements between requests (face::logins).
@@ -38,8 +32,6 @@ pub struct App {
     master: MasterKey,
     /// Stores and checks client secrets (HMAC under a derived key; legacy Argon2 bounded).
     pub client_secrets: crate::crypto::ClientSecrets,
-    /// The discovery document, serialised once (it depends on the configuration only).
-    pub discovery_json: std::sync::OnceLock<bytes::Bytes>,
     /// The connection of initiators (portal, console, workflow worker).
     pub onboarding: Arc<crate::onboarding::Onboarding>,
     /// Set by whoever built the face authenticator, once its models loaded
@@ -136,24 +128,37 @@ impl App {
         keys.ensure_initial_keys().await?;
         let onboarding = Arc::new(crate::onboarding::Onboarding::new(&config.onboarding)?);
         let instances = crate::ratelimit::Instances::default();
+        let config = Arc::new(config);
+        let limiter = RateLimiter::shared(config.rate_limit_per_minute, instances.clone());
+        let journal = crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1"));
+        let client_secrets = crate::crypto::ClientSecrets::new(&master);
+        let clock = tanu_core::Clock::system();
+        let oidc = Arc::new(OidcState::new(
+            crate::oidc::state::Shared {
+                config: config.clone(),
+                store: store.clone(),
+                keys: keys.clone(),
+                journal: journal.clone(),
+                clock: clock.clone(),
+                limiter: limiter.clone(),
+                instances: instances.clone(),
+                client_secrets: client_secrets.clone(),
+            },
+            &master,
+        ));
         let app = Arc::new(App {
-            limiter: RateLimiter::shared(config.rate_limit_per_minute, instances.clone()),
-            token_limiter: RateLimiter::shared(config.token_rate_limit_per_minute, instances.clone()),
-            client_failures: RateLimiter::shared(config.client_auth_failures_per_minute, instances.clone()),
+            limiter,
             instances,
-            journal: crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1")),
-            pairwise_key: master.derive("tanu pairwise subject v1"),
-            sandbox_pairwise_key: master.derive("tanu sandbox pairwise subject v1"),
-            csrf_key: master.derive("tanu csrf v1"),
+            journal,
+            oidc,
             template_key: master.derive("tanu biometric templates v1"),
             face_sign_in_key: master.derive("tanu face sign-ins v1"),
-            client_secrets: crate::crypto::ClientSecrets::new(&master),
-            discovery_json: Default::default(),
+            client_secrets,
             master,
             onboarding,
             face_models: Default::default(),
             shutdown: tokio::sync::watch::channel(false).0,
-            clock: tanu_core::Clock::system(),
+            clock,
             config,
             store,
             keys,
@@ -241,9 +246,9 @@ impl App {
             .at("/par", poem::post(crate::oidc::par::par))
             .at("/userinfo", poem::get(crate::oidc::userinfo::userinfo).post(crate::oidc::userinfo::userinfo))
             .at("/logout", poem::get(crate::oidc::logout::logout).post(crate::oidc::logout::logout))
-            .at("/healthz", poem::get(crate::oidc::healthz))
-            .at("/readyz", poem::get(crate::oidc::readyz))
-            .at("/metrics", poem::get(crate::oidc::metrics))
+            .at("/healthz", poem::get(crate::probes::healthz))
+            .at("/readyz", poem::get(crate::probes::readyz))
+            .at("/metrics", poem::get(crate::probes::metrics))
             .nest("/login", self.authenticator.routes())
             .nest("/onboarding", crate::onboarding::web::auth_routes())
             .nest("/portal", crate::onboarding::web::portal_routes())
@@ -251,10 +256,10 @@ impl App {
             .nest("/me", crate::cabinet::web::routes(&self.config))
             // Before any handler: the client's address, the body budget.
             .around({
-                let app = self.clone();
+                let oidc = self.oidc.clone();
                 move |ep, req| {
-                    let app = app.clone();
-                    async move { crate::edge::guard(&app, &*ep, req).await }
+                    let oidc = oidc.clone();
+                    async move { crate::edge::guard(&oidc, &*ep, req).await }
                 }
             })
             .with(poem::middleware::CookieJarManager::new())
@@ -262,6 +267,7 @@ impl App {
             .with(poem::middleware::CatchPanic::new())
             .with(crate::metrics::Track)
             .with(crate::telemetry::Traced)
+            .data(self.oidc.clone())
             .data(self.clone())
     }
 
@@ -291,7 +297,7 @@ impl App {
         Ok((bound, async move {
             let mail =
                 tokio::spawn(crate::onboarding::mail::run_delivery(self.store.clone(), self.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));
-            let delivery = tokio::spawn(crate::notify::run_delivery(self.clone()));
+            let delivery = tokio::spawn(crate::notify::run_delivery(self.oidc.clone()));
             let instance = crate::crypto::random_token(16);
             let heartbeat = tokio::spawn(self.clone().beat(instance.clone()));
             let grace = std::time::Duration::from_secs(self.config.shutdown_grace);
@@ -336,23 +342,13 @@ impl App {
         }
     }
 
-    /// `sub` for a citizen as seen by a client: pairwise per sector by default
-    /// (OIDC Core §8.1), so relying parties cannot correlate citizens; under
-    /// the sandbox's own key for a sandbox client (whose citizens are test
-    /// persons, accounts of their own).
+    /// `sub` for a citizen as seen by a client ([`OidcState::subject`]).
     pub fn subject(&self, client: &crate::store::Client, citizen_id: &str) -> String {
-        let key = match client.environment {
-            crate::domain::Environment::Production => &self.pairwise_key,
-            crate::domain::Environment::Sandbox => &self.sandbox_pairwise_key,
-        };
-        match client.subject_type {
-            crate::domain::SubjectType::Public => citizen_id.to_string(),
-            crate::domain::SubjectType::Pairwise => crate::crypto::mac(key, &[&client.sector_identifier, citizen_id]),
-        }
+        self.oidc.subject(client, citizen_id)
     }
 
-    /// A CSRF token bound to an interaction and the browser that started it.
-    pub fn csrf_token(&self, interaction: &str, browser_binding: &str) -> String {
-        crate::crypto::mac(&self.csrf_key, &["csrf", interaction, browser_binding])
+    /// A CSRF token bound to a page's session and its browser ([`OidcState::csrf_token`]).
+    pub fn csrf_token(&self, purpose: &str, browser_binding: &str) -> String {
+        self.oidc.csrf_token(purpose, browser_binding)
     }
 }

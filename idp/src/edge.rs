@@ -9,9 +9,9 @@ use poem::{
 };
 
 use crate::{
-    app::App,
     config::{Config, ForwardedHeader, ProxyNet},
     i18n::Msg,
+    oidc::OidcState,
 };
 
 /// The client's address as resolved for this request, in its extensions.
@@ -113,7 +113,7 @@ fn too_large(req: &Request, budget: usize) -> Response {
 /// Resolves the client's address, then enforces the body budget: a declared
 /// length over it is refused before anything is read; a body of unknown
 /// length (chunked) is read up to the budget and refused past it.
-pub async fn guard<E: Endpoint>(app: &App, ep: &E, mut req: Request) -> poem::Result<Response> {
+pub async fn guard<E: Endpoint>(app: &OidcState, ep: &E, mut req: Request) -> poem::Result<Response> {
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let client = resolve(peer, req.headers(), &app.config.trusted_proxies, app.config.forwarded_header);
     req.extensions_mut().insert(ClientAddress(client));

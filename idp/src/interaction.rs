@@ -22,11 +22,12 @@ use poem::{
 
 use crate::web::see_other;
 use crate::{
-    app::App,
+    config::Config,
     crypto::{ct_eq, random_token, token_hash},
     domain::Environment,
     i18n::{Lang, Msg},
     oidc::authorize::{proceed, AuthorizationRequest, Back},
+    oidc::OidcState,
     store::{
         sessions::{BrowserSession, NewSession},
         Citizen, Client, StoreError,
@@ -74,13 +75,13 @@ impl Interaction {
     pub fn environment(&self) -> Environment {
         self.request.environment
     }
-    pub fn csrf(&self, app: &App) -> String {
+    pub fn csrf(&self, app: &OidcState) -> String {
         app.csrf_token(&self.id, &self.binding)
     }
-    pub fn check_csrf(&self, app: &App, presented: &str) -> bool {
+    pub fn check_csrf(&self, app: &OidcState, presented: &str) -> bool {
         ct_eq(&self.csrf(app), presented)
     }
-    fn back<'a>(&'a self, app: &'a App) -> Back<'a> {
+    fn back<'a>(&'a self, app: &'a OidcState) -> Back<'a> {
         Back { redirect_uri: &self.request.redirect_uri, state: self.request.state.as_deref(), issuer: &app.config.issuer }
     }
 }
@@ -116,8 +117,8 @@ impl InteractionError {
 /// A cookie's name as set: under an https issuer with the `__Host-` prefix,
 /// so that the browser accepts it only `Secure`, for the whole host, from
 /// this host (no subdomain can set or shadow it).
-pub fn cookie_name(app: &App, name: &str) -> String {
-    if app.config.secure_cookies() {
+pub fn cookie_name(config: &Config, name: &str) -> String {
+    if config.secure_cookies() {
         format!("__Host-{name}")
     } else {
         name.to_string()
@@ -125,16 +126,16 @@ pub fn cookie_name(app: &App, name: &str) -> String {
 }
 
 /// The value of one of our cookies, by its unprefixed name.
-pub(crate) fn cookie_value(app: &App, cookies: &CookieJar, name: &str) -> Option<String> {
-    cookies.get(&cookie_name(app, name)).map(|c| c.value_str().to_string())
+pub(crate) fn cookie_value(config: &Config, cookies: &CookieJar, name: &str) -> Option<String> {
+    cookies.get(&cookie_name(config, name)).map(|c| c.value_str().to_string())
 }
 
-pub(crate) fn cookie(app: &App, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
-    let mut c = Cookie::new_with_str(cookie_name(app, name), value);
+pub(crate) fn cookie(config: &Config, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
+    let mut c = Cookie::new_with_str(cookie_name(config, name), value);
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);
     c.set_path("/");
-    c.set_secure(app.config.secure_cookies());
+    c.set_secure(config.secure_cookies());
     if let Some(s) = max_age {
         c.set_max_age(std::time::Duration::from_secs(s.max(0) as u64));
     }
@@ -142,20 +143,20 @@ pub(crate) fn cookie(app: &App, name: &str, value: &str, max_age: Option<i64>) -
 }
 
 /// The browser's binding secret, set on first visit.
-fn binding(app: &App, cookies: &CookieJar) -> String {
-    if let Some(v) = cookie_value(app, cookies, BINDING_COOKIE) {
+fn binding(app: &OidcState, cookies: &CookieJar) -> String {
+    if let Some(v) = cookie_value(&app.config, cookies, BINDING_COOKIE) {
         if v.len() >= 32 {
             return v;
         }
     }
     let v = random_token(32);
-    cookies.add(cookie(app, BINDING_COOKIE, &v, None));
+    cookies.add(cookie(&app.config, BINDING_COOKIE, &v, None));
     v
 }
 
-pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interaction, InteractionError> {
+pub async fn pending(app: &OidcState, id: &str, cookies: &CookieJar) -> Result<Interaction, InteractionError> {
     let row = app.store.login_request(id).await?.ok_or(InteractionError::Gone)?;
-    let presented = cookie_value(app, cookies, BINDING_COOKIE).unwrap_or_default();
+    let presented = cookie_value(&app.config, cookies, BINDING_COOKIE).unwrap_or_default();
     if row.completed || row.expires_at < Utc::now() || !ct_eq(&token_hash(&presented), &row.browser_binding_hash) {
         return Err(InteractionError::Gone);
     }
@@ -168,20 +169,20 @@ pub async fn pending(app: &App, id: &str, cookies: &CookieJar) -> Result<Interac
 }
 
 /// The redirect URI of a pending interaction (for the pages' `form-action`).
-pub async fn redirect_uri_of(app: &App, id: &str) -> Option<String> {
+pub async fn redirect_uri_of(app: &OidcState, id: &str) -> Option<String> {
     let row = app.store.login_request(id).await.ok()??;
     serde_json::from_str::<AuthorizationRequest>(&row.request_json).ok().map(|r| r.redirect_uri)
 }
 
 /// The browser's live session of `environment`, if any: the cookie of that
 /// environment, and a stored session of that environment.
-pub async fn current_session(app: &App, cookies: &CookieJar, environment: Environment) -> Result<Option<BrowserSession>, StoreError> {
-    let Some(c) = cookie_value(app, cookies, session_cookie(environment)) else { return Ok(None) };
+pub async fn current_session(app: &OidcState, cookies: &CookieJar, environment: Environment) -> Result<Option<BrowserSession>, StoreError> {
+    let Some(c) = cookie_value(&app.config, cookies, session_cookie(environment)) else { return Ok(None) };
     app.store.live_session(&token_hash(&c), environment, Utc::now()).await
 }
 
 /// Saves the request (new interaction, or updates the pending one) and returns its id.
-async fn save(app: &App, cookies: &CookieJar, request: &AuthorizationRequest, pending: Option<Interaction>) -> Result<String, StoreError> {
+async fn save(app: &OidcState, cookies: &CookieJar, request: &AuthorizationRequest, pending: Option<Interaction>) -> Result<String, StoreError> {
     let json = serde_json::to_string(request).map_err(|e| StoreError::Invalid(e.to_string()))?;
     if let Some(i) = pending {
         app.store.update_login_request(&i.id, json).await?;
@@ -192,14 +193,14 @@ async fn save(app: &App, cookies: &CookieJar, request: &AuthorizationRequest, pe
     app.store.open_login_request(token_hash(&binding(app, cookies)), &request.client_id, json, now, expires_at).await
 }
 
-pub async fn start_login(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
+pub async fn start_login(app: &OidcState, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
     match save(app, cookies, &request, pending).await {
         Ok(id) => see_other(format!("/login/{id}")),
         Err(e) => InteractionError::from(e).page(request.lang),
     }
 }
 
-pub async fn start_consent(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
+pub async fn start_consent(app: &OidcState, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
     match save(app, cookies, &request, pending).await {
         Ok(id) => see_other(format!("/consent/{id}")),
         Err(e) => InteractionError::from(e).page(request.lang),
@@ -208,7 +209,7 @@ pub async fn start_consent(app: &App, cookies: &CookieJar, request: Authorizatio
 
 /// Completes the interaction if nobody has yet: of two parallel callers
 /// exactly one gets `true`.
-pub async fn claim(app: &App, id: &str) -> Result<bool, StoreError> {
+pub async fn claim(app: &OidcState, id: &str) -> Result<bool, StoreError> {
     app.store.claim_login_request(id, Utc::now()).await
 }
 
@@ -223,7 +224,7 @@ pub struct Authenticated<'a> {
 /// Starts a browser session for the authenticated citizen and resumes the
 /// request. The citizen must be of the interaction's environment: a sandbox
 /// sign-in never ends with a real citizen, whatever the authenticator.
-pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Interaction, who: Authenticated<'_>) -> Response {
+pub async fn complete_login(app: &OidcState, cookies: &CookieJar, interaction: &Interaction, who: Authenticated<'_>) -> Response {
     let environment = interaction.environment();
     if who.citizen.environment != environment {
         return InteractionError::Environment.page(interaction.lang());
@@ -243,7 +244,7 @@ pub async fn complete_login(app: &App, cookies: &CookieJar, interaction: &Intera
             expires_at: now + Duration::seconds(app.config.session_ttl as i64),
         };
         app.store.start_session(session, old.as_ref().map(|o| o.id.as_str()), &interaction.id, now).await?;
-        cookies.add(cookie(app, session_cookie(environment), &secret, Some(app.config.session_ttl as i64)));
+        cookies.add(cookie(&app.config, session_cookie(environment), &secret, Some(app.config.session_ttl as i64)));
         Ok(interaction.id.clone())
     }
     .await;
@@ -304,7 +305,7 @@ impl Failure {
 }
 
 /// Tells the relying party of an attempt's outcome (Rules §10), if it asked to be told.
-async fn notify_outcome(app: &App, interaction: &Interaction, outcome: crate::audit::Outcome, reason: &str) -> Result<(), StoreError> {
+async fn notify_outcome(app: &OidcState, interaction: &Interaction, outcome: crate::audit::Outcome, reason: &str) -> Result<(), StoreError> {
     let outcome = match outcome {
         crate::audit::Outcome::Success => "success",
         crate::audit::Outcome::Failure => "failure",
@@ -314,7 +315,7 @@ async fn notify_outcome(app: &App, interaction: &Interaction, outcome: crate::au
 }
 
 /// Ends the interaction and tells the relying party `access_denied`.
-pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Response {
+pub async fn deny(app: &OidcState, interaction: &Interaction, failure: Failure) -> Response {
     match claim(app, &interaction.id).await {
         Ok(true) => {}
         Ok(false) => return InteractionError::Gone.page(interaction.lang()),
@@ -340,11 +341,11 @@ pub async fn deny(app: &App, interaction: &Interaction, failure: Failure) -> Res
 /// Ends this browser's session of `environment` (logout), never another
 /// browser's, and revokes the session's online grants (their access tokens):
 /// only `offline_access` grants outlive the session.
-pub async fn end_session(app: &App, cookies: &CookieJar, environment: Environment) -> Result<(), StoreError> {
+pub async fn end_session(app: &OidcState, cookies: &CookieJar, environment: Environment) -> Result<(), StoreError> {
     if let Some(s) = current_session(app, cookies, environment).await? {
         app.store.end_session(&s.id, Utc::now()).await?;
     }
-    let mut gone = cookie(app, session_cookie(environment), "", Some(0));
+    let mut gone = cookie(&app.config, session_cookie(environment), "", Some(0));
     gone.make_removal();
     cookies.add(gone);
     Ok(())
@@ -368,7 +369,7 @@ fn scope_messages(request: &AuthorizationRequest) -> Vec<Msg> {
 }
 
 #[handler]
-pub async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn consent_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<OidcState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     let i = match pending(app, &id, cookies).await {
         Ok(i) => i,
@@ -393,7 +394,7 @@ pub async fn consent_submit(
     cookies: &CookieJar,
     req: &Request,
     form: poem::Result<Form<ConsentForm>>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<OidcState>>,
 ) -> Response {
     let lang = crate::i18n::lang_of(req);
     if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
@@ -439,7 +440,7 @@ pub struct NoMethodAuthenticator;
 use tanu_parse::forms::CsrfForm as CancelForm;
 
 #[handler]
-async fn no_method_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+async fn no_method_page(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<OidcState>>) -> Response {
     match pending(app, &id, cookies).await {
         Ok(i) => html(StatusCode::OK, LoginUnavailablePage { lang: i.lang(), rp: (&i.client).into(), csrf: i.csrf(app), interaction: i.id.clone() }),
         Err(e) => e.page(crate::i18n::lang_of(req)),
@@ -452,7 +453,7 @@ async fn no_method_cancel(
     cookies: &CookieJar,
     req: &Request,
     form: poem::Result<Form<CancelForm>>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<OidcState>>,
 ) -> Response {
     let i = match pending(app, &id, cookies).await {
         Ok(i) => i,

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod onboarding;
+pub mod probes;
 pub mod ratelimit;
 pub mod sector;
 pub mod telemetry;

@@ -18,8 +18,8 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::{
-    app::App,
     crypto::random_token,
+    oidc::OidcState,
     store::{outbox::NewEvent, Client, StoreError},
 };
 
@@ -53,7 +53,7 @@ pub struct AttemptEvent<'a> {
 }
 
 /// Signs the event and puts it in the outbox, if the client wants events.
-pub async fn enqueue(app: &App, client: &Client, event: AttemptEvent<'_>) -> Result<(), StoreError> {
+pub async fn enqueue(app: &OidcState, client: &Client, event: AttemptEvent<'_>) -> Result<(), StoreError> {
     let Some(endpoint) = &client.notification_endpoint else { return Ok(()) };
     let (kid, key) = app.keys.jwt_encoder().await.map_err(|e| StoreError::Invalid(e.to_string()))?;
     let jti = random_token(16);
@@ -80,7 +80,7 @@ pub async fn enqueue(app: &App, client: &Client, event: AttemptEvent<'_>) -> Res
 /// `backchannel_logout_uri`. Called by `/logout` for each client of the
 /// ending session, and by whoever withdraws a citizen's consent to a client
 /// (with `sid: None`: every session of the citizen at that client).
-pub async fn backchannel_logout(app: &App, client: &Client, citizen_id: &str, sid: Option<&str>) -> Result<bool, StoreError> {
+pub async fn backchannel_logout(app: &OidcState, client: &Client, citizen_id: &str, sid: Option<&str>) -> Result<bool, StoreError> {
     let Some(endpoint) = &client.backchannel_logout_uri else { return Ok(false) };
     let jti = random_token(16);
     // §2.4: iss, aud, jti, events, sub and/or sid; iat and exp at signing; never a nonce.
@@ -105,7 +105,7 @@ pub async fn backchannel_logout(app: &App, client: &Client, citizen_id: &str, si
 /// Signs a logout token's claims with a fresh `iat` and `exp`, RS256 with
 /// the provider's active key (verifiable with `/jwks`), `typ: logout+jwt`
 /// (§2.4, RFC 8725 §3.11: not mistakable for an ID token).
-pub async fn sign_logout_token(app: &App, claims: &serde_json::Value) -> Result<String, StoreError> {
+pub async fn sign_logout_token(app: &OidcState, claims: &serde_json::Value) -> Result<String, StoreError> {
     let (kid, key) = app.keys.jwt_encoder().await.map_err(|e| StoreError::Invalid(e.to_string()))?;
     let now = Utc::now().timestamp();
     let mut claims = claims.clone();
@@ -119,7 +119,7 @@ pub async fn sign_logout_token(app: &App, claims: &serde_json::Value) -> Result<
 
 /// A browser session ended: a logout token to each client it signed in to
 /// that registered a `backchannel_logout_uri`. Returns how many were queued.
-pub async fn session_ended(app: &App, session_id: &str, citizen_id: &str) -> Result<usize, StoreError> {
+pub async fn session_ended(app: &OidcState, session_id: &str, citizen_id: &str) -> Result<usize, StoreError> {
     let mut queued = 0;
     for id in app.store.session_clients(session_id).await? {
         let Some(client) = app.store.client(&id).await? else { continue };
@@ -137,7 +137,7 @@ pub fn backoff(base: Duration, failures: i32) -> Duration {
 }
 
 /// One pass over the due events; returns how many were delivered.
-pub async fn deliver_due(app: &App, http: &reqwest::Client) -> Result<usize, StoreError> {
+pub async fn deliver_due(app: &OidcState, http: &reqwest::Client) -> Result<usize, StoreError> {
     let due = app.store.due_events(Utc::now(), MAX_ATTEMPTS).await?;
     let mut delivered = 0;
     for d in due {
@@ -184,7 +184,7 @@ pub async fn deliver_due(app: &App, http: &reqwest::Client) -> Result<usize, Sto
 }
 
 /// Runs for the life of the server.
-pub async fn run_delivery(app: Arc<App>) {
+pub async fn run_delivery(app: Arc<OidcState>) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         // A receiver cannot bounce our events elsewhere.

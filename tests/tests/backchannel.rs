@@ -167,11 +167,11 @@ async fn backchannel_logout_without_a_session_names_the_subject() {
     let citizen = tanu.citizen("900517300124", "A", "B").await;
     let (with, _) = tanu.client("http://127.0.0.1:9/a", |c| c.backchannel_logout_uri = Some("http://127.0.0.1:9/bc".parse().unwrap())).await;
     let (without, _) = tanu.client("http://127.0.0.1:9/b", |_| {}).await;
-    assert!(tanu_idp::notify::backchannel_logout(&tanu.app, &with, &citizen.id, None).await.unwrap());
-    assert!(!tanu_idp::notify::backchannel_logout(&tanu.app, &without, &citizen.id, None).await.unwrap());
+    assert!(tanu_idp::notify::backchannel_logout(&tanu.app.oidc, &with, &citizen.id, None).await.unwrap());
+    assert!(!tanu_idp::notify::backchannel_logout(&tanu.app.oidc, &without, &citizen.id, None).await.unwrap());
     let rows = event_delivery::Entity::find().all(tanu.app.store.raw_connection()).await.unwrap();
     assert_eq!(rows.len(), 1);
-    let signed = tanu_idp::notify::sign_logout_token(&tanu.app, &serde_json::from_str(&rows[0].set_jwt).unwrap()).await.unwrap();
+    let signed = tanu_idp::notify::sign_logout_token(&tanu.app.oidc, &serde_json::from_str(&rows[0].set_jwt).unwrap()).await.unwrap();
     let claims = verify_logout_token(&tanu, with.id.as_str(), &signed).await;
     assert_eq!(claims["sub"], tanu.app.subject(&with, &citizen.id));
     assert!(claims.get("sid").is_none());

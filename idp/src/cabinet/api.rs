@@ -169,8 +169,8 @@ async fn authenticate(app: &App, req: &Request, authorization: &str) -> Result<C
     // RFC 9449 §7.1: the proof first (its jti is spent even if the token then fails).
     let proof = if with_proof {
         let path = req.original_uri().path();
-        let checked = dpop::check(app, req, path, Some(token), dpop::At::Resource).await?;
-        Some(checked.ok_or_else(|| dpop::refusal(app, &dpop::DpopError::Required, dpop::At::Resource, Utc::now()))?)
+        let checked = dpop::check(&app.oidc, req, path, Some(token), dpop::At::Resource).await?;
+        Some(checked.ok_or_else(|| dpop::refusal(&app.oidc, &dpop::DpopError::Required, dpop::At::Resource, Utc::now()))?)
     } else {
         None
     };
@@ -178,7 +178,7 @@ async fn authenticate(app: &App, req: &Request, authorization: &str) -> Result<C
     let found = app.store.find_token(&token_hash(token), Some(TokenKind::Access)).await.map_err(OAuthError::from)?;
     let found = found.filter(|f| f.kind == TokenKind::Access && f.is_live(Utc::now()) && f.client_id == CABINET_CLIENT_ID);
     let found = found.ok_or_else(|| if with_proof { OAuthError::dpop_resource_error(ErrorCode::InvalidToken, invalid, None) } else { bearer(invalid) })?;
-    dpop::resource_binding(app, found.dpop_jkt.as_deref(), proof.as_ref())?;
+    dpop::resource_binding(&app.oidc, found.dpop_jkt.as_deref(), proof.as_ref())?;
     app.store.citizen(&found.citizen_id).await.map_err(OAuthError::from)?.ok_or_else(|| bearer(invalid))
 }
 

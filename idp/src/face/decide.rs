@@ -17,12 +17,12 @@ pub(super) async fn frame(
     Data(app): Data<&Arc<App>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    let i = match pending(app, &id, cookies).await {
+    let i = match pending(&app.oidc, &id, cookies).await {
         Ok(i) => i,
         Err(_) => return problem(StatusCode::GONE, "the sign-in has expired or belongs to another browser"),
     };
     let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !i.check_csrf(app, token) {
+    if !i.check_csrf(&app.oidc, token) {
         return problem(StatusCode::FORBIDDEN, "missing or wrong X-CSRF-Token");
     }
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -196,7 +196,7 @@ pub(super) async fn verify(
                     FaceResultPage {
                         lang: i.lang(),
                         interaction: i.id.clone(),
-                        csrf: i.csrf(app),
+                        csrf: i.csrf(&app.oidc),
                         code: "engine_error",
                         reason: Msg::fail_engine,
                         tries_left: 0,
@@ -316,7 +316,7 @@ async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, emb
     journalled.await.in_lang(lang)?;
     logins.take(&i.id).await.in_lang(lang)?;
     let amr = vec![AMR_FACE.to_owned(), AMR_LIVENESS.to_owned()];
-    Ok(complete_login(app, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::oidc::ACR_FACE_LIVENESS.into() }).await)
+    Ok(complete_login(&app.oidc, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::oidc::ACR_FACE_LIVENESS.into() }).await)
 }
 
 async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> PageResult {
@@ -336,7 +336,10 @@ async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFa
     let tries = counted.in_lang(lang)?.unwrap_or(max);
     let tries_left = if locked_now || failure == FaceFailure::TooManyAttempts { 0 } else { max.saturating_sub(tries) };
     let reason = failure.message();
-    Ok(html(StatusCode::UNPROCESSABLE_ENTITY, FaceResultPage { lang, interaction: i.id.clone(), csrf: i.csrf(app), code: failure.code(), reason, tries_left }))
+    Ok(html(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        FaceResultPage { lang, interaction: i.id.clone(), csrf: i.csrf(&app.oidc), code: failure.code(), reason, tries_left },
+    ))
 }
 
 /// The citizen stops after a failure: the relying party gets `access_denied`
@@ -356,5 +359,5 @@ pub(super) async fn cancel(PendingForm(i, _): PendingForm<CsrfForm>, Data(app): 
 async fn end(app: &App, i: &Interaction, with_last_failure: bool) -> PageResult {
     let last = Logins::of(app).take(&i.id).await.in_lang(i.lang())?.and_then(|l| l.last_failure);
     let failure = if with_last_failure { last.map_or(Failure::Cancelled, Failure::from) } else { Failure::Cancelled };
-    Ok(deny(app, i, failure).await)
+    Ok(deny(&app.oidc, i, failure).await)
 }

@@ -211,7 +211,7 @@ impl<'a> poem::FromRequest<'a> for Pending {
     async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
         let app = crate::web::app_of(req)?;
         let id = req.raw_path_param("id").unwrap_or_default();
-        Ok(Pending(pending(app, id, req.cookie()).await.in_lang(crate::i18n::lang_of(req))?))
+        Ok(Pending(pending(&app.oidc, id, req.cookie()).await.in_lang(crate::i18n::lang_of(req))?))
     }
 }
 
@@ -224,14 +224,14 @@ impl<'a, T: serde::de::DeserializeOwned + CsrfBound> poem::FromRequest<'a> for P
         let app = crate::web::app_of(req)?;
         let Pending(i) = Pending::from_request(req, body).await?;
         match Form::<T>::from_request(req, body).await {
-            Ok(Form(f)) if i.check_csrf(app, f.csrf()) => Ok(PendingForm(i, f)),
+            Ok(Form(f)) if i.check_csrf(&app.oidc, f.csrf()) => Ok(PendingForm(i, f)),
             _ => Err(Refused::page(InteractionError::Csrf.page(i.lang())).into()),
         }
     }
 }
 
 fn iin_form(app: &App, i: &Interaction, iin: &str, error: Option<Msg>, status: StatusCode) -> Response {
-    html(status, FaceIinPage { lang: i.lang(), rp: (&i.client).into(), interaction: i.id.clone(), csrf: i.csrf(app), iin: iin.into(), error })
+    html(status, FaceIinPage { lang: i.lang(), rp: (&i.client).into(), interaction: i.id.clone(), csrf: i.csrf(&app.oidc), iin: iin.into(), error })
 }
 
 #[handler]
@@ -370,7 +370,7 @@ async fn consent_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> PageRe
     if Logins::of(app).get(&i.id).await.in_lang(i.lang())?.is_none() {
         return Ok(see_other(format!("/login/{}", i.id)));
     }
-    Ok(html(StatusCode::OK, FaceConsentPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(app), version: CONSENT_TEXT_VERSION }))
+    Ok(html(StatusCode::OK, FaceConsentPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(&app.oidc), version: CONSENT_TEXT_VERSION }))
 }
 
 #[handler]
@@ -384,7 +384,7 @@ async fn consent_submit(PendingForm(i, f): PendingForm<ConsentForm>, Data(app): 
     }
     let iin = logins.take(&i.id).await.in_lang(lang)?.map(|l| l.iin);
     journal(app, &i, iin.as_ref(), "biometric_consent", Outcome::Failure, Some("declined")).await.in_lang(lang)?;
-    Ok(deny(app, &i, Failure::ConsentDeclined).await)
+    Ok(deny(&app.oidc, &i, Failure::ConsentDeclined).await)
 }
 
 #[handler]
@@ -411,7 +411,7 @@ async fn camera_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> PageRes
                 // Its measurements are of no use any more.
                 logins.take_frames(&i.id, number).await.in_lang(lang)?;
             }
-            html(StatusCode::OK, FaceCameraPage { lang, interaction: i.id.clone(), csrf: i.csrf(app) })
+            html(StatusCode::OK, FaceCameraPage { lang, interaction: i.id.clone(), csrf: i.csrf(&app.oidc) })
         }
         Some((false, ..)) => see_other(format!("/login/{}/biometric-consent", i.id)),
         None => see_other(format!("/login/{}", i.id)),

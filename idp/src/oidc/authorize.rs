@@ -15,11 +15,11 @@ use tanu_core::pkce::{PkceChallenge, PkceError};
 
 use super::errors::Params;
 use crate::{
-    app::App,
     crypto::{random_token, token_hash},
     domain::{ClientId, Environment, Scope, ScopeSet},
     i18n::{Lang, Msg},
     interaction::{self, Interaction},
+    oidc::OidcState,
     store::{
         grants::{NewCode, NewGrant},
         Client,
@@ -123,7 +123,7 @@ impl Back<'_> {
 }
 
 #[handler]
-pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn authorize(req: &Request, body: Body, cookies: &CookieJar, Data(app): Data<&Arc<OidcState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     if app.limiter.check(super::client_ip(req)).is_err() {
         return error_page(StatusCode::TOO_MANY_REQUESTS, lang, Msg::error_rate_limited, None);
@@ -248,7 +248,7 @@ fn server_error_page(lang: Lang, e: crate::store::StoreError) -> Response {
 
 /// After login or consent: the browser comes back here to finish the request.
 #[handler]
-pub async fn resume(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn resume(Path(id): Path<String>, cookies: &CookieJar, req: &Request, Data(app): Data<&Arc<OidcState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     match interaction::pending(app, &id, cookies).await {
         Ok(i) => {
@@ -261,7 +261,7 @@ pub async fn resume(Path(id): Path<String>, cookies: &CookieJar, req: &Request, 
 
 /// Decides what the request still needs (login, consent) and, when nothing,
 /// issues the code.
-pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
+pub async fn proceed(app: &OidcState, cookies: &CookieJar, request: AuthorizationRequest, pending: Option<Interaction>) -> Response {
     let back = Back { redirect_uri: &request.redirect_uri, state: request.state.as_deref(), issuer: &app.config.issuer };
     // Only a session of the request's environment counts: a production
     // session never answers a sandbox client, nor the reverse.
@@ -316,7 +316,7 @@ pub async fn proceed(app: &App, cookies: &CookieJar, request: AuthorizationReque
 }
 
 async fn issue_code(
-    app: &App,
+    app: &OidcState,
     request: &AuthorizationRequest,
     session: &crate::store::sessions::BrowserSession,
     ttl_secs: u64,

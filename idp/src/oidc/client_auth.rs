@@ -8,9 +8,9 @@ use tanu_parse::assertion::{self, Audience, Expected};
 
 use super::errors::{OAuthError, Params};
 use crate::{
-    app::App,
     crypto::SecretCheck,
     domain::{ClientId, TokenAuthMethod},
+    oidc::OidcState,
     store::Client,
 };
 
@@ -24,7 +24,7 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 /// per-address budget `/token` has, a form body of at most
 /// [`MAX_FORM_BYTES`] (413 past it), no repeated parameter, and the client
 /// authenticated with its registered method.
-pub async fn client_form(app: &App, req: &Request, body: poem::Body) -> Result<(Client, Params), poem::Response> {
+pub async fn client_form(app: &OidcState, req: &Request, body: poem::Body) -> Result<(Client, Params), poem::Response> {
     use poem::IntoResponse;
     if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
         return Err(OAuthError::too_many(crate::oidc::errors::ErrorCode::InvalidRequest, "too many requests", wait).into_response());
@@ -50,7 +50,7 @@ pub async fn client_form(app: &App, req: &Request, body: poem::Body) -> Result<(
 /// [`client_form`] for the endpoints about one token (`/revoke`,
 /// `/introspect`): also the `token` parameter, required, with the
 /// `token_type_hint` the caller reads from the parameters.
-pub async fn token_form(app: &App, req: &Request, body: poem::Body) -> Result<(Client, Params, String), poem::Response> {
+pub async fn token_form(app: &OidcState, req: &Request, body: poem::Body) -> Result<(Client, Params, String), poem::Response> {
     use poem::IntoResponse;
     let (client, params) = client_form(app, req, body).await?;
     let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required").into_response())?.to_owned();
@@ -69,7 +69,7 @@ fn basic_credentials(req: &Request) -> Option<Result<(String, String), ()>> {
     })())
 }
 
-pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> Result<Client, OAuthError> {
+pub async fn authenticate_client(app: &OidcState, req: &Request, params: &Params) -> Result<Client, OAuthError> {
     let basic = basic_credentials(req);
     let basic_used = basic.is_some();
     let post_secret = params.get("client_secret");
@@ -144,7 +144,7 @@ pub async fn authenticate_client(app: &App, req: &Request, params: &Params) -> R
 /// address it came from: past it, failures are answered 429 with
 /// `Retry-After`. Successes never count and are never refused, so nobody can
 /// lock a relying party out by failing in its name.
-fn failed(app: &App, client: &ClientId, e: OAuthError) -> OAuthError {
+fn failed(app: &OidcState, client: &ClientId, e: OAuthError) -> OAuthError {
     match app.client_failures.check_key(client) {
         Ok(()) => e,
         Err(wait) => {
@@ -161,7 +161,7 @@ fn failed(app: &App, client: &ClientId, e: OAuthError) -> OAuthError {
 /// draft-ietf-oauth-rfc7523bis: a token or PAR endpoint URL, or an array,
 /// is refused). Everything but the replay memory is `tanu_parse::assertion`
 /// (pure, fuzzed); the `jti` is remembered in the store until `exp`.
-async fn verify_assertion(app: &App, client: &Client, jwt: &str) -> Result<(), OAuthError> {
+async fn verify_assertion(app: &OidcState, client: &Client, jwt: &str) -> Result<(), OAuthError> {
     let bad = |e: assertion::AssertionError| OAuthError::invalid_client(e.to_string(), false);
     let token_endpoint = app.config.endpoint("/token");
     let audiences = [token_endpoint.as_str(), app.config.issuer.as_str()];

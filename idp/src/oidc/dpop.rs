@@ -24,7 +24,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::errors::{ErrorCode, OAuthError};
-use crate::app::App;
+use crate::oidc::OidcState;
 
 /// The proof algorithms accepted (and advertised as `dpop_signing_alg_values_supported`).
 pub const ALGS: [&str; 3] = ["ES256", "PS256", "RS256"];
@@ -292,28 +292,16 @@ pub enum At {
     Resource,
 }
 
-/// The provider's nonces, under a key derived from the master key (the same
-/// on every instance).
-pub fn nonces(app: &App) -> Nonces {
-    let mut key = [0u8; 32];
-    // `derived_secret` is 32 bytes, hex.
-    if hex::decode_to_slice(app.derived_secret("tanu dpop nonce v1"), &mut key).is_err() {
-        tracing::error!("derived DPoP nonce key has an unexpected form");
-    }
-    Nonces::new(key, app.config.dpop_nonce_required)
-}
-
 /// The request's DPoP proof, if it has one, verified for `method` at the
 /// endpoint `path` (and `access_token`), its `jti` recorded as used. Errors in
 /// the form `at` calls for, with a fresh `DPoP-Nonce` when one is needed.
-pub async fn check(app: &App, req: &Request, path: &str, access_token: Option<&str>, at: At) -> Result<Option<Proof>, OAuthError> {
-    let nonces = nonces(app);
+pub async fn check(app: &OidcState, req: &Request, path: &str, access_token: Option<&str>, at: At) -> Result<Option<Proof>, OAuthError> {
     let now = Utc::now();
     let fail = |e: DpopError| refusal(app, &e, at, now);
     let Some(value) = header(req).map_err(fail)? else { return Ok(None) };
     let max_age = app.config.dpop_proof_lifetime.min(3600) as i64;
     let expected = Expected { htm: req.method().as_str(), htu: &app.config.endpoint(path), access_token, max_age };
-    let proof = verify(value, &expected, &nonces, now.timestamp()).map_err(fail)?;
+    let proof = verify(value, &expected, &app.dpop_nonces, now.timestamp()).map_err(fail)?;
     let until = DateTime::from_timestamp(proof.remember_until(max_age, now.timestamp()), 0).unwrap_or(now + Duration::seconds(max_age));
     let fresh = app.store.remember_dpop_proof(proof.jkt.as_str(), &proof.jti, until, now).await.map_err(OAuthError::from)?;
     if !fresh {
@@ -325,9 +313,9 @@ pub async fn check(app: &App, req: &Request, path: &str, access_token: Option<&s
 /// With `dpop_nonce_required`, a successful answer to a request with a proof
 /// carries the current nonce (RFC 9449 §8.2), so the client rarely needs a
 /// `use_dpop_nonce` round trip.
-pub fn with_fresh_nonce(app: &App, proof: Option<&Proof>, mut r: poem::Response) -> poem::Response {
+pub fn with_fresh_nonce(app: &OidcState, proof: Option<&Proof>, mut r: poem::Response) -> poem::Response {
     if proof.is_some() && app.config.dpop_nonce_required {
-        if let Ok(v) = nonces(app).current(Utc::now().timestamp()).parse() {
+        if let Ok(v) = app.dpop_nonces.current(Utc::now().timestamp()).parse() {
             r.headers_mut().insert("DPoP-Nonce", v);
         }
     }
@@ -337,7 +325,7 @@ pub fn with_fresh_nonce(app: &App, proof: Option<&Proof>, mut r: poem::Response)
 /// RFC 9449 §7.1 at a protected resource (userinfo, the cabinet API): a
 /// token bound to a key (`bound`, its `cnf.jkt`) is used only with the DPoP
 /// scheme and a proof of that key; an unbound token only as a bearer token.
-pub fn resource_binding(app: &App, bound: Option<&str>, proof: Option<&Proof>) -> Result<(), OAuthError> {
+pub fn resource_binding(app: &OidcState, bound: Option<&str>, proof: Option<&Proof>) -> Result<(), OAuthError> {
     let invalid = |d: &str| Err(OAuthError::dpop_resource_error(ErrorCode::InvalidToken, d, None));
     match (bound, proof) {
         (None, None) => Ok(()),
@@ -349,8 +337,8 @@ pub fn resource_binding(app: &App, bound: Option<&str>, proof: Option<&Proof>) -
 }
 
 /// A refusal about DPoP at `at`, with a fresh nonce when the client needs one.
-pub fn refusal(app: &App, e: &DpopError, at: At, now: DateTime<Utc>) -> OAuthError {
-    let nonce = (*e == DpopError::UseNonce).then(|| nonces(app).current(now.timestamp()));
+pub fn refusal(app: &OidcState, e: &DpopError, at: At, now: DateTime<Utc>) -> OAuthError {
+    let nonce = (*e == DpopError::UseNonce).then(|| app.dpop_nonces.current(now.timestamp()));
     match at {
         At::AuthorizationServer => OAuthError::dpop_token_error(e, nonce),
         At::Resource => OAuthError::dpop_resource_error(e.code(), &e.to_string(), nonce),

@@ -13,7 +13,7 @@ use poem::{
 use serde::Serialize;
 
 use super::{client_auth::token_form, errors::OAuthError};
-use crate::{app::App, crypto::token_hash, store::tokens::TokenKind};
+use crate::{crypto::token_hash, oidc::OidcState, store::tokens::TokenKind};
 
 /// RFC 7662 §2.2. Only `active` when the token is not active.
 #[derive(Debug, Serialize, Default)]
@@ -48,7 +48,7 @@ pub struct Confirmation {
 }
 
 #[handler]
-pub async fn introspect(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn introspect(req: &Request, body: Body, Data(app): Data<&Arc<OidcState>>) -> Response {
     let (client, params, token) = match token_form(app, req, body).await {
         Ok(x) => x,
         Err(r) => return r,

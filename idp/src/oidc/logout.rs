@@ -18,9 +18,9 @@ use serde::Deserialize;
 
 use super::errors::Params;
 use crate::{
-    app::App,
     domain::{ClientId, Environment},
     i18n::{Lang, Msg},
+    oidc::OidcState,
     web::{error_page, html, LogoutConfirmPage, SignedOutPage},
 };
 
@@ -32,7 +32,7 @@ struct HintClaims {
 
 /// Verifies a hint we signed. Its expiry is ignored, as the spec allows:
 /// an expired ID token still identifies the session.
-async fn verify_hint(app: &App, hint: &str) -> Option<HintClaims> {
+async fn verify_hint(app: &OidcState, hint: &str) -> Option<HintClaims> {
     let header = jsonwebtoken::decode_header(hint).ok()?;
     let set = app.keys.jwks().await.ok()?;
     let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(serde_json::to_value(set).ok()?).ok()?;
@@ -54,7 +54,7 @@ fn server_error(lang: Lang, e: crate::store::StoreError) -> Response {
 const CARRIED: [&str; 5] = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"];
 
 #[handler]
-pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): Data<&Arc<OidcState>>) -> Response {
     let raw = if req.method() == Method::POST {
         match body.into_bytes_limit(16 * 1024).await {
             Ok(b) => b.to_vec(),

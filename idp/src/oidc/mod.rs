@@ -10,8 +10,11 @@ pub mod jwe;
 pub mod logout;
 pub mod par;
 pub mod revoke;
+pub mod state;
 pub mod token;
 pub mod userinfo;
+
+pub use state::OidcState;
 
 use std::sync::Arc;
 
@@ -23,10 +26,10 @@ use openidconnect::{
     AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata, ResponseTypes, Scope as OidcScope,
     TokenUrl, UserInfoUrl,
 };
-use poem::{handler, http::StatusCode, web::Data, IntoResponse, Response};
+use poem::{handler, web::Data, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::{app::App, domain::Scope};
+use crate::domain::Scope;
 
 /// Assurance levels this provider asserts in `acr`; documented in the README.
 pub const ACR_FACE_LIVENESS: &str = "urn:kz:tanu:loa:face-liveness";
@@ -97,7 +100,7 @@ fn jwe_encs() -> Vec<CoreJweContentEncryptionAlgorithm> {
     vec![CoreJweContentEncryptionAlgorithm::Aes256Gcm, CoreJweContentEncryptionAlgorithm::Aes128CbcHmacSha256]
 }
 
-pub fn metadata(app: &App) -> TanuProvider {
+pub fn metadata(app: &OidcState) -> TanuProvider {
     let c = &app.config;
     let url = |p: &str| c.endpoint(p);
     ProviderMetadata::new(
@@ -158,14 +161,14 @@ pub fn metadata(app: &App) -> TanuProvider {
 
 /// Served from memory: serialised on the first request.
 #[handler]
-pub async fn discovery(Data(app): Data<&Arc<App>>) -> Response {
+pub async fn discovery(Data(app): Data<&Arc<OidcState>>) -> Response {
     let body = app.discovery_json.get_or_init(|| bytes::Bytes::from(serde_json::to_vec(&metadata(app)).expect("provider metadata serialises"))).clone();
     json_bytes(body)
 }
 
 /// Served from memory (`KeyRing::jwks_json`): no database read per request.
 #[handler]
-pub async fn jwks(Data(app): Data<&Arc<App>>) -> Response {
+pub async fn jwks(Data(app): Data<&Arc<OidcState>>) -> Response {
     match app.keys.jwks_json().await {
         Ok(body) => json_bytes(body),
         Err(e) => errors::OAuthError::server_error(e).into_response(),
@@ -175,36 +178,6 @@ pub async fn jwks(Data(app): Data<&Arc<App>>) -> Response {
 /// Short cache: rotation relies on relying parties refetching within the publish lead.
 fn json_bytes(body: bytes::Bytes) -> Response {
     Response::builder().content_type("application/json; charset=utf-8").header("Cache-Control", "public, max-age=300").body(body)
-}
-
-/// Liveness (`/healthz`): the process serves requests. It checks nothing
-/// else, so that a database outage makes instances unready (`/readyz`), not
-/// restarted.
-#[handler]
-pub async fn healthz() -> Response {
-    "ok".with_header("Cache-Control", "no-store").into_response()
-}
-
-/// Readiness (`/readyz`): 200 when this instance should get traffic — the
-/// database answers, the face models are loaded (when face sign-in is on) and
-/// the process is not stopping; else 503. Liveness is `/healthz`.
-#[handler]
-pub async fn readyz(Data(app): Data<&Arc<App>>) -> Response {
-    let r = app.readiness().await;
-    if let Err(e) = &r.database {
-        tracing::warn!(error = %e, "readiness: database unavailable");
-    }
-    let status = if r.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    poem::web::Json(&r).with_status(status).with_header("Cache-Control", "no-store").into_response()
-}
-
-/// Prometheus metrics (`idp/src/metrics.rs`), text exposition format 0.0.4.
-#[handler]
-pub async fn metrics(Data(app): Data<&Arc<App>>) -> Response {
-    match crate::metrics::render(app).await {
-        Ok(text) => text.with_content_type("text/plain; version=0.0.4; charset=utf-8").with_header("Cache-Control", "no-store").into_response(),
-        Err(e) => errors::problem(StatusCode::SERVICE_UNAVAILABLE, "database unavailable", &e.to_string()),
-    }
 }
 
 /// The client's address, for rate limits: as resolved once for the request

@@ -22,9 +22,9 @@ use super::{
     errors::{OAuthError, Params},
 };
 use crate::{
-    app::App,
     domain::ClientId,
     i18n::{Lang, Msg},
+    oidc::OidcState,
     web::error_page,
 };
 
@@ -42,7 +42,7 @@ struct Pushed {
 }
 
 #[handler]
-pub async fn par(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn par(req: &Request, body: Body, Data(app): Data<&Arc<OidcState>>) -> Response {
     let (client, params) = match client_form(app, req, body).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -53,7 +53,7 @@ pub async fn par(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Respo
     }
 }
 
-async fn push(app: &App, req: &Request, client: &crate::store::Client, params: &Params) -> Result<Pushed, OAuthError> {
+async fn push(app: &OidcState, req: &Request, client: &crate::store::Client, params: &Params) -> Result<Pushed, OAuthError> {
     // §2.1: a pushed request cannot itself refer to another.
     if params.get("request_uri").is_some() {
         return Err(OAuthError::invalid_request("request_uri cannot be pushed"));
@@ -97,7 +97,7 @@ async fn push(app: &App, req: &Request, client: &crate::store::Client, params: &
 /// `client_id` names the client that pushed it and it is live and unused
 /// (RFC 9126 §4). Otherwise an error page: nothing about the request can
 /// be trusted, the redirect URI included.
-pub async fn pushed_params(app: &App, params: &Params, request_uri: &str, lang: Lang) -> Result<Params, Response> {
+pub async fn pushed_params(app: &OidcState, params: &Params, request_uri: &str, lang: Lang) -> Result<Params, Response> {
     let bad = |detail: &str| error_page(StatusCode::BAD_REQUEST, lang, Msg::error_bad_request, Some(detail.into()));
     let Some(Ok(client_id)) = params.get("client_id").map(str::parse::<ClientId>) else {
         return Err(bad("client_id is required with request_uri"));

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use poem::{handler, http::StatusCode, web::Data, Body, IntoResponse, Request, Response};
 
 use super::{client_auth::token_form, errors::OAuthError};
-use crate::{app::App, crypto::token_hash, store::tokens::TokenKind};
+use crate::{crypto::token_hash, oidc::OidcState, store::tokens::TokenKind};
 
 #[handler]
-pub async fn revoke(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn revoke(req: &Request, body: Body, Data(app): Data<&Arc<OidcState>>) -> Response {
     let (client, params, token) = match token_form(app, req, body).await {
         Ok(x) => x,
         Err(r) => return r,

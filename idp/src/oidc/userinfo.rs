@@ -22,10 +22,10 @@ use super::{
     jwe,
 };
 use crate::{
-    app::App,
     crypto::token_hash,
     domain::{ClientId, Scope, ScopeSet},
     keys::Signer,
+    oidc::OidcState,
     store::{cabinet::Channel, tokens::TokenKind, Client},
 };
 
@@ -43,7 +43,7 @@ fn bearer_error(error: ErrorCode, description: &str) -> OAuthError {
 }
 
 #[handler]
-pub async fn userinfo(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn userinfo(req: &Request, body: Body, Data(app): Data<&Arc<OidcState>>) -> Response {
     match inner(req, body, app).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -67,7 +67,7 @@ fn authorization(req: &Request) -> Option<(Scheme, &str)> {
     }
 }
 
-async fn inner(req: &Request, body: Body, app: &App) -> Result<Response, OAuthError> {
+async fn inner(req: &Request, body: Body, app: &OidcState) -> Result<Response, OAuthError> {
     let authz = authorization(req);
     let scheme = authz.map_or(Scheme::Bearer, |(s, _)| s);
     let header = authz.map(|(_, t)| t);
@@ -140,7 +140,7 @@ type UserInfoJwt = UserInfoJsonWebToken<IinClaim, CoreGenderClaim, CoreJweConten
 /// OIDC Core §5.3.2: JSON, or for a client registered for it a JWT signed
 /// by Tanu with `iss` and `aud` (`application/jwt`), encrypted to the
 /// client's key when it registered that too (a nested JWT, `jwe.rs`).
-async fn answer(app: &App, client: &Client, claims: UserInfoClaims<IinClaim, CoreGenderClaim>) -> Result<Response, OAuthError> {
+async fn answer(app: &OidcState, client: &Client, claims: UserInfoClaims<IinClaim, CoreGenderClaim>) -> Result<Response, OAuthError> {
     let Some(alg) = client.userinfo_alg else { return Ok(Json(claims).into_response()) };
     let claims = claims
         .set_issuer(Some(IssuerUrl::new(app.config.issuer.clone()).map_err(OAuthError::server_error)?))

@@ -153,7 +153,7 @@ fn shown(v: &DocumentView) -> Shown {
 /// document as JSON, once; errors in the OAuth JSON form.
 #[handler]
 pub(crate) async fn api_redeem(req: &Request, body: poem::Body, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
-    let (client, params) = match crate::oidc::client_auth::client_form(app, req, body).await {
+    let (client, params) = match crate::oidc::client_auth::client_form(&app.oidc, req, body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -210,7 +210,7 @@ struct Redemption {
 #[handler]
 pub(crate) async fn api_redemptions(req: &Request, body: poem::Body, Data(app): Data<&Arc<App>>) -> Response {
     use crate::oidc::errors::OAuthError;
-    let (client, _) = match crate::oidc::client_auth::client_form(app, req, body).await {
+    let (client, _) = match crate::oidc::client_auth::client_form(&app.oidc, req, body).await {
         Ok(x) => x,
         Err(r) => return r,
     };

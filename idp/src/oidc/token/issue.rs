@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{db_err, Exchange};
 use crate::{
-    app::App,
     crypto::{random_token, token_hash},
     domain::{Scope, ScopeSet},
     keys::Signer,
+    oidc::OidcState,
     oidc::{errors::OAuthError, jwe},
     store::grants::{Grant, GrantTx, NewToken},
 };
@@ -35,7 +35,7 @@ type TanuTokenResponse = StandardTokenResponse<
 >;
 
 /// When an offline grant ends, whatever its refresh tokens say.
-pub(super) fn grant_ends(app: &App, g: &Grant) -> DateTime<Utc> {
+pub(super) fn grant_ends(app: &OidcState, g: &Grant) -> DateTime<Utc> {
     g.created_at + Duration::seconds(app.config.refresh_grant_lifetime.min(i64::MAX as u64 / 2_000) as i64)
 }
 

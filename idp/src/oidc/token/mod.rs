@@ -26,8 +26,8 @@ use super::{
     errors::{ErrorCode, OAuthError, Params},
 };
 use crate::{
-    app::App,
     keys::Signer,
+    oidc::OidcState,
     store::{grants::GrantTx, Client},
 };
 
@@ -35,14 +35,14 @@ pub use super::client_auth::{authenticate_client, JWT_BEARER};
 pub use issue::{TanuClaims, TanuIdToken};
 
 #[handler]
-pub async fn token(req: &Request, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+pub async fn token(req: &Request, body: Body, Data(app): Data<&Arc<OidcState>>) -> Response {
     match exchange(req, body, app, app.clock.now()).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn exchange(req: &Request, body: Body, app: &App, now: DateTime<Utc>) -> Result<Response, OAuthError> {
+async fn exchange(req: &Request, body: Body, app: &OidcState, now: DateTime<Utc>) -> Result<Response, OAuthError> {
     if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
         return Err(OAuthError::too_many(ErrorCode::InvalidRequest, "too many requests", wait));
     }
@@ -88,7 +88,7 @@ async fn exchange(req: &Request, body: Body, app: &App, now: DateTime<Utc>) -> R
 /// request's parameters, its DPoP key if it carried a proof, and the time.
 #[derive(Clone, Copy)]
 struct Exchange<'a> {
-    app: &'a App,
+    app: &'a OidcState,
     client: &'a Client,
     params: &'a Params,
     jkt: Option<&'a Jkt>,
