@@ -79,6 +79,8 @@ pub enum StartError {
     MasterKeyFile { path: std::path::PathBuf, source: std::io::Error },
     #[error("master key file {path} has mode {mode:o}: it must be readable by its owner only (chmod 600)")]
     MasterKeyExposed { path: std::path::PathBuf, mode: u32 },
+    #[error(transparent)]
+    Provider(#[from] crate::oidc::state::StateError),
     #[error("onboarding: {0}")]
     Onboarding(#[from] crate::onboarding::OnboardingError),
     #[error("cannot listen on {addr}: {source}")]
@@ -129,13 +131,14 @@ impl App {
         let onboarding = Arc::new(crate::onboarding::Onboarding::new(&config.onboarding)?);
         let instances = crate::ratelimit::Instances::default();
         let config = Arc::new(config);
+        let provider = config.provider(authenticator.acr_values());
         let limiter = RateLimiter::shared(config.rate_limit_per_minute, instances.clone());
         let journal = crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1"));
         let client_secrets = crate::crypto::ClientSecrets::new(&master);
         let clock = tanu_core::Clock::system();
         let oidc = Arc::new(OidcState::new(
             crate::oidc::state::Shared {
-                config: config.clone(),
+                config: provider,
                 store: store.clone(),
                 keys: keys.clone(),
                 journal: journal.clone(),
@@ -145,7 +148,7 @@ impl App {
                 client_secrets: client_secrets.clone(),
             },
             &master,
-        ));
+        )?);
         let app = Arc::new(App {
             limiter,
             instances,
@@ -256,10 +259,10 @@ impl App {
             .nest("/me", crate::cabinet::web::routes(&self.config))
             // Before any handler: the client's address, the body budget.
             .around({
-                let oidc = self.oidc.clone();
+                let app = self.clone();
                 move |ep, req| {
-                    let oidc = oidc.clone();
-                    async move { crate::edge::guard(&oidc, &*ep, req).await }
+                    let app = app.clone();
+                    async move { crate::edge::guard(&app, &*ep, req).await }
                 }
             })
             .with(poem::middleware::CookieJarManager::new())

@@ -602,6 +602,28 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
     }
+
+    /// The protocol's part, for `tanu-oidc`; `acr_values_supported` are the
+    /// authentication method's.
+    pub fn provider(&self, acr_values_supported: Vec<String>) -> tanu_oidc::config::ProviderConfig {
+        tanu_oidc::config::ProviderConfig {
+            issuer: self.issuer.clone(),
+            authorization_code_ttl: self.authorization_code_ttl,
+            access_token_ttl: self.access_token_ttl,
+            id_token_ttl: self.id_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            refresh_grant_lifetime: self.refresh_grant_lifetime,
+            session_ttl: self.session_ttl,
+            login_request_ttl: self.login_request_ttl,
+            token_rate_limit_per_minute: self.token_rate_limit_per_minute,
+            client_auth_failures_per_minute: self.client_auth_failures_per_minute,
+            notification_retry_base_ms: self.notification_retry_base_ms,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            dpop_proof_lifetime: self.dpop_proof_lifetime,
+            dpop_nonce_required: self.dpop_nonce_required,
+            acr_values_supported,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,14 +9,12 @@ use poem::{
 };
 
 use crate::{
+    app::App,
     config::{Config, ForwardedHeader, ProxyNet},
     i18n::Msg,
-    oidc::OidcState,
 };
 
-/// The client's address as resolved for this request, in its extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress(pub Option<IpAddr>);
+pub use crate::oidc::ClientAddress;
 
 /// The client's address: the socket's peer, unless the peer is a trusted
 /// proxy; then the rightmost hop of its forwarding header that is not itself
@@ -113,7 +111,7 @@ fn too_large(req: &Request, budget: usize) -> Response {
 /// Resolves the client's address, then enforces the body budget: a declared
 /// length over it is refused before anything is read; a body of unknown
 /// length (chunked) is read up to the budget and refused past it.
-pub async fn guard<E: Endpoint>(app: &OidcState, ep: &E, mut req: Request) -> poem::Result<Response> {
+pub async fn guard<E: Endpoint>(app: &App, ep: &E, mut req: Request) -> poem::Result<Response> {
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let client = resolve(peer, req.headers(), &app.config.trusted_proxies, app.config.forwarded_header);
     req.extensions_mut().insert(ClientAddress(client));
@@ -135,7 +133,7 @@ pub async fn guard<E: Endpoint>(app: &OidcState, ep: &E, mut req: Request) -> po
     // A sign-in's pages may lead back to its relying party from a form.
     if let Some(id) = interaction {
         if resp.headers().contains_key("content-security-policy") {
-            if let Some(uri) = crate::interaction::redirect_uri_of(app, &id).await {
+            if let Some(uri) = crate::interaction::redirect_uri_of(&app.oidc, &id).await {
                 crate::web::allow_form_target(&mut resp, &uri);
             }
         }

@@ -27,7 +27,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::{filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _, EnvFilter, Layer};
 
 /// The target of every span that goes into traces and stage timings.
-pub const TARGET: &str = "tanu_trace";
+pub const TARGET: &str = tanu_oidc::TRACE_TARGET;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {

@@ -1,11 +1,11 @@
-//! HTML pages (askama templates in `templates/`) and their responses.
-use askama::Template;
-use poem::{http::StatusCode, IntoResponse, Response};
+//! The composition root's part of the pages: the `App` extractor helper and
+//! face sign-in's pages; what every page shares is `tanu-ui`'s, re-exported.
+use poem::http::StatusCode;
 
-use crate::{
-    i18n::{Lang, Msg},
-    store::Client,
-};
+pub use tanu_ui::web::*;
+
+use crate::i18n::Msg;
+pub use tanu_ui::page;
 
 /// The provider's state, for a request extractor (handlers take it as
 /// `Data<&Arc<App>>`); registered by `App::serve` on every route.
@@ -13,119 +13,7 @@ pub fn app_of(req: &poem::Request) -> poem::Result<&std::sync::Arc<crate::app::A
     req.data::<std::sync::Arc<crate::app::App>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
 }
 
-/// The one redirect after a form or a step: 303 See Other, never cached.
-pub fn see_other(location: impl AsRef<str>) -> Response {
-    Response::builder().status(StatusCode::SEE_OTHER).header("Location", location.as_ref()).header("Cache-Control", "no-store").finish()
-}
-
-/// What a page shows of a relying party (Rules, Appendix 1).
-pub struct RelyingPartyView {
-    pub organisation_name: String,
-    pub system_name: String,
-    pub logo_uri: Option<String>,
-    pub policy_uri: Option<String>,
-    pub tos_uri: Option<String>,
-}
-
-impl From<&Client> for RelyingPartyView {
-    fn from(c: &Client) -> Self {
-        Self {
-            organisation_name: c.organisation_name.clone(),
-            system_name: c.system_name.clone(),
-            logo_uri: c.logo_uri.clone(),
-            policy_uri: c.policy_uri.clone(),
-            tos_uri: c.tos_uri.clone(),
-        }
-    }
-}
-
-macro_rules! page {
-    ($name:ident, $file:literal { $($field:ident : $ty:ty),* $(,)? }) => {
-        #[derive(Template)]
-        #[template(path = $file)]
-        pub struct $name { pub lang: Lang, $(pub $field: $ty),* }
-        impl $name {
-            fn t<M: $crate::web::AsMsg>(&self, m: M) -> &'static str { m.as_msg().text(self.lang) }
-        }
-    };
-}
-
-pub(crate) use page;
-
-/// A message, however many references deep a template holds it.
-pub trait AsMsg {
-    fn as_msg(&self) -> Msg;
-}
-impl AsMsg for Msg {
-    fn as_msg(&self) -> Msg {
-        *self
-    }
-}
-impl<T: AsMsg + ?Sized> AsMsg for &T {
-    fn as_msg(&self) -> Msg {
-        (**self).as_msg()
-    }
-}
-
-page!(ErrorPage, "error.html" { message: Msg, detail: Option<String> });
-page!(ConsentPage, "consent.html" { rp: RelyingPartyView, scopes: Vec<Msg>, interaction: String, csrf: String });
-page!(LoginUnavailablePage, "login_unavailable.html" { rp: RelyingPartyView, interaction: String, csrf: String });
-page!(SignedOutPage, "signed_out.html" { message: Msg });
-page!(LogoutConfirmPage, "logout_confirm.html" { rp: Option<RelyingPartyView>, csrf: String, carried: Vec<(String, String)> });
 page!(FaceIinPage, "face_iin.html" { rp: RelyingPartyView, interaction: String, csrf: String, iin: String, error: Option<Msg> });
 page!(FaceConsentPage, "face_consent.html" { interaction: String, csrf: String, version: &'static str });
 page!(FaceCameraPage, "face_camera.html" { interaction: String, csrf: String });
 page!(FaceResultPage, "face_result.html" { interaction: String, csrf: String, code: &'static str, reason: Msg, tries_left: u32 });
-
-/// The pages' policy: forms post only to us (`form-action`, widened by
-/// [`allow_form_target`] to the relying party a page's form leads back to),
-/// no `<base>` may redirect relative URLs, no framing.
-pub const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
-
-/// Lets the page's forms end at `uri`'s origin: a form submission that is
-/// redirected (consent → the relying party's redirect URI) is checked
-/// against `form-action` at every hop by browsers.
-pub fn allow_form_target(resp: &mut Response, uri: &str) {
-    let Ok(url) = url::Url::parse(uri) else { return };
-    let source = match url.origin() {
-        o @ url::Origin::Tuple(..) => o.ascii_serialization(),
-        url::Origin::Opaque(_) => format!("{}:", url.scheme()),
-    };
-    let Some(csp) = resp.headers().get("content-security-policy").and_then(|v| v.to_str().ok()) else { return };
-    if !source.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'\'') {
-        return;
-    }
-    let widened = csp.replacen("form-action 'self'", &format!("form-action 'self' {source}"), 1);
-    if let Ok(v) = widened.parse() {
-        resp.headers_mut().insert("content-security-policy", v);
-    }
-}
-
-/// Renders a page with a status. Pages never cache: they carry per-session data.
-pub fn html(status: StatusCode, page: impl Template) -> Response {
-    match page.render() {
-        Ok(body) => {
-            poem::web::Html(body).with_status(status).with_header("Cache-Control", "no-store").with_header("Content-Security-Policy", CSP).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "template rendering failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-pub fn error_page(status: StatusCode, lang: Lang, message: Msg, detail: Option<String>) -> Response {
-    html(status, ErrorPage { lang, message, detail })
-}
-
-/// The page for a storage failure, logged: 503 "try again in a minute" when
-/// the database cannot serve for now (unreachable, restarting, disk full:
-/// `StoreError::is_unavailable`), else 500.
-pub fn store_failure_page(lang: Lang, e: &crate::store::StoreError, what: &str) -> Response {
-    if e.is_unavailable() {
-        tracing::warn!(error = %e, what, "database unavailable");
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, lang, Msg::error_unavailable, None);
-    }
-    tracing::error!(error = %e, what, "storage");
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
-}

@@ -16,8 +16,8 @@ use tanu_idp::{
     app::App,
     config::Config,
     domain::{ClientId, Environment, RedirectUri, ScopeSet},
+    face::ACR_FACE_LIVENESS,
     interaction::{complete_login, deny, pending, Authenticated, Authenticator},
-    oidc::ACR_FACE_LIVENESS,
     store::{Citizen, Client, NewClient},
 };
 
@@ -64,6 +64,11 @@ impl Authenticator for TestAuthenticator {
     fn routes(&self) -> poem::Route {
         use poem::EndpointExt;
         poem::Route::new().at("/:id", poem::get(test_login).data(self.next.clone()))
+    }
+
+    /// It stands in for face sign-in, and asserts its level.
+    fn acr_values(&self) -> Vec<String> {
+        vec![ACR_FACE_LIVENESS.into()]
     }
 }
 

@@ -110,7 +110,7 @@ async fn a_citizen_signs_in_with_their_face_in_each_language_and_a_photo_is_refu
         let claims = id_token.claims(&rp.id_token_verifier(), &nonce).expect("the ID token verifies");
         let amr: Vec<&str> = claims.auth_method_refs().unwrap().iter().map(|a| a.as_str()).collect();
         assert_eq!(amr, ["face", "liveness_challenge"]);
-        assert_eq!(claims.auth_context_ref().unwrap().as_str(), tanu_idp::oidc::ACR_FACE_LIVENESS);
+        assert_eq!(claims.auth_context_ref().unwrap().as_str(), tanu_idp::face::ACR_FACE_LIVENESS);
         assert!(claims.auth_time().is_some());
     }
 

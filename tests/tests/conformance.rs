@@ -79,7 +79,7 @@ async fn openidconnect_crate_relying_party_completes_the_flow() {
         let claims = id_token.claims(&verifier, &nonce).expect("signature, iss, aud, exp and nonce verify");
         assert_eq!(claims.auth_method_refs().unwrap()[0].as_str(), "face");
         assert!(claims.auth_time().is_some());
-        assert_eq!(claims.auth_context_ref().unwrap().as_str(), tanu_idp::oidc::ACR_FACE_LIVENESS);
+        assert_eq!(claims.auth_context_ref().unwrap().as_str(), tanu_idp::face::ACR_FACE_LIVENESS);
         let raw = jwt_claims(&id_token.to_string());
         assert!(raw["sid"].is_string() && raw["at_hash"].is_string());
         assert_ne!(claims.subject().as_str(), citizen.id, "pairwise subject, not the internal id");
@@ -131,7 +131,7 @@ async fn pairwise_subjects_differ_between_relying_parties_and_public_is_stable()
 async fn acr_values_are_accepted_and_acr_returned() {
     let s = Scenario::start(CB).await;
     let body = s.tokens(&s.browser(), &[("acr_values", "urn:kz:tanu:loa:face-liveness urn:other")]).await;
-    assert_eq!(jwt_claims(body["id_token"].as_str().unwrap())["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
+    assert_eq!(jwt_claims(body["id_token"].as_str().unwrap())["acr"], tanu_idp::face::ACR_FACE_LIVENESS);
 }
 
 async fn auth_time(s: &Scenario, browser: &Browser, extra: &[(&str, &str)]) -> i64 {

@@ -12,7 +12,7 @@ async fn first_time_then_reference_then_withdrawal() {
     let (tanu, client, secret) = face_tanu(|_| {}).await;
     let claims = sign_in(&tanu, &client, &secret, 3.7).await;
     assert_eq!(claims["amr"], serde_json::json!(["face", "liveness_challenge"]));
-    assert_eq!(claims["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
+    assert_eq!(claims["acr"], tanu_idp::face::ACR_FACE_LIVENESS);
     assert!(claims["auth_time"].as_i64().is_some());
     assert_eq!(claims["userinfo"]["given_name"], "Lin-Manuel");
     assert_eq!(claims["userinfo"]["family_name"], "Miranda");

@@ -47,7 +47,7 @@ async fn run_rp_with(program: &str, args: &[&str], env: &[(&str, &str)], tweak: 
     let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).expect("a JSON report");
     assert_eq!(report["sub"], tanu.app.subject(&client, &citizen.id), "the pairwise subject for this client");
     assert_eq!(report["amr"], serde_json::json!(["face"]));
-    assert_eq!(report["acr"], tanu_idp::oidc::ACR_FACE_LIVENESS);
+    assert_eq!(report["acr"], tanu_idp::face::ACR_FACE_LIVENESS);
     assert_eq!(report["iin"], "900517300124");
     assert_eq!(report["given_name"], "Aigerim");
     // Introspection and revocation through the library.

@@ -316,7 +316,7 @@ async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, emb
     journalled.await.in_lang(lang)?;
     logins.take(&i.id).await.in_lang(lang)?;
     let amr = vec![AMR_FACE.to_owned(), AMR_LIVENESS.to_owned()];
-    Ok(complete_login(&app.oidc, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::oidc::ACR_FACE_LIVENESS.into() }).await)
+    Ok(complete_login(&app.oidc, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::face::ACR_FACE_LIVENESS.into() }).await)
 }
 
 async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> PageResult {

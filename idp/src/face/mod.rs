@@ -135,6 +135,10 @@ impl FaceAuthenticator {
     }
 }
 
+/// The assurance level face sign-in asserts in `acr` (liveness and a 1:1
+/// match); documented in the README.
+pub const ACR_FACE_LIVENESS: &str = "urn:kz:tanu:loa:face-liveness";
+
 impl Authenticator for FaceAuthenticator {
     fn routes(&self) -> poem::Route {
         let inner = poem::Route::new()
@@ -147,6 +151,10 @@ impl Authenticator for FaceAuthenticator {
             .at("/:id/give-up", poem::post(give_up))
             .at("/:id/cancel", poem::post(cancel));
         poem::Route::new().nest("/", inner.data(self.state.clone()))
+    }
+
+    fn acr_values(&self) -> Vec<String> {
+        vec![ACR_FACE_LIVENESS.into()]
     }
 }
 

@@ -228,7 +228,7 @@ pub(crate) async fn withdraw(req: &Request, cookies: &CookieJar, SignedInForm(wh
         async {
             crate::cabinet::withdraw_biometrics(&app.store, &app.journal, &who.citizen, "citizen (cabinet)").await?;
             // Every session of the citizen has ended, this one too.
-            cookies.add(cookie(&app.config, SESSION_COOKIE, "", Some(0)));
+            cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, "", Some(0)));
             Ok(crate::web::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())))
         }
         .await,

@@ -1,7 +1,6 @@
 //! The cabinet's pages under `/me`.
 use std::sync::Arc;
 
-use askama::Template;
 use chrono::{DateTime, Utc};
 use poem::{
     handler,
@@ -137,7 +136,7 @@ fn finish(lang: Lang, r: PageResult) -> Response {
 }
 
 async fn me(app: &App, cookies: &CookieJar) -> Result<Me, PageError> {
-    let Some(c) = cookie_value(&app.config, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn) };
+    let Some(c) = cookie_value(&app.oidc.config, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn) };
     let hash = token_hash(&c);
     let Some(s) = app.store.cabinet_session(&hash).await? else { return Err(PageError::SignIn) };
     let citizen = app.store.citizen(&s.citizen_id).await?.ok_or(PageError::SignIn)?;
@@ -294,7 +293,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) 
                     created_at: Utc::now(),
                 })
                 .await?;
-            cookies.add(cookie(&app.config, LOGIN_COOKIE, &binding, Some(600)));
+            cookies.add(cookie(&app.oidc.config, LOGIN_COOKIE, &binding, Some(600)));
             let url = crate::first_party::AuthorizationRequest {
                 client_id: CABINET_CLIENT_ID,
                 redirect_uri: &callback_uri(app),
@@ -328,11 +327,11 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
                 Some(state) => app.store.take_cabinet_login(state).await?,
                 None => None,
             };
-            let bound = cookie_value(&app.config, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
+            let bound = cookie_value(&app.oidc.config, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
             let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
                 return Err(PageError::Csrf);
             };
-            cookies.add(cookie(&app.config, LOGIN_COOKIE, "", Some(0)));
+            cookies.add(cookie(&app.oidc.config, LOGIN_COOKIE, "", Some(0)));
             let lang = Lang::from_code(&login.lang);
             if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
                 return Ok(html(StatusCode::OK, HomePage { lang, notice: None }));
@@ -345,7 +344,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
             let token = random_token(32);
             let ttl = chrono::Duration::seconds(app.config.session_ttl.min(i64::MAX as u64 / 2_000) as i64);
             app.store.insert_cabinet_session(&token_hash(&token), &citizen.id, ttl).await?;
-            cookies.add(cookie(&app.config, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
+            cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
             Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
         }
         .await,
@@ -378,7 +377,7 @@ async fn signout(req: &Request, cookies: &CookieJar, SignedInForm(who, _): Signe
         lang,
         async {
             app.store.end_cabinet_session(&who.session_hash).await?;
-            cookies.add(cookie(&app.config, SESSION_COOKIE, "", Some(0)));
+            cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, "", Some(0)));
             Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
         }
         .await,

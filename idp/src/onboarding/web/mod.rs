@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use askama::Template;
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use chrono::Utc;
 use poem::{
@@ -167,7 +166,7 @@ fn lang_of(req: &Request) -> Lang {
 }
 
 async fn principal(app: &App, cookies: &CookieJar, here: &str) -> Result<Principal, PageError> {
-    let Some(c) = crate::interaction::cookie_value(&app.config, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn(here.into())) };
+    let Some(c) = crate::interaction::cookie_value(&app.oidc.config, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn(here.into())) };
     let hash = token_hash(&c);
     let Some(s) = app.store.portal_session(&hash).await? else { return Err(PageError::SignIn(here.into())) };
     Ok(Principal { staff: app.store.staff(&s.iin).await?, bins: app.store.initiator_bins(&s.iin).await?, iin: s.iin, name: s.name, session_hash: hash })
@@ -176,7 +175,7 @@ async fn principal(app: &App, cookies: &CookieJar, here: &str) -> Result<Princip
 /// The person signed in through this sign-in (IIN and session hash), for
 /// other pages that reuse it: the cabinet's document verifier page.
 pub async fn signed_in_person(app: &App, cookies: &CookieJar) -> Result<Option<(String, String)>, StoreError> {
-    let Some(c) = crate::interaction::cookie_value(&app.config, cookies, SESSION_COOKIE) else { return Ok(None) };
+    let Some(c) = crate::interaction::cookie_value(&app.oidc.config, cookies, SESSION_COOKIE) else { return Ok(None) };
     let hash = token_hash(&c);
     Ok(app.store.portal_session(&hash).await?.map(|s| (s.iin, hash)))
 }

@@ -78,7 +78,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
                     created_at: Utc::now(),
                 })
                 .await?;
-            cookies.add(cookie(&app.config, LOGIN_COOKIE, &binding, Some(600)));
+            cookies.add(cookie(&app.oidc.config, LOGIN_COOKIE, &binding, Some(600)));
             let url = crate::first_party::AuthorizationRequest {
                 client_id: PORTAL_CLIENT_ID,
                 redirect_uri: &callback_uri(app),
@@ -112,11 +112,11 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
                 Some(state) => app.store.take_portal_login(state).await?,
                 None => None,
             };
-            let bound = crate::interaction::cookie_value(&app.config, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
+            let bound = crate::interaction::cookie_value(&app.oidc.config, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
             let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
                 return Err(PageError::BadRequest(Msg::error_expired));
             };
-            cookies.add(cookie(&app.config, LOGIN_COOKIE, "", Some(0)));
+            cookies.add(cookie(&app.oidc.config, LOGIN_COOKIE, "", Some(0)));
             if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
                 return Ok(html(StatusCode::OK, HomePage { lang }));
             }
@@ -127,7 +127,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
             let token = random_token(32);
             let ttl = chrono::Duration::seconds(app.config.onboarding.session_ttl as i64);
             app.store.insert_portal_session(&token_hash(&token), &person.0, &person.1, ttl).await?;
-            cookies.add(cookie(&app.config, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
+            cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
             Ok(crate::web::see_other(login.next))
         }
         .await,
@@ -172,7 +172,7 @@ async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Da
             let who = principal(app, cookies, "/onboarding").await?;
             check_form(app, req, &who, &f.csrf)?;
             app.store.end_portal_session(&who.session_hash).await?;
-            cookies.add(cookie(&app.config, SESSION_COOKIE, "", Some(0)));
+            cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, "", Some(0)));
             Ok(crate::web::see_other("/onboarding"))
         }
         .await,

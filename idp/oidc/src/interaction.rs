@@ -22,17 +22,18 @@ use poem::{
 
 use crate::web::see_other;
 use crate::{
-    config::Config,
+    authorize::{proceed, AuthorizationRequest, Back},
+    config::ProviderConfig,
     crypto::{ct_eq, random_token, token_hash},
     domain::Environment,
     i18n::{Lang, Msg},
-    oidc::authorize::{proceed, AuthorizationRequest, Back},
-    oidc::OidcState,
+    pages::{ConsentPage, LoginUnavailablePage},
     store::{
         sessions::{BrowserSession, NewSession},
         Citizen, Client, StoreError,
     },
-    web::{error_page, html, ConsentPage, LoginUnavailablePage},
+    web::{error_page, html},
+    OidcState,
 };
 
 pub const SESSION_COOKIE: &str = "tanu_session";
@@ -54,6 +55,9 @@ pub fn session_cookie(environment: Environment) -> &'static str {
 /// interaction. Face sign-in is one; tests define their own.
 pub trait Authenticator: Send + Sync + 'static {
     fn routes(&self) -> poem::Route;
+    /// The assurance levels (`acr`) this method asserts, for discovery's
+    /// `acr_values_supported`.
+    fn acr_values(&self) -> Vec<String>;
 }
 
 /// A pending authorization, loaded for the browser that started it.
@@ -117,7 +121,7 @@ impl InteractionError {
 /// A cookie's name as set: under an https issuer with the `__Host-` prefix,
 /// so that the browser accepts it only `Secure`, for the whole host, from
 /// this host (no subdomain can set or shadow it).
-pub fn cookie_name(config: &Config, name: &str) -> String {
+pub fn cookie_name(config: &ProviderConfig, name: &str) -> String {
     if config.secure_cookies() {
         format!("__Host-{name}")
     } else {
@@ -126,11 +130,11 @@ pub fn cookie_name(config: &Config, name: &str) -> String {
 }
 
 /// The value of one of our cookies, by its unprefixed name.
-pub(crate) fn cookie_value(config: &Config, cookies: &CookieJar, name: &str) -> Option<String> {
+pub fn cookie_value(config: &ProviderConfig, cookies: &CookieJar, name: &str) -> Option<String> {
     cookies.get(&cookie_name(config, name)).map(|c| c.value_str().to_string())
 }
 
-pub(crate) fn cookie(config: &Config, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
+pub fn cookie(config: &ProviderConfig, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
     let mut c = Cookie::new_with_str(cookie_name(config, name), value);
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);
@@ -335,7 +339,7 @@ pub async fn deny(app: &OidcState, interaction: &Interaction, failure: Failure) 
     if let Err(e) = notify_outcome(app, interaction, crate::audit::Outcome::Failure, failure.code()).await {
         return InteractionError::from(e).page(interaction.lang());
     }
-    interaction.back(app).error(crate::oidc::errors::ErrorCode::AccessDenied, failure.description())
+    interaction.back(app).error(crate::errors::ErrorCode::AccessDenied, failure.description())
 }
 
 /// Ends this browser's session of `environment` (logout), never another
@@ -397,7 +401,7 @@ pub async fn consent_submit(
     Data(app): Data<&Arc<OidcState>>,
 ) -> Response {
     let lang = crate::i18n::lang_of(req);
-    if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+    if app.limiter.check(crate::client_ip(req)).is_err() {
         return error_page(StatusCode::TOO_MANY_REQUESTS, lang, Msg::error_rate_limited, None);
     }
     let i = match pending(app, &id, cookies).await {
@@ -468,5 +472,10 @@ async fn no_method_cancel(
 impl Authenticator for NoMethodAuthenticator {
     fn routes(&self) -> poem::Route {
         poem::Route::new().at("/:id", poem::get(no_method_page)).at("/:id/cancel", poem::post(no_method_cancel))
+    }
+
+    /// It authenticates no one, so it asserts no level.
+    fn acr_values(&self) -> Vec<String> {
+        vec![]
     }
 }

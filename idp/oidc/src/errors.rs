@@ -156,8 +156,8 @@ impl From<crate::store::StoreError> for OAuthError {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let mut r = poem::web::Json(&self).with_status(self.status).with_header("Cache-Control", "no-store").with_header("Pragma", "no-cache").into_response();
-        if let Some(h) = &self.www_authenticate {
-            r.headers_mut().insert("WWW-Authenticate", h.parse().expect("static header value"));
+        if let Some(Ok(h)) = self.www_authenticate.as_deref().map(str::parse) {
+            r.headers_mut().insert("WWW-Authenticate", h);
         }
         if let Some(wait) = self.retry_after {
             r.headers_mut().insert("Retry-After", wait.into());

@@ -13,7 +13,7 @@ use poem::{
 use serde::Serialize;
 
 use super::{client_auth::token_form, errors::OAuthError};
-use crate::{crypto::token_hash, oidc::OidcState, store::tokens::TokenKind};
+use crate::{crypto::token_hash, store::tokens::TokenKind, OidcState};
 
 /// RFC 7662 §2.2. Only `active` when the token is not active.
 #[derive(Debug, Serialize, Default)]

@@ -7,7 +7,7 @@ use tanu_core::pkce::PkceChallenge;
 use super::{db_err, issue, refuse, reject, Exchange};
 use crate::{
     crypto::token_hash,
-    oidc::errors::OAuthError,
+    errors::OAuthError,
     store::{
         cabinet::{Channel, ID_TOKEN_CLAIMS},
         grants::TokenUse,

@@ -8,7 +8,7 @@ use super::{db_err, issue, refuse, reject, Exchange};
 use crate::{
     crypto::token_hash,
     domain::{Scope, ScopeSet},
-    oidc::errors::OAuthError,
+    errors::OAuthError,
     store::{
         cabinet::{Channel, ID_TOKEN_CLAIMS},
         grants::TokenUse,
@@ -60,7 +60,7 @@ pub(super) async fn grant(x: Exchange<'_>) -> Result<Response, OAuthError> {
             if !asked.is_subset(&had) || asked.0.is_empty() {
                 return refuse(
                     tx,
-                    OAuthError::with_status(StatusCode::BAD_REQUEST, crate::oidc::errors::ErrorCode::InvalidScope, "scope exceeds the original grant"),
+                    OAuthError::with_status(StatusCode::BAD_REQUEST, crate::errors::ErrorCode::InvalidScope, "scope exceeds the original grant"),
                 )
                 .await;
             }

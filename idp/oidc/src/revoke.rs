@@ -9,7 +9,7 @@ use std::sync::Arc;
 use poem::{handler, http::StatusCode, web::Data, Body, IntoResponse, Request, Response};
 
 use super::{client_auth::token_form, errors::OAuthError};
-use crate::{crypto::token_hash, oidc::OidcState, store::tokens::TokenKind};
+use crate::{crypto::token_hash, store::tokens::TokenKind, OidcState};
 
 #[handler]
 pub async fn revoke(req: &Request, body: Body, Data(app): Data<&Arc<OidcState>>) -> Response {

@@ -24,8 +24,8 @@ use super::{
 use crate::{
     domain::ClientId,
     i18n::{Lang, Msg},
-    oidc::OidcState,
     web::error_page,
+    OidcState,
 };
 
 /// How long a `request_uri` can be used (RFC 9126 §2.2: short-lived; its

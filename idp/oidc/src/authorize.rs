@@ -2,7 +2,7 @@
 //! RFC 9207) and the resumption of a request after login or consent.
 use std::sync::Arc;
 
-use crate::oidc::errors::ErrorCode;
+use crate::errors::ErrorCode;
 use chrono::{Duration, Utc};
 use poem::{
     handler,
@@ -19,12 +19,12 @@ use crate::{
     domain::{ClientId, Environment, Scope, ScopeSet},
     i18n::{Lang, Msg},
     interaction::{self, Interaction},
-    oidc::OidcState,
     store::{
         grants::{NewCode, NewGrant},
         Client,
     },
     web::error_page,
+    OidcState,
 };
 
 /// Which of `prompt`'s values were asked for (OIDC Core §3.1.2.1).
@@ -282,7 +282,7 @@ pub async fn proceed(app: &OidcState, cookies: &CookieJar, request: Authorizatio
         }
         return interaction::start_login(app, cookies, request, pending).await;
     }
-    let session = session.expect("checked above");
+    let Some(session) = session else { return interaction::start_login(app, cookies, request, pending).await };
     let client = match app.store.client(&request.client_id).await {
         Ok(Some(c)) if !c.disabled => c,
         Ok(_) => return back.error(ErrorCode::UnauthorizedClient, "the client has been disabled"),

@@ -25,8 +25,8 @@ use crate::{
     crypto::token_hash,
     domain::{ClientId, Scope, ScopeSet},
     keys::Signer,
-    oidc::OidcState,
     store::{cabinet::Channel, tokens::TokenKind, Client},
+    OidcState,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -20,8 +20,9 @@ use super::errors::Params;
 use crate::{
     domain::{ClientId, Environment},
     i18n::{Lang, Msg},
-    oidc::OidcState,
-    web::{error_page, html, LogoutConfirmPage, SignedOutPage},
+    pages::{LogoutConfirmPage, SignedOutPage},
+    web::{error_page, html},
+    OidcState,
 };
 
 #[derive(Deserialize)]

@@ -10,8 +10,8 @@ use super::errors::{OAuthError, Params};
 use crate::{
     crypto::SecretCheck,
     domain::{ClientId, TokenAuthMethod},
-    oidc::OidcState,
     store::Client,
+    OidcState,
 };
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -27,7 +27,7 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 pub async fn client_form(app: &OidcState, req: &Request, body: poem::Body) -> Result<(Client, Params), poem::Response> {
     use poem::IntoResponse;
     if let Err(wait) = app.token_limiter.check(super::client_ip(req)) {
-        return Err(OAuthError::too_many(crate::oidc::errors::ErrorCode::InvalidRequest, "too many requests", wait).into_response());
+        return Err(OAuthError::too_many(crate::errors::ErrorCode::InvalidRequest, "too many requests", wait).into_response());
     }
     let form = async {
         if !req.content_type().unwrap_or("").starts_with("application/x-www-form-urlencoded") {
@@ -36,7 +36,7 @@ pub async fn client_form(app: &OidcState, req: &Request, body: poem::Body) -> Re
         let raw = body.into_bytes_limit(MAX_FORM_BYTES).await.map_err(|_| {
             OAuthError::with_status(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                crate::oidc::errors::ErrorCode::InvalidRequest,
+                crate::errors::ErrorCode::InvalidRequest,
                 format!("the body is larger than {MAX_FORM_BYTES} bytes"),
             )
         })?;
@@ -149,7 +149,7 @@ fn failed(app: &OidcState, client: &ClientId, e: OAuthError) -> OAuthError {
         Ok(()) => e,
         Err(wait) => {
             crate::metrics::client_auth_throttled();
-            OAuthError::too_many(crate::oidc::errors::ErrorCode::InvalidClient, "too many failed authentications of this client", wait)
+            OAuthError::too_many(crate::errors::ErrorCode::InvalidClient, "too many failed authentications of this client", wait)
         }
     }
 }

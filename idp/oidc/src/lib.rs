@@ -1,20 +1,45 @@
-//! The OpenID Connect layer: discovery, JWKS, and the endpoints in submodules.
+//! Tanu's OpenID Connect provider: discovery, JWKS and the endpoints (one
+//! module each, one file per grant under `token/`), the interaction that
+//! hands a sign-in to an authentication method and takes it back (consent,
+//! browser sessions), the relying parties' notifications, the signing keys,
+//! the rate limits and the attempt journal. It knows no authentication
+//! method: a method implements [`interaction::Authenticator`] and calls
+//! [`interaction::complete_login`] or [`interaction::deny`]. Its state is
+//! [`OidcState`]; its settings [`config::ProviderConfig`], projected by the
+//! composition root (`tanu-idp`) from the one configuration.
+//!
 //! Protocol types come from `openidconnect`; the glue to poem is ours (no
 //! maintained crate offers an OpenID provider layer for poem 3).
+pub mod audit;
 pub mod authorize;
 pub mod client_auth;
+pub mod config;
 pub mod dpop;
 pub mod errors;
+pub mod interaction;
 pub mod introspect;
 pub mod jwe;
+pub mod keys;
 pub mod logout;
+pub mod metrics;
+pub mod notify;
+pub mod pages;
 pub mod par;
+pub mod ratelimit;
 pub mod revoke;
 pub mod state;
 pub mod token;
 pub mod userinfo;
 
 pub use state::OidcState;
+
+// The shared crates, under the paths the modules use.
+pub use tanu_core::{crypto, domain};
+pub use tanu_store as store;
+pub use tanu_ui::{i18n, web};
+
+/// The tracing target of the spans exported as traces (`tanu-idp`'s `telemetry.rs`).
+pub const TRACE_TARGET: &str = "tanu_trace";
 
 use std::sync::Arc;
 
@@ -30,9 +55,6 @@ use poem::{handler, web::Data, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Scope;
-
-/// Assurance levels this provider asserts in `acr`; documented in the README.
-pub const ACR_FACE_LIVENESS: &str = "urn:kz:tanu:loa:face-liveness";
 
 /// Metadata members openidconnect has no field for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,13 +122,14 @@ fn jwe_encs() -> Vec<CoreJweContentEncryptionAlgorithm> {
     vec![CoreJweContentEncryptionAlgorithm::Aes256Gcm, CoreJweContentEncryptionAlgorithm::Aes128CbcHmacSha256]
 }
 
-pub fn metadata(app: &OidcState) -> TanuProvider {
-    let c = &app.config;
+/// The provider's metadata (RFC 8414, OIDC Discovery); an error only for an
+/// issuer that is no URL (the configuration refuses one at load).
+pub fn metadata(c: &config::ProviderConfig) -> Result<TanuProvider, url::ParseError> {
     let url = |p: &str| c.endpoint(p);
-    ProviderMetadata::new(
-        IssuerUrl::new(c.issuer.clone()).expect("issuer validated at load"),
-        AuthUrl::new(url("/authorize")).expect("valid URL"),
-        JsonWebKeySetUrl::new(url("/jwks")).expect("valid URL"),
+    Ok(ProviderMetadata::new(
+        IssuerUrl::new(c.issuer.clone())?,
+        AuthUrl::new(url("/authorize"))?,
+        JsonWebKeySetUrl::new(url("/jwks"))?,
         vec![ResponseTypes::new(vec![CoreResponseType::Code])],
         vec![CoreSubjectIdentifierType::Pairwise, CoreSubjectIdentifierType::Public],
         vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, CoreJwsSigningAlgorithm::EcdsaP256Sha256],
@@ -130,8 +153,8 @@ pub fn metadata(app: &OidcState) -> TanuProvider {
             dpop_signing_alg_values_supported: dpop::ALGS.map(String::from).to_vec(),
         },
     )
-    .set_token_endpoint(Some(TokenUrl::new(url("/token")).expect("valid URL")))
-    .set_userinfo_endpoint(Some(UserInfoUrl::new(url("/userinfo")).expect("valid URL")))
+    .set_token_endpoint(Some(TokenUrl::new(url("/token"))?))
+    .set_userinfo_endpoint(Some(UserInfoUrl::new(url("/userinfo"))?))
     // Responses encrypted per client (`jwe.rs`): nested JWTs, the same
     // algorithms for ID tokens and userinfo; userinfo signed on request.
     .set_id_token_encryption_alg_values_supported(Some(jwe_algs()))
@@ -153,17 +176,16 @@ pub fn metadata(app: &OidcState) -> TanuProvider {
             .map(|c| CoreClaimName::new(c.into()))
             .collect(),
     ))
-    .set_acr_values_supported(Some(vec![AuthenticationContextClass::new(ACR_FACE_LIVENESS.into())]))
+    .set_acr_values_supported(Some(c.acr_values_supported.iter().cloned().map(AuthenticationContextClass::new).collect::<Vec<_>>()).filter(|v| !v.is_empty()))
     .set_request_parameter_supported(Some(false))
     .set_request_uri_parameter_supported(Some(false))
-    .set_claims_parameter_supported(Some(false))
+    .set_claims_parameter_supported(Some(false)))
 }
 
-/// Served from memory: serialised on the first request.
+/// Served from memory: serialised once, when the state is built.
 #[handler]
 pub async fn discovery(Data(app): Data<&Arc<OidcState>>) -> Response {
-    let body = app.discovery_json.get_or_init(|| bytes::Bytes::from(serde_json::to_vec(&metadata(app)).expect("provider metadata serialises"))).clone();
-    json_bytes(body)
+    json_bytes(app.discovery_json.clone())
 }
 
 /// Served from memory (`KeyRing::jwks_json`): no database read per request.
@@ -183,8 +205,13 @@ fn json_bytes(body: bytes::Bytes) -> Response {
 /// The client's address, for rate limits: as resolved once for the request
 /// by `edge::guard` (trusted proxies honoured); the socket's peer otherwise.
 pub fn client_ip(req: &poem::Request) -> Option<std::net::IpAddr> {
-    match req.extensions().get::<crate::edge::ClientAddress>() {
-        Some(crate::edge::ClientAddress(a)) => *a,
+    match req.extensions().get::<ClientAddress>() {
+        Some(ClientAddress(a)) => *a,
         None => req.remote_addr().as_socket_addr().map(|a| a.ip()),
     }
 }
+
+/// The client's address as resolved once for the request (by the edge
+/// guard of the composition root, trusted proxies honoured), in its extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);

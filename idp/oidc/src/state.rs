@@ -4,21 +4,19 @@
 //! onboarding. The composition root (`App::build`) builds it from the shared
 //! handles and registers it on the routes; the protocol's handlers take
 //! `Data<&Arc<OidcState>>`, never the whole `App`.
-use std::sync::{Arc, OnceLock};
-
 use crate::{
     audit::Journal,
-    config::Config,
+    config::ProviderConfig,
     crypto::{ClientSecrets, MasterKey},
     domain::{ClientId, Environment, SubjectType},
+    dpop::Nonces,
     keys::KeyRing,
-    oidc::dpop::Nonces,
     ratelimit::RateLimiter,
     store::{Client, Store},
 };
 
 pub struct OidcState {
-    pub config: Arc<Config>,
+    pub config: ProviderConfig,
     pub store: Store,
     pub keys: KeyRing,
     pub journal: Journal,
@@ -40,12 +38,12 @@ pub struct OidcState {
     sandbox_pairwise_key: [u8; 32],
     csrf_key: [u8; 32],
     /// The discovery document, serialised once (it depends on the configuration only).
-    pub(crate) discovery_json: OnceLock<bytes::Bytes>,
+    pub(crate) discovery_json: bytes::Bytes,
 }
 
 /// The shared handles the composition root gives the protocol.
 pub struct Shared {
-    pub config: Arc<Config>,
+    pub config: ProviderConfig,
     pub store: Store,
     pub keys: KeyRing,
     pub journal: Journal,
@@ -55,19 +53,29 @@ pub struct Shared {
     pub client_secrets: ClientSecrets,
 }
 
+/// A state that cannot be built: its discovery document cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("issuer or endpoint is not a URL: {0}")]
+    Url(#[from] url::ParseError),
+    #[error("discovery document: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 impl OidcState {
     /// The protocol's keys are derived here from the master key; the master
     /// key itself is not kept.
-    pub fn new(shared: Shared, master: &MasterKey) -> Self {
+    pub fn new(shared: Shared, master: &MasterKey) -> Result<Self, StateError> {
         let Shared { config, store, keys, journal, clock, limiter, instances, client_secrets } = shared;
-        Self {
+        let discovery_json = bytes::Bytes::from(serde_json::to_vec(&crate::metadata(&config)?)?);
+        Ok(Self {
             token_limiter: RateLimiter::shared(config.token_rate_limit_per_minute, instances.clone()),
             client_failures: RateLimiter::shared(config.client_auth_failures_per_minute, instances),
             dpop_nonces: Nonces::new(master.derive("tanu dpop nonce v1"), config.dpop_nonce_required),
             pairwise_key: master.derive("tanu pairwise subject v1"),
             sandbox_pairwise_key: master.derive("tanu sandbox pairwise subject v1"),
             csrf_key: master.derive("tanu csrf v1"),
-            discovery_json: OnceLock::new(),
+            discovery_json,
             config,
             store,
             keys,
@@ -75,7 +83,7 @@ impl OidcState {
             clock,
             limiter,
             client_secrets,
-        }
+        })
     }
 
     /// `sub` for a citizen as seen by a client: pairwise per sector by default

@@ -14,10 +14,11 @@ use super::{db_err, Exchange};
 use crate::{
     crypto::{random_token, token_hash},
     domain::{Scope, ScopeSet},
+    errors::OAuthError,
+    jwe,
     keys::Signer,
-    oidc::OidcState,
-    oidc::{errors::OAuthError, jwe},
     store::grants::{Grant, GrantTx, NewToken},
+    OidcState,
 };
 
 /// Claims beyond the standard ones: the session id (OIDC Front/Back-Channel Logout).

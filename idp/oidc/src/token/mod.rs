@@ -27,8 +27,8 @@ use super::{
 };
 use crate::{
     keys::Signer,
-    oidc::OidcState,
     store::{grants::GrantTx, Client},
+    OidcState,
 };
 
 pub use super::client_auth::{authenticate_client, JWT_BEARER};
@@ -52,7 +52,7 @@ async fn exchange(req: &Request, body: Body, app: &OidcState, now: DateTime<Utc>
     }
     let raw = body.into_bytes_limit(16 * 1024).await.map_err(|_| OAuthError::invalid_request("the body is too large"))?;
     let params = Params::parse_checked(&raw).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let client = authenticate_client(app, req, &params).instrument(tracing::info_span!(target: crate::telemetry::TARGET, "client authentication")).await?;
+    let client = authenticate_client(app, req, &params).instrument(tracing::info_span!(target: crate::TRACE_TARGET, "client authentication")).await?;
     // RFC 9449 §5: a proof is checked (and its jti spent) before the grant,
     // so that a refused proof or a nonce round trip does not burn a code.
     let proof = dpop::check(app, req, "/token", None, dpop::At::AuthorizationServer).await?;
@@ -66,8 +66,7 @@ async fn exchange(req: &Request, body: Body, app: &OidcState, now: DateTime<Utc>
     let signer = app.keys.signer(client.id_token_alg).await.map_err(OAuthError::server_error)?;
     let ctx = Exchange { app, client: &client, params: &params, jkt: proof.as_ref().map(|p| &p.jkt), now, signer: &signer };
     let grant_type = crate::metrics::grant_type_label(params.get("grant_type"));
-    let span =
-        tracing::info_span!(target: crate::telemetry::TARGET, "grant", otel.name = format!("grant {grant_type}"), grant_type, result = tracing::field::Empty);
+    let span = tracing::info_span!(target: crate::TRACE_TARGET, "grant", otel.name = format!("grant {grant_type}"), grant_type, result = tracing::field::Empty);
     let result = async {
         match params.get("grant_type") {
             Some("authorization_code") => authorization_code::grant(ctx).await,

@@ -24,7 +24,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::errors::{ErrorCode, OAuthError};
-use crate::oidc::OidcState;
+use crate::OidcState;
 
 /// The proof algorithms accepted (and advertised as `dpop_signing_alg_values_supported`).
 pub const ALGS: [&str; 3] = ["ES256", "PS256", "RS256"];

@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::{
     crypto::random_token,
-    oidc::OidcState,
     store::{outbox::NewEvent, Client, StoreError},
+    OidcState,
 };
 
 /// The event type URI of one sign-in attempt's outcome.
@@ -185,12 +185,18 @@ pub async fn deliver_due(app: &OidcState, http: &reqwest::Client) -> Result<usiz
 
 /// Runs for the life of the server.
 pub async fn run_delivery(app: Arc<OidcState>) {
-    let http = reqwest::Client::builder()
+    let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         // A receiver cannot bounce our events elsewhere.
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("HTTP client");
+    {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::error!(error = %e, "event delivery: no HTTP client; events stay queued");
+            return;
+        }
+    };
     let tick = Duration::from_millis(app.config.notification_retry_base_ms.clamp(50, 1000));
     loop {
         if let Err(e) = deliver_due(&app, &http).await {

@@ -15,7 +15,7 @@
 //! the interval.
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, Mutex, PoisonError, RwLock},
     time::Instant,
 };
 
@@ -64,8 +64,9 @@ impl PrivateSigningKey for EcP256SigningKey {
 
     fn as_verification_key(&self) -> CoreJsonWebKey {
         let point = self.key.verifying_key().to_encoded_point(false);
-        let x = point.x().expect("uncompressed point has x").to_vec();
-        let y = point.y().expect("uncompressed point has y").to_vec();
+        // An uncompressed point always has both coordinates.
+        let x = point.x().map(|c| c.to_vec()).unwrap_or_default();
+        let y = point.y().map(|c| c.to_vec()).unwrap_or_default();
         CoreJsonWebKey::new_ec(x, y, CoreJsonCurveType::P256, Some(self.kid.clone()))
     }
 }
@@ -203,7 +204,7 @@ impl KeyRing {
     }
 
     fn invalidate(&self) {
-        *self.loaded.write().expect("key cache") = None;
+        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     async fn load(&self) -> Result<Arc<Loaded>, KeyError> {
@@ -212,17 +213,17 @@ impl KeyRing {
         version.sort();
         let sealed = rows.iter().map(|r| (r.kid.clone(), r.sealed_private_key.clone())).collect();
         let keys = rows.into_iter().map(key_info).collect::<Result<Vec<_>, _>>()?;
-        self.signers.lock().expect("signer cache").retain(|kid, _| version.binary_search(kid).is_ok());
+        self.signers.lock().unwrap_or_else(PoisonError::into_inner).retain(|kid, _| version.binary_search(kid).is_ok());
         self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let loaded = Arc::new(Loaded { version, keys, sealed, checked: Instant::now(), jwks: Mutex::new(None) });
-        *self.loaded.write().expect("key cache") = Some(loaded.clone());
+        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = Some(loaded.clone());
         Ok(loaded)
     }
 
     /// The cached keys, loaded when missing and re-checked against the
     /// database's key ids once `poll_interval` has passed.
     async fn current(&self) -> Result<Arc<Loaded>, KeyError> {
-        let cached = self.loaded.read().expect("key cache").clone();
+        let cached = self.loaded.read().unwrap_or_else(PoisonError::into_inner).clone();
         let Some(cached) = cached else { return self.load().await };
         if cached.checked.elapsed() < self.poll_interval {
             return Ok(cached);
@@ -243,9 +244,9 @@ impl KeyRing {
                 keys: cached.keys.clone(),
                 sealed: cached.sealed.clone(),
                 checked: Instant::now(),
-                jwks: Mutex::new(cached.jwks.lock().expect("jwks cache").clone()),
+                jwks: Mutex::new(cached.jwks.lock().unwrap_or_else(PoisonError::into_inner).clone()),
             });
-            *self.loaded.write().expect("key cache") = Some(fresh.clone());
+            *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = Some(fresh.clone());
             return Ok(fresh);
         }
         tracing::info!("signing keys changed in the database; reloading");
@@ -301,7 +302,7 @@ impl KeyRing {
         .await
         .map_err(|e| KeyError::Unusable { kid: kid.clone(), detail: e.to_string() })?
         .map_err(|detail| KeyError::Unusable { kid: kid.clone(), detail })?;
-        let public_jwk = with_alg(public_jwk, alg);
+        let public_jwk = with_alg(public_jwk, alg).map_err(|e| KeyError::Unusable { kid: kid.clone(), detail: e.to_string() })?;
         self.store
             .add_signing_key(StoredKey {
                 kid: kid.clone(),
@@ -362,7 +363,7 @@ impl KeyRing {
     pub async fn jwks_json(&self) -> Result<bytes::Bytes, KeyError> {
         let loaded = self.current().await?;
         let now = Utc::now();
-        let mut cache = loaded.jwks.lock().expect("jwks cache");
+        let mut cache = loaded.jwks.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((until, bytes)) = cache.as_ref() {
             if now < *until {
                 return Ok(bytes.clone());
@@ -377,7 +378,8 @@ impl KeyRing {
             .filter(|t| *t > now)
             .min()
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let bytes = bytes::Bytes::from(serde_json::to_vec(&self.published(&loaded.keys, now)).expect("JWKS serialises"));
+        let json = serde_json::to_vec(&self.published(&loaded.keys, now)).map_err(|e| KeyError::Unusable { kid: "jwks".into(), detail: e.to_string() })?;
+        let bytes = bytes::Bytes::from(json);
         *cache = Some((until, bytes.clone()));
         Ok(bytes)
     }
@@ -400,7 +402,7 @@ impl KeyRing {
     pub async fn signer(&self, alg: SigningAlg) -> Result<Arc<Signer>, KeyError> {
         let loaded = self.current().await?;
         let active = self.active(&loaded, alg)?;
-        if let Some(s) = self.signers.lock().expect("signer cache").get(&active.kid) {
+        if let Some(s) = self.signers.lock().unwrap_or_else(PoisonError::into_inner).get(&active.kid) {
             return Ok(s.clone());
         }
         let bad = |detail: String| KeyError::Unusable { kid: active.kid.clone(), detail };
@@ -411,7 +413,7 @@ impl KeyRing {
             SigningAlg::Es256 => Signer::Es256(EcP256SigningKey { key: p256::ecdsa::SigningKey::from_slice(&der).map_err(|e| bad(e.to_string()))?, kid }),
         };
         let signer = Arc::new(signer);
-        self.signers.lock().expect("signer cache").insert(active.kid.clone(), signer.clone());
+        self.signers.lock().unwrap_or_else(PoisonError::into_inner).insert(active.kid.clone(), signer.clone());
         Ok(signer)
     }
 
@@ -453,10 +455,10 @@ fn key_info(m: StoredKey) -> Result<KeyInfo, KeyError> {
 
 /// Adds the `alg` member to a public JWK (RFC 7517 §4.4), which openidconnect's
 /// constructors leave out; relying parties use it to pick keys.
-fn with_alg(jwk: CoreJsonWebKey, alg: SigningAlg) -> CoreJsonWebKey {
-    let mut v = serde_json::to_value(&jwk).expect("JWK serialises");
+fn with_alg(jwk: CoreJsonWebKey, alg: SigningAlg) -> Result<CoreJsonWebKey, serde_json::Error> {
+    let mut v = serde_json::to_value(&jwk)?;
     v["alg"] = serde_json::Value::String(alg.to_string());
-    serde_json::from_value(v).expect("JWK with alg deserialises")
+    serde_json::from_value(v)
 }
 
 #[cfg(test)]
