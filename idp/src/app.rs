@@ -24,10 +24,6 @@ pub struct App {
     /// The protocol's own state (endpoints, interaction, notifications),
     /// registered on the routes for its handlers.
     pub oidc: Arc<OidcState>,
-    /// Wraps each citizen's template data key (biometrics::template).
-    pub template_key: [u8; 32],
-    /// Seals face sign-ins' state and frame measurements between requests (face::logins).
-    pub face_sign_in_key: [u8; 32],
     /// Seals client secrets until the initiator has seen them once.
     master: MasterKey,
     /// Stores and checks client secrets (HMAC under a derived key; legacy Argon2 bounded).
@@ -154,8 +150,6 @@ impl App {
             instances,
             journal,
             oidc,
-            template_key: master.derive("tanu biometric templates v1"),
-            face_sign_in_key: master.derive("tanu face sign-ins v1"),
             client_secrets,
             master,
             onboarding,
@@ -252,7 +246,7 @@ impl App {
             .at("/healthz", poem::get(crate::probes::healthz))
             .at("/readyz", poem::get(crate::probes::readyz))
             .at("/metrics", poem::get(crate::probes::metrics))
-            .nest("/login", self.authenticator.routes())
+            .nest("/login", self.authenticator.routes(self.oidc.clone()))
             .nest("/onboarding", crate::onboarding::web::auth_routes())
             .nest("/portal", crate::onboarding::web::portal_routes())
             .nest("/console", crate::onboarding::web::console_routes())

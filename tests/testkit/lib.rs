@@ -61,7 +61,7 @@ async fn test_login(Path(id): Path<String>, cookies: &CookieJar, Data(app): Data
 }
 
 impl Authenticator for TestAuthenticator {
-    fn routes(&self) -> poem::Route {
+    fn routes(&self, _provider: Arc<tanu_idp::oidc::OidcState>) -> poem::Route {
         use poem::EndpointExt;
         poem::Route::new().at("/:id", poem::get(test_login).data(self.next.clone()))
     }

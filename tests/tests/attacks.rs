@@ -556,7 +556,7 @@ async fn withdrawal_shreds_the_template_and_its_key() {
     use tanu_idp::store::entities::{reference_template, template_key};
     let tanu = Tanu::start().await;
     let store = &tanu.app.store;
-    let master = template::TemplateMasterKey::from_bytes(tanu.app.template_key);
+    let master = template::TemplateMasterKey::from_bytes(tanu_idp::face::template_key(&tanu_idp::app::master_key(&tanu.app.config).unwrap()));
     let citizen = tanu.citizen("900517300124", "Aigerim", "Seitkali").await;
     store.record_biometric_consent(&citizen.id, tanu_idp::store::biometric::CONSENT_TEXT_VERSION).await.unwrap();
     let embedding = Embedding::normalised(&[0.25; 512]).unwrap();

@@ -351,7 +351,7 @@ async fn the_flow_does_not_tell_who_signed_in_before() {
     // IIN has signed in before: an account, consent in force, a reference template.
     let citizen = tanu.app.store.upsert_citizen(Environment::Sandbox, IIN, "Lin-Manuel", "Miranda", Some("1990-01-01")).await.unwrap();
     tanu.app.store.record_biometric_consent(&citizen.id, tanu_idp::store::biometric::CONSENT_TEXT_VERSION).await.unwrap();
-    let master = tanu_biometrics::template::TemplateMasterKey::from_bytes(tanu.app.template_key);
+    let master = tanu_biometrics::template::TemplateMasterKey::from_bytes(tanu_idp::face::template_key(&tanu_idp::app::master_key(&tanu.app.config).unwrap()));
     let embedding = tanu_biometrics::decision::Embedding::normalised(&[0.5; 512]).unwrap();
     let sealed = tanu_biometrics::template::seal(&master, &citizen.id, &embedding);
     tanu.app.store.save_reference_template(&citizen.id, &sealed).await.unwrap();

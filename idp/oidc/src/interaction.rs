@@ -52,9 +52,12 @@ pub fn session_cookie(environment: Environment) -> &'static str {
 
 /// An authentication method. Its routes are mounted under `/login`;
 /// `GET /login/{interaction_id}` must begin authentication for that
-/// interaction. Face sign-in is one; tests define their own.
+/// interaction. It is given the provider's state, through which it loads the
+/// interaction ([`pending`]) and ends it ([`complete_login`], [`deny`]), and
+/// reaches the store, the journal, the clock and the address limits. Face
+/// sign-in is one; tests define their own.
 pub trait Authenticator: Send + Sync + 'static {
-    fn routes(&self) -> poem::Route;
+    fn routes(&self, provider: Arc<OidcState>) -> poem::Route;
     /// The assurance levels (`acr`) this method asserts, for discovery's
     /// `acr_values_supported`.
     fn acr_values(&self) -> Vec<String>;
@@ -470,7 +473,7 @@ async fn no_method_cancel(
 }
 
 impl Authenticator for NoMethodAuthenticator {
-    fn routes(&self) -> poem::Route {
+    fn routes(&self, _provider: Arc<OidcState>) -> poem::Route {
         poem::Route::new().at("/:id", poem::get(no_method_page)).at("/:id/cancel", poem::post(no_method_cancel))
     }
 

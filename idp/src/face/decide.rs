@@ -14,30 +14,30 @@ pub(super) async fn frame(
     cookies: &CookieJar,
     req: &Request,
     body: Body,
-    Data(app): Data<&Arc<App>>,
+    Data(ctx): Data<&Arc<Face>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> Response {
-    let i = match pending(&app.oidc, &id, cookies).await {
+    let i = match pending(&ctx.oidc, &id, cookies).await {
         Ok(i) => i,
         Err(_) => return problem(StatusCode::GONE, "the sign-in has expired or belongs to another browser"),
     };
     let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !i.check_csrf(&app.oidc, token) {
+    if !i.check_csrf(&ctx.oidc, token) {
         return problem(StatusCode::FORBIDDEN, "missing or wrong X-CSRF-Token");
     }
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     if !matches!(content_type, "image/jpeg" | "image/png") {
         return problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "a frame is image/jpeg or image/png");
     }
-    let limit = app.config.face.max_frame_bytes;
+    let limit = ctx.config.face.max_frame_bytes;
     let bytes = match body.into_bytes_limit(limit).await {
         Ok(b) => b,
         Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, &format!("a frame is at most {limit} bytes")),
     };
-    let face = &app.config.face;
+    let face = &ctx.config.face;
     let fixed = state.fixed_challenge;
-    let logins = Logins::of(app);
-    let now = app.clock.now();
+    let logins = Logins::of(ctx);
+    let now = ctx.clock.now();
     let admitted = logins
         .update(&i.id, |l| {
             if !l.consents() {
@@ -92,9 +92,9 @@ pub(super) async fn frame(
     };
     // Decode and analyse now, keep the measurements, drop the pixels. An
     // undecodable frame is dropped, not fatal: the checks count frames.
-    let limits = frame_limits(app);
+    let limits = frame_limits(ctx);
     let engine = state.engine.clone();
-    let policy = app.config.biometrics.liveness.clone();
+    let policy = ctx.config.biometrics.liveness.clone();
     let Ok(_permit) = state.analysing.acquire().await else { return problem(StatusCode::SERVICE_UNAVAILABLE, "shutting down") };
     let request = tracing::Span::current();
     let analysed = tokio::task::spawn_blocking(move || {
@@ -107,13 +107,13 @@ pub(super) async fn frame(
     .ok()
     .flatten();
     if let Some(analysis) = analysed {
-        if let Err(e) = logins.add_frame(&i.id, number, &analysis, app.config.login_request_ttl).await {
+        if let Err(e) = logins.add_frame(&i.id, number, &analysis, ctx.login_request_ttl).await {
             return e.problem();
         }
     }
     // The challenge is shown by this answer: frames after it can perform it.
     if let Some(step) = revealed_step {
-        let shown = app.clock.now();
+        let shown = ctx.clock.now();
         let set = logins
             .update(&i.id, |l| {
                 if let Some(c) = l.capture.as_mut().filter(|c| c.number == number) {
@@ -149,8 +149,8 @@ impl LoginsError {
 }
 
 /// What a camera sends: bounded in bytes and in pixels (a portrait 1080p frame at most).
-fn frame_limits(app: &App) -> DecodeLimits {
-    DecodeLimits { max_bytes: app.config.face.max_frame_bytes, max_width: 1920, max_height: 1920, max_alloc: 64 << 20 }
+fn frame_limits(ctx: &Face) -> DecodeLimits {
+    DecodeLimits { max_bytes: ctx.config.face.max_frame_bytes, max_width: 1920, max_height: 1920, max_alloc: 64 << 20 }
 }
 
 /// What the verification concluded.
@@ -164,22 +164,22 @@ pub(super) async fn verify(
     PendingForm(i, _): PendingForm<CsrfForm>,
     cookies: &CookieJar,
     req: &Request,
-    Data(app): Data<&Arc<App>>,
+    Data(ctx): Data<&Arc<Face>>,
     Data(state): Data<&Arc<FaceState>>,
 ) -> PageResult {
-    let (logins, lang) = (Logins::of(app), i.lang());
+    let (logins, lang) = (Logins::of(ctx), i.lang());
     let taken = logins.update(&i.id, |l| (l.iin.clone(), l.citizen_id.clone(), l.consents(), l.capture.take())).await.in_lang(lang)?;
     let Some((iin, citizen_id, consented, capture)) = taken else { return Ok(see_other(format!("/login/{}", i.id))) };
     if !consented {
         return Ok(see_other(format!("/login/{}/biometric-consent", i.id)));
     }
     let addr = address(req);
-    if locked(app, i.environment(), &iin, &addr).await.in_lang(lang)? {
-        return fail(app, &i, &iin, &addr, FaceFailure::TooManyAttempts).await;
+    if locked(ctx, i.environment(), &iin, &addr).await.in_lang(lang)? {
+        return fail(ctx, &i, &iin, &addr, FaceFailure::TooManyAttempts).await;
     }
     // Too late, or not every challenge shown yet.
-    let now = app.clock.now();
-    let unfinished = |c: &Capture| u64::from(c.elapsed_ms(now)) / 1000 > app.config.face.capture_timeout + 10 || c.revealed.len() < c.plan.len();
+    let now = ctx.clock.now();
+    let unfinished = |c: &Capture| u64::from(c.elapsed_ms(now)) / 1000 > ctx.config.face.capture_timeout + 10 || c.revealed.len() < c.plan.len();
     let verdict = match capture {
         None => Verdict::Failed(FaceFailure::NoFace),
         Some(c) if unfinished(&c) => {
@@ -187,7 +187,7 @@ pub(super) async fn verify(
             logins.take_frames(&i.id, c.number).await.in_lang(lang)?;
             Verdict::Failed(FaceFailure::Timeout)
         }
-        Some(c) => match judge(app, state, &i, &iin, citizen_id.as_deref(), c).await {
+        Some(c) => match judge(ctx, state, &i, &iin, citizen_id.as_deref(), c).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, "face verification");
@@ -196,7 +196,7 @@ pub(super) async fn verify(
                     FaceResultPage {
                         lang: i.lang(),
                         interaction: i.id.clone(),
-                        csrf: i.csrf(&app.oidc),
+                        csrf: i.csrf(&ctx.oidc),
                         code: "engine_error",
                         reason: Msg::fail_engine,
                         tries_left: 0,
@@ -206,22 +206,22 @@ pub(super) async fn verify(
         },
     };
     match verdict {
-        Verdict::Failed(failure) => fail(app, &i, &iin, &addr, failure).await,
-        Verdict::Proven { embedding, first_time } => succeed(app, cookies, &i, &iin, embedding, first_time).await,
+        Verdict::Failed(failure) => fail(ctx, &i, &iin, &addr, failure).await,
+        Verdict::Proven { embedding, first_time } => succeed(ctx, cookies, &i, &iin, embedding, first_time).await,
     }
 }
 
 /// Liveness over the frames' measurements, the replay check, then the
 /// comparison.
 #[tracing::instrument(target = "tanu_trace", name = "face verification", skip_all)]
-async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, citizen_id: Option<&str>, capture: Capture) -> anyhow::Result<Verdict> {
+async fn judge(ctx: &Face, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, citizen_id: Option<&str>, capture: Capture) -> anyhow::Result<Verdict> {
     let schedule = capture.schedule();
-    let frames = Logins::of(app).take_frames(&i.id, capture.number).await?;
-    let outcome = SequenceOutcome::new(frames, &schedule, &app.config.biometrics.liveness);
-    let replayed = state.replayed(app, FrameSignature::of_capture(&outcome.frames)).await?;
+    let frames = Logins::of(ctx).take_frames(&i.id, capture.number).await?;
+    let outcome = SequenceOutcome::new(frames, &schedule, &ctx.config.biometrics.liveness);
+    let replayed = state.replayed(ctx, FrameSignature::of_capture(&outcome.frames)).await?;
     if replayed {
         crate::metrics::liveness_check_failed("replayed_capture");
-        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await?;
+        journal(ctx, i, Some(iin), "liveness", Outcome::Failure, Some("replayed_capture")).await?;
         return Ok(Verdict::Failed(FaceFailure::LivenessFailed));
     }
     if !outcome.report.live {
@@ -230,7 +230,7 @@ async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, ci
             crate::metrics::liveness_check_failed(check);
         }
         let detail = failed.join(",");
-        journal(app, i, Some(iin), "liveness", Outcome::Failure, Some(&detail)).await?;
+        journal(ctx, i, Some(iin), "liveness", Outcome::Failure, Some(&detail)).await?;
         let failure = if outcome.frames.iter().all(|f| f.faces == 0) {
             FaceFailure::NoFace
         } else if failed.contains(&"single_face") {
@@ -241,15 +241,15 @@ async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, ci
         return Ok(Verdict::Failed(failure));
     }
     let challenge = schedule.names();
-    journal(app, i, Some(iin), "liveness", Outcome::Success, Some(challenge.as_str())).await?;
+    journal(ctx, i, Some(iin), "liveness", Outcome::Success, Some(challenge.as_str())).await?;
     let Some(probe) = outcome.probe else {
-        journal(app, i, Some(iin), "match", Outcome::Failure, Some("no_usable_frame")).await?;
+        journal(ctx, i, Some(iin), "match", Outcome::Failure, Some("no_usable_frame")).await?;
         return Ok(Verdict::Failed(FaceFailure::NoFace));
     };
     // §9: the reference template when there is one, else the document photo.
-    let master = TemplateMasterKey::from_bytes(app.template_key);
+    let master = TemplateMasterKey::from_bytes(ctx.config.template_key);
     let stored = match citizen_id {
-        Some(c) => app.store.reference_template(c).await?,
+        Some(c) => ctx.store.reference_template(c).await?,
         None => None,
     };
     let (reference, first_time) = match stored.map(|s| template::open(&master, citizen_id.unwrap_or_default(), &s)) {
@@ -257,23 +257,23 @@ async fn judge(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, ci
         Some(Err(e)) => {
             // Unreadable (key changed or tampered): fall back to the document photo and re-form it.
             tracing::warn!(error = %e, "reference template unreadable; verifying against the registry photo");
-            (document_embedding(app, state, i, iin).await?, true)
+            (document_embedding(ctx, state, i, iin).await?, true)
         }
-        None => (document_embedding(app, state, i, iin).await?, true),
+        None => (document_embedding(ctx, state, i, iin).await?, true),
     };
-    let decision = MatchDecision::decide(&probe, &reference, Threshold(app.config.biometrics.threshold));
+    let decision = MatchDecision::decide(&probe, &reference, Threshold(ctx.config.biometrics.threshold));
     let against = if first_time { "document_photo" } else { "reference_template" };
     if !decision.is_match {
-        journal(app, i, Some(iin), "match", Outcome::Failure, Some(against)).await?;
+        journal(ctx, i, Some(iin), "match", Outcome::Failure, Some(against)).await?;
         return Ok(Verdict::Failed(FaceFailure::NoMatch));
     }
-    journal(app, i, Some(iin), "match", Outcome::Success, Some(against)).await?;
+    journal(ctx, i, Some(iin), "match", Outcome::Success, Some(against)).await?;
     Ok(Verdict::Proven { embedding: probe, first_time })
 }
 
-async fn document_embedding(app: &App, state: &Arc<FaceState>, i: &Interaction, iin: &Iin) -> anyhow::Result<Embedding> {
+async fn document_embedding(ctx: &Face, state: &Arc<FaceState>, i: &Interaction, iin: &Iin) -> anyhow::Result<Embedding> {
     let person = state.registries.of(i.environment()).lookup(iin).await?.ok_or(RegistryError::InvalidRecord("the person left the registry".into()))?;
-    let limits = app.config.biometrics.decode;
+    let limits = ctx.config.biometrics.decode;
     let engine = state.engine.clone();
     let span = tracing::info_span!(target: crate::telemetry::TARGET, "registry photo");
     let observed = tokio::task::spawn_blocking(move || -> anyhow::Result<Embedding> {
@@ -285,20 +285,20 @@ async fn document_embedding(app: &App, state: &Arc<FaceState>, i: &Interaction, 
     Ok(observed)
 }
 
-async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> PageResult {
+async fn succeed(ctx: &Face, cookies: &CookieJar, i: &Interaction, iin: &Iin, embedding: Embedding, first_time: bool) -> PageResult {
     // A consent is recorded when none is in force (the page is shown to everyone).
-    let (logins, lang) = (Logins::of(app), i.lang());
+    let (logins, lang) = (Logins::of(ctx), i.lang());
     let Some(login) = logins.get(&i.id).await.in_lang(lang)? else { return Ok(see_other(format!("/login/{}", i.id))) };
     let (name, consent_now) = (login.name, login.consent_given_now && !login.consented);
     let (family, given) = split_name(&name);
     let result: Result<crate::store::Citizen, crate::store::StoreError> = async {
-        let citizen = app.store.upsert_citizen(i.environment(), iin.as_str(), &given, &family, birth_date(iin).as_deref()).await?;
+        let citizen = ctx.store.upsert_citizen(i.environment(), iin.as_str(), &given, &family, birth_date(iin).as_deref()).await?;
         if consent_now {
-            app.store.record_biometric_consent(&citizen.id, CONSENT_TEXT_VERSION).await?;
+            ctx.store.record_biometric_consent(&citizen.id, CONSENT_TEXT_VERSION).await?;
         }
         if first_time {
-            let master = TemplateMasterKey::from_bytes(app.template_key);
-            app.store.save_reference_template(&citizen.id, &template::seal(&master, &citizen.id, &embedding)).await?;
+            let master = TemplateMasterKey::from_bytes(ctx.config.template_key);
+            ctx.store.save_reference_template(&citizen.id, &template::seal(&master, &citizen.id, &embedding)).await?;
         }
         Ok(citizen)
     }
@@ -306,27 +306,27 @@ async fn succeed(app: &App, cookies: &CookieJar, i: &Interaction, iin: &Iin, emb
     let citizen = result.in_lang(lang)?;
     let journalled = async {
         if consent_now {
-            journal(app, i, Some(iin), "biometric_consent", Outcome::Success, Some(CONSENT_TEXT_VERSION)).await?;
+            journal(ctx, i, Some(iin), "biometric_consent", Outcome::Success, Some(CONSENT_TEXT_VERSION)).await?;
         }
         if first_time {
-            journal(app, i, Some(iin), "reference_formed", Outcome::Success, None).await?;
+            journal(ctx, i, Some(iin), "reference_formed", Outcome::Success, None).await?;
         }
         Ok::<(), crate::store::StoreError>(())
     };
     journalled.await.in_lang(lang)?;
     logins.take(&i.id).await.in_lang(lang)?;
     let amr = vec![AMR_FACE.to_owned(), AMR_LIVENESS.to_owned()];
-    Ok(complete_login(&app.oidc, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::face::ACR_FACE_LIVENESS.into() }).await)
+    Ok(complete_login(&ctx.oidc, cookies, i, Authenticated { citizen: &citizen, amr, acr: crate::face::ACR_FACE_LIVENESS.into() }).await)
 }
 
-async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> PageResult {
+async fn fail(ctx: &Face, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> PageResult {
     let lang = i.lang();
     if lockout::recorded(failure) {
-        app.store.record_face_failure(&app.journal.person(i.environment(), iin.as_str()), addr, failure.code()).await.in_lang(lang)?;
+        ctx.store.record_face_failure(&ctx.journal.person(i.environment(), iin.as_str()), addr, failure.code()).await.in_lang(lang)?;
     }
-    let max = app.config.face.max_tries;
-    let locked_now = locked(app, i.environment(), iin, addr).await.unwrap_or(true);
-    let counted = Logins::of(app)
+    let max = ctx.config.face.max_tries;
+    let locked_now = locked(ctx, i.environment(), iin, addr).await.unwrap_or(true);
+    let counted = Logins::of(ctx)
         .update(&i.id, |l| {
             l.tries += 1;
             l.last_failure = Some(failure);
@@ -338,26 +338,26 @@ async fn fail(app: &App, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFa
     let reason = failure.message();
     Ok(html(
         StatusCode::UNPROCESSABLE_ENTITY,
-        FaceResultPage { lang, interaction: i.id.clone(), csrf: i.csrf(&app.oidc), code: failure.code(), reason, tries_left },
+        FaceResultPage { lang, interaction: i.id.clone(), csrf: i.csrf(&ctx.oidc), code: failure.code(), reason, tries_left },
     ))
 }
 
 /// The citizen stops after a failure: the relying party gets `access_denied`
 /// with the (non-revealing) reason of the last failure.
 #[handler]
-pub(super) async fn give_up(PendingForm(i, _): PendingForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> PageResult {
-    end(app, &i, true).await
+pub(super) async fn give_up(PendingForm(i, _): PendingForm<CsrfForm>, Data(ctx): Data<&Arc<Face>>) -> PageResult {
+    end(ctx, &i, true).await
 }
 
 /// The citizen cancels: `access_denied`, reason `cancelled`.
 #[handler]
-pub(super) async fn cancel(PendingForm(i, _): PendingForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> PageResult {
-    end(app, &i, false).await
+pub(super) async fn cancel(PendingForm(i, _): PendingForm<CsrfForm>, Data(ctx): Data<&Arc<Face>>) -> PageResult {
+    end(ctx, &i, false).await
 }
 
 /// Ends the sign-in at the citizen's request, with the last failure's reason or as cancelled.
-async fn end(app: &App, i: &Interaction, with_last_failure: bool) -> PageResult {
-    let last = Logins::of(app).take(&i.id).await.in_lang(i.lang())?.and_then(|l| l.last_failure);
+async fn end(ctx: &Face, i: &Interaction, with_last_failure: bool) -> PageResult {
+    let last = Logins::of(ctx).take(&i.id).await.in_lang(i.lang())?.and_then(|l| l.last_failure);
     let failure = if with_last_failure { last.map_or(Failure::Cancelled, Failure::from) } else { Failure::Cancelled };
-    Ok(deny(&app.oidc, i, failure).await)
+    Ok(deny(&ctx.oidc, i, failure).await)
 }

@@ -16,8 +16,8 @@ use tanu_biometrics::liveness::FrameAnalysis;
 use tanu_biometrics::template::{open_bytes, seal_bytes};
 use tanu_biometrics::{Iin, Schedule, Step};
 
+use super::Face;
 use super::FaceFailure;
-use crate::app::App;
 use crate::config::FaceConfig;
 use crate::store::StoreError;
 
@@ -119,34 +119,34 @@ const ATTEMPTS: usize = 16;
 
 /// The sign-ins in progress (see the module's text).
 pub(super) struct Logins<'a> {
-    app: &'a App,
+    ctx: &'a Face,
 }
 
 impl<'a> Logins<'a> {
-    pub fn of(app: &'a App) -> Self {
-        Logins { app }
+    pub fn of(ctx: &'a Face) -> Self {
+        Logins { ctx }
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.app.clock.now()
+        self.ctx.clock.now()
     }
 
     pub fn seal<T: Serialize>(&self, context: &str, value: &T) -> Result<String, StoreError> {
         use base64::Engine;
         let bytes = postcard::to_stdvec(value).map_err(|e| StoreError::Invalid(format!("face sign-in state: {e}")))?;
-        Ok(base64::engine::general_purpose::STANDARD_NO_PAD.encode(seal_bytes(&self.app.face_sign_in_key, context.as_bytes(), &bytes)))
+        Ok(base64::engine::general_purpose::STANDARD_NO_PAD.encode(seal_bytes(&self.ctx.config.face_sign_in_key, context.as_bytes(), &bytes)))
     }
 
     pub fn open<T: DeserializeOwned>(&self, context: &str, sealed: &str) -> Result<T, StoreError> {
         use base64::Engine;
         let corrupt = |detail: String| StoreError::Corrupt { what: "face sign-in", detail };
         let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(sealed).map_err(|e| corrupt(e.to_string()))?;
-        let plain = open_bytes(&self.app.face_sign_in_key, context.as_bytes(), &bytes).map_err(|e| corrupt(e.to_string()))?;
+        let plain = open_bytes(&self.ctx.config.face_sign_in_key, context.as_bytes(), &bytes).map_err(|e| corrupt(e.to_string()))?;
         postcard::from_bytes(&plain).map_err(|e| corrupt(e.to_string()))
     }
 
     async fn read(&self, id: &str) -> Result<Option<(Login, i64)>, StoreError> {
-        match self.app.store.face_sign_in(id, self.now()).await? {
+        match self.ctx.store.face_sign_in(id, self.now()).await? {
             Some(row) => Ok(Some((self.open(&format!("state:{id}"), &row.state)?, row.version))),
             None => Ok(None),
         }
@@ -168,7 +168,7 @@ impl<'a> Logins<'a> {
                 return Ok(Some(out));
             }
             let sealed = self.seal(&format!("state:{id}"), &login)?;
-            if self.app.store.update_face_sign_in(id, version, &sealed, self.now()).await? {
+            if self.ctx.store.update_face_sign_in(id, version, &sealed, self.now()).await? {
                 return Ok(Some(out));
             }
         }
@@ -178,7 +178,7 @@ impl<'a> Logins<'a> {
     /// Starts the sign-in, or replaces it with what `f` makes of the one in progress.
     pub async fn start(&self, id: &str, ttl_seconds: u64, mut f: impl FnMut(Option<Login>) -> Login) -> Result<(), LoginsError> {
         let now = self.now();
-        self.app.store.purge_face_sign_ins(now).await?;
+        self.ctx.store.purge_face_sign_ins(now).await?;
         let expires = now + Duration::seconds(i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 1000));
         for _ in 0..ATTEMPTS {
             let (current, version) = match self.read(id).await? {
@@ -187,8 +187,8 @@ impl<'a> Logins<'a> {
             };
             let sealed = self.seal(&format!("state:{id}"), &f(current))?;
             let written = match version {
-                Some(v) => self.app.store.update_face_sign_in(id, v, &sealed, now).await?,
-                None => self.app.store.create_face_sign_in(id, &sealed, expires, now).await?,
+                Some(v) => self.ctx.store.update_face_sign_in(id, v, &sealed, now).await?,
+                None => self.ctx.store.create_face_sign_in(id, &sealed, expires, now).await?,
             };
             if written {
                 return Ok(());
@@ -201,7 +201,7 @@ impl<'a> Logins<'a> {
     pub async fn take(&self, id: &str) -> Result<Option<Login>, LoginsError> {
         for _ in 0..ATTEMPTS {
             let Some((login, version)) = self.read(id).await? else { return Ok(None) };
-            if self.app.store.end_face_sign_in(id, version).await? {
+            if self.ctx.store.end_face_sign_in(id, version).await? {
                 return Ok(Some(login));
             }
         }
@@ -212,14 +212,14 @@ impl<'a> Logins<'a> {
     pub async fn add_frame(&self, id: &str, number: u32, analysis: &FrameAnalysis, ttl_seconds: u64) -> Result<(), LoginsError> {
         let sealed = self.seal(&format!("frame:{id}:{number}"), analysis)?;
         let expires = self.now() + Duration::seconds(i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 1000));
-        Ok(self.app.store.add_face_frame(id, number, analysis.at_ms, &sealed, expires).await?)
+        Ok(self.ctx.store.add_face_frame(id, number, analysis.at_ms, &sealed, expires).await?)
     }
 
     /// The analysed frames of capture `number`, by arrival; they are not
     /// kept after this (the capture is decided once).
     pub async fn take_frames(&self, id: &str, number: u32) -> Result<Vec<FrameAnalysis>, LoginsError> {
         let context = format!("frame:{id}:{number}");
-        let rows = self.app.store.take_face_frames(id, number).await?;
+        let rows = self.ctx.store.take_face_frames(id, number).await?;
         Ok(rows.iter().map(|r| self.open(&context, r)).collect::<Result<_, _>>()?)
     }
 }

@@ -47,13 +47,14 @@ use tanu_biometrics::template::{self, TemplateMasterKey};
 use tanu_biometrics::Step;
 use tanu_biometrics::{decode_image, DecodeLimits, Iin};
 
-use crate::app::App;
 use crate::audit::{Event, Outcome};
 use crate::config::Config;
+use crate::config::{BiometricsConfig, FaceConfig};
 use crate::domain::Environment;
 use crate::i18n::Msg;
 use crate::interaction::{complete_login, deny, pending, Authenticated, Authenticator, Failure, Interaction, InteractionError};
 use crate::oidc::client_ip;
+use crate::oidc::OidcState;
 use crate::store::biometric::CONSENT_TEXT_VERSION;
 use crate::web::see_other;
 use crate::web::{html, FaceCameraPage, FaceConsentPage, FaceIinPage, FaceResultPage};
@@ -73,6 +74,41 @@ const SCRIPT: &str = include_str!("../../assets/face.js");
 /// in the database: [`logins`]).
 pub struct FaceAuthenticator {
     state: Arc<FaceState>,
+    settings: FaceSettings,
+}
+
+/// Face sign-in's settings and keys: its part of the configuration, and the
+/// keys derived for it from the master key.
+#[derive(Clone)]
+pub(crate) struct FaceSettings {
+    pub face: FaceConfig,
+    pub biometrics: BiometricsConfig,
+    /// Wraps each citizen's template data key (biometrics::template).
+    pub template_key: [u8; 32],
+    /// Seals face sign-ins' state and frame measurements between requests ([`logins`]).
+    pub face_sign_in_key: [u8; 32],
+}
+
+/// The key that wraps each citizen's template data key, derived from the
+/// master key (the same on every instance sharing it).
+pub fn template_key(master: &crate::crypto::MasterKey) -> [u8; 32] {
+    master.derive("tanu biometric templates v1")
+}
+
+/// What face sign-in's handlers work with, and nothing more: the provider's
+/// state it was given ([`Authenticator::routes`]) — the interaction, and
+/// the store, journal, clock and address limits it shares — and its own
+/// settings. Registered on its routes; no handler of face sign-in takes the
+/// composition root's `App`.
+pub(crate) struct Face {
+    pub oidc: Arc<OidcState>,
+    pub store: crate::store::Store,
+    pub journal: crate::audit::Journal,
+    pub clock: tanu_core::Clock,
+    pub limiter: crate::ratelimit::RateLimiter,
+    pub config: FaceSettings,
+    /// How long a sign-in's state is kept (the interaction's lifetime).
+    pub login_request_ttl: u64,
 }
 
 /// Where a sign-in of each environment finds its people (Rules §9, §14).
@@ -107,6 +143,13 @@ struct FaceState {
 impl FaceAuthenticator {
     /// Loads the models (a clear error when they are missing) and the registry.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let master = crate::app::master_key(config)?;
+        let settings = FaceSettings {
+            face: config.face.clone(),
+            biometrics: config.biometrics.clone(),
+            template_key: template_key(&master),
+            face_sign_in_key: master.derive("tanu face sign-ins v1"),
+        };
         let engine = Engine::load(&config.biometrics.models, config.biometrics.pipeline.clone())?;
         let production: Arc<dyn PersonRegistry> = match &config.biometrics.registry_http {
             Some(http) if !http.base_url.is_empty() => Arc::new(HttpRegistry::new(http.clone())?),
@@ -117,12 +160,13 @@ impl FaceAuthenticator {
         if let Some(c) = fixed_challenge {
             tracing::warn!(challenge = c.as_str(), "face.fixed_challenge is set: for tests only, never in production");
         }
-        Ok(Self::with_parts(Arc::new(engine), registries, fixed_challenge, config.face.replay.clone()))
+        Ok(Self::with_parts(Arc::new(engine), registries, fixed_challenge, config.face.replay.clone(), settings))
     }
 
-    pub fn with_parts(engine: Arc<Engine>, registries: Registries, fixed_challenge: Option<Challenge>, replay: ReplayPolicy) -> Self {
+    fn with_parts(engine: Arc<Engine>, registries: Registries, fixed_challenge: Option<Challenge>, replay: ReplayPolicy, settings: FaceSettings) -> Self {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         FaceAuthenticator {
+            settings,
             state: Arc::new(FaceState {
                 engine,
                 registries,
@@ -140,7 +184,16 @@ impl FaceAuthenticator {
 pub const ACR_FACE_LIVENESS: &str = "urn:kz:tanu:loa:face-liveness";
 
 impl Authenticator for FaceAuthenticator {
-    fn routes(&self) -> poem::Route {
+    fn routes(&self, provider: Arc<OidcState>) -> poem::Route {
+        let face = Arc::new(Face {
+            store: provider.store.clone(),
+            journal: provider.journal.clone(),
+            clock: provider.clock.clone(),
+            limiter: provider.limiter.clone(),
+            login_request_ttl: provider.config.login_request_ttl,
+            config: self.settings.clone(),
+            oidc: provider,
+        });
         let inner = poem::Route::new()
             .at("/assets/face.js", poem::get(script))
             .at("/:id", poem::get(iin_page).post(iin_submit))
@@ -150,7 +203,7 @@ impl Authenticator for FaceAuthenticator {
             .at("/:id/verify", poem::post(verify))
             .at("/:id/give-up", poem::post(give_up))
             .at("/:id/cancel", poem::post(cancel));
-        poem::Route::new().nest("/", inner.data(self.state.clone()))
+        poem::Route::new().nest("/", inner.data(self.state.clone()).data(face))
     }
 
     fn acr_values(&self) -> Vec<String> {
@@ -210,6 +263,11 @@ impl<T> InLang<T> for Result<T, LoginsError> {
     }
 }
 
+/// Face sign-in's state, for an extractor.
+fn face_of(req: &Request) -> poem::Result<&Arc<Face>> {
+    req.data::<Arc<Face>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
 /// The pending sign-in of the path's `{id}`, bound to this browser, as a
 /// handler's argument: an expired one, or another browser's, is refused with
 /// the page that says so.
@@ -217,9 +275,9 @@ struct Pending(Interaction);
 
 impl<'a> poem::FromRequest<'a> for Pending {
     async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
-        let app = crate::web::app_of(req)?;
+        let ctx = face_of(req)?;
         let id = req.raw_path_param("id").unwrap_or_default();
-        Ok(Pending(pending(&app.oidc, id, req.cookie()).await.in_lang(crate::i18n::lang_of(req))?))
+        Ok(Pending(pending(&ctx.oidc, id, req.cookie()).await.in_lang(crate::i18n::lang_of(req))?))
     }
 }
 
@@ -229,31 +287,31 @@ struct PendingForm<T>(Interaction, T);
 
 impl<'a, T: serde::de::DeserializeOwned + CsrfBound> poem::FromRequest<'a> for PendingForm<T> {
     async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
-        let app = crate::web::app_of(req)?;
+        let ctx = face_of(req)?;
         let Pending(i) = Pending::from_request(req, body).await?;
         match Form::<T>::from_request(req, body).await {
-            Ok(Form(f)) if i.check_csrf(&app.oidc, f.csrf()) => Ok(PendingForm(i, f)),
+            Ok(Form(f)) if i.check_csrf(&ctx.oidc, f.csrf()) => Ok(PendingForm(i, f)),
             _ => Err(Refused::page(InteractionError::Csrf.page(i.lang())).into()),
         }
     }
 }
 
-fn iin_form(app: &App, i: &Interaction, iin: &str, error: Option<Msg>, status: StatusCode) -> Response {
-    html(status, FaceIinPage { lang: i.lang(), rp: (&i.client).into(), interaction: i.id.clone(), csrf: i.csrf(&app.oidc), iin: iin.into(), error })
+fn iin_form(ctx: &Face, i: &Interaction, iin: &str, error: Option<Msg>, status: StatusCode) -> Response {
+    html(status, FaceIinPage { lang: i.lang(), rp: (&i.client).into(), interaction: i.id.clone(), csrf: i.csrf(&ctx.oidc), iin: iin.into(), error })
 }
 
 #[handler]
-async fn iin_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> Response {
-    iin_form(app, &i, "", None, StatusCode::OK)
+async fn iin_page(Pending(i): Pending, Data(ctx): Data<&Arc<Face>>) -> Response {
+    iin_form(ctx, &i, "", None, StatusCode::OK)
 }
 
 /// Refused while this address waits for this IIN, or has too many recent
 /// failures of its own ([`lockout`]).
-async fn locked(app: &App, environment: Environment, iin: &Iin, address: &str) -> Result<bool, crate::store::StoreError> {
-    let policy = lockout::Policy::from_config(&app.config.face);
-    let now = app.clock.now();
+async fn locked(ctx: &Face, environment: Environment, iin: &Iin, address: &str) -> Result<bool, crate::store::StoreError> {
+    let policy = lockout::Policy::from_config(&ctx.config.face);
+    let now = ctx.clock.now();
     let presented = lockout::FACE_PRESENTED.map(FaceFailure::code);
-    let (pair, by_address) = app.store.face_lockout_evidence(&app.journal.person(environment, iin.as_str()), address, &presented, policy.since(now)).await?;
+    let (pair, by_address) = ctx.store.face_lockout_evidence(&ctx.journal.person(environment, iin.as_str()), address, &presented, policy.since(now)).await?;
     Ok(policy.locked(&pair, by_address, now))
 }
 
@@ -262,26 +320,26 @@ fn address(req: &Request) -> String {
 }
 
 #[handler]
-async fn iin_submit(PendingForm(i, f): PendingForm<IinForm>, req: &Request, Data(app): Data<&Arc<App>>, Data(state): Data<&Arc<FaceState>>) -> PageResult {
+async fn iin_submit(PendingForm(i, f): PendingForm<IinForm>, req: &Request, Data(ctx): Data<&Arc<Face>>, Data(state): Data<&Arc<FaceState>>) -> PageResult {
     let lang = i.lang();
-    if app.limiter.check(client_ip(req)).is_err() {
-        return Ok(iin_form(app, &i, "", Some(Msg::error_rate_limited), StatusCode::TOO_MANY_REQUESTS));
+    if ctx.limiter.check(client_ip(req)).is_err() {
+        return Ok(iin_form(ctx, &i, "", Some(Msg::error_rate_limited), StatusCode::TOO_MANY_REQUESTS));
     }
     let shown: String = f.iin.chars().filter(char::is_ascii_digit).take(12).collect();
     let Ok(iin) = f.iin.trim().parse::<Iin>() else {
-        return Ok(iin_form(app, &i, &shown, Some(Msg::face_iin_invalid), StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(iin_form(ctx, &i, &shown, Some(Msg::face_iin_invalid), StatusCode::UNPROCESSABLE_ENTITY));
     };
     // Once a capture has started, the sign-in's person is fixed: another IIN
     // posted now must not rename the person the face is being proven for.
-    let logins = Logins::of(app);
+    let logins = Logins::of(ctx);
     let started = logins.get(&i.id).await.in_lang(lang)?.filter(|l| l.tries > 0 || l.capture.is_some()).map(|l| l.iin);
     if started.as_ref().is_some_and(|fixed| *fixed != iin) {
         return Ok(see_other(format!("/login/{}/camera", i.id)));
     }
     let addr = address(req);
     let environment = i.environment();
-    if locked(app, environment, &iin, &addr).await.in_lang(lang)? {
-        return Ok(iin_form(app, &i, &shown, Some(Msg::face_locked), StatusCode::TOO_MANY_REQUESTS));
+    if locked(ctx, environment, &iin, &addr).await.in_lang(lang)? {
+        return Ok(iin_form(ctx, &i, &shown, Some(Msg::face_locked), StatusCode::TOO_MANY_REQUESTS));
     }
     // A sandbox sign-in looks in the test registry only: a real citizen's IIN
     // that is no test person's is unknown there, refused exactly as any
@@ -290,25 +348,25 @@ async fn iin_submit(PendingForm(i, f): PendingForm<IinForm>, req: &Request, Data
         Ok(Some(p)) => p,
         Ok(None) => {
             // Counted as a failure, so the form cannot be used to probe the registry.
-            let _ = app.store.record_face_failure(&app.journal.person(environment, iin.as_str()), &addr, "not_in_registry").await;
-            journal(app, &i, Some(&iin), "registry_lookup", Outcome::Failure, Some("not_in_registry")).await.in_lang(lang)?;
-            return Ok(iin_form(app, &i, &shown, Some(Msg::face_not_in_registry), StatusCode::UNPROCESSABLE_ENTITY));
+            let _ = ctx.store.record_face_failure(&ctx.journal.person(environment, iin.as_str()), &addr, "not_in_registry").await;
+            journal(ctx, &i, Some(&iin), "registry_lookup", Outcome::Failure, Some("not_in_registry")).await.in_lang(lang)?;
+            return Ok(iin_form(ctx, &i, &shown, Some(Msg::face_not_in_registry), StatusCode::UNPROCESSABLE_ENTITY));
         }
         Err(e) => {
             tracing::warn!(error = %e, "person registry");
-            return Ok(iin_form(app, &i, &shown, Some(Msg::face_registry_unavailable), StatusCode::SERVICE_UNAVAILABLE));
+            return Ok(iin_form(ctx, &i, &shown, Some(Msg::face_registry_unavailable), StatusCode::SERVICE_UNAVAILABLE));
         }
     };
-    let citizen = app.store.citizen_by_iin(environment, iin.as_str()).await.in_lang(lang)?;
+    let citizen = ctx.store.citizen_by_iin(environment, iin.as_str()).await.in_lang(lang)?;
     let consented = match &citizen {
-        Some(c) => app.store.biometric_consent(&c.id).await.in_lang(lang)?.is_some(),
+        Some(c) => ctx.store.biometric_consent(&c.id).await.in_lang(lang)?.is_some(),
         None => false,
     };
     // The same IIN posted again keeps the sign-in's tries and capture: posting
     // it must not buy fresh tries or a fresh challenge.
     let (name, citizen_id) = (person.name, citizen.map(|c| c.id));
     logins
-        .start(&i.id, app.config.login_request_ttl, |current| match current.filter(|l| l.iin == iin) {
+        .start(&i.id, ctx.login_request_ttl, |current| match current.filter(|l| l.iin == iin) {
             Some(l) => Login { name: name.clone(), citizen_id: citizen_id.clone(), consented, ..l },
             None => Login {
                 iin: iin.clone(),
@@ -342,12 +400,12 @@ impl FaceState {
     /// remembered either way. The captures are in the database (sealed), and
     /// each instance keeps its index of them, reading what was added since it
     /// last looked: a capture replayed on another instance is found too.
-    async fn replayed(&self, app: &App, capture: Vec<FrameSignature>) -> Result<bool, LoginsError> {
-        let logins = Logins::of(app);
-        let now = app.clock.now();
+    async fn replayed(&self, ctx: &Face, capture: Vec<FrameSignature>) -> Result<bool, LoginsError> {
+        let logins = Logins::of(ctx);
+        let now = ctx.clock.now();
         let ttl = chrono::Duration::milliseconds(i64::try_from(self.replay_policy.ttl_ms).unwrap_or(i64::MAX / 2));
         let mut replays = self.replays.lock().await;
-        let newer = app.store.captures_seen_since(replays.seen, now - ttl, self.replay_policy.max_captures as u64).await?;
+        let newer = ctx.store.captures_seen_since(replays.seen, now - ttl, self.replay_policy.max_captures as u64).await?;
         for row in newer {
             replays.seen = row.seq;
             match logins.open::<Vec<FrameSignature>>("replay capture", &row.signatures) {
@@ -358,7 +416,7 @@ impl FaceState {
         replays.index.forget_expired(u64::try_from(now.timestamp_millis()).unwrap_or(0));
         let replayed = replays.index.is_replay(&capture);
         if !capture.is_empty() {
-            app.store.remember_capture(now, &logins.seal("replay capture", &capture)?, now - ttl).await?;
+            ctx.store.remember_capture(now, &logins.seal("replay capture", &capture)?, now - ttl).await?;
         }
         Ok(replayed)
     }
@@ -374,16 +432,16 @@ impl LoginsError {
 }
 
 #[handler]
-async fn consent_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> PageResult {
-    if Logins::of(app).get(&i.id).await.in_lang(i.lang())?.is_none() {
+async fn consent_page(Pending(i): Pending, Data(ctx): Data<&Arc<Face>>) -> PageResult {
+    if Logins::of(ctx).get(&i.id).await.in_lang(i.lang())?.is_none() {
         return Ok(see_other(format!("/login/{}", i.id)));
     }
-    Ok(html(StatusCode::OK, FaceConsentPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(&app.oidc), version: CONSENT_TEXT_VERSION }))
+    Ok(html(StatusCode::OK, FaceConsentPage { lang: i.lang(), interaction: i.id.clone(), csrf: i.csrf(&ctx.oidc), version: CONSENT_TEXT_VERSION }))
 }
 
 #[handler]
-async fn consent_submit(PendingForm(i, f): PendingForm<ConsentForm>, Data(app): Data<&Arc<App>>) -> PageResult {
-    let (logins, lang) = (Logins::of(app), i.lang());
+async fn consent_submit(PendingForm(i, f): PendingForm<ConsentForm>, Data(ctx): Data<&Arc<Face>>) -> PageResult {
+    let (logins, lang) = (Logins::of(ctx), i.lang());
     if f.decision == "accept" {
         return Ok(match logins.update(&i.id, |l| l.consent_given_now = true).await.in_lang(lang)? {
             Some(()) => see_other(format!("/login/{}/camera", i.id)),
@@ -391,17 +449,17 @@ async fn consent_submit(PendingForm(i, f): PendingForm<ConsentForm>, Data(app): 
         });
     }
     let iin = logins.take(&i.id).await.in_lang(lang)?.map(|l| l.iin);
-    journal(app, &i, iin.as_ref(), "biometric_consent", Outcome::Failure, Some("declined")).await.in_lang(lang)?;
-    Ok(deny(&app.oidc, &i, Failure::ConsentDeclined).await)
+    journal(ctx, &i, iin.as_ref(), "biometric_consent", Outcome::Failure, Some("declined")).await.in_lang(lang)?;
+    Ok(deny(&ctx.oidc, &i, Failure::ConsentDeclined).await)
 }
 
 #[handler]
-async fn camera_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> PageResult {
+async fn camera_page(Pending(i): Pending, Data(ctx): Data<&Arc<Face>>) -> PageResult {
     let lang = i.lang();
     // Leaving a capture that has begun uses the try: a new capture would draw
     // new challenges, and redrawing them for free would let an attacker wait
     // for the one they prepared.
-    let logins = Logins::of(app);
+    let logins = Logins::of(ctx);
     let ready = logins
         .update(&i.id, |l| {
             let abandoned = l.capture.take().filter(|c| c.received > 0).map(|c| c.number);
@@ -415,11 +473,11 @@ async fn camera_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> PageRes
     Ok(match ready {
         Some((true, abandoned, iin)) => {
             if let Some(number) = abandoned {
-                journal(app, &i, Some(&iin), "capture_abandoned", Outcome::Failure, None).await.in_lang(lang)?;
+                journal(ctx, &i, Some(&iin), "capture_abandoned", Outcome::Failure, None).await.in_lang(lang)?;
                 // Its measurements are of no use any more.
                 logins.take_frames(&i.id, number).await.in_lang(lang)?;
             }
-            html(StatusCode::OK, FaceCameraPage { lang, interaction: i.id.clone(), csrf: i.csrf(&app.oidc) })
+            html(StatusCode::OK, FaceCameraPage { lang, interaction: i.id.clone(), csrf: i.csrf(&ctx.oidc) })
         }
         Some((false, ..)) => see_other(format!("/login/{}/biometric-consent", i.id)),
         None => see_other(format!("/login/{}", i.id)),
@@ -428,9 +486,9 @@ async fn camera_page(Pending(i): Pending, Data(app): Data<&Arc<App>>) -> PageRes
 
 /// Journals a step of face sign-in before its effect; a failed write refuses
 /// the step (the journal policy, `audit.rs`).
-async fn journal(app: &App, i: &Interaction, iin: Option<&Iin>, step: &str, outcome: Outcome, reason: Option<&str>) -> Result<(), crate::store::StoreError> {
-    let event = Event { client_id: Some(i.client.id.as_str()), subject: iin.map(|x| app.journal.person(i.environment(), x.as_str())), step, outcome, reason };
-    app.journal.append(event).await.map(|_| ())
+async fn journal(ctx: &Face, i: &Interaction, iin: Option<&Iin>, step: &str, outcome: Outcome, reason: Option<&str>) -> Result<(), crate::store::StoreError> {
+    let event = Event { client_id: Some(i.client.id.as_str()), subject: iin.map(|x| ctx.journal.person(i.environment(), x.as_str())), step, outcome, reason };
+    ctx.journal.append(event).await.map(|_| ())
 }
 
 /// Registry names are "Family Given [Patronymic]".
