@@ -30,6 +30,8 @@ pub struct App {
     pub client_secrets: crate::crypto::ClientSecrets,
     /// The connection of initiators (portal, console, workflow worker).
     pub onboarding: Arc<crate::onboarding::Onboarding>,
+    /// The portal's and console's own state, registered on the routes for their handlers.
+    pub portal: Arc<crate::onboarding::state::OnboardingState>,
     /// Set by whoever built the face authenticator, once its models loaded
     /// (`/readyz`).
     face_models: std::sync::atomic::AtomicBool,
@@ -145,7 +147,16 @@ impl App {
             },
             &master,
         )?);
+        let portal = Arc::new(crate::onboarding::state::OnboardingState::new(
+            store.clone(),
+            journal.clone(),
+            limiter.clone(),
+            onboarding.clone(),
+            config.issuer.clone(),
+            master.clone(),
+        ));
         let app = Arc::new(App {
+            portal,
             limiter,
             instances,
             journal,
@@ -161,7 +172,7 @@ impl App {
             keys,
             authenticator,
         });
-        crate::onboarding::web::ensure_portal_client(&app).await?;
+        crate::onboarding::web::ensure_portal_client(&app.portal).await?;
         crate::cabinet::web::ensure_cabinet_client(&app).await?;
         Ok(app)
     }
@@ -208,20 +219,11 @@ impl App {
         }
     }
 
-    /// Seals a client secret for one later display (`open_secret`).
-    pub fn seal_secret(&self, secret: &[u8], client_id: &str) -> String {
-        crate::onboarding::worker::seal(&self.master, secret, client_id)
-    }
-
     /// The onboarding worker's narrow state, from this provider's parts.
     pub fn worker_state(&self) -> crate::onboarding::worker::WorkerState {
         let registrar = crate::onboarding::worker::ClientRegistrar::new(self.store.clone(), self.client_secrets.clone(), self.master.clone());
         let stop = self.shutdown.subscribe();
         crate::onboarding::worker::WorkerState::new(self.store.clone(), registrar, self.onboarding.clone(), self.config.issuer.clone(), stop)
-    }
-
-    pub fn open_secret(&self, sealed: &str, client_id: &str) -> Result<Vec<u8>, crate::crypto::CryptoError> {
-        self.master.open(sealed, &format!("tanu onboarding client secret v1 {client_id}"))
     }
 
     /// A secret derived from the master key for `purpose` (the same on every
@@ -265,6 +267,7 @@ impl App {
             .with(crate::metrics::Track)
             .with(crate::telemetry::Traced)
             .data(self.oidc.clone())
+            .data(self.portal.clone())
             .data(self.clone())
     }
 

@@ -2,7 +2,7 @@
 //! console, and the citizen's cabinet — share: the authorization request
 //! each sends to `/authorize` (code flow, PKCE S256, state and nonce), as any
 //! relying party would.
-use crate::{app::App, i18n::Lang};
+use crate::i18n::Lang;
 
 pub struct AuthorizationRequest<'a> {
     pub client_id: &'a str,
@@ -15,9 +15,10 @@ pub struct AuthorizationRequest<'a> {
 }
 
 impl AuthorizationRequest<'_> {
-    /// The `/authorize` URL of this provider for the request.
-    pub fn url(&self, app: &App) -> String {
-        let mut url = url::Url::parse(&app.config.endpoint("/authorize")).expect("the issuer is a URL");
+    /// The request as a URL of the provider's authorization endpoint
+    /// (`authorize`, an absolute URL under the issuer).
+    pub fn url(&self, authorize: &str) -> String {
+        let Ok(mut url) = url::Url::parse(authorize) else { return authorize.to_string() };
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", self.client_id)

@@ -33,4 +33,9 @@ impl ProviderConfig {
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
     }
+
+    /// How this provider's cookies are set.
+    pub fn cookies(&self) -> tanu_ui::web::Cookies {
+        tanu_ui::web::Cookies { secure: self.secure_cookies() }
+    }
 }

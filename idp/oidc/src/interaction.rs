@@ -14,7 +14,7 @@ use poem::{
     handler,
     http::StatusCode,
     web::{
-        cookie::{Cookie, CookieJar, SameSite},
+        cookie::{Cookie, CookieJar},
         Data, Form, Path,
     },
     Request, Response,
@@ -121,32 +121,18 @@ impl InteractionError {
     }
 }
 
-/// A cookie's name as set: under an https issuer with the `__Host-` prefix,
-/// so that the browser accepts it only `Secure`, for the whole host, from
-/// this host (no subdomain can set or shadow it).
+/// A cookie's name as set ([`tanu_ui::web::Cookies::name`]).
 pub fn cookie_name(config: &ProviderConfig, name: &str) -> String {
-    if config.secure_cookies() {
-        format!("__Host-{name}")
-    } else {
-        name.to_string()
-    }
+    config.cookies().name(name)
 }
 
 /// The value of one of our cookies, by its unprefixed name.
 pub fn cookie_value(config: &ProviderConfig, cookies: &CookieJar, name: &str) -> Option<String> {
-    cookies.get(&cookie_name(config, name)).map(|c| c.value_str().to_string())
+    config.cookies().value(cookies, name)
 }
 
 pub fn cookie(config: &ProviderConfig, name: &str, value: &str, max_age: Option<i64>) -> Cookie {
-    let mut c = Cookie::new_with_str(cookie_name(config, name), value);
-    c.set_http_only(true);
-    c.set_same_site(SameSite::Lax);
-    c.set_path("/");
-    c.set_secure(config.secure_cookies());
-    if let Some(s) = max_age {
-        c.set_max_age(std::time::Duration::from_secs(s.max(0) as u64));
-    }
-    c
+    config.cookies().make(name, value, max_age)
 }
 
 /// The browser's binding secret, set on first visit.

@@ -11,6 +11,7 @@ pub mod act;
 pub mod form;
 pub mod mail;
 pub mod ports;
+pub mod state;
 pub mod web;
 pub mod worker;
 

@@ -119,3 +119,41 @@ pub fn store_failure_page(lang: Lang, e: &tanu_store::StoreError, what: &str) ->
     tracing::error!(error = %e, what, "storage");
     error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, Msg::error_title, None)
 }
+
+/// How this deployment's cookies are set: `HttpOnly`, `SameSite=Lax`, for
+/// the whole host; under an https issuer `Secure` with the `__Host-` prefix,
+/// so that the browser accepts them only from this host (no subdomain can
+/// set or shadow them).
+#[derive(Debug, Clone, Copy)]
+pub struct Cookies {
+    pub secure: bool,
+}
+
+impl Cookies {
+    /// A cookie's name as set.
+    pub fn name(&self, name: &str) -> String {
+        if self.secure {
+            format!("__Host-{name}")
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// The value of one of our cookies, by its unprefixed name.
+    pub fn value(&self, jar: &poem::web::cookie::CookieJar, name: &str) -> Option<String> {
+        jar.get(&self.name(name)).map(|c| c.value_str().to_string())
+    }
+
+    /// One of our cookies; `max_age` in seconds (0 removes it), none: for the session.
+    pub fn make(&self, name: &str, value: &str, max_age: Option<i64>) -> poem::web::cookie::Cookie {
+        let mut c = poem::web::cookie::Cookie::new_with_str(self.name(name), value);
+        c.set_http_only(true);
+        c.set_same_site(poem::web::cookie::SameSite::Lax);
+        c.set_path("/");
+        c.set_secure(self.secure);
+        if let Some(s) = max_age {
+            c.set_max_age(std::time::Duration::from_secs(s.max(0) as u64));
+        }
+        c
+    }
+}

@@ -303,7 +303,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) 
                 code_verifier: &verifier,
                 lang,
             }
-            .url(app);
+            .url(&app.config.endpoint("/authorize"));
             Ok(crate::web::see_other(url))
         }
         .await,

@@ -32,7 +32,7 @@ page!(VerifyRefusedPage, "me_verify_refused.html" {});
 /// The organisation user signed in through the portal's sign-in, if an operator registered them.
 /// `code`: the QR code's code (already parsed), kept through a sign-in.
 async fn verifier_user(app: &App, cookies: &CookieJar, code: Option<&str>) -> Result<Option<(Verifier, String, String)>, PageError> {
-    let Some((iin, session_hash)) = crate::onboarding::web::signed_in_person(app, cookies).await? else {
+    let Some((iin, session_hash)) = crate::onboarding::web::signed_in_person(&app.portal, cookies).await? else {
         return Err(PageError::VerifierSignIn(code.map(str::to_owned)));
     };
     let Some(v) = app.store.document_verifier(&iin).await? else { return Ok(None) };

@@ -15,7 +15,7 @@ pub fn console_routes() -> Route {
         .at("/applications/:id/approval/sign", poem::post(approval_sign))
 }
 
-pub(super) async fn staff_only(app: &App, cookies: &CookieJar, here: &str) -> Result<Principal, PageError> {
+pub(super) async fn staff_only(app: &OnboardingState, cookies: &CookieJar, here: &str) -> Result<Principal, PageError> {
     let who = principal(app, cookies, here).await?;
     if who.is_staff() {
         Ok(who)
@@ -41,7 +41,7 @@ fn filter_of(q: &QueueQuery) -> ApplicationFilter {
 }
 
 #[handler]
-async fn queue(req: &Request, cookies: &CookieJar, Query(q): Query<QueueQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn queue(req: &Request, cookies: &CookieJar, Query(q): Query<QueueQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -68,7 +68,7 @@ async fn queue(req: &Request, cookies: &CookieJar, Query(q): Query<QueueQuery>, 
 
 /// The register: every application with its step, deadline and breaches.
 #[handler]
-async fn export_csv(req: &Request, cookies: &CookieJar, Query(q): Query<QueueQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn export_csv(req: &Request, cookies: &CookieJar, Query(q): Query<QueueQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -135,7 +135,13 @@ fn neutralise(s: &str) -> String {
 }
 
 #[handler]
-async fn console_application(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn console_application(
+    req: &Request,
+    cookies: &CookieJar,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+    Data(app): Data<&Arc<OnboardingState>>,
+) -> Response {
     application_page(req, cookies, &id, q.notice, app, Area::Console).await
 }
 
@@ -146,7 +152,13 @@ fn reason(f: &ConsoleActForm) -> Result<Reason, PageError> {
 }
 
 #[handler]
-async fn console_act(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<ConsoleActForm>, Data(app): Data<&Arc<App>>) -> Response {
+async fn console_act(
+    req: &Request,
+    cookies: &CookieJar,
+    Path(id): Path<String>,
+    Form(f): Form<ConsoleActForm>,
+    Data(app): Data<&Arc<OnboardingState>>,
+) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -173,8 +185,8 @@ async fn console_act(req: &Request, cookies: &CookieJar, Path(id): Path<String>,
     )
 }
 
-fn approval_document(app: &App, a: &FiledApplication, act_sha: &str, approver: &str, date: chrono::NaiveDate) -> String {
-    render_approval(a.lang(), &a.row.id, &app.config.onboarding.operator_name, act_sha, approver, date)
+fn approval_document(app: &OnboardingState, a: &FiledApplication, act_sha: &str, approver: &str, date: chrono::NaiveDate) -> String {
+    render_approval(a.lang(), &a.row.id, &app.onboarding.config.operator_name, act_sha, approver, date)
 }
 
 /// The approval's fields: the act it approves, the approver, the date.
@@ -198,7 +210,7 @@ async fn approval_prepare(
     cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<BTreeMap<String, String>>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<OnboardingState>>,
 ) -> Response {
     let lang = lang_of(req);
     finish(
@@ -232,7 +244,7 @@ async fn approval_document_download(
     cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<BTreeMap<String, String>>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<OnboardingState>>,
 ) -> Response {
     let lang = lang_of(req);
     finish(
@@ -248,14 +260,14 @@ async fn approval_document_download(
 }
 
 #[handler]
-async fn approval_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+async fn approval_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, body: Body, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
         async {
             let back = Area::Console.page(&id);
             let (who, a) = open(app, cookies, Area::Console, &id).await?;
-            let (f, signature) = read_signed(req, body, app.config.onboarding.max_upload_bytes).await?;
+            let (f, signature) = read_signed(req, body, app.onboarding.config.max_upload_bytes).await?;
             check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
             let (act, approver, date) = approval_fields(&f)?;
             let document = approval_document(app, &a, &act, &approver, date);
@@ -272,7 +284,7 @@ async fn approval_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String
                 };
                 Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
             };
-            let operator_bin = app.config.onboarding.operator_bin.parse::<Bin>().ok();
+            let operator_bin = app.onboarding.config.operator_bin.parse::<Bin>().ok();
             let signer = match app.onboarding.verify(document.as_bytes(), &signature, operator_bin.as_ref()) {
                 Ok(s) => s,
                 Err(e) => {

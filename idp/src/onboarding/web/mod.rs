@@ -30,12 +30,11 @@ use super::act::{render_act, render_approval, render_contract, sha256_hex, ActFi
 use super::form::{self, FieldErrors, RawApplication};
 use super::mail::{event_text, local, local_deadline, step_text};
 use super::OnboardingError;
-use crate::app::App;
 use crate::audit::{Event, Outcome};
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::{ClientId, RedirectUri};
 use crate::i18n::{Lang, Msg};
-use crate::interaction::cookie;
+use crate::onboarding::state::OnboardingState;
 use crate::store::onboarding::{ApplicationFilter, FiledApplication, Staff};
 use crate::store::StoreError;
 use crate::web::{html, page};
@@ -53,16 +52,16 @@ pub const PORTAL_CLIENT_ID: &str = "tanu-onboarding";
 const SESSION_COOKIE: &str = "tanu_onboarding";
 const LOGIN_COOKIE: &str = "tanu_onboarding_login";
 
-fn portal_secret(app: &App) -> String {
+fn portal_secret(app: &OnboardingState) -> String {
     app.derived_secret("tanu onboarding portal client secret v1")
 }
 
-fn callback_uri(app: &App) -> String {
-    app.config.endpoint("/onboarding/callback")
+fn callback_uri(app: &OnboardingState) -> String {
+    app.endpoint("/onboarding/callback")
 }
 
 /// Registers (or refreshes) the portal's own client at startup.
-pub async fn ensure_portal_client(app: &App) -> Result<(), StoreError> {
+pub async fn ensure_portal_client(app: &OnboardingState) -> Result<(), StoreError> {
     let id: ClientId = PORTAL_CLIENT_ID.parse()?;
     let redirect: RedirectUri = callback_uri(app).parse()?;
     app.store.ensure_first_party_client(&id, "Tanu — connection of systems", &portal_secret(app), &redirect, &app.client_secrets).await
@@ -94,7 +93,7 @@ impl Principal {
     fn represents(&self, bin: &str) -> bool {
         self.bins.iter().any(|b| b == bin)
     }
-    fn csrf(&self, app: &App) -> String {
+    fn csrf(&self, app: &OnboardingState) -> String {
         app.csrf_token("onboarding", &self.session_hash)
     }
 }
@@ -165,8 +164,8 @@ fn lang_of(req: &Request) -> Lang {
     crate::i18n::lang_of(req)
 }
 
-async fn principal(app: &App, cookies: &CookieJar, here: &str) -> Result<Principal, PageError> {
-    let Some(c) = crate::interaction::cookie_value(&app.oidc.config, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn(here.into())) };
+async fn principal(app: &OnboardingState, cookies: &CookieJar, here: &str) -> Result<Principal, PageError> {
+    let Some(c) = app.cookies.value(cookies, SESSION_COOKIE) else { return Err(PageError::SignIn(here.into())) };
     let hash = token_hash(&c);
     let Some(s) = app.store.portal_session(&hash).await? else { return Err(PageError::SignIn(here.into())) };
     Ok(Principal { staff: app.store.staff(&s.iin).await?, bins: app.store.initiator_bins(&s.iin).await?, iin: s.iin, name: s.name, session_hash: hash })
@@ -174,14 +173,14 @@ async fn principal(app: &App, cookies: &CookieJar, here: &str) -> Result<Princip
 
 /// The person signed in through this sign-in (IIN and session hash), for
 /// other pages that reuse it: the cabinet's document verifier page.
-pub async fn signed_in_person(app: &App, cookies: &CookieJar) -> Result<Option<(String, String)>, StoreError> {
-    let Some(c) = crate::interaction::cookie_value(&app.oidc.config, cookies, SESSION_COOKIE) else { return Ok(None) };
+pub async fn signed_in_person(app: &OnboardingState, cookies: &CookieJar) -> Result<Option<(String, String)>, StoreError> {
+    let Some(c) = app.cookies.value(cookies, SESSION_COOKIE) else { return Ok(None) };
     let hash = token_hash(&c);
     Ok(app.store.portal_session(&hash).await?.map(|s| (s.iin, hash)))
 }
 
 /// Every form: the address's rate limit, then the session's CSRF token.
-fn check_form(app: &App, req: &Request, who: &Principal, csrf: &str) -> Result<(), PageError> {
+fn check_form(app: &OnboardingState, req: &Request, who: &Principal, csrf: &str) -> Result<(), PageError> {
     if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
         return Err(PageError::TooMany);
     }
@@ -191,7 +190,7 @@ fn check_form(app: &App, req: &Request, who: &Principal, csrf: &str) -> Result<(
     Ok(())
 }
 
-async fn audit(app: &App, who: &Principal, step: &str, outcome: Outcome, detail: &str) {
+async fn audit(app: &OnboardingState, who: &Principal, step: &str, outcome: Outcome, detail: &str) {
     let e = Event { client_id: None, subject: Some(app.journal.pseudonym(&who.iin)), step, outcome, reason: Some(detail) };
     app.journal.append_after(e).await;
 }
@@ -205,7 +204,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn of(app: &App, who: &Principal) -> Nav {
+    fn of(app: &OnboardingState, who: &Principal) -> Nav {
         Nav { name: who.name.clone(), csrf: who.csrf(app), staff: who.is_staff() }
     }
 }
@@ -255,7 +254,7 @@ fn side_msg(side: Side) -> Msg {
     }
 }
 
-fn row_view(app: &App, a: &FiledApplication) -> RowView {
+fn row_view(app: &OnboardingState, a: &FiledApplication) -> RowView {
     let step = a.step().unwrap_or_else(|| step_of(&a.row.step));
     let now = app.onboarding.procedure_now(a.row.filed_at);
     let deadline = a.procedure.as_ref().and_then(|p| p.deadline.as_ref());
@@ -330,7 +329,7 @@ pub struct ApplicationView {
     pub today: String,
 }
 
-async fn application_view(app: &App, filed: FiledApplication, with_mails: bool) -> Result<ApplicationView, PageError> {
+async fn application_view(app: &OnboardingState, filed: FiledApplication, with_mails: bool) -> Result<ApplicationView, PageError> {
     // The workflow's own state when it answers (fresher than the projection).
     let mut filed = filed;
     if let Some(live) = app.onboarding.live(&filed.row.id).await {
@@ -426,7 +425,7 @@ impl Area {
 
 /// The signed-in person and the application, if they may see it in `area`
 /// (the console is for staff before anything is looked up).
-async fn open(app: &App, cookies: &CookieJar, area: Area, id: &str) -> Result<(Principal, FiledApplication), PageError> {
+async fn open(app: &OnboardingState, cookies: &CookieJar, area: Area, id: &str) -> Result<(Principal, FiledApplication), PageError> {
     let here = area.page(id);
     let who = if area.operator() { staff_only(app, cookies, &here).await? } else { principal(app, cookies, &here).await? };
     let a = visible(app, &who, id, area.operator()).await?;
@@ -435,7 +434,7 @@ async fn open(app: &App, cookies: &CookieJar, area: Area, id: &str) -> Result<(P
 
 /// The application, if `who` may see it: staff see all; an initiator sees
 /// the applications of the BINs they act for.
-async fn visible(app: &App, who: &Principal, id: &str, as_operator: bool) -> Result<FiledApplication, PageError> {
+async fn visible(app: &OnboardingState, who: &Principal, id: &str, as_operator: bool) -> Result<FiledApplication, PageError> {
     let a = app.store.application(id).await?.ok_or(PageError::NotFound)?;
     let allowed = if as_operator { who.is_staff() } else { who.represents(&a.row.bin) };
     if allowed {
@@ -446,7 +445,7 @@ async fn visible(app: &App, who: &Principal, id: &str, as_operator: bool) -> Res
 }
 
 /// Sends a request to the workflow, audits it, and returns to the page.
-async fn take(app: &App, who: &Principal, a: &FiledApplication, side: Side, command: Command, back: &str) -> PageResult {
+async fn take(app: &OnboardingState, who: &Principal, a: &FiledApplication, side: Side, command: Command, back: &str) -> PageResult {
     let seen = app.onboarding.live(&a.row.id).await.map(|p| p.timeline.len()).unwrap_or_default();
     let name = command.clone().into_action(None).name();
     let step = format!("onboarding.{name}");

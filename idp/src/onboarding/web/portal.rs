@@ -19,7 +19,7 @@ pub fn portal_routes() -> Route {
 }
 
 #[handler]
-async fn portal_home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+async fn portal_home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -42,7 +42,7 @@ struct NewQuery {
 }
 
 #[handler]
-async fn new_form(req: &Request, cookies: &CookieJar, Query(q): Query<NewQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn new_form(req: &Request, cookies: &CookieJar, Query(q): Query<NewQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -101,13 +101,13 @@ async fn read_form(req: &Request, body: Body, limit: usize) -> Result<(RawApplic
 }
 
 #[handler]
-async fn file_application(req: &Request, cookies: &CookieJar, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+async fn file_application(req: &Request, cookies: &CookieJar, body: Body, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
         async {
             let who = principal(app, cookies, "/portal/new").await?;
-            let (raw, csrf, previous) = read_form(req, body, app.config.onboarding.max_upload_bytes).await?;
+            let (raw, csrf, previous) = read_form(req, body, app.onboarding.config.max_upload_bytes).await?;
             check_form(app, req, &who, &csrf)?;
             let again = |errors: FieldErrors, problem: Option<Msg>| {
                 // The form comes back with what was typed: nothing is lost.
@@ -150,7 +150,7 @@ pub(super) struct NoticeQuery {
 }
 
 /// The application's page, for the initiator or the operator.
-pub(super) async fn application_page(req: &Request, cookies: &CookieJar, id: &str, notice: Option<String>, app: &App, area: Area) -> Response {
+pub(super) async fn application_page(req: &Request, cookies: &CookieJar, id: &str, notice: Option<String>, app: &OnboardingState, area: Area) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -164,7 +164,13 @@ pub(super) async fn application_page(req: &Request, cookies: &CookieJar, id: &st
 }
 
 #[handler]
-async fn portal_application(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn portal_application(
+    req: &Request,
+    cookies: &CookieJar,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+    Data(app): Data<&Arc<OnboardingState>>,
+) -> Response {
     application_page(req, cookies, &id, q.notice, app, Area::Portal).await
 }
 
@@ -184,7 +190,7 @@ pub(super) fn test_command(f: &TestForm) -> Result<Command, PageError> {
 }
 
 #[handler]
-async fn portal_test(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<TestForm>, Data(app): Data<&Arc<App>>) -> Response {
+async fn portal_test(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<TestForm>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -199,7 +205,13 @@ async fn portal_test(req: &Request, cookies: &CookieJar, Path(id): Path<String>,
 }
 
 #[handler]
-async fn portal_contract(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+async fn portal_contract(
+    req: &Request,
+    cookies: &CookieJar,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+    Data(app): Data<&Arc<OnboardingState>>,
+) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -218,10 +230,10 @@ fn act_fields(form: &BTreeMap<String, String>) -> Result<ActFields, PageError> {
     ActFields::parse(|k| form.get(k).cloned().unwrap_or_default()).map_err(|_| PageError::BadRequest(Msg::onb_err_required))
 }
 
-fn act_text(app: &App, a: &FiledApplication, f: &ActFields) -> String {
+fn act_text(app: &OnboardingState, a: &FiledApplication, f: &ActFields) -> String {
     let parties = ActParties {
         application_id: &a.row.id,
-        operator: &app.config.onboarding.operator_name,
+        operator: &app.onboarding.config.operator_name,
         initiator: &a.row.organisation_name,
         bin: &a.row.bin,
         initiator_system: &a.row.system_name,
@@ -235,7 +247,7 @@ async fn act_prepare(
     cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<BTreeMap<String, String>>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<OnboardingState>>,
 ) -> Response {
     let lang = lang_of(req);
     finish(
@@ -255,23 +267,23 @@ async fn act_prepare(
 }
 
 /// The draft contract, once the operator has sent it.
-async fn contract_text(app: &App, a: &FiledApplication) -> Result<String, PageError> {
+async fn contract_text(app: &OnboardingState, a: &FiledApplication) -> Result<String, PageError> {
     let live = app.onboarding.live(&a.row.id).await.or_else(|| a.procedure.clone()).ok_or(PageError::NotFound)?;
     if !matches!(live.step, Step::Contract | Step::Production | Step::Connected) {
         return Err(PageError::NotFound);
     }
     let parties = ActParties {
         application_id: &a.row.id,
-        operator: &app.config.onboarding.operator_name,
+        operator: &app.onboarding.config.operator_name,
         initiator: &a.row.organisation_name,
         bin: &a.row.bin,
         initiator_system: &a.row.system_name,
     };
     let act = live.acts.last().cloned().unwrap_or_default();
-    Ok(render_contract(a.lang(), &parties, &app.config.onboarding.operator_bin, &a.row.redirect_uri, &act))
+    Ok(render_contract(a.lang(), &parties, &app.onboarding.config.operator_bin, &a.row.redirect_uri, &act))
 }
 
-async fn contract_download(req: &Request, cookies: &CookieJar, id: &str, app: &App, area: Area) -> Response {
+async fn contract_download(req: &Request, cookies: &CookieJar, id: &str, app: &OnboardingState, area: Area) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -284,12 +296,12 @@ async fn contract_download(req: &Request, cookies: &CookieJar, id: &str, app: &A
 }
 
 #[handler]
-async fn portal_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+async fn portal_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     contract_download(req, cookies, &id, app, Area::Portal).await
 }
 
 #[handler]
-pub(super) async fn console_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+pub(super) async fn console_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     contract_download(req, cookies, &id, app, Area::Console).await
 }
 
@@ -307,7 +319,7 @@ async fn act_document(
     cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<BTreeMap<String, String>>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<OnboardingState>>,
 ) -> Response {
     let lang = lang_of(req);
     finish(
@@ -328,14 +340,14 @@ pub(super) async fn read_signed(req: &Request, body: Body, limit: usize) -> Resu
 }
 
 #[handler]
-async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, body: Body, Data(app): Data<&Arc<App>>) -> Response {
+async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, body: Body, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
         async {
             let back = Area::Portal.page(&id);
             let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-            let (f, signature) = read_signed(req, body, app.config.onboarding.max_upload_bytes).await?;
+            let (f, signature) = read_signed(req, body, app.onboarding.config.max_upload_bytes).await?;
             check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
             let fields = act_fields(&f)?;
             let document = act_text(app, &a, &fields);
@@ -386,7 +398,7 @@ async fn reveal_secret(
     cookies: &CookieJar,
     Path((id, env)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<OnboardingState>>,
 ) -> Response {
     let lang = lang_of(req);
     finish(

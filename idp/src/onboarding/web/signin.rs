@@ -13,7 +13,7 @@ pub fn auth_routes() -> Route {
 }
 
 #[handler]
-async fn home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+async fn home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -59,7 +59,7 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 #[handler]
-async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -78,7 +78,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
                     created_at: Utc::now(),
                 })
                 .await?;
-            cookies.add(cookie(&app.oidc.config, LOGIN_COOKIE, &binding, Some(600)));
+            cookies.add(app.cookies.make(LOGIN_COOKIE, &binding, Some(600)));
             let url = crate::first_party::AuthorizationRequest {
                 client_id: PORTAL_CLIENT_ID,
                 redirect_uri: &callback_uri(app),
@@ -88,7 +88,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
                 code_verifier: &verifier,
                 lang,
             }
-            .url(app);
+            .url(&app.endpoint("/authorize"));
             Ok(crate::web::see_other(url))
         }
         .await,
@@ -103,7 +103,7 @@ struct CallbackQuery {
 }
 
 #[handler]
-async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -112,11 +112,11 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
                 Some(state) => app.store.take_portal_login(state).await?,
                 None => None,
             };
-            let bound = crate::interaction::cookie_value(&app.oidc.config, cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
+            let bound = app.cookies.value(cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
             let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
                 return Err(PageError::BadRequest(Msg::error_expired));
             };
-            cookies.add(cookie(&app.oidc.config, LOGIN_COOKIE, "", Some(0)));
+            cookies.add(app.cookies.make(LOGIN_COOKIE, "", Some(0)));
             if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
                 return Ok(html(StatusCode::OK, HomePage { lang }));
             }
@@ -125,9 +125,9 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
                 PageError::BadRequest(Msg::error_expired)
             })?;
             let token = random_token(32);
-            let ttl = chrono::Duration::seconds(app.config.onboarding.session_ttl as i64);
+            let ttl = chrono::Duration::seconds(app.onboarding.config.session_ttl as i64);
             app.store.insert_portal_session(&token_hash(&token), &person.0, &person.1, ttl).await?;
-            cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
+            cookies.add(app.cookies.make(SESSION_COOKIE, &token, Some(ttl.num_seconds())));
             Ok(crate::web::see_other(login.next))
         }
         .await,
@@ -136,11 +136,11 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
 
 /// Redeems the code as any relying party would: discovery, token request
 /// with PKCE and client authentication, ID token verification, userinfo.
-async fn redeem(app: &App, code: &str, login: &crate::store::onboarding::PortalLogin) -> anyhow::Result<(String, String)> {
+async fn redeem(app: &OnboardingState, code: &str, login: &crate::store::onboarding::PortalLogin) -> anyhow::Result<(String, String)> {
     use openidconnect::core::{CoreClient, CoreProviderMetadata};
     use openidconnect::{AuthorizationCode, ClientSecret, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl, TokenResponse};
     let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build()?;
-    let md = CoreProviderMetadata::discover_async(IssuerUrl::new(app.config.issuer.clone())?, &http).await?;
+    let md = CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone())?, &http).await?;
     let rp = CoreClient::from_provider_metadata(md, openidconnect::ClientId::new(PORTAL_CLIENT_ID.into()), Some(ClientSecret::new(portal_secret(app))))
         .set_redirect_uri(RedirectUrl::new(callback_uri(app))?);
     let tokens =
@@ -164,7 +164,7 @@ async fn redeem(app: &App, code: &str, login: &crate::store::onboarding::PortalL
 pub(super) use tanu_parse::forms::CsrfForm;
 
 #[handler]
-async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let lang = lang_of(req);
     finish(
         lang,
@@ -172,7 +172,7 @@ async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Da
             let who = principal(app, cookies, "/onboarding").await?;
             check_form(app, req, &who, &f.csrf)?;
             app.store.end_portal_session(&who.session_hash).await?;
-            cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, "", Some(0)));
+            cookies.add(app.cookies.make(SESSION_COOKIE, "", Some(0)));
             Ok(crate::web::see_other("/onboarding"))
         }
         .await,
@@ -181,7 +181,7 @@ async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Da
 
 /// The sanitised logo (always PNG), for the consent screen of the client.
 #[handler]
-async fn logo(Path(id): Path<String>, Data(app): Data<&Arc<App>>) -> Response {
+async fn logo(Path(id): Path<String>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
     let logo = match app.store.application(&id).await {
         Ok(Some(a)) => a.row.logo,
         _ => None,
