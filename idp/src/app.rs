@@ -218,7 +218,22 @@ impl App {
             shutting_down: self.shutting_down(),
         }
     }
+}
 
+/// For `tanu worker`: the onboarding service's state alone — the store
+/// (migrated), the master key and the connection service; no signing keys,
+/// no authenticator. `stop` ends it.
+pub async fn worker_state(config: &Config, stop: tokio::sync::watch::Receiver<bool>) -> Result<crate::onboarding::worker::WorkerState, StartError> {
+    use crate::onboarding::worker::{ClientRegistrar, WorkerState};
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    let master = master_key(config)?;
+    let registrar = ClientRegistrar::new(store.clone(), crate::crypto::ClientSecrets::new(&master), master);
+    let onboarding = Arc::new(crate::onboarding::Onboarding::new(&config.onboarding)?);
+    Ok(WorkerState::new(store, registrar, onboarding, config.issuer.clone(), stop))
+}
+
+impl App {
     /// The onboarding worker's narrow state, from this provider's parts.
     pub fn worker_state(&self) -> crate::onboarding::worker::WorkerState {
         let registrar = crate::onboarding::worker::ClientRegistrar::new(self.store.clone(), self.client_secrets.clone(), self.master.clone());
@@ -229,7 +244,12 @@ impl App {
     /// A secret derived from the master key for `purpose` (the same on every
     /// instance sharing the key).
     pub fn derived_secret(&self, purpose: &str) -> String {
-        hex::encode(self.master.derive(purpose))
+        hex::encode(self.derived_key(purpose))
+    }
+
+    /// The 32 bytes of [`App::derived_secret`].
+    pub fn derived_key(&self, purpose: &str) -> [u8; 32] {
+        self.master.derive(purpose)
     }
 
     pub fn routes(self: &Arc<Self>) -> impl poem::Endpoint + 'static {

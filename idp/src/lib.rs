@@ -12,9 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod face;
-pub mod first_party;
 pub mod metrics;
-pub mod onboarding;
 pub mod probes;
 pub mod sector;
 pub mod telemetry;
@@ -25,6 +23,8 @@ pub use tanu_core::{crypto, domain};
 /// The protocol, its own crate: endpoints, interaction, keys, journal.
 pub use tanu_oidc as oidc;
 pub use tanu_oidc::{audit, interaction, keys, notify, ratelimit};
+/// The connection of initiators (portal, console, Temporal worker), its own crate.
+pub use tanu_onboarding as onboarding;
 /// Persistence, its own crate: the only owner of SQL.
 pub use tanu_store as store;
 /// The three languages.

@@ -59,11 +59,16 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 pub fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new()
+            let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full("tanu_http_request_duration_seconds".into()), LATENCY_BUCKETS)
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("tanu_inference_seconds".into()), INFERENCE_BUCKETS))
-                .expect("bucket lists are not empty")
-                .build_recorder();
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("tanu_inference_seconds".into()), INFERENCE_BUCKETS));
+            let recorder = match builder {
+                Ok(b) => b.build_recorder(),
+                Err(e) => {
+                    tracing::error!(error = %e, "metrics recorder; /metrics stays empty");
+                    return None;
+                }
+            };
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
@@ -93,7 +98,7 @@ fn describe() {
     describe_gauge!("tanu_onboarding_applications", "onboarding applications by step and overdue");
 }
 
-pub use tanu_oidc::metrics::{client_auth_throttled, grant_type_label, journal_write_failed, sign_in, token_grant};
+pub use tanu_oidc::metrics::{client_auth_throttled, grant_type_label, sign_in, token_grant};
 
 /// One liveness check refused a capture (`check` as the decision names it,
 /// one of [`LIVENESS_CHECKS`]; anything else counts as `other`).

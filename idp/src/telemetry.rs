@@ -72,7 +72,9 @@ impl Drop for Telemetry {
 /// (the OTLP exporter's HTTP client runs its own).
 pub fn init() -> Result<Telemetry, TelemetryError> {
     let mut filter = EnvFilter::try_from_env("TANU_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    filter = filter.add_directive(format!("{TARGET}=off").parse().expect("a valid directive"));
+    if let Ok(off) = format!("{TARGET}=off").parse() {
+        filter = filter.add_directive(off);
+    }
     let format = std::env::var("TANU_LOG_FORMAT").unwrap_or_else(|_| "text".into());
     let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let logs = match format.as_str() {

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is the failure report
 //! The `tanu` binary's operator commands, run as a process against a fresh
 //! SQLite database.
 use std::process::Command;

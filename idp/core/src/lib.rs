@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod crypto;
 pub mod domain;
+pub mod first_party;
 pub mod ids;
 pub mod iin;
 pub mod lang;

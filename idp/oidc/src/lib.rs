@@ -10,7 +10,6 @@
 //!
 //! Protocol types come from `openidconnect`; the glue to poem is ours (no
 //! maintained crate offers an OpenID provider layer for poem 3).
-pub mod audit;
 pub mod authorize;
 pub mod client_auth;
 pub mod config;
@@ -25,7 +24,6 @@ pub mod metrics;
 pub mod notify;
 pub mod pages;
 pub mod par;
-pub mod ratelimit;
 pub mod revoke;
 pub mod state;
 pub mod token;
@@ -36,7 +34,9 @@ pub use state::OidcState;
 // The shared crates, under the paths the modules use.
 pub use tanu_core::{crypto, domain};
 pub use tanu_store as store;
-pub use tanu_ui::{i18n, web};
+pub use tanu_store::audit;
+pub use tanu_ui::web::{client_ip, ClientAddress};
+pub use tanu_ui::{i18n, ratelimit, web};
 
 /// The tracing target of the spans exported as traces (`tanu-idp`'s `telemetry.rs`).
 pub const TRACE_TARGET: &str = "tanu_trace";
@@ -201,17 +201,3 @@ pub async fn jwks(Data(app): Data<&Arc<OidcState>>) -> Response {
 fn json_bytes(body: bytes::Bytes) -> Response {
     Response::builder().content_type("application/json; charset=utf-8").header("Cache-Control", "public, max-age=300").body(body)
 }
-
-/// The client's address, for rate limits: as resolved once for the request
-/// by `edge::guard` (trusted proxies honoured); the socket's peer otherwise.
-pub fn client_ip(req: &poem::Request) -> Option<std::net::IpAddr> {
-    match req.extensions().get::<ClientAddress>() {
-        Some(ClientAddress(a)) => *a,
-        None => req.remote_addr().as_socket_addr().map(|a| a.ip()),
-    }
-}
-
-/// The client's address as resolved once for the request (by the edge
-/// guard of the composition root, trusted proxies honoured), in its extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress(pub Option<std::net::IpAddr>);

@@ -11,11 +11,6 @@ pub fn sign_in(outcome: crate::audit::Outcome, reason: &'static str) {
     counter!("tanu_sign_ins_total", "outcome" => outcome, "reason" => reason).increment(1);
 }
 
-/// A journal write failed after the effect it records was made (audit.rs).
-pub fn journal_write_failed(step: &str) {
-    counter!("tanu_journal_write_failures_total", "step" => step.to_string()).increment(1);
-}
-
 /// A registered client's failed authentication answered 429 (its failure budget spent).
 pub fn client_auth_throttled() {
     counter!("tanu_client_auth_throttled_total").increment(1);

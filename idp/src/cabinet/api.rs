@@ -373,7 +373,7 @@ impl CabinetApi {
     /// The relying parties holding the citizen's consent.
     #[oai(path = "/consents", method = "get")]
     async fn consents(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken) -> ApiResult<Vec<ConsentOut>> {
-        let cabinet: ClientId = CABINET_CLIENT_ID.parse().expect("a valid client id");
+        let cabinet: ClientId = CABINET_CLIENT_ID.parse().map_err(crate::store::StoreError::from)?;
         let held = app.store.held_consents(&auth.citizen().id, &cabinet).await?;
         Ok(Json(
             held.into_iter()

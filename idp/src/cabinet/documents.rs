@@ -261,9 +261,7 @@ async fn journal(app: &App, verifier: &Verifier, step: &str, outcome: Outcome) {
 
 /// The keyed hash a code is stored as (a leaked table alone does not map hashes back to codes).
 fn code_hash(app: &App, code: &ShortCode) -> String {
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(app.derived_secret("tanu document code v1"), &mut key).expect("a derived secret is 32 bytes of hex");
-    crate::crypto::mac(&key, &["document code", code.as_str()])
+    crate::crypto::mac(&app.derived_key("tanu document code v1"), &["document code", code.as_str()])
 }
 
 fn image_type(bytes: &[u8]) -> &'static str {

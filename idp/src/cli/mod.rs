@@ -134,7 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             // The onboarding service alone: no signing keys, no authenticator.
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let state = std::sync::Arc::new(crate::onboarding::worker::WorkerState::build(&config, stopped).await?);
+            let state = std::sync::Arc::new(crate::app::worker_state(&config, stopped).await?);
             let worker = crate::onboarding::spawn_worker(state.clone());
             let mail =
                 tokio::spawn(crate::onboarding::mail::run_delivery(state.store.clone(), state.onboarding.mailer.clone(), std::time::Duration::from_secs(60)));

@@ -1,6 +1,7 @@
 //! Persistence: one `Store` over a sea-orm connection (SQLite or PostgreSQL).
 //! Rows are turned into domain types here, so nothing above this module
 //! handles raw column strings.
+pub mod audit;
 pub mod biometric;
 pub mod cabinet;
 pub mod client_keys;

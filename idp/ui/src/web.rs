@@ -157,3 +157,17 @@ impl Cookies {
         c
     }
 }
+
+/// The client's address, for rate limits: as resolved once for the request
+/// by `edge::guard` (trusted proxies honoured); the socket's peer otherwise.
+pub fn client_ip(req: &poem::Request) -> Option<std::net::IpAddr> {
+    match req.extensions().get::<ClientAddress>() {
+        Some(ClientAddress(a)) => *a,
+        None => req.remote_addr().as_socket_addr().map(|a| a.ip()),
+    }
+}
+
+/// The client's address as resolved once for the request (by the edge
+/// guard of the composition root, trusted proxies honoured), in its extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);

@@ -44,14 +44,14 @@ fn callback_uri(app: &App) -> String {
     app.config.endpoint("/me/callback")
 }
 
-fn cabinet_client_id() -> ClientId {
-    CABINET_CLIENT_ID.parse().expect("a valid client id")
+fn cabinet_client_id() -> Result<ClientId, StoreError> {
+    Ok(CABINET_CLIENT_ID.parse()?)
 }
 
 /// Registers (or refreshes) the cabinet's own client at startup.
 pub async fn ensure_cabinet_client(app: &App) -> Result<(), StoreError> {
     let redirect: RedirectUri = callback_uri(app).parse()?;
-    app.store.ensure_first_party_client(&cabinet_client_id(), "Tanu — citizen's cabinet", &client_secret(app), &redirect, &app.client_secrets).await
+    app.store.ensure_first_party_client(&cabinet_client_id()?, "Tanu — citizen's cabinet", &client_secret(app), &redirect, &app.client_secrets).await
 }
 
 pub fn routes(config: &crate::config::Config) -> impl poem::Endpoint {
@@ -254,7 +254,7 @@ async fn home(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, 
             };
             let rows = app
                 .store
-                .held_consents(&who.citizen.id, &cabinet_client_id())
+                .held_consents(&who.citizen.id, &cabinet_client_id()?)
                 .await?
                 .into_iter()
                 .map(|h| ConsentRow {
@@ -294,7 +294,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) 
                 })
                 .await?;
             cookies.add(cookie(&app.oidc.config, LOGIN_COOKIE, &binding, Some(600)));
-            let url = crate::first_party::AuthorizationRequest {
+            let url = tanu_core::first_party::AuthorizationRequest {
                 client_id: CABINET_CLIENT_ID,
                 redirect_uri: &callback_uri(app),
                 scope: "openid",

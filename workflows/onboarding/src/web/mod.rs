@@ -34,10 +34,10 @@ use crate::audit::{Event, Outcome};
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::{ClientId, RedirectUri};
 use crate::i18n::{Lang, Msg};
-use crate::onboarding::state::OnboardingState;
+use crate::state::OnboardingState;
 use crate::store::onboarding::{ApplicationFilter, FiledApplication, Staff};
 use crate::store::StoreError;
-use crate::web::{html, page};
+use tanu_ui::{page, web::html};
 
 mod console;
 mod portal;
@@ -126,7 +126,7 @@ impl PageError {
     fn respond(self, lang: Lang) -> Response {
         let (status, msg, detail) = match self {
             PageError::SignIn(next) => {
-                return crate::web::see_other(format!("/onboarding/signin?next={}", urlencode(&next)));
+                return tanu_ui::web::see_other(format!("/onboarding/signin?next={}", urlencode(&next)));
             }
             PageError::Forbidden => (StatusCode::FORBIDDEN, Msg::onb_err_forbidden, None),
             PageError::NotFound => (StatusCode::NOT_FOUND, Msg::error_bad_request, None),
@@ -181,7 +181,7 @@ pub async fn signed_in_person(app: &OnboardingState, cookies: &CookieJar) -> Res
 
 /// Every form: the address's rate limit, then the session's CSRF token.
 fn check_form(app: &OnboardingState, req: &Request, who: &Principal, csrf: &str) -> Result<(), PageError> {
-    if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+    if app.limiter.check(tanu_ui::web::client_ip(req)).is_err() {
         return Err(PageError::TooMany);
     }
     if !ct_eq(&who.csrf(app), csrf) {
@@ -454,7 +454,7 @@ async fn take(app: &OnboardingState, who: &Principal, a: &FiledApplication, side
     audit(app, who, &step, outcome, &format!("application {}", a.row.id)).await;
     result?;
     app.onboarding.settled(&a.row.id, seen).await;
-    Ok(crate::web::see_other(back))
+    Ok(tanu_ui::web::see_other(back))
 }
 
 impl ApplicationPage {

@@ -2,7 +2,7 @@
 //! console, and the citizen's cabinet — share: the authorization request
 //! each sends to `/authorize` (code flow, PKCE S256, state and nonce), as any
 //! relying party would.
-use crate::i18n::Lang;
+use crate::Lang;
 
 pub struct AuthorizationRequest<'a> {
     pub client_id: &'a str,

@@ -1,4 +1,6 @@
-//! The connection of initiators (Rules chapter 3) inside `tanu`: the
+//! The connection of initiators (Rules chapter 3), the onboarding service:
+//! an OpenID relying party of the provider (client `tanu-onboarding`, over
+//! HTTP), which needs of it only one port, [`worker::ClientRegistrar`]: the
 //! Temporal client the portal and console act through, the worker that runs
 //! the workflow with this process's implementation of its ports (database
 //! projection, OIDC clients, mail), and the portal and console pages.
@@ -8,6 +10,7 @@
 //! the Appendix 1 form as filed plus the projection the workflow last
 //! recorded, which the queue and the CSV register read.
 pub mod act;
+pub mod config;
 pub mod form;
 pub mod mail;
 pub mod ports;
@@ -25,6 +28,12 @@ use tanu_workflows::{Bin, Calendar};
 use temporalio_client::{Client, ClientOptions, ConnectionOptions, WorkflowExecuteUpdateOptions, WorkflowQueryOptions, WorkflowStartOptions};
 
 use crate::config::OnboardingConfig;
+
+// The shared crates, under the paths the modules use.
+pub use tanu_core::{crypto, domain};
+pub use tanu_store as store;
+pub use tanu_store::audit;
+pub use tanu_ui::{i18n, ratelimit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnboardingError {
@@ -167,7 +176,7 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Waits, at most `grace`, for the worker to stop after [`crate::app::App::shutdown`].
+    /// Waits, at most `grace`, for the worker to stop after the process's shutdown (`App::shutdown` in `tanu-idp`).
     pub async fn join(mut self, grace: Duration) {
         let Some(thread) = self.thread.take() else { return };
         let joined = tokio::task::spawn_blocking(move || thread.join());
@@ -181,7 +190,7 @@ impl WorkerHandle {
 /// Runs the workflow worker on a thread of its own (the SDK's worker is not
 /// `Send`), reconnecting while Temporal is away. The ports run their I/O on
 /// the caller's runtime, where the database pool lives. On
-/// [`crate::app::App::shutdown`] the worker stops polling, lets the tasks it
+/// the process's shutdown (`App::shutdown` in `tanu-idp`) the worker stops polling, lets the tasks it
 /// holds finish (the SDK's graceful shutdown) and the thread ends.
 pub fn spawn_worker(app: std::sync::Arc<worker::WorkerState>) -> WorkerHandle {
     let handle = tokio::runtime::Handle::current();

@@ -1,12 +1,10 @@
 //! The onboarding service's own state (issue 11): what the workflow worker
-//! needs of this process, and nothing more. `tanu worker` builds only this:
+//! needs of this process, and nothing more. `tanu worker` builds only this (`tanu-idp`'s `app::worker_state`):
 //! no signing keys, no authenticator, no browser sessions. The provider is
 //! reached through one narrow port, [`ClientRegistrar`].
 use std::sync::Arc;
 
 use crate::{
-    app::StartError,
-    config::Config,
     crypto::{ClientSecrets, MasterKey},
     store::{NewClient, Store, StoreError},
 };
@@ -56,17 +54,6 @@ pub struct WorkerState {
 impl WorkerState {
     pub fn new(store: Store, registrar: ClientRegistrar, onboarding: Arc<Onboarding>, issuer: String, stop: tokio::sync::watch::Receiver<bool>) -> Self {
         WorkerState { store, registrar, onboarding, issuer, stop }
-    }
-
-    /// For `tanu worker`: the store (migrated), the master key and the
-    /// connection service; `stop` ends it.
-    pub async fn build(config: &Config, stop: tokio::sync::watch::Receiver<bool>) -> Result<Self, StartError> {
-        let store = Store::connect(&config.database_url).await?;
-        store.migrate().await?;
-        let master = crate::app::master_key(config)?;
-        let registrar = ClientRegistrar::new(store.clone(), ClientSecrets::new(&master), master);
-        let onboarding = Arc::new(Onboarding::new(&config.onboarding)?);
-        Ok(WorkerState::new(store, registrar, onboarding, config.issuer.clone(), stop))
     }
 
     pub fn endpoint(&self, path: &str) -> String {

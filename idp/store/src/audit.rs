@@ -20,7 +20,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::store::{journal::JournalRecord, Store, StoreError};
+use crate::{journal::JournalRecord, Store, StoreError};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -119,22 +119,22 @@ impl Journal {
     /// A stable pseudonym for an IIN: attempts by one person can be grouped
     /// without the journal holding the identifier itself.
     pub fn pseudonym(&self, iin: &str) -> String {
-        crate::crypto::mac(&self.pseudonym_key, &["iin", iin])
+        tanu_core::crypto::mac(&self.pseudonym_key, &["iin", iin])
     }
 
     /// The pseudonym of a person of `environment`: a citizen's is
     /// [`Self::pseudonym`]; a test person's is another, so that nothing done
     /// in the sandbox under an IIN (lock-outs, the history a cabinet shows)
     /// is held against the citizen who may carry the same IIN.
-    pub fn person(&self, environment: crate::domain::Environment, iin: &str) -> String {
+    pub fn person(&self, environment: tanu_core::domain::Environment, iin: &str) -> String {
         match environment {
-            crate::domain::Environment::Production => self.pseudonym(iin),
-            crate::domain::Environment::Sandbox => crate::crypto::mac(&self.pseudonym_key, &["sandbox iin", iin]),
+            tanu_core::domain::Environment::Production => self.pseudonym(iin),
+            tanu_core::domain::Environment::Sandbox => tanu_core::crypto::mac(&self.pseudonym_key, &["sandbox iin", iin]),
         }
     }
 
     /// The pseudonym of an account's person.
-    pub fn subject(&self, citizen: &crate::store::Citizen) -> String {
+    pub fn subject(&self, citizen: &crate::Citizen) -> String {
         self.person(citizen.environment, &citizen.iin)
     }
 
@@ -170,7 +170,7 @@ impl Journal {
         let step = e.step;
         if let Err(err) = self.append(e).await {
             tracing::error!(error = %err, step, "journal append failed after its effect");
-            crate::metrics::journal_write_failed(step);
+            metrics::counter!("tanu_journal_write_failures_total", "step" => step.to_string()).increment(1);
         }
     }
 
@@ -207,7 +207,7 @@ pub fn verify_chain(records: &[JournalRecord], anchored_head: Option<&str>) -> V
     Verification { records: records.len() as u64, head_seq: records.last().map(|r| r.seq).unwrap_or(0), head_hash: prev, breaks }
 }
 
-pub use crate::store::stored_time;
+pub use crate::journal::stored_time;
 
 #[cfg(test)]
 mod tests {

@@ -128,7 +128,7 @@ async fn file_application(req: &Request, cookies: &CookieJar, body: Body, Data(a
                 visible(app, &who, p, false).await?;
             }
             let filed_at = Utc::now();
-            let id = crate::onboarding::new_application_id(filed_at);
+            let id = crate::new_application_id(filed_at);
             app.store.insert_application(&id, &new, lang, &who.iin, filed_at, previous.clone()).await?;
             if let Err(e) = app.onboarding.start(&id, filed_at, who.actor(Side::Initiator)).await {
                 app.store.delete_unstarted_application(&id).await?;
@@ -138,7 +138,7 @@ async fn file_application(req: &Request, cookies: &CookieJar, body: Body, Data(a
             app.store.bind_initiator(&who.iin, &new.bin, &who.name, &new.contact_email, lang).await?;
             audit(app, &who, "onboarding.filed", Outcome::Success, &format!("application {id}")).await;
             app.onboarding.settled(&id, 0).await;
-            Ok(crate::web::see_other(format!("/portal/applications/{id}")))
+            Ok(tanu_ui::web::see_other(format!("/portal/applications/{id}")))
         }
         .await,
     )

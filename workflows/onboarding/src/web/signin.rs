@@ -19,8 +19,8 @@ async fn home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<Onboardin
         lang,
         async {
             match principal(app, cookies, "/onboarding").await {
-                Ok(p) if p.is_staff() => Ok(crate::web::see_other("/console")),
-                Ok(_) => Ok(crate::web::see_other("/portal")),
+                Ok(p) if p.is_staff() => Ok(tanu_ui::web::see_other("/console")),
+                Ok(_) => Ok(tanu_ui::web::see_other("/portal")),
                 Err(PageError::SignIn(_)) => Ok(html(StatusCode::OK, HomePage { lang })),
                 Err(e) => Err(e),
             }
@@ -64,7 +64,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
     finish(
         lang,
         async {
-            if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
+            if app.limiter.check(tanu_ui::web::client_ip(req)).is_err() {
                 return Err(PageError::TooMany);
             }
             let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
@@ -79,7 +79,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
                 })
                 .await?;
             cookies.add(app.cookies.make(LOGIN_COOKIE, &binding, Some(600)));
-            let url = crate::first_party::AuthorizationRequest {
+            let url = tanu_core::first_party::AuthorizationRequest {
                 client_id: PORTAL_CLIENT_ID,
                 redirect_uri: &callback_uri(app),
                 scope: "openid profile iin",
@@ -89,7 +89,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>
                 lang,
             }
             .url(&app.endpoint("/authorize"));
-            Ok(crate::web::see_other(url))
+            Ok(tanu_ui::web::see_other(url))
         }
         .await,
     )
@@ -128,7 +128,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
             let ttl = chrono::Duration::seconds(app.onboarding.config.session_ttl as i64);
             app.store.insert_portal_session(&token_hash(&token), &person.0, &person.1, ttl).await?;
             cookies.add(app.cookies.make(SESSION_COOKIE, &token, Some(ttl.num_seconds())));
-            Ok(crate::web::see_other(login.next))
+            Ok(tanu_ui::web::see_other(login.next))
         }
         .await,
     )
@@ -173,7 +173,7 @@ async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Da
             check_form(app, req, &who, &f.csrf)?;
             app.store.end_portal_session(&who.session_hash).await?;
             cookies.add(app.cookies.make(SESSION_COOKIE, "", Some(0)));
-            Ok(crate::web::see_other("/onboarding"))
+            Ok(tanu_ui::web::see_other("/onboarding"))
         }
         .await,
     )
