@@ -30,6 +30,8 @@ pub struct App {
     pub client_secrets: crate::crypto::ClientSecrets,
     /// The connection of initiators (portal, console, workflow worker).
     pub onboarding: Arc<crate::onboarding::Onboarding>,
+    /// The cabinet's own state, registered on `/me` for its handlers.
+    pub cabinet: Arc<crate::cabinet::CabinetState>,
     /// The portal's and console's own state, registered on the routes for their handlers.
     pub portal: Arc<crate::onboarding::state::OnboardingState>,
     /// Set by whoever built the face authenticator, once its models loaded
@@ -155,7 +157,19 @@ impl App {
             config.issuer.clone(),
             master.clone(),
         ));
+        let cabinet = Arc::new(crate::cabinet::CabinetState {
+            store: store.clone(),
+            journal: journal.clone(),
+            limiter: limiter.clone(),
+            oidc: oidc.clone(),
+            portal: portal.clone(),
+            config: crate::cabinet::CabinetConfig { issuer: config.issuer.clone(), session_ttl: config.session_ttl, documents: config.documents.clone() },
+            client_secrets: client_secrets.clone(),
+            client_secret: hex::encode(master.derive("tanu cabinet client secret v1")),
+            document_code_key: master.derive("tanu document code v1"),
+        });
         let app = Arc::new(App {
+            cabinet,
             portal,
             limiter,
             instances,
@@ -173,7 +187,7 @@ impl App {
             authenticator,
         });
         crate::onboarding::web::ensure_portal_client(&app.portal).await?;
-        crate::cabinet::web::ensure_cabinet_client(&app).await?;
+        crate::cabinet::web::ensure_cabinet_client(&app.cabinet).await?;
         Ok(app)
     }
 
@@ -241,17 +255,6 @@ impl App {
         crate::onboarding::worker::WorkerState::new(self.store.clone(), registrar, self.onboarding.clone(), self.config.issuer.clone(), stop)
     }
 
-    /// A secret derived from the master key for `purpose` (the same on every
-    /// instance sharing the key).
-    pub fn derived_secret(&self, purpose: &str) -> String {
-        hex::encode(self.derived_key(purpose))
-    }
-
-    /// The 32 bytes of [`App::derived_secret`].
-    pub fn derived_key(&self, purpose: &str) -> [u8; 32] {
-        self.master.derive(purpose)
-    }
-
     pub fn routes(self: &Arc<Self>) -> impl poem::Endpoint + 'static {
         Route::new()
             .at("/.well-known/openid-configuration", poem::get(crate::oidc::discovery))
@@ -272,7 +275,7 @@ impl App {
             .nest("/onboarding", crate::onboarding::web::auth_routes())
             .nest("/portal", crate::onboarding::web::portal_routes())
             .nest("/console", crate::onboarding::web::console_routes())
-            .nest("/me", crate::cabinet::web::routes(&self.config))
+            .nest("/me", crate::cabinet::web::routes(&self.config).data(self.cabinet.clone()))
             // Before any handler: the client's address, the body budget.
             .around({
                 let app = self.clone();

@@ -42,8 +42,13 @@ struct TestAuthenticator {
 }
 
 #[handler]
-async fn test_login(Path(id): Path<String>, cookies: &CookieJar, Data(app): Data<&Arc<App>>, Data(next): Data<&Arc<Mutex<Option<Citizen>>>>) -> Response {
-    let i = match pending(&app.oidc, &id, cookies).await {
+async fn test_login(
+    Path(id): Path<String>,
+    cookies: &CookieJar,
+    Data(app): Data<&Arc<tanu_idp::oidc::OidcState>>,
+    Data(next): Data<&Arc<Mutex<Option<Citizen>>>>,
+) -> Response {
+    let i = match pending(app, &id, cookies).await {
         Ok(i) => i,
         Err(e) => return e.page(tanu_idp::i18n::Lang::En),
     };
@@ -55,8 +60,8 @@ async fn test_login(Path(id): Path<String>, cookies: &CookieJar, Data(app): Data
         other => other,
     };
     match who {
-        Some(c) => complete_login(&app.oidc, cookies, &i, Authenticated { citizen: &c, amr: vec!["face".into()], acr: ACR_FACE_LIVENESS.into() }).await,
-        None => deny(&app.oidc, &i, tanu_idp::interaction::Failure::NotAuthenticated).await,
+        Some(c) => complete_login(app, cookies, &i, Authenticated { citizen: &c, amr: vec!["face".into()], acr: ACR_FACE_LIVENESS.into() }).await,
+        None => deny(app, &i, tanu_idp::interaction::Failure::NotAuthenticated).await,
     }
 }
 

@@ -467,7 +467,7 @@ async fn the_verifier_page_in_chromium_in_each_language() {
     let shots = workspace_root().join("target/browser-artifacts");
     std::fs::create_dir_all(&shots).unwrap();
     for lang in ["kk", "ru", "en"] {
-        let (share, code) = docs.open(&s.tanu.app, &s.citizen, DocumentKind::IdentityCard).await.unwrap();
+        let (share, code) = docs.open(&s.tanu.app.cabinet, &s.citizen, DocumentKind::IdentityCard).await.unwrap();
         let code = code.as_str().to_string();
         let last = code.as_bytes()[7] - b'0';
         let wrong = format!("{}{}", &code[..7], (last + 1) % 10);

@@ -379,7 +379,7 @@ async fn cabinet_token_bound(s: &Scenario, b: &Browser, key: Option<&tanu_tests:
         }
         url = next.to_string();
     };
-    let secret = tanu_idp::cabinet::web::client_secret(&s.tanu.app);
+    let secret = tanu_idp::cabinet::web::client_secret(&s.tanu.app.cabinet);
     let mut r = reqwest::Client::new().post(s.tanu.url("/token")).basic_auth(client.as_str(), Some(&secret)).form(&[
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),

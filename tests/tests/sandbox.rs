@@ -208,7 +208,7 @@ async fn a_sandbox_client_redeems_no_citizens_document() {
     DirectoryRegistry::new(&s.tanu.app.config.biometrics.registry_dir)
         .add(&HOLDER.parse().unwrap(), "Seitkali Aigerim", b"\x89PNG\r\n\x1a\nphoto", "png")
         .unwrap();
-    let (_, code) = Documents::new(&s.tanu.app.config).open(&s.tanu.app, &s.citizen, DocumentKind::IdentityCard).await.unwrap();
+    let (_, code) = Documents::new(&s.tanu.app.config).open(&s.tanu.app.cabinet, &s.citizen, DocumentKind::IdentityCard).await.unwrap();
     let (sandbox, sandbox_secret) = s.tanu.client(REDIRECT, |_| {}).await;
     let redeem = |client: String, secret: String| {
         let url = s.tanu.url("/me/verify/redeem");

@@ -27,7 +27,7 @@ use poem_openapi::{
 use super::documents::{DocumentError, DocumentKind, Documents};
 use super::web::{entries, revoke_consent, MAX_PAGE, PAGE_SIZE};
 use super::CABINET_CLIENT_ID;
-use crate::app::App;
+use crate::cabinet::CabinetState;
 use crate::crypto::token_hash;
 use crate::domain::ClientId;
 use crate::oidc::{
@@ -126,7 +126,7 @@ async fn dpop_citizen(req: &Request, key: ApiKey) -> poem::Result<Citizen> {
 }
 
 async fn citizen_of(req: &Request, authorization: &str) -> poem::Result<Citizen> {
-    let Some(app) = req.data::<Arc<App>>() else { return Err(poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)) };
+    let Some(app) = req.data::<Arc<CabinetState>>() else { return Err(poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)) };
     authenticate(app, req, authorization).await.map_err(|e| match e.status {
         poem::http::StatusCode::UNAUTHORIZED => poem::Error::from(Refused::from(e)),
         status => poem::Error::from_status(status),
@@ -154,7 +154,7 @@ impl From<OAuthError> for Refused {
     }
 }
 
-async fn authenticate(app: &App, req: &Request, authorization: &str) -> Result<Citizen, OAuthError> {
+async fn authenticate(app: &CabinetState, req: &Request, authorization: &str) -> Result<Citizen, OAuthError> {
     let bearer = |d: &str| {
         let mut e = OAuthError::with_status(poem::http::StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken, d);
         e.www_authenticate = Some(format!("Bearer error=\"invalid_token\", error_description=\"{d}\""));
@@ -372,7 +372,7 @@ fn share_out(s: crate::store::documents::DocumentShare, now: DateTime<Utc>) -> S
 impl CabinetApi {
     /// The relying parties holding the citizen's consent.
     #[oai(path = "/consents", method = "get")]
-    async fn consents(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken) -> ApiResult<Vec<ConsentOut>> {
+    async fn consents(&self, app: poem::web::Data<&Arc<CabinetState>>, auth: CabinetToken) -> ApiResult<Vec<ConsentOut>> {
         let cabinet: ClientId = CABINET_CLIENT_ID.parse().map_err(crate::store::StoreError::from)?;
         let held = app.store.held_consents(&auth.citizen().id, &cabinet).await?;
         Ok(Json(
@@ -393,7 +393,7 @@ impl CabinetApi {
     /// Revokes everything given to one relying party: its tokens stop working
     /// at once, it is told (back-channel logout), the next sign-in asks again.
     #[oai(path = "/consents/:client_id", method = "delete")]
-    async fn revoke_consent(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken, client_id: Path<String>) -> ApiResult<Done> {
+    async fn revoke_consent(&self, app: poem::web::Data<&Arc<CabinetState>>, auth: CabinetToken, client_id: Path<String>) -> ApiResult<Done> {
         let client: ClientId = client_id.0.parse().map_err(|_| not_found())?;
         if !revoke_consent(&app, auth.citizen(), &client).await? {
             return Err(not_found());
@@ -403,7 +403,7 @@ impl CabinetApi {
 
     /// The access history, newest first: releases, journal records, document views.
     #[oai(path = "/history", method = "get")]
-    async fn history(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken, page: Query<Option<u64>>) -> ApiResult<HistoryOut> {
+    async fn history(&self, app: poem::web::Data<&Arc<CabinetState>>, auth: CabinetToken, page: Query<Option<u64>>) -> ApiResult<HistoryOut> {
         let page = page.0.unwrap_or(0).min(MAX_PAGE);
         let all = entries(&app, auth.citizen(), (page + 1) * PAGE_SIZE + 1).await?;
         let more = all.len() as u64 > (page + 1) * PAGE_SIZE;
@@ -429,7 +429,7 @@ impl CabinetApi {
 
     /// The biometric data held for the citizen.
     #[oai(path = "/biometrics", method = "get")]
-    async fn biometrics(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken) -> ApiResult<BiometricsOut> {
+    async fn biometrics(&self, app: poem::web::Data<&Arc<CabinetState>>, auth: CabinetToken) -> ApiResult<BiometricsOut> {
         let h = app.store.biometric_holding(&auth.citizen().id).await?;
         Ok(Json(BiometricsOut { consent_version: h.consent_version, consent_accepted_at: h.consent_accepted_at, template_formed_at: h.template_formed_at }))
     }
@@ -437,14 +437,14 @@ impl CabinetApi {
     /// Withdraws biometric consent: template and key destroyed, every
     /// session ended (this token's online grant too).
     #[oai(path = "/biometrics/withdraw", method = "post")]
-    async fn withdraw(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken) -> ApiResult<WithdrawOut> {
+    async fn withdraw(&self, app: poem::web::Data<&Arc<CabinetState>>, auth: CabinetToken) -> ApiResult<WithdrawOut> {
         let had = super::withdraw_biometrics(&app.store, &app.journal, auth.citizen(), "citizen (cabinet API)").await?;
         Ok(Json(WithdrawOut { had_consent: had }))
     }
 
     /// The documents the registry holds and the accesses opened to them.
     #[oai(path = "/documents", method = "get")]
-    async fn documents(&self, app: poem::web::Data<&Arc<App>>, docs: poem::web::Data<&Arc<Documents>>, auth: CabinetToken) -> ApiResult<DocumentsOut> {
+    async fn documents(&self, app: poem::web::Data<&Arc<CabinetState>>, docs: poem::web::Data<&Arc<Documents>>, auth: CabinetToken) -> ApiResult<DocumentsOut> {
         let available = docs.available(auth.citizen()).await?.into_iter().map(|k| k.as_str().to_string()).collect();
         let now = Utc::now();
         let shares = app.store.document_shares(&auth.citizen().id, 50).await?.into_iter().map(|s| share_out(s, now)).collect();
@@ -455,7 +455,7 @@ impl CabinetApi {
     #[oai(path = "/documents", method = "post")]
     async fn open(
         &self,
-        app: poem::web::Data<&Arc<App>>,
+        app: poem::web::Data<&Arc<CabinetState>>,
         docs: poem::web::Data<&Arc<Documents>>,
         auth: CabinetToken,
         body: Json<OpenIn>,
@@ -474,7 +474,7 @@ impl CabinetApi {
 
     /// Revokes an access before it is used.
     #[oai(path = "/documents/:id", method = "delete")]
-    async fn revoke_share(&self, app: poem::web::Data<&Arc<App>>, auth: CabinetToken, id: Path<String>) -> ApiResult<Done> {
+    async fn revoke_share(&self, app: poem::web::Data<&Arc<CabinetState>>, auth: CabinetToken, id: Path<String>) -> ApiResult<Done> {
         if !app.store.revoke_document_share(&auth.citizen().id, &id.0, Utc::now()).await? {
             return Err(not_found());
         }

@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use tanu_biometrics::registry::{DirectoryRegistry, HttpRegistry, Person, PersonRegistry, RegistryError};
 
-use crate::app::App;
 use crate::audit::{Event, Outcome};
+use crate::cabinet::CabinetState;
 use crate::config::Config;
 use crate::store::documents::{BudgetSpent, DocumentShare, RedeemBudgets};
 use crate::store::{Citizen, StoreError};
@@ -82,7 +82,7 @@ impl Verifier {
         let display = if c.organisation_name == c.system_name { c.system_name.clone() } else { format!("{} — {}", c.organisation_name, c.system_name) };
         Verifier { key: format!("client:{}", c.id), display, client_id: Some(c.id.to_string()) }
     }
-    pub fn user(app: &App, v: &crate::store::documents::DocumentVerifier) -> Self {
+    pub fn user(app: &CabinetState, v: &crate::store::documents::DocumentVerifier) -> Self {
         Verifier { key: format!("user:{}", app.journal.pseudonym(&v.iin)), display: format!("{} — {}", v.organisation, v.name), client_id: None }
     }
 }
@@ -156,7 +156,7 @@ impl Documents {
     }
 
     /// The budgets as configured.
-    fn budgets(app: &App) -> RedeemBudgets {
+    fn budgets(app: &CabinetState) -> RedeemBudgets {
         let cfg = &app.config.documents;
         RedeemBudgets {
             window: chrono::Duration::seconds(BUDGET_WINDOW_SECS),
@@ -169,7 +169,7 @@ impl Documents {
     /// `PRUNE_EVERY_MS` on this instance (an indexed range delete of the rows
     /// that left the window since). A failure is logged; the budgets do not
     /// depend on it (they count within the window only).
-    async fn prune(&self, app: &App, now: DateTime<Utc>) {
+    async fn prune(&self, app: &CabinetState, now: DateTime<Utc>) {
         let ms = now.timestamp_millis();
         let last = self.last_prune.load(Ordering::Relaxed);
         if ms - last < PRUNE_EVERY_MS || self.last_prune.compare_exchange(last, ms, Ordering::Relaxed, Ordering::Relaxed).is_err() {
@@ -191,7 +191,7 @@ impl Documents {
     }
 
     /// Opens access to `document`: a new share and its code (shown once, never stored).
-    pub async fn open(&self, app: &App, citizen: &Citizen, document: DocumentKind) -> Result<(DocumentShare, ShortCode), DocumentError> {
+    pub async fn open(&self, app: &CabinetState, citizen: &Citizen, document: DocumentKind) -> Result<(DocumentShare, ShortCode), DocumentError> {
         if !self.available(citizen).await?.contains(&document) {
             return Err(DocumentError::NoDocument);
         }
@@ -208,7 +208,7 @@ impl Documents {
     }
 
     /// Redeems a code for `verifier`: the three limits, then the share, once.
-    pub async fn redeem(&self, app: &App, verifier: &Verifier, raw_code: &str) -> Result<DocumentView, DocumentError> {
+    pub async fn redeem(&self, app: &CabinetState, verifier: &Verifier, raw_code: &str) -> Result<DocumentView, DocumentError> {
         let now = Utc::now();
         self.prune(app, now).await;
         // The code space's budget and the verifier's, in the database (every instance alike).
@@ -254,14 +254,14 @@ impl Documents {
 
 /// The operator's journal of redemptions. The citizen's side of a view is
 /// the share row itself (their access history reads it), so no subject here.
-async fn journal(app: &App, verifier: &Verifier, step: &str, outcome: Outcome) {
+async fn journal(app: &CabinetState, verifier: &Verifier, step: &str, outcome: Outcome) {
     let event = Event { client_id: verifier.client_id.as_deref(), subject: None, step, outcome, reason: Some(&verifier.key) };
     app.journal.append_after(event).await;
 }
 
 /// The keyed hash a code is stored as (a leaked table alone does not map hashes back to codes).
-fn code_hash(app: &App, code: &ShortCode) -> String {
-    crate::crypto::mac(&app.derived_key("tanu document code v1"), &["document code", code.as_str()])
+fn code_hash(app: &CabinetState, code: &ShortCode) -> String {
+    crate::crypto::mac(&app.document_code_key, &["document code", code.as_str()])
 }
 
 fn image_type(bytes: &[u8]) -> &'static str {
@@ -275,7 +275,7 @@ fn image_type(bytes: &[u8]) -> &'static str {
 }
 
 /// The verifier page's address with the code: what the QR code holds.
-pub fn verify_url(app: &App, code: &ShortCode) -> String {
+pub fn verify_url(app: &CabinetState, code: &ShortCode) -> String {
     app.config.endpoint(&format!("/me/verify?code={}", code.as_str()))
 }
 

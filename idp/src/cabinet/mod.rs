@@ -41,3 +41,40 @@ pub async fn withdraw_biometrics(store: &Store, journal: &Journal, citizen: &Cit
     store.end_citizen_sessions(&citizen.id).await?;
     Ok(had)
 }
+
+/// The cabinet's own state (issue 11): the shared handles it works with,
+/// the provider's state (the cabinet checks DPoP proofs and client
+/// authentication as the provider does, and tells relying parties of a
+/// revoked consent), the onboarding sign-in the verifier page reuses, its
+/// settings and the keys derived for it. Registered on `/me`; no handler of
+/// the cabinet takes the composition root's `App`.
+pub struct CabinetState {
+    pub store: Store,
+    pub journal: Journal,
+    /// The browser endpoints' budget per address (shared with the provider's).
+    pub limiter: crate::ratelimit::RateLimiter,
+    pub oidc: std::sync::Arc<crate::oidc::OidcState>,
+    pub portal: std::sync::Arc<crate::onboarding::state::OnboardingState>,
+    pub config: CabinetConfig,
+    /// Registers the cabinet's own client at start.
+    pub client_secrets: crate::crypto::ClientSecrets,
+    /// The cabinet's own client secret (a first-party client of the provider).
+    pub client_secret: String,
+    /// Keys the hashes short document codes are stored as.
+    pub document_code_key: [u8; 32],
+}
+
+/// The cabinet's part of the configuration.
+pub struct CabinetConfig {
+    pub issuer: String,
+    /// The provider's browser session lifetime: the cabinet's session lasts as long.
+    pub session_ttl: u64,
+    pub documents: crate::config::DocumentsConfig,
+}
+
+impl CabinetConfig {
+    /// The URL of an endpoint under the issuer.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+}

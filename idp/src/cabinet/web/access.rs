@@ -21,7 +21,7 @@ pub struct Entry {
 }
 
 /// The newest `limit` entries of both kinds, newest first.
-pub(crate) async fn entries(app: &App, citizen: &Citizen, limit: u64) -> Result<Vec<Entry>, StoreError> {
+pub(crate) async fn entries(app: &CabinetState, citizen: &Citizen, limit: u64) -> Result<Vec<Entry>, StoreError> {
     let clients: std::collections::HashMap<String, String> = app
         .store
         .clients()
@@ -119,7 +119,7 @@ struct PageQuery {
 }
 
 #[handler]
-pub(crate) async fn history(req: &Request, who: Me, Query(q): Query<PageQuery>, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn history(req: &Request, who: Me, Query(q): Query<PageQuery>, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -151,7 +151,7 @@ fn neutralise(s: &str) -> String {
 }
 
 #[handler]
-pub(crate) async fn history_csv(req: &Request, who: Me, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn history_csv(req: &Request, who: Me, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -183,7 +183,7 @@ pub(crate) async fn history_csv(req: &Request, who: Me, Data(app): Data<&Arc<App
 }
 
 #[handler]
-pub(crate) async fn history_json(req: &Request, who: Me, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn history_json(req: &Request, who: Me, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -199,7 +199,7 @@ pub(crate) async fn history_json(req: &Request, who: Me, Data(app): Data<&Arc<Ap
 // ---------------------------------------------------------------- biometrics
 
 #[handler]
-pub(crate) async fn biometrics(req: &Request, who: Me, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn biometrics(req: &Request, who: Me, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -221,7 +221,12 @@ pub(crate) async fn biometrics(req: &Request, who: Me, Data(app): Data<&Arc<App>
 }
 
 #[handler]
-pub(crate) async fn withdraw(req: &Request, cookies: &CookieJar, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn withdraw(
+    req: &Request,
+    cookies: &CookieJar,
+    SignedInForm(who, _): SignedInForm<CsrfForm>,
+    Data(app): Data<&Arc<CabinetState>>,
+) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::documents::{DocumentError, DocumentKind, DocumentView, Documents, Verifier};
 use super::CABINET_CLIENT_ID;
-use crate::app::App;
+use crate::cabinet::CabinetState;
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::{ClientId, RedirectUri, Scope};
 use crate::i18n::{Lang, Msg};
@@ -36,11 +36,11 @@ pub const MAX_PAGE: u64 = 499;
 /// At most this many entries of each kind in a download (the newest).
 pub const DOWNLOAD_LIMIT: u64 = 10_000;
 
-pub fn client_secret(app: &App) -> String {
-    app.derived_secret("tanu cabinet client secret v1")
+pub fn client_secret(app: &CabinetState) -> String {
+    app.client_secret.clone()
 }
 
-fn callback_uri(app: &App) -> String {
+fn callback_uri(app: &CabinetState) -> String {
     app.config.endpoint("/me/callback")
 }
 
@@ -49,7 +49,7 @@ fn cabinet_client_id() -> Result<ClientId, StoreError> {
 }
 
 /// Registers (or refreshes) the cabinet's own client at startup.
-pub async fn ensure_cabinet_client(app: &App) -> Result<(), StoreError> {
+pub async fn ensure_cabinet_client(app: &CabinetState) -> Result<(), StoreError> {
     let redirect: RedirectUri = callback_uri(app).parse()?;
     app.store.ensure_first_party_client(&cabinet_client_id()?, "Tanu — citizen's cabinet", &client_secret(app), &redirect, &app.client_secrets).await
 }
@@ -78,6 +78,11 @@ pub fn routes(config: &crate::config::Config) -> impl poem::Endpoint {
 
 // ---------------------------------------------------------------- session
 
+/// The cabinet's state, for an extractor.
+fn cabinet_of(req: &poem::Request) -> poem::Result<&Arc<CabinetState>> {
+    req.data::<Arc<CabinetState>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
 /// The signed-in citizen.
 struct Me {
     citizen: Citizen,
@@ -85,8 +90,8 @@ struct Me {
 }
 
 impl Me {
-    fn csrf(&self, app: &App) -> String {
-        app.csrf_token("cabinet", &self.session_hash)
+    fn csrf(&self, app: &CabinetState) -> String {
+        app.oidc.csrf_token("cabinet", &self.session_hash)
     }
 }
 
@@ -135,7 +140,7 @@ fn finish(lang: Lang, r: PageResult) -> Response {
     r.unwrap_or_else(|e| e.respond(lang))
 }
 
-async fn me(app: &App, cookies: &CookieJar) -> Result<Me, PageError> {
+async fn me(app: &CabinetState, cookies: &CookieJar) -> Result<Me, PageError> {
     let Some(c) = cookie_value(&app.oidc.config, cookies, SESSION_COOKIE) else { return Err(PageError::SignIn) };
     let hash = token_hash(&c);
     let Some(s) = app.store.cabinet_session(&hash).await? else { return Err(PageError::SignIn) };
@@ -147,7 +152,7 @@ async fn me(app: &App, cookies: &CookieJar) -> Result<Me, PageError> {
 /// cabinet session is sent to sign in.
 impl<'a> FromRequest<'a> for Me {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let app = crate::web::app_of(req)?;
+        let app = cabinet_of(req)?;
         me(app, req.cookie()).await.map_err(|e| refusal(req, e))
     }
 }
@@ -159,7 +164,7 @@ struct SignedInForm<T>(Me, T);
 
 impl<'a, T: serde::de::DeserializeOwned + CsrfBound> FromRequest<'a> for SignedInForm<T> {
     async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let app = crate::web::app_of(req)?;
+        let app = cabinet_of(req)?;
         let who = me(app, req.cookie()).await.map_err(|e| refusal(req, e))?;
         let Ok(Form(f)) = Form::<T>::from_request(req, body).await else { return Err(refusal(req, PageError::Csrf)) };
         check_form(app, req, &who, f.csrf()).map_err(|e| refusal(req, e))?;
@@ -173,7 +178,7 @@ fn refusal(req: &Request, e: PageError) -> poem::Error {
 }
 
 /// Every form: the address's rate limit, then the session's CSRF token.
-fn check_form(app: &App, req: &Request, who: &Me, csrf: &str) -> Result<(), PageError> {
+fn check_form(app: &CabinetState, req: &Request, who: &Me, csrf: &str) -> Result<(), PageError> {
     if app.limiter.check(crate::oidc::client_ip(req)).is_err() {
         return Err(PageError::TooMany);
     }
@@ -242,7 +247,7 @@ fn scope_msg(s: Scope) -> Msg {
 
 /// Signed in: the consents. Signed out: what the cabinet is, and sign-in.
 #[handler]
-async fn home(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn home(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -274,7 +279,7 @@ async fn home(req: &Request, cookies: &CookieJar, Query(q): Query<NoticeQuery>, 
 }
 
 #[handler]
-async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<App>>) -> Response {
+async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -318,7 +323,7 @@ struct CallbackQuery {
 }
 
 #[handler]
-async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<App>>) -> Response {
+async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -354,7 +359,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
 /// Redeems the code as any relying party would (discovery, token request
 /// with PKCE and client authentication, ID token verification); the
 /// cabinet's subject type is public, so `sub` is the citizen.
-async fn redeem(app: &App, code: &str, login: &CabinetLogin) -> anyhow::Result<String> {
+async fn redeem(app: &CabinetState, code: &str, login: &CabinetLogin) -> anyhow::Result<String> {
     use openidconnect::core::{CoreClient, CoreProviderMetadata};
     use openidconnect::{AuthorizationCode, ClientSecret, IssuerUrl, Nonce, PkceCodeVerifier, RedirectUrl, TokenResponse};
     let http = openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build()?;
@@ -371,7 +376,7 @@ async fn redeem(app: &App, code: &str, login: &CabinetLogin) -> anyhow::Result<S
 use tanu_parse::forms::{CsrfBound, CsrfForm};
 
 #[handler]
-async fn signout(req: &Request, cookies: &CookieJar, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+async fn signout(req: &Request, cookies: &CookieJar, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -386,7 +391,7 @@ async fn signout(req: &Request, cookies: &CookieJar, SignedInForm(who, _): Signe
 
 /// Takes back everything the citizen gave one relying party, at once.
 #[handler]
-async fn revoke(req: &Request, Path(client): Path<String>, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+async fn revoke(req: &Request, Path(client): Path<String>, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -408,7 +413,7 @@ async fn revoke(req: &Request, Path(client): Path<String>, SignedInForm(who, _):
 /// itself): grants and consents revoked, journalled, the relying party told.
 /// `false` when the citizen held nothing with it (another citizen's grant
 /// is not found).
-pub(super) async fn revoke_consent(app: &App, citizen: &Citizen, client: &ClientId) -> Result<bool, StoreError> {
+pub(super) async fn revoke_consent(app: &CabinetState, citizen: &Citizen, client: &ClientId) -> Result<bool, StoreError> {
     if client.as_str() == CABINET_CLIENT_ID {
         return Ok(false);
     }
@@ -430,7 +435,7 @@ pub(super) async fn revoke_consent(app: &App, citizen: &Citizen, client: &Client
 /// of the citizen at that client) when the client registered a
 /// `backchannel_logout_uri`, delivered and retried through the §10 outbox.
 /// A failure to queue it is logged; the revocation itself stands.
-async fn tell_relying_party_of_revocation(app: &App, client: &ClientId, citizen_id: &str, grants: &[String]) {
+async fn tell_relying_party_of_revocation(app: &CabinetState, client: &ClientId, citizen_id: &str, grants: &[String]) {
     let registered = match app.store.client(client).await {
         Ok(Some(c)) => c,
         Ok(None) => return,

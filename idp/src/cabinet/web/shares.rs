@@ -57,7 +57,7 @@ fn share_row(s: &crate::store::documents::DocumentShare, now: DateTime<Utc>) -> 
     }
 }
 
-async fn documents_page(app: &App, docs: &Documents, who: &Me, lang: Lang, opened: Option<Opened>, notice: Option<Msg>) -> PageResult {
+async fn documents_page(app: &CabinetState, docs: &Documents, who: &Me, lang: Lang, opened: Option<Opened>, notice: Option<Msg>) -> PageResult {
     let (available, registry_down) = match docs.available(&who.citizen).await {
         Ok(a) => (a, false),
         Err(e) => {
@@ -82,7 +82,13 @@ async fn documents_page(app: &App, docs: &Documents, who: &Me, lang: Lang, opene
 }
 
 #[handler]
-pub(crate) async fn documents(req: &Request, who: Me, Query(q): Query<NoticeQuery>, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+pub(crate) async fn documents(
+    req: &Request,
+    who: Me,
+    Query(q): Query<NoticeQuery>,
+    Data(app): Data<&Arc<CabinetState>>,
+    Data(docs): Data<&Arc<Documents>>,
+) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(lang, async { documents_page(app, docs, &who, lang, None, notice(&q)).await }.await)
 }
@@ -93,7 +99,7 @@ use tanu_parse::forms::OpenForm;
 pub(crate) async fn open_document(
     req: &Request,
     SignedInForm(who, f): SignedInForm<OpenForm>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<CabinetState>>,
     Data(docs): Data<&Arc<Documents>>,
 ) -> Response {
     let lang = crate::i18n::lang_of(req);
@@ -119,7 +125,12 @@ pub(crate) async fn open_document(
 }
 
 #[handler]
-pub(crate) async fn revoke_share(req: &Request, Path(id): Path<String>, SignedInForm(who, _): SignedInForm<CsrfForm>, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn revoke_share(
+    req: &Request,
+    Path(id): Path<String>,
+    SignedInForm(who, _): SignedInForm<CsrfForm>,
+    Data(app): Data<&Arc<CabinetState>>,
+) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,

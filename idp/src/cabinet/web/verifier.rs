@@ -31,18 +31,18 @@ page!(VerifyRefusedPage, "me_verify_refused.html" {});
 
 /// The organisation user signed in through the portal's sign-in, if an operator registered them.
 /// `code`: the QR code's code (already parsed), kept through a sign-in.
-async fn verifier_user(app: &App, cookies: &CookieJar, code: Option<&str>) -> Result<Option<(Verifier, String, String)>, PageError> {
+async fn verifier_user(app: &CabinetState, cookies: &CookieJar, code: Option<&str>) -> Result<Option<(Verifier, String, String)>, PageError> {
     let Some((iin, session_hash)) = crate::onboarding::web::signed_in_person(&app.portal, cookies).await? else {
         return Err(PageError::VerifierSignIn(code.map(str::to_owned)));
     };
     let Some(v) = app.store.document_verifier(&iin).await? else { return Ok(None) };
-    Ok(Some((Verifier::user(app, &v), v.organisation.clone(), app.csrf_token("document verifier", &session_hash))))
+    Ok(Some((Verifier::user(app, &v), v.organisation.clone(), app.oidc.csrf_token("document verifier", &session_hash))))
 }
 
 // The page's parts, each named: a struct for them would only rename them.
 #[allow(clippy::too_many_arguments)]
 async fn verify_view(
-    app: &App,
+    app: &CabinetState,
     lang: Lang,
     verifier: &Verifier,
     organisation: String,
@@ -72,7 +72,7 @@ struct CodeQuery {
 }
 
 #[handler]
-pub(crate) async fn verify_page(req: &Request, cookies: &CookieJar, Query(q): Query<CodeQuery>, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn verify_page(req: &Request, cookies: &CookieJar, Query(q): Query<CodeQuery>, Data(app): Data<&Arc<CabinetState>>) -> Response {
     let lang = crate::i18n::lang_of(req);
     finish(
         lang,
@@ -96,7 +96,7 @@ pub(crate) async fn verify_submit(
     req: &Request,
     cookies: &CookieJar,
     form: poem::Result<Form<CodeForm>>,
-    Data(app): Data<&Arc<App>>,
+    Data(app): Data<&Arc<CabinetState>>,
     Data(docs): Data<&Arc<Documents>>,
 ) -> Response {
     let lang = crate::i18n::lang_of(req);
@@ -152,7 +152,7 @@ fn shown(v: &DocumentView) -> Shown {
 /// `client_secret_basic`, `client_secret_post` or `private_key_jwt`). The
 /// document as JSON, once; errors in the OAuth JSON form.
 #[handler]
-pub(crate) async fn api_redeem(req: &Request, body: poem::Body, Data(app): Data<&Arc<App>>, Data(docs): Data<&Arc<Documents>>) -> Response {
+pub(crate) async fn api_redeem(req: &Request, body: poem::Body, Data(app): Data<&Arc<CabinetState>>, Data(docs): Data<&Arc<Documents>>) -> Response {
     let (client, params) = match crate::oidc::client_auth::client_form(&app.oidc, req, body).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -208,7 +208,7 @@ struct Redemption {
 
 /// `POST /me/verify/redemptions`: the relying party's own redemptions, newest first.
 #[handler]
-pub(crate) async fn api_redemptions(req: &Request, body: poem::Body, Data(app): Data<&Arc<App>>) -> Response {
+pub(crate) async fn api_redemptions(req: &Request, body: poem::Body, Data(app): Data<&Arc<CabinetState>>) -> Response {
     use crate::oidc::errors::OAuthError;
     let (client, _) = match crate::oidc::client_auth::client_form(&app.oidc, req, body).await {
         Ok(x) => x,
