@@ -374,6 +374,57 @@ async fn without_temporal_the_portal_says_so_and_sign_in_still_works() {
     assert!(tanu.app.store.applications(&Default::default()).await.unwrap().is_empty(), "nothing half-filed remains");
 }
 
+/// The portal's and console's pages take the signed-in person as an
+/// extractor: a browser without a session is sent to sign in and brought
+/// back to the page the request belongs to — an application's page for
+/// anything under it, never a form's target (which has no page to show);
+/// a signed-in initiator in the console is refused before anything is
+/// looked up.
+#[tokio::test]
+async fn signed_out_requests_go_to_sign_in_and_come_back_to_their_page() {
+    let tanu = Tanu::start_with(|c| {
+        c.onboarding.temporal_address = "http://127.0.0.1:9".into();
+    })
+    .await;
+    let stranger = Browser::new(&tanu);
+    let cases: &[(&str, &str, &str)] = &[
+        ("GET", "/portal", "/portal"),
+        ("GET", "/portal/new?from=abc", "/portal/new"),
+        ("POST", "/portal/new", "/portal/new"),
+        ("GET", "/portal/applications/abc", "/portal/applications/abc"),
+        ("POST", "/portal/applications/abc/test", "/portal/applications/abc"),
+        ("POST", "/portal/applications/abc/act/sign", "/portal/applications/abc"),
+        ("GET", "/portal/applications/abc/contract.txt", "/portal/applications/abc"),
+        ("GET", "/console", "/console"),
+        ("GET", "/console/export.csv", "/console"),
+        ("POST", "/console/applications/abc/act", "/console/applications/abc"),
+        ("POST", "/onboarding/signout", "/onboarding"),
+    ];
+    for (method, path, back) in cases {
+        let request = if *method == "GET" {
+            stranger.http.get(tanu.url(path))
+        } else {
+            stranger.http.post(tanu.url(path)).form(&[("csrf", "x"), ("result", "positive"), ("note", "n"), ("command", "approve")])
+        };
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303, "{method} {path}");
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let next = format!("/onboarding/signin?next={}", url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>());
+        assert_eq!(location, next, "{method} {path}");
+    }
+
+    let citizen = tanu.citizen(INITIATOR, "Aigerim", "Sadykova").await;
+    let initiator = Browser::new(&tanu);
+    let (status, _) = sign_in(&tanu, &initiator, &citizen, "/portal").await;
+    assert_eq!(status, 200);
+    for path in ["/console", "/console/applications/none", "/console/applications/none/contract.txt"] {
+        let (status, body) = get(&initiator, &tanu.url(path)).await;
+        assert_eq!(status, 403, "{path}: an initiator is not staff: {body}");
+    }
+    let (status, _) = get(&initiator, &tanu.url("/portal/applications/none")).await;
+    assert_eq!(status, 404, "an unknown application is not found, in the page's language");
+}
+
 /// Issue 16: Temporal stops and comes back (its state kept in its database,
 /// as a cluster's is). While it is away the console says so (503) and nothing
 /// is applied; once it is back, without a restart of Tanu, the client and the

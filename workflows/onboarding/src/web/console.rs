@@ -3,25 +3,18 @@ use super::*;
 
 // ---------------------------------------------------------------- console
 
-pub fn console_routes() -> Route {
-    Route::new()
-        .at("/", poem::get(queue))
-        .at("/export.csv", poem::get(export_csv))
-        .at("/applications/:id", poem::get(console_application))
-        .at("/applications/:id/act", poem::post(console_act))
-        .at("/applications/:id/contract.txt", poem::get(console_contract_document))
-        .at("/applications/:id/approval", poem::post(approval_prepare))
-        .at("/applications/:id/approval/document", poem::post(approval_document_download))
-        .at("/applications/:id/approval/sign", poem::post(approval_sign))
-}
-
-pub(super) async fn staff_only(app: &OnboardingState, cookies: &CookieJar, here: &str) -> Result<Principal, PageError> {
-    let who = principal(app, cookies, here).await?;
-    if who.is_staff() {
-        Ok(who)
-    } else {
-        Err(PageError::Forbidden)
-    }
+pub fn console_routes() -> impl poem::Endpoint {
+    render_errors(
+        Route::new()
+            .at("/", poem::get(queue))
+            .at("/export.csv", poem::get(export_csv))
+            .at("/applications/:id", poem::get(console_application))
+            .at("/applications/:id/act", poem::post(console_act))
+            .at("/applications/:id/contract.txt", poem::get(console_contract_document))
+            .at("/applications/:id/approval", poem::post(approval_prepare))
+            .at("/applications/:id/approval/document", poem::post(approval_document_download))
+            .at("/applications/:id/approval/sign", poem::post(approval_sign)),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -41,89 +34,74 @@ fn filter_of(q: &QueueQuery) -> ApplicationFilter {
 }
 
 #[handler]
-async fn queue(req: &Request, cookies: &CookieJar, Query(q): Query<QueueQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn queue(req: &Request, Query(q): Query<QueueQuery>, StaffMember(who): StaffMember, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let who = staff_only(app, cookies, "/console").await?;
-            let rows = app.store.applications(&filter_of(&q)).await?.iter().map(|a| row_view(app, a)).collect();
-            let steps = Step::ALL.into_iter().map(|s| (s.as_str(), step_text(s))).collect();
-            Ok(html(
-                StatusCode::OK,
-                QueuePage {
-                    lang,
-                    nav: Nav::of(app, &who),
-                    rows,
-                    steps,
-                    step: q.step.clone().unwrap_or_default(),
-                    overdue: q.overdue.is_some(),
-                    closed: q.closed.is_some(),
-                },
-            ))
-        }
-        .await,
-    )
+    let rows = app.store.applications(&filter_of(&q)).await?.iter().map(|a| row_view(app, a)).collect();
+    let steps = Step::ALL.into_iter().map(|s| (s.as_str(), step_text(s))).collect();
+    Ok(html(
+        StatusCode::OK,
+        QueuePage {
+            lang,
+            nav: Nav::of(app, &who),
+            rows,
+            steps,
+            step: q.step.clone().unwrap_or_default(),
+            overdue: q.overdue.is_some(),
+            closed: q.closed.is_some(),
+        },
+    ))
 }
 
 /// The register: every application with its step, deadline and breaches.
 #[handler]
-async fn export_csv(req: &Request, cookies: &CookieJar, Query(q): Query<QueueQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
-    let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let who = staff_only(app, cookies, "/console").await?;
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let header = [
-                "application",
-                "filed_at",
-                "bin",
-                "organisation",
-                "system",
-                "step",
-                "awaiting",
-                "deadline",
-                "working_days_left",
-                "overdue",
-                "breaches",
-                "sandbox_client",
-                "production_client",
-            ];
-            let csv_err = |e: csv::Error| PageError::Store(StoreError::Invalid(e.to_string()));
-            w.write_record(header).map_err(csv_err)?;
-            for a in app.store.applications(&filter_of(&q)).await? {
-                let r = row_view(app, &a);
-                let p = a.procedure.as_ref();
-                let side = p.and_then(|p| p.deadline.as_ref()).map(|d| if d.side == Side::Operator { "operator" } else { "initiator" }).unwrap_or("");
-                w.write_record([
-                    r.id.as_str(),
-                    &a.row.filed_at.to_rfc3339(),
-                    &r.bin,
-                    // A cell starting with = + - @ would be a formula in a spreadsheet.
-                    &neutralise(&r.organisation),
-                    &neutralise(&r.system),
-                    r.step_code,
-                    side,
-                    &p.and_then(|p| p.deadline.as_ref()).map(|d| d.due.to_rfc3339()).unwrap_or_default(),
-                    &r.days_left.map(|d| d.to_string()).unwrap_or_default(),
-                    if r.overdue { "true" } else { "false" },
-                    &r.breaches.to_string(),
-                    p.and_then(|p| p.sandbox_client_id.as_deref()).unwrap_or(""),
-                    p.and_then(|p| p.production_client_id.as_deref()).unwrap_or(""),
-                ])
-                .map_err(csv_err)?;
-            }
-            let body = w.into_inner().map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
-            audit(app, &who, "onboarding.export", Outcome::Success, "register CSV").await;
-            Ok(body
-                .with_content_type("text/csv; charset=utf-8")
-                .with_header("Content-Disposition", "attachment; filename=\"tanu-register.csv\"")
-                .with_header("Cache-Control", "no-store")
-                .into_response())
-        }
-        .await,
-    )
+async fn export_csv(Query(q): Query<QueueQuery>, StaffMember(who): StaffMember, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "application",
+        "filed_at",
+        "bin",
+        "organisation",
+        "system",
+        "step",
+        "awaiting",
+        "deadline",
+        "working_days_left",
+        "overdue",
+        "breaches",
+        "sandbox_client",
+        "production_client",
+    ];
+    let csv_err = |e: csv::Error| PageError::Store(StoreError::Invalid(e.to_string()));
+    w.write_record(header).map_err(csv_err)?;
+    for a in app.store.applications(&filter_of(&q)).await? {
+        let r = row_view(app, &a);
+        let p = a.procedure.as_ref();
+        let side = p.and_then(|p| p.deadline.as_ref()).map(|d| if d.side == Side::Operator { "operator" } else { "initiator" }).unwrap_or("");
+        w.write_record([
+            r.id.as_str(),
+            &a.row.filed_at.to_rfc3339(),
+            &r.bin,
+            // A cell starting with = + - @ would be a formula in a spreadsheet.
+            &neutralise(&r.organisation),
+            &neutralise(&r.system),
+            r.step_code,
+            side,
+            &p.and_then(|p| p.deadline.as_ref()).map(|d| d.due.to_rfc3339()).unwrap_or_default(),
+            &r.days_left.map(|d| d.to_string()).unwrap_or_default(),
+            if r.overdue { "true" } else { "false" },
+            &r.breaches.to_string(),
+            p.and_then(|p| p.sandbox_client_id.as_deref()).unwrap_or(""),
+            p.and_then(|p| p.production_client_id.as_deref()).unwrap_or(""),
+        ])
+        .map_err(csv_err)?;
+    }
+    let body = w.into_inner().map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+    audit(app, &who, "onboarding.export", Outcome::Success, "register CSV").await;
+    Ok(body
+        .with_content_type("text/csv; charset=utf-8")
+        .with_header("Content-Disposition", "attachment; filename=\"tanu-register.csv\"")
+        .with_header("Cache-Control", "no-store")
+        .into_response())
 }
 
 fn neutralise(s: &str) -> String {
@@ -137,12 +115,12 @@ fn neutralise(s: &str) -> String {
 #[handler]
 async fn console_application(
     req: &Request,
-    cookies: &CookieJar,
     Path(id): Path<String>,
     Query(q): Query<NoticeQuery>,
+    StaffMember(who): StaffMember,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
-    application_page(req, cookies, &id, q.notice, app, Area::Console).await
+) -> PageResult {
+    application_page(req, who, &id, q.notice, app, Area::Console).await
 }
 
 use tanu_parse::forms::ConsoleActForm;
@@ -154,35 +132,28 @@ fn reason(f: &ConsoleActForm) -> Result<Reason, PageError> {
 #[handler]
 async fn console_act(
     req: &Request,
-    cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<ConsoleActForm>,
+    StaffMember(who): StaffMember,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
-    let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let back = Area::Console.page(&id);
-            let (who, a) = open(app, cookies, Area::Console, &id).await?;
-            check_form(app, req, &who, &f.csrf)?;
-            let command = match f.command.as_str() {
-                "approve" => Command::Act { action: Action::Approve },
-                "refuse" => Command::Act { action: Action::Refuse { reason: reason(&f)? } },
-                "grant_sandbox" => Command::GrantSandbox,
-                "record_test" => {
-                    test_command(&TestForm { csrf: String::new(), result: f.result.clone().unwrap_or_default(), note: f.note.clone().unwrap_or_default() })?
-                }
-                "return_act" => Command::Act { action: Action::ReturnAct { reason: reason(&f)? } },
-                "send_draft_contract" => Command::Act { action: Action::SendDraftContract },
-                "conclude_contract" => Command::Act { action: Action::ConcludeContract },
-                "grant_production" => Command::GrantProduction,
-                _ => return Err(PageError::BadRequest(Msg::error_bad_request)),
-            };
-            take(app, &who, &a, Side::Operator, command, &back).await
+) -> PageResult {
+    let back = Area::Console.page(&id);
+    let a = visible(app, &who, &id, true).await?;
+    check_form(app, req, &who, &f.csrf)?;
+    let command = match f.command.as_str() {
+        "approve" => Command::Act { action: Action::Approve },
+        "refuse" => Command::Act { action: Action::Refuse { reason: reason(&f)? } },
+        "grant_sandbox" => Command::GrantSandbox,
+        "record_test" => {
+            test_command(&TestForm { csrf: String::new(), result: f.result.clone().unwrap_or_default(), note: f.note.clone().unwrap_or_default() })?
         }
-        .await,
-    )
+        "return_act" => Command::Act { action: Action::ReturnAct { reason: reason(&f)? } },
+        "send_draft_contract" => Command::Act { action: Action::SendDraftContract },
+        "conclude_contract" => Command::Act { action: Action::ConcludeContract },
+        "grant_production" => Command::GrantProduction,
+        _ => return Err(PageError::BadRequest(Msg::error_bad_request)),
+    };
+    take(app, &who, &a, Side::Operator, command, &back).await
 }
 
 fn approval_document(app: &OnboardingState, a: &FiledApplication, act_sha: &str, approver: &str, date: chrono::NaiveDate) -> String {
@@ -207,108 +178,83 @@ fn approval_pairs(act: &str, approver: &str, date: chrono::NaiveDate) -> Vec<(&'
 #[handler]
 async fn approval_prepare(
     req: &Request,
-    cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<BTreeMap<String, String>>,
+    StaffMember(who): StaffMember,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
+) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let (who, a) = open(app, cookies, Area::Console, &id).await?;
-            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-            let (act, approver, date) = approval_fields(&f)?;
-            let document = approval_document(app, &a, &act, &approver, date);
-            Ok(html(
-                StatusCode::OK,
-                SignPage {
-                    lang,
-                    nav: Nav::of(app, &who),
-                    id,
-                    document,
-                    fields: approval_pairs(&act, &approver, date),
-                    action: "approval".into(),
-                    operator: true,
-                    error: None,
-                },
-            ))
-        }
-        .await,
-    )
+    let a = visible(app, &who, &id, true).await?;
+    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let (act, approver, date) = approval_fields(&f)?;
+    let document = approval_document(app, &a, &act, &approver, date);
+    Ok(html(
+        StatusCode::OK,
+        SignPage {
+            lang,
+            nav: Nav::of(app, &who),
+            id,
+            document,
+            fields: approval_pairs(&act, &approver, date),
+            action: "approval".into(),
+            operator: true,
+            error: None,
+        },
+    ))
 }
 
 #[handler]
 async fn approval_document_download(
     req: &Request,
-    cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<BTreeMap<String, String>>,
+    StaffMember(who): StaffMember,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
-    let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let (who, a) = open(app, cookies, Area::Console, &id).await?;
-            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-            let (act, approver, date) = approval_fields(&f)?;
-            Ok(download(&format!("approval-{id}.txt"), approval_document(app, &a, &act, &approver, date)))
-        }
-        .await,
-    )
+) -> PageResult {
+    let a = visible(app, &who, &id, true).await?;
+    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let (act, approver, date) = approval_fields(&f)?;
+    Ok(download(&format!("approval-{id}.txt"), approval_document(app, &a, &act, &approver, date)))
 }
 
 #[handler]
-async fn approval_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, body: Body, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn approval_sign(req: &Request, Path(id): Path<String>, body: Body, StaffMember(who): StaffMember, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let back = Area::Console.page(&id);
-            let (who, a) = open(app, cookies, Area::Console, &id).await?;
-            let (f, signature) = read_signed(req, body, app.onboarding.config.max_upload_bytes).await?;
-            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-            let (act, approver, date) = approval_fields(&f)?;
-            let document = approval_document(app, &a, &act, &approver, date);
-            let refuse = |error: String| {
-                let page = SignPage {
-                    lang,
-                    nav: Nav::of(app, &who),
-                    id: id.clone(),
-                    document: document.clone(),
-                    fields: approval_pairs(&act, &approver, date),
-                    action: "approval".into(),
-                    operator: true,
-                    error: Some(error),
-                };
-                Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
-            };
-            let operator_bin = app.onboarding.config.operator_bin.parse::<Bin>().ok();
-            let signer = match app.onboarding.verify(document.as_bytes(), &signature, operator_bin.as_ref()) {
-                Ok(s) => s,
-                Err(e) => {
-                    audit(app, &who, "onboarding.approval_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
-                    return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
-                }
-            };
-            if signer.iin != who.iin {
-                return refuse(Msg::onb_err_signer.text(lang).to_owned());
-            }
-            let sha = sha256_hex(document.as_bytes());
-            let signer_name = signer.common_name.clone().unwrap_or_else(|| approver.clone());
-            let response = take(
-                app,
-                &who,
-                &a,
-                Side::Operator,
-                Command::Act { action: Action::ApproveAct { document_sha256: sha.clone(), signer: signer_name.clone() } },
-                &back,
-            )
-            .await?;
-            app.store.insert_document(&id, "approval", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
-            Ok(response)
+    let back = Area::Console.page(&id);
+    let a = visible(app, &who, &id, true).await?;
+    let (f, signature) = read_signed(req, body, app.onboarding.config.max_upload_bytes).await?;
+    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let (act, approver, date) = approval_fields(&f)?;
+    let document = approval_document(app, &a, &act, &approver, date);
+    let refuse = |error: String| {
+        let page = SignPage {
+            lang,
+            nav: Nav::of(app, &who),
+            id: id.clone(),
+            document: document.clone(),
+            fields: approval_pairs(&act, &approver, date),
+            action: "approval".into(),
+            operator: true,
+            error: Some(error),
+        };
+        Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+    };
+    let operator_bin = app.onboarding.config.operator_bin.parse::<Bin>().ok();
+    let signer = match app.onboarding.verify(document.as_bytes(), &signature, operator_bin.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            audit(app, &who, "onboarding.approval_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
+            return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
         }
-        .await,
-    )
+    };
+    if signer.iin != who.iin {
+        return refuse(Msg::onb_err_signer.text(lang).to_owned());
+    }
+    let sha = sha256_hex(document.as_bytes());
+    let signer_name = signer.common_name.clone().unwrap_or_else(|| approver.clone());
+    let response =
+        take(app, &who, &a, Side::Operator, Command::Act { action: Action::ApproveAct { document_sha256: sha.clone(), signer: signer_name.clone() } }, &back)
+            .await?;
+    app.store.insert_document(&id, "approval", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
+    Ok(response)
 }

@@ -46,7 +46,7 @@ mod signin;
 pub use console::console_routes;
 pub use portal::portal_routes;
 pub use signin::auth_routes;
-use {console::*, portal::*, signin::*};
+use {portal::*, signin::*};
 
 pub const PORTAL_CLIENT_ID: &str = "tanu-onboarding";
 const SESSION_COOKIE: &str = "tanu_onboarding";
@@ -98,52 +98,65 @@ impl Principal {
     }
 }
 
-/// Why a page cannot be served; mapped to a response in one place.
-#[derive(Debug)]
-enum PageError {
+/// Why a page cannot be served. Handlers return it (`PageResult`); it is
+/// rendered in one place, [`render_errors`], in the request's language.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PageError {
+    #[error("not signed in")]
     SignIn(String),
+    #[error("forbidden")]
     Forbidden,
+    #[error("not found")]
     NotFound,
+    #[error("bad request")]
     BadRequest(Msg),
+    #[error("too many requests")]
     TooMany,
-    Onboarding(OnboardingError),
-    Store(StoreError),
+    #[error(transparent)]
+    Onboarding(#[from] OnboardingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-impl From<StoreError> for PageError {
-    fn from(e: StoreError) -> Self {
-        PageError::Store(e)
-    }
-}
-
-impl From<OnboardingError> for PageError {
-    fn from(e: OnboardingError) -> Self {
-        PageError::Onboarding(e)
+impl poem::error::ResponseError for PageError {
+    fn status(&self) -> StatusCode {
+        match self {
+            PageError::SignIn(_) => StatusCode::SEE_OTHER,
+            PageError::Forbidden => StatusCode::FORBIDDEN,
+            PageError::NotFound => StatusCode::NOT_FOUND,
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            PageError::Onboarding(OnboardingError::Refused(_)) => StatusCode::CONFLICT,
+            PageError::Onboarding(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 }
 
 impl PageError {
-    fn respond(self, lang: Lang) -> Response {
-        let (status, msg, detail) = match self {
+    fn respond(&self, lang: Lang) -> Response {
+        let status = poem::error::ResponseError::status(self);
+        let (msg, detail) = match self {
             PageError::SignIn(next) => {
-                return tanu_ui::web::see_other(format!("/onboarding/signin?next={}", urlencode(&next)));
+                return tanu_ui::web::see_other(format!("/onboarding/signin?next={}", urlencode(next)));
             }
-            PageError::Forbidden => (StatusCode::FORBIDDEN, Msg::onb_err_forbidden, None),
-            PageError::NotFound => (StatusCode::NOT_FOUND, Msg::error_bad_request, None),
-            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m, None),
-            PageError::TooMany => (StatusCode::TOO_MANY_REQUESTS, Msg::error_rate_limited, None),
-            PageError::Onboarding(OnboardingError::Refused(reason)) => (StatusCode::CONFLICT, Msg::onb_err_not_now, Some(reason)),
+            PageError::Forbidden => (Msg::onb_err_forbidden, None),
+            PageError::NotFound => (Msg::error_bad_request, None),
+            PageError::BadRequest(m) => (*m, None),
+            PageError::TooMany => (Msg::error_rate_limited, None),
+            PageError::Onboarding(OnboardingError::Refused(reason)) => (Msg::onb_err_not_now, Some(reason.clone())),
             PageError::Onboarding(e) => {
                 tracing::warn!(error = %e, "onboarding unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, Msg::onb_err_unavailable, None)
+                (Msg::onb_err_unavailable, None)
             }
             PageError::Store(e) if e.is_unavailable() => {
                 tracing::warn!(error = %e, "onboarding: database unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, Msg::error_unavailable, None)
+                (Msg::error_unavailable, None)
             }
             PageError::Store(e) => {
                 tracing::error!(error = %e, "onboarding storage");
-                (StatusCode::INTERNAL_SERVER_ERROR, Msg::error_title, None)
+                (Msg::error_title, None)
             }
         };
         html(status, MessagePage { lang, title: Msg::onb_title, message: msg, detail, back: None })
@@ -152,8 +165,59 @@ impl PageError {
 
 type PageResult = Result<Response, PageError>;
 
-fn finish(lang: Lang, r: PageResult) -> Response {
-    r.unwrap_or_else(|e| e.respond(lang))
+/// The one place a page's refusal becomes a response: the portal's, the
+/// console's and sign-in's routes are wrapped in it; any other error passes.
+pub(crate) fn render_errors(routes: Route) -> impl poem::Endpoint {
+    use poem::{Endpoint, EndpointExt};
+    routes.around(|ep, req| async move {
+        let lang = lang_of(&req);
+        match ep.call(req).await {
+            Ok(r) => Ok(r.into_response()),
+            Err(e) => match e.downcast_ref::<PageError>() {
+                Some(refused) => Ok(refused.respond(lang)),
+                None => Err(e),
+            },
+        }
+    })
+}
+
+/// The page a request belongs to, to come back to after signing in: an
+/// application's page for anything under it, the filing form for
+/// `/portal/new`, the area's home otherwise (a form's target is never one).
+fn here_of(req: &Request) -> String {
+    let path = req.original_uri().path();
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [area @ ("portal" | "console"), "applications", id, ..] => format!("/{area}/applications/{id}"),
+        ["portal", "new"] => "/portal/new".into(),
+        [area @ ("portal" | "console"), ..] => format!("/{area}"),
+        _ => "/onboarding".into(),
+    }
+}
+
+/// The signed-in person, as a handler's argument: not signed in, the
+/// browser is sent to sign in and back to the page ([`here_of`]).
+pub(crate) struct Signed(pub Principal);
+
+impl<'a> poem::FromRequest<'a> for Signed {
+    async fn from_request(req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let app = req.data::<Arc<OnboardingState>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
+        Ok(Signed(principal(app, req.cookie(), &here_of(req)).await?))
+    }
+}
+
+/// A signed-in member of the operator's staff, as a handler's argument
+/// (anyone else: forbidden, before anything is looked up).
+pub(crate) struct StaffMember(pub Principal);
+
+impl<'a> poem::FromRequest<'a> for StaffMember {
+    async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let Signed(who) = Signed::from_request(req, body).await?;
+        if !who.is_staff() {
+            return Err(PageError::Forbidden.into());
+        }
+        Ok(StaffMember(who))
+    }
 }
 
 fn urlencode(s: &str) -> String {
@@ -421,15 +485,6 @@ impl Area {
         let area = if self.operator() { "console" } else { "portal" };
         format!("/{area}/applications/{id}")
     }
-}
-
-/// The signed-in person and the application, if they may see it in `area`
-/// (the console is for staff before anything is looked up).
-async fn open(app: &OnboardingState, cookies: &CookieJar, area: Area, id: &str) -> Result<(Principal, FiledApplication), PageError> {
-    let here = area.page(id);
-    let who = if area.operator() { staff_only(app, cookies, &here).await? } else { principal(app, cookies, &here).await? };
-    let a = visible(app, &who, id, area.operator()).await?;
-    Ok((who, a))
 }
 
 /// The application, if `who` may see it: staff see all; an initiator sees

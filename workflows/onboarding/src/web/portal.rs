@@ -4,36 +4,31 @@ use tanu_parse::multipart;
 
 // ----------------------------------------------------------------- portal
 
-pub fn portal_routes() -> Route {
-    Route::new()
-        .at("/", poem::get(portal_home))
-        .at("/new", poem::get(new_form).post(file_application))
-        .at("/applications/:id", poem::get(portal_application))
-        .at("/applications/:id/test", poem::post(portal_test))
-        .at("/applications/:id/contract", poem::post(portal_contract))
-        .at("/applications/:id/contract.txt", poem::get(portal_contract_document))
-        .at("/applications/:id/act", poem::post(act_prepare))
-        .at("/applications/:id/act/document", poem::post(act_document))
-        .at("/applications/:id/act/sign", poem::post(act_sign))
-        .at("/applications/:id/secret/:env", poem::post(reveal_secret))
+pub fn portal_routes() -> impl poem::Endpoint {
+    render_errors(
+        Route::new()
+            .at("/", poem::get(portal_home))
+            .at("/new", poem::get(new_form).post(file_application))
+            .at("/applications/:id", poem::get(portal_application))
+            .at("/applications/:id/test", poem::post(portal_test))
+            .at("/applications/:id/contract", poem::post(portal_contract))
+            .at("/applications/:id/contract.txt", poem::get(portal_contract_document))
+            .at("/applications/:id/act", poem::post(act_prepare))
+            .at("/applications/:id/act/document", poem::post(act_document))
+            .at("/applications/:id/act/sign", poem::post(act_sign))
+            .at("/applications/:id/secret/:env", poem::post(reveal_secret)),
+    )
 }
 
 #[handler]
-async fn portal_home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn portal_home(req: &Request, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let who = principal(app, cookies, "/portal").await?;
-            let mut rows = Vec::new();
-            for bin in &who.bins {
-                let filter = ApplicationFilter { bin: Some(bin.clone()), ..Default::default() };
-                rows.extend(app.store.applications(&filter).await?.iter().map(|a| row_view(app, a)));
-            }
-            Ok(html(StatusCode::OK, PortalPage { lang, nav: Nav::of(app, &who), rows }))
-        }
-        .await,
-    )
+    let mut rows = Vec::new();
+    for bin in &who.bins {
+        let filter = ApplicationFilter { bin: Some(bin.clone()), ..Default::default() };
+        rows.extend(app.store.applications(&filter).await?.iter().map(|a| row_view(app, a)));
+    }
+    Ok(html(StatusCode::OK, PortalPage { lang, nav: Nav::of(app, &who), rows }))
 }
 
 #[derive(Deserialize)]
@@ -42,42 +37,35 @@ struct NewQuery {
 }
 
 #[handler]
-async fn new_form(req: &Request, cookies: &CookieJar, Query(q): Query<NewQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn new_form(req: &Request, Query(q): Query<NewQuery>, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let who = principal(app, cookies, "/portal/new").await?;
-            let mut values = BTreeMap::new();
-            let mut previous = None;
-            // Applying again after a refusal or lapse starts from the old form.
-            if let Some(from) = q.from.as_deref() {
-                let old = visible(app, &who, from, false).await?;
-                if old.step().is_some_and(|s| matches!(s, Step::Refused | Step::Lapsed)) {
-                    let r = &old.row;
-                    for (k, v) in [
-                        ("organisation_name", &r.organisation_name),
-                        ("bin", &r.bin),
-                        ("responsible_official", &r.responsible_official),
-                        ("contact_email", &r.contact_email),
-                        ("system_name", &r.system_name),
-                        ("redirect_uri", &r.redirect_uri),
-                        ("tos_uri", &r.tos_uri),
-                        ("policy_uri", &r.policy_uri),
-                        ("authorised_person", &r.authorised_person),
-                    ] {
-                        values.insert(k.to_owned(), v.clone());
-                    }
-                    if let Some(s) = &r.sandbox_redirect_uri {
-                        values.insert("sandbox_redirect_uri".into(), s.clone());
-                    }
-                    previous = Some(r.id.clone());
-                }
+    let mut values = BTreeMap::new();
+    let mut previous = None;
+    // Applying again after a refusal or lapse starts from the old form.
+    if let Some(from) = q.from.as_deref() {
+        let old = visible(app, &who, from, false).await?;
+        if old.step().is_some_and(|s| matches!(s, Step::Refused | Step::Lapsed)) {
+            let r = &old.row;
+            for (k, v) in [
+                ("organisation_name", &r.organisation_name),
+                ("bin", &r.bin),
+                ("responsible_official", &r.responsible_official),
+                ("contact_email", &r.contact_email),
+                ("system_name", &r.system_name),
+                ("redirect_uri", &r.redirect_uri),
+                ("tos_uri", &r.tos_uri),
+                ("policy_uri", &r.policy_uri),
+                ("authorised_person", &r.authorised_person),
+            ] {
+                values.insert(k.to_owned(), v.clone());
             }
-            Ok(html(StatusCode::OK, FormPage { lang, nav: Nav::of(app, &who), values, errors: FieldErrors::new(), previous, problem: None }))
+            if let Some(s) = &r.sandbox_redirect_uri {
+                values.insert("sandbox_redirect_uri".into(), s.clone());
+            }
+            previous = Some(r.id.clone());
         }
-        .await,
-    )
+    }
+    Ok(html(StatusCode::OK, FormPage { lang, nav: Nav::of(app, &who), values, errors: FieldErrors::new(), previous, problem: None }))
 }
 
 /// Reads a `multipart/form-data` upload with `tanu_parse::multipart` (the
@@ -101,47 +89,40 @@ async fn read_form(req: &Request, body: Body, limit: usize) -> Result<(RawApplic
 }
 
 #[handler]
-async fn file_application(req: &Request, cookies: &CookieJar, body: Body, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn file_application(req: &Request, body: Body, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let who = principal(app, cookies, "/portal/new").await?;
-            let (raw, csrf, previous) = read_form(req, body, app.onboarding.config.max_upload_bytes).await?;
-            check_form(app, req, &who, &csrf)?;
-            let again = |errors: FieldErrors, problem: Option<Msg>| {
-                // The form comes back with what was typed: nothing is lost.
-                let page = FormPage { lang, nav: Nav::of(app, &who), values: raw.fields.clone(), errors, previous: previous.clone(), problem };
-                Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
-            };
-            let new = match form::parse(&raw) {
-                Ok(n) => n,
-                Err(errors) => return again(errors, None),
-            };
-            // The first person to file for a BIN acts for it; others are added by the operator.
-            if app.store.bin_is_bound(&new.bin).await? && !who.represents(new.bin.as_str()) {
-                let mut errors = FieldErrors::new();
-                errors.insert("bin", Msg::onb_err_bin_taken);
-                return again(errors, None);
-            }
-            if let Some(p) = &previous {
-                visible(app, &who, p, false).await?;
-            }
-            let filed_at = Utc::now();
-            let id = crate::new_application_id(filed_at);
-            app.store.insert_application(&id, &new, lang, &who.iin, filed_at, previous.clone()).await?;
-            if let Err(e) = app.onboarding.start(&id, filed_at, who.actor(Side::Initiator)).await {
-                app.store.delete_unstarted_application(&id).await?;
-                tracing::warn!(error = %e, "filing: workflow not started");
-                return again(FieldErrors::new(), Some(Msg::onb_err_unavailable));
-            }
-            app.store.bind_initiator(&who.iin, &new.bin, &who.name, &new.contact_email, lang).await?;
-            audit(app, &who, "onboarding.filed", Outcome::Success, &format!("application {id}")).await;
-            app.onboarding.settled(&id, 0).await;
-            Ok(tanu_ui::web::see_other(format!("/portal/applications/{id}")))
-        }
-        .await,
-    )
+    let (raw, csrf, previous) = read_form(req, body, app.onboarding.config.max_upload_bytes).await?;
+    check_form(app, req, &who, &csrf)?;
+    let again = |errors: FieldErrors, problem: Option<Msg>| {
+        // The form comes back with what was typed: nothing is lost.
+        let page = FormPage { lang, nav: Nav::of(app, &who), values: raw.fields.clone(), errors, previous: previous.clone(), problem };
+        Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+    };
+    let new = match form::parse(&raw) {
+        Ok(n) => n,
+        Err(errors) => return again(errors, None),
+    };
+    // The first person to file for a BIN acts for it; others are added by the operator.
+    if app.store.bin_is_bound(&new.bin).await? && !who.represents(new.bin.as_str()) {
+        let mut errors = FieldErrors::new();
+        errors.insert("bin", Msg::onb_err_bin_taken);
+        return again(errors, None);
+    }
+    if let Some(p) = &previous {
+        visible(app, &who, p, false).await?;
+    }
+    let filed_at = Utc::now();
+    let id = crate::new_application_id(filed_at);
+    app.store.insert_application(&id, &new, lang, &who.iin, filed_at, previous.clone()).await?;
+    if let Err(e) = app.onboarding.start(&id, filed_at, who.actor(Side::Initiator)).await {
+        app.store.delete_unstarted_application(&id).await?;
+        tracing::warn!(error = %e, "filing: workflow not started");
+        return again(FieldErrors::new(), Some(Msg::onb_err_unavailable));
+    }
+    app.store.bind_initiator(&who.iin, &new.bin, &who.name, &new.contact_email, lang).await?;
+    audit(app, &who, "onboarding.filed", Outcome::Success, &format!("application {id}")).await;
+    app.onboarding.settled(&id, 0).await;
+    Ok(tanu_ui::web::see_other(format!("/portal/applications/{id}")))
 }
 
 #[derive(Deserialize)]
@@ -150,28 +131,22 @@ pub(super) struct NoticeQuery {
 }
 
 /// The application's page, for the initiator or the operator.
-pub(super) async fn application_page(req: &Request, cookies: &CookieJar, id: &str, notice: Option<String>, app: &OnboardingState, area: Area) -> Response {
+pub(super) async fn application_page(req: &Request, who: Principal, id: &str, notice: Option<String>, app: &OnboardingState, area: Area) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let (who, a) = open(app, cookies, area, id).await?;
-            let view = application_view(app, a, area.operator()).await?;
-            Ok(html(StatusCode::OK, ApplicationPage { lang, nav: Nav::of(app, &who), a: view, operator: area.operator(), notice }))
-        }
-        .await,
-    )
+    let a = visible(app, &who, id, area.operator()).await?;
+    let view = application_view(app, a, area.operator()).await?;
+    Ok(html(StatusCode::OK, ApplicationPage { lang, nav: Nav::of(app, &who), a: view, operator: area.operator(), notice }))
 }
 
 #[handler]
 async fn portal_application(
     req: &Request,
-    cookies: &CookieJar,
     Path(id): Path<String>,
     Query(q): Query<NoticeQuery>,
+    Signed(who): Signed,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
-    application_page(req, cookies, &id, q.notice, app, Area::Portal).await
+) -> PageResult {
+    application_page(req, who, &id, q.notice, app, Area::Portal).await
 }
 
 pub(super) use tanu_parse::forms::TestForm;
@@ -190,39 +165,31 @@ pub(super) fn test_command(f: &TestForm) -> Result<Command, PageError> {
 }
 
 #[handler]
-async fn portal_test(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Form(f): Form<TestForm>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
-    let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let back = Area::Portal.page(&id);
-            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-            check_form(app, req, &who, &f.csrf)?;
-            take(app, &who, &a, Side::Initiator, test_command(&f)?, &back).await
-        }
-        .await,
-    )
+async fn portal_test(
+    req: &Request,
+    Path(id): Path<String>,
+    Form(f): Form<TestForm>,
+    Signed(who): Signed,
+    Data(app): Data<&Arc<OnboardingState>>,
+) -> PageResult {
+    let back = Area::Portal.page(&id);
+    let a = visible(app, &who, &id, false).await?;
+    check_form(app, req, &who, &f.csrf)?;
+    take(app, &who, &a, Side::Initiator, test_command(&f)?, &back).await
 }
 
 #[handler]
 async fn portal_contract(
     req: &Request,
-    cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
+    Signed(who): Signed,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
-    let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let back = Area::Portal.page(&id);
-            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-            check_form(app, req, &who, &f.csrf)?;
-            take(app, &who, &a, Side::Initiator, Command::Act { action: Action::ConcludeContract }, &back).await
-        }
-        .await,
-    )
+) -> PageResult {
+    let back = Area::Portal.page(&id);
+    let a = visible(app, &who, &id, false).await?;
+    check_form(app, req, &who, &f.csrf)?;
+    take(app, &who, &a, Side::Initiator, Command::Act { action: Action::ConcludeContract }, &back).await
 }
 
 /// The act's fields as posted (plus the CSRF token).
@@ -244,26 +211,20 @@ fn act_text(app: &OnboardingState, a: &FiledApplication, f: &ActFields) -> Strin
 #[handler]
 async fn act_prepare(
     req: &Request,
-    cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<BTreeMap<String, String>>,
+    Signed(who): Signed,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
+) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-            let fields = act_fields(&f)?;
-            let document = act_text(app, &a, &fields);
-            Ok(html(
-                StatusCode::OK,
-                SignPage { lang, nav: Nav::of(app, &who), id, document, fields: fields.pairs(), action: "act".into(), operator: false, error: None },
-            ))
-        }
-        .await,
-    )
+    let a = visible(app, &who, &id, false).await?;
+    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let fields = act_fields(&f)?;
+    let document = act_text(app, &a, &fields);
+    Ok(html(
+        StatusCode::OK,
+        SignPage { lang, nav: Nav::of(app, &who), id, document, fields: fields.pairs(), action: "act".into(), operator: false, error: None },
+    ))
 }
 
 /// The draft contract, once the operator has sent it.
@@ -283,26 +244,19 @@ async fn contract_text(app: &OnboardingState, a: &FiledApplication) -> Result<St
     Ok(render_contract(a.lang(), &parties, &app.onboarding.config.operator_bin, &a.row.redirect_uri, &act))
 }
 
-async fn contract_download(req: &Request, cookies: &CookieJar, id: &str, app: &OnboardingState, area: Area) -> Response {
-    let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let (_, a) = open(app, cookies, area, id).await?;
-            Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
-        }
-        .await,
-    )
+async fn contract_download(who: &Principal, id: &str, app: &OnboardingState, area: Area) -> PageResult {
+    let a = visible(app, who, id, area.operator()).await?;
+    Ok(download(&format!("contract-{id}.txt"), contract_text(app, &a).await?))
 }
 
 #[handler]
-async fn portal_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
-    contract_download(req, cookies, &id, app, Area::Portal).await
+async fn portal_contract_document(Path(id): Path<String>, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
+    contract_download(&who, &id, app, Area::Portal).await
 }
 
 #[handler]
-pub(super) async fn console_contract_document(req: &Request, cookies: &CookieJar, Path(id): Path<String>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
-    contract_download(req, cookies, &id, app, Area::Console).await
+pub(super) async fn console_contract_document(Path(id): Path<String>, StaffMember(who): StaffMember, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
+    contract_download(&who, &id, app, Area::Console).await
 }
 
 pub(super) fn download(name: &str, document: String) -> Response {
@@ -316,21 +270,14 @@ pub(super) fn download(name: &str, document: String) -> Response {
 #[handler]
 async fn act_document(
     req: &Request,
-    cookies: &CookieJar,
     Path(id): Path<String>,
     Form(f): Form<BTreeMap<String, String>>,
+    Signed(who): Signed,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
-    let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-            Ok(download(&format!("act-{id}.txt"), act_text(app, &a, &act_fields(&f)?)))
-        }
-        .await,
-    )
+) -> PageResult {
+    let a = visible(app, &who, &id, false).await?;
+    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+    Ok(download(&format!("act-{id}.txt"), act_text(app, &a, &act_fields(&f)?)))
 }
 
 /// Multipart: the fields again and the signature file.
@@ -340,84 +287,71 @@ pub(super) async fn read_signed(req: &Request, body: Body, limit: usize) -> Resu
 }
 
 #[handler]
-async fn act_sign(req: &Request, cookies: &CookieJar, Path(id): Path<String>, body: Body, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn act_sign(req: &Request, Path(id): Path<String>, body: Body, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let back = Area::Portal.page(&id);
-            let (who, a) = open(app, cookies, Area::Portal, &id).await?;
-            let (f, signature) = read_signed(req, body, app.onboarding.config.max_upload_bytes).await?;
-            check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-            let fields = act_fields(&f)?;
-            let document = act_text(app, &a, &fields);
-            let bin: Bin = a.bin()?;
-            let refuse = |error: String| {
-                let page = SignPage {
-                    lang,
-                    nav: Nav::of(app, &who),
-                    id: id.clone(),
-                    document: document.clone(),
-                    fields: fields.pairs(),
-                    action: "act".into(),
-                    operator: false,
-                    error: Some(error),
-                };
-                Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
-            };
-            let signer = match app.onboarding.verify(document.as_bytes(), &signature, Some(&bin)) {
-                Ok(s) => s,
-                Err(e) => {
-                    audit(app, &who, "onboarding.act_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
-                    return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
-                }
-            };
-            // §16: signed by the authorised person, who is the one signed in.
-            if signer.iin != who.iin {
-                return refuse(Msg::onb_err_signer.text(lang).to_owned());
-            }
-            let sha = sha256_hex(document.as_bytes());
-            let signer_name = signer.common_name.clone().unwrap_or_else(|| fields.authorised_person.clone());
-            let resubmit = a.step() == Some(Step::Rework) || app.onboarding.live(&id).await.is_some_and(|p| p.step == Step::Rework);
-            let action = if resubmit {
-                Action::ResubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
-            } else {
-                Action::SubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
-            };
-            let response = take(app, &who, &a, Side::Initiator, Command::Act { action }, &back).await?;
-            app.store.insert_document(&id, "act", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
-            Ok(response)
+    let back = Area::Portal.page(&id);
+    let a = visible(app, &who, &id, false).await?;
+    let (f, signature) = read_signed(req, body, app.onboarding.config.max_upload_bytes).await?;
+    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let fields = act_fields(&f)?;
+    let document = act_text(app, &a, &fields);
+    let bin: Bin = a.bin()?;
+    let refuse = |error: String| {
+        let page = SignPage {
+            lang,
+            nav: Nav::of(app, &who),
+            id: id.clone(),
+            document: document.clone(),
+            fields: fields.pairs(),
+            action: "act".into(),
+            operator: false,
+            error: Some(error),
+        };
+        Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+    };
+    let signer = match app.onboarding.verify(document.as_bytes(), &signature, Some(&bin)) {
+        Ok(s) => s,
+        Err(e) => {
+            audit(app, &who, "onboarding.act_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
+            return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
         }
-        .await,
-    )
+    };
+    // §16: signed by the authorised person, who is the one signed in.
+    if signer.iin != who.iin {
+        return refuse(Msg::onb_err_signer.text(lang).to_owned());
+    }
+    let sha = sha256_hex(document.as_bytes());
+    let signer_name = signer.common_name.clone().unwrap_or_else(|| fields.authorised_person.clone());
+    let resubmit = a.step() == Some(Step::Rework) || app.onboarding.live(&id).await.is_some_and(|p| p.step == Step::Rework);
+    let action = if resubmit {
+        Action::ResubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
+    } else {
+        Action::SubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
+    };
+    let response = take(app, &who, &a, Side::Initiator, Command::Act { action }, &back).await?;
+    app.store.insert_document(&id, "act", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
+    Ok(response)
 }
 
 #[handler]
 async fn reveal_secret(
     req: &Request,
-    cookies: &CookieJar,
     Path((id, env)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
+    Signed(who): Signed,
     Data(app): Data<&Arc<OnboardingState>>,
-) -> Response {
+) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let (who, _) = open(app, cookies, Area::Portal, &id).await?;
-            check_form(app, req, &who, &f.csrf)?;
-            let credential = app.store.credential(&id, &env).await?.ok_or(PageError::NotFound)?;
-            let secret = match app.store.take_sealed_secret(&id, &env).await? {
-                Some(sealed) => {
-                    let bytes = app.open_secret(&sealed, &credential.client_id).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
-                    Some(String::from_utf8_lossy(&bytes).into_owned())
-                }
-                None => None,
-            };
-            audit(app, &who, "onboarding.secret_shown", if secret.is_some() { Outcome::Success } else { Outcome::Failure }, &format!("application {id} {env}"))
-                .await;
-            Ok(html(StatusCode::OK, SecretPage { lang, nav: Nav::of(app, &who), id, client_id: credential.client_id, secret }))
+    visible(app, &who, &id, false).await?;
+    check_form(app, req, &who, &f.csrf)?;
+    let credential = app.store.credential(&id, &env).await?.ok_or(PageError::NotFound)?;
+    let secret = match app.store.take_sealed_secret(&id, &env).await? {
+        Some(sealed) => {
+            let bytes = app.open_secret(&sealed, &credential.client_id).map_err(|e| PageError::Store(StoreError::Invalid(e.to_string())))?;
+            Some(String::from_utf8_lossy(&bytes).into_owned())
         }
-        .await,
-    )
+        None => None,
+    };
+    audit(app, &who, "onboarding.secret_shown", if secret.is_some() { Outcome::Success } else { Outcome::Failure }, &format!("application {id} {env}")).await;
+    Ok(html(StatusCode::OK, SecretPage { lang, nav: Nav::of(app, &who), id, client_id: credential.client_id, secret }))
 }

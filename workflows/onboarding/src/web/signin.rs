@@ -3,30 +3,26 @@ use super::*;
 
 // ----------------------------------------------------------------- sign-in
 
-pub fn auth_routes() -> Route {
-    Route::new()
-        .at("/", poem::get(home))
-        .at("/signin", poem::get(signin))
-        .at("/callback", poem::get(callback))
-        .at("/signout", poem::post(signout))
-        .at("/logo/:id", poem::get(logo))
+pub fn auth_routes() -> impl poem::Endpoint {
+    render_errors(
+        Route::new()
+            .at("/", poem::get(home))
+            .at("/signin", poem::get(signin))
+            .at("/callback", poem::get(callback))
+            .at("/signout", poem::post(signout))
+            .at("/logo/:id", poem::get(logo)),
+    )
 }
 
 #[handler]
-async fn home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn home(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            match principal(app, cookies, "/onboarding").await {
-                Ok(p) if p.is_staff() => Ok(tanu_ui::web::see_other("/console")),
-                Ok(_) => Ok(tanu_ui::web::see_other("/portal")),
-                Err(PageError::SignIn(_)) => Ok(html(StatusCode::OK, HomePage { lang })),
-                Err(e) => Err(e),
-            }
-        }
-        .await,
-    )
+    match principal(app, cookies, "/onboarding").await {
+        Ok(p) if p.is_staff() => Ok(tanu_ui::web::see_other("/console")),
+        Ok(_) => Ok(tanu_ui::web::see_other("/portal")),
+        Err(PageError::SignIn(_)) => Ok(html(StatusCode::OK, HomePage { lang })),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -59,40 +55,34 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 #[handler]
-async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn signin(req: &Request, cookies: &CookieJar, Query(q): Query<SigninQuery>, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
+    if app.limiter.check(tanu_ui::web::client_ip(req)).is_err() {
+        return Err(PageError::TooMany);
+    }
+    let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
+    app.store
+        .insert_portal_login(crate::store::onboarding::PortalLogin {
+            state: state.clone(),
+            verifier: verifier.clone(),
+            nonce: nonce.clone(),
+            next: safe_next(q.next.as_deref()),
+            binding_hash: token_hash(&binding),
+            created_at: Utc::now(),
+        })
+        .await?;
+    cookies.add(app.cookies.make(LOGIN_COOKIE, &binding, Some(600)));
+    let url = tanu_core::first_party::AuthorizationRequest {
+        client_id: PORTAL_CLIENT_ID,
+        redirect_uri: &callback_uri(app),
+        scope: "openid profile iin",
+        state: &state,
+        nonce: &nonce,
+        code_verifier: &verifier,
         lang,
-        async {
-            if app.limiter.check(tanu_ui::web::client_ip(req)).is_err() {
-                return Err(PageError::TooMany);
-            }
-            let (state, nonce, verifier, binding) = (random_token(24), random_token(24), random_token(48), random_token(24));
-            app.store
-                .insert_portal_login(crate::store::onboarding::PortalLogin {
-                    state: state.clone(),
-                    verifier: verifier.clone(),
-                    nonce: nonce.clone(),
-                    next: safe_next(q.next.as_deref()),
-                    binding_hash: token_hash(&binding),
-                    created_at: Utc::now(),
-                })
-                .await?;
-            cookies.add(app.cookies.make(LOGIN_COOKIE, &binding, Some(600)));
-            let url = tanu_core::first_party::AuthorizationRequest {
-                client_id: PORTAL_CLIENT_ID,
-                redirect_uri: &callback_uri(app),
-                scope: "openid profile iin",
-                state: &state,
-                nonce: &nonce,
-                code_verifier: &verifier,
-                lang,
-            }
-            .url(&app.endpoint("/authorize"));
-            Ok(tanu_ui::web::see_other(url))
-        }
-        .await,
-    )
+    }
+    .url(&app.endpoint("/authorize"));
+    Ok(tanu_ui::web::see_other(url))
 }
 
 #[derive(Deserialize)]
@@ -103,35 +93,29 @@ struct CallbackQuery {
 }
 
 #[handler]
-async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
+async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQuery>, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let login = match &q.state {
-                Some(state) => app.store.take_portal_login(state).await?,
-                None => None,
-            };
-            let bound = app.cookies.value(cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
-            let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
-                return Err(PageError::BadRequest(Msg::error_expired));
-            };
-            cookies.add(app.cookies.make(LOGIN_COOKIE, "", Some(0)));
-            if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
-                return Ok(html(StatusCode::OK, HomePage { lang }));
-            }
-            let person = redeem(app, q.code.as_deref().unwrap_or_default(), &login).await.map_err(|e| {
-                tracing::warn!(error = %e, "portal sign-in: code redemption failed");
-                PageError::BadRequest(Msg::error_expired)
-            })?;
-            let token = random_token(32);
-            let ttl = chrono::Duration::seconds(app.onboarding.config.session_ttl as i64);
-            app.store.insert_portal_session(&token_hash(&token), &person.0, &person.1, ttl).await?;
-            cookies.add(app.cookies.make(SESSION_COOKIE, &token, Some(ttl.num_seconds())));
-            Ok(tanu_ui::web::see_other(login.next))
-        }
-        .await,
-    )
+    let login = match &q.state {
+        Some(state) => app.store.take_portal_login(state).await?,
+        None => None,
+    };
+    let bound = app.cookies.value(cookies, LOGIN_COOKIE).map(|c| token_hash(&c));
+    let Some(login) = login.filter(|l| bound.as_deref().is_some_and(|b| ct_eq(b, &l.binding_hash))) else {
+        return Err(PageError::BadRequest(Msg::error_expired));
+    };
+    cookies.add(app.cookies.make(LOGIN_COOKIE, "", Some(0)));
+    if q.error.is_some() || q.code.is_none() || Utc::now() - login.created_at > chrono::Duration::minutes(10) {
+        return Ok(html(StatusCode::OK, HomePage { lang }));
+    }
+    let person = redeem(app, q.code.as_deref().unwrap_or_default(), &login).await.map_err(|e| {
+        tracing::warn!(error = %e, "portal sign-in: code redemption failed");
+        PageError::BadRequest(Msg::error_expired)
+    })?;
+    let token = random_token(32);
+    let ttl = chrono::Duration::seconds(app.onboarding.config.session_ttl as i64);
+    app.store.insert_portal_session(&token_hash(&token), &person.0, &person.1, ttl).await?;
+    cookies.add(app.cookies.make(SESSION_COOKIE, &token, Some(ttl.num_seconds())));
+    Ok(tanu_ui::web::see_other(login.next))
 }
 
 /// Redeems the code as any relying party would: discovery, token request
@@ -164,19 +148,11 @@ async fn redeem(app: &OnboardingState, code: &str, login: &crate::store::onboard
 pub(super) use tanu_parse::forms::CsrfForm;
 
 #[handler]
-async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Data(app): Data<&Arc<OnboardingState>>) -> Response {
-    let lang = lang_of(req);
-    finish(
-        lang,
-        async {
-            let who = principal(app, cookies, "/onboarding").await?;
-            check_form(app, req, &who, &f.csrf)?;
-            app.store.end_portal_session(&who.session_hash).await?;
-            cookies.add(app.cookies.make(SESSION_COOKIE, "", Some(0)));
-            Ok(tanu_ui::web::see_other("/onboarding"))
-        }
-        .await,
-    )
+async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
+    check_form(app, req, &who, &f.csrf)?;
+    app.store.end_portal_session(&who.session_hash).await?;
+    cookies.add(app.cookies.make(SESSION_COOKIE, "", Some(0)));
+    Ok(tanu_ui::web::see_other("/onboarding"))
 }
 
 /// The sanitised logo (always PNG), for the consent screen of the client.
