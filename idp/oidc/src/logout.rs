@@ -21,6 +21,7 @@ use crate::{
     domain::{ClientId, Environment},
     i18n::{Lang, Msg},
     pages::{LogoutConfirmPage, SignedOutPage},
+    store::{sessions::BrowserSession, Client},
     web::{error_page, html},
     OidcState,
 };
@@ -66,89 +67,44 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
     };
     let params = Params::parse(&raw);
     let lang = Lang::negotiate(params.get("ui_locales"), req.header("accept-language"));
+    match sign_out(app, req, cookies, &params, lang).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+/// Who asks to sign out, where the browser goes after, which session ends;
+/// a refusal is the page that says why.
+async fn sign_out(app: &OidcState, req: &Request, cookies: &CookieJar, params: &Params, lang: Lang) -> Result<Response, Response> {
     let bad = |detail: &str| error_page(StatusCode::BAD_REQUEST, lang, Msg::error_bad_request, Some(detail.into()));
     if params.check().is_err() {
-        return bad("parameters");
+        return Err(bad("parameters"));
     }
     let hint = match params.get("id_token_hint") {
-        Some(h) => match verify_hint(app, h).await {
-            Some(c) => Some(c),
-            None => return bad("id_token_hint"),
-        },
+        Some(h) => Some(verify_hint(app, h).await.ok_or_else(|| bad("id_token_hint"))?),
         None => None,
     };
-    let hint_aud = hint.as_ref().and_then(|h| match &h.aud {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
-        _ => None,
-    });
-    let client_id = match (hint_aud, params.get("client_id")) {
-        (Some(a), Some(c)) if a != c => return bad("client_id does not match id_token_hint"),
-        (Some(a), _) => Some(a),
-        (None, c) => c.map(str::to_string),
-    };
-    let client = match client_id.as_deref().map(str::parse::<ClientId>) {
-        Some(Ok(id)) => match app.store.client(&id).await {
-            Ok(c) => c,
-            Err(e) => return server_error(lang, e),
-        },
-        _ => None,
-    };
+    let client = asking_client(app, params, hint.as_ref(), lang).await?;
     let target = match params.get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => match &client {
             Some(c) if c.post_logout_uri(uri).is_some() => Some(uri.to_string()),
-            Some(_) => return error_page(StatusCode::BAD_REQUEST, lang, Msg::error_redirect_uri, None),
-            None => return bad("post_logout_redirect_uri needs id_token_hint or client_id"),
+            Some(_) => return Err(error_page(StatusCode::BAD_REQUEST, lang, Msg::error_redirect_uri, None)),
+            None => return Err(bad("post_logout_redirect_uri needs id_token_hint or client_id")),
         },
     };
-    // The session of the client's environment; without a client, the
-    // browser's production session, else its sandbox one.
-    let environments: &[Environment] = match &client {
-        Some(c) => std::slice::from_ref(&c.environment),
-        None => &[Environment::Production, Environment::Sandbox],
-    };
-    let mut session = None;
-    for &environment in environments {
-        match crate::interaction::current_session(app, cookies, environment).await {
-            Ok(Some(s)) => {
-                session = Some(s);
-                break;
-            }
-            Ok(None) => {}
-            Err(e) => return server_error(lang, e),
-        }
-    }
-    if let Some(session) = &session {
+    if let Some(session) = browser_session(app, cookies, client.as_ref(), lang).await? {
         let hinted_here = hint.as_ref().and_then(|h| h.sid.as_deref()).is_some_and(|sid| sid == session.id);
         if !hinted_here {
-            let csrf = app.csrf_token("logout", &session.id);
-            let confirmed = req.method() == Method::POST && params.get("csrf").is_some();
-            if !confirmed {
-                let carried = CARRIED.iter().filter_map(|k| params.get(k).map(|v| (k.to_string(), v.to_string()))).collect();
-                let mut page = html(StatusCode::OK, LogoutConfirmPage { lang, rp: client.as_ref().map(Into::into), csrf, carried });
-                if let Some(uri) = &target {
-                    crate::web::allow_form_target(&mut page, uri);
-                }
-                return page;
-            }
-            if !crate::crypto::ct_eq(params.get("csrf").unwrap_or_default(), &csrf) {
-                return error_page(StatusCode::FORBIDDEN, lang, Msg::error_expired, None);
-            }
-            if params.get("confirm") != Some("yes") {
-                return html(StatusCode::OK, SignedOutPage { lang, message: Msg::still_signed_in });
-            }
+            confirmed(app, req, params, &session, client.as_ref(), target.as_deref(), lang)?;
         }
-        if let Err(e) = crate::interaction::end_session(app, cookies, session.environment).await {
-            return server_error(lang, e);
-        }
+        crate::interaction::end_session(app, cookies, session.environment).await.map_err(|e| server_error(lang, e))?;
         // Back-Channel Logout 1.0: the session's clients are told. A failure
         // to queue is logged; the citizen is signed out all the same.
         if let Err(e) = crate::notify::session_ended(app, &session.id, &session.citizen_id).await {
             tracing::error!(error = %e, "back-channel logout not queued");
         }
     }
-    match target {
+    Ok(match target {
         Some(uri) => {
             let mut location = uri.clone();
             if let Some(state) = params.get("state") {
@@ -158,5 +114,71 @@ pub async fn logout(req: &Request, body: Body, cookies: &CookieJar, Data(app): D
             crate::web::see_other(location)
         }
         None => html(StatusCode::OK, SignedOutPage { lang, message: Msg::signed_out }),
+    })
+}
+
+/// The relying party asking: the hint's audience, or `client_id` (both: they must agree).
+async fn asking_client(app: &OidcState, params: &Params, hint: Option<&HintClaims>, lang: Lang) -> Result<Option<Client>, Response> {
+    let hint_aud = hint.and_then(|h| match &h.aud {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
+        _ => None,
+    });
+    let client_id = match (hint_aud, params.get("client_id")) {
+        (Some(a), Some(c)) if a != c => {
+            return Err(error_page(StatusCode::BAD_REQUEST, lang, Msg::error_bad_request, Some("client_id does not match id_token_hint".into())))
+        }
+        (Some(a), _) => Some(a),
+        (None, c) => c.map(str::to_string),
+    };
+    match client_id.as_deref().map(str::parse::<ClientId>) {
+        Some(Ok(id)) => app.store.client(&id).await.map_err(|e| server_error(lang, e)),
+        _ => Ok(None),
     }
+}
+
+/// The session of the client's environment; without a client, the
+/// browser's production session, else its sandbox one.
+async fn browser_session(app: &OidcState, cookies: &CookieJar, client: Option<&Client>, lang: Lang) -> Result<Option<BrowserSession>, Response> {
+    let environments: &[Environment] = match client {
+        Some(c) => std::slice::from_ref(&c.environment),
+        None => &[Environment::Production, Environment::Sandbox],
+    };
+    for &environment in environments {
+        if let Some(s) = crate::interaction::current_session(app, cookies, environment).await.map_err(|e| server_error(lang, e))? {
+            return Ok(Some(s));
+        }
+    }
+    Ok(None)
+}
+
+/// A logout the relying party did not prove to be of this session is
+/// confirmed by the citizen first (a CSRF-bound form); `Err` is the page
+/// to show instead of signing out.
+fn confirmed(
+    app: &OidcState,
+    req: &Request,
+    params: &Params,
+    session: &BrowserSession,
+    client: Option<&Client>,
+    target: Option<&str>,
+    lang: Lang,
+) -> Result<(), Response> {
+    let csrf = app.csrf_token("logout", &session.id);
+    let posted = req.method() == Method::POST && params.get("csrf").is_some();
+    if !posted {
+        let carried = CARRIED.iter().filter_map(|k| params.get(k).map(|v| (k.to_string(), v.to_string()))).collect();
+        let mut page = html(StatusCode::OK, LogoutConfirmPage { lang, rp: client.map(Into::into), csrf, carried });
+        if let Some(uri) = target {
+            crate::web::allow_form_target(&mut page, uri);
+        }
+        return Err(page);
+    }
+    if !crate::crypto::ct_eq(params.get("csrf").unwrap_or_default(), &csrf) {
+        return Err(error_page(StatusCode::FORBIDDEN, lang, Msg::error_expired, None));
+    }
+    if params.get("confirm") != Some("yes") {
+        return Err(html(StatusCode::OK, SignedOutPage { lang, message: Msg::still_signed_in }));
+    }
+    Ok(())
 }
