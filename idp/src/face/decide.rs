@@ -2,6 +2,9 @@
 //! then liveness and the 1:1 match decided on what the frames left, and the
 //! sign-in completed or failed (journalled either way).
 use super::*;
+use crate::config::FaceConfig;
+use logins::Login;
+use tanu_biometrics::liveness::FrameAnalysis;
 
 fn problem(status: StatusCode, detail: &str) -> Response {
     crate::oidc::errors::problem(status, status.canonical_reason().unwrap_or("error"), detail)
@@ -34,56 +37,9 @@ pub(super) async fn frame(
         Ok(b) => b,
         Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, &format!("a frame is at most {limit} bytes")),
     };
-    let face = &ctx.config.face;
-    let fixed = state.fixed_challenge;
+    let (face, fixed, now) = (&ctx.config.face, state.fixed_challenge, ctx.clock.now());
     let logins = Logins::of(ctx);
-    let now = ctx.clock.now();
-    let admitted = logins
-        .update(&i.id, |l| {
-            if !l.consents() {
-                return Err((StatusCode::CONFLICT, "consent first"));
-            }
-            // The retry link disappears after the last try; the server holds the line too.
-            if l.tries >= face.max_tries {
-                return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
-            }
-            // More than one challenge when the risk is high: any try after a
-            // failed one. Not the first comparison against the registry photo:
-            // the number of steps would tell whoever typed the IIN whether the
-            // person has signed in before.
-            let high_risk = l.tries > 0;
-            let capture = l.capture.get_or_insert_with(|| Capture::plan(face, fixed, high_risk, now));
-            let at_ms = capture.elapsed_ms(now);
-            if capture.received >= face.max_frames || u64::from(at_ms) / 1000 > face.capture_timeout {
-                return Err((StatusCode::CONFLICT, "the capture is complete"));
-            }
-            capture.received += 1;
-            // Each challenge is revealed in the answer to the frame that
-            // completes its count; only frames arriving after that answer can
-            // perform it. Until the answer leaves (below) no frame can: a
-            // verification racing this request finds the step not yet shown.
-            let reveals = capture.plan.get(capture.revealed.len()).filter(|(_, n)| capture.received >= *n).map(|(c, _)| *c);
-            if let Some(challenge) = reveals {
-                capture.revealed.push(Step { challenge, revealed_at_ms: u32::MAX });
-            }
-            let all_revealed = capture.revealed.len() == capture.plan.len();
-            let since_last = capture.plan.last().map_or(0, |(_, n)| capture.received.saturating_sub(*n));
-            let done = (all_revealed && since_last >= face.frames_after_challenge) || capture.received >= face.max_frames;
-            let revealed_step = reveals.map(|_| capture.revealed.len() - 1);
-            Ok((
-                capture.number,
-                at_ms,
-                revealed_step,
-                serde_json::json!({
-                    "frames": capture.received,
-                    "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
-                    "step": capture.revealed.len(),
-                    "steps": capture.plan.len(),
-                    "done": done,
-                }),
-            ))
-        })
-        .await;
+    let admitted = logins.update(&i.id, |l| admit(l, face, fixed, now)).await;
     let (number, at_ms, revealed_step, answer) = match admitted {
         Ok(Some(Ok(x))) => x,
         Ok(Some(Err((status, detail)))) => return problem(status, detail),
@@ -92,20 +48,8 @@ pub(super) async fn frame(
     };
     // Decode and analyse now, keep the measurements, drop the pixels. An
     // undecodable frame is dropped, not fatal: the checks count frames.
-    let limits = frame_limits(ctx);
-    let engine = state.engine.clone();
-    let policy = ctx.config.biometrics.liveness.clone();
     let Ok(_permit) = state.analysing.acquire().await else { return problem(StatusCode::SERVICE_UNAVAILABLE, "shutting down") };
-    let request = tracing::Span::current();
-    let analysed = tokio::task::spawn_blocking(move || {
-        // Spans `frame` and `decode`: the stage timings and traces (telemetry.rs).
-        let _frame = tracing::info_span!(target: crate::telemetry::TARGET, parent: &request, "frame").entered();
-        let image = tracing::info_span!(target: crate::telemetry::TARGET, "decode").in_scope(|| decode_image(&bytes, &limits)).ok()?;
-        engine.analyse_frame(&Frame { at_ms, image }, &policy).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok()
-    })
-    .await
-    .ok()
-    .flatten();
+    let analysed = analyse(ctx, state, bytes, at_ms).await;
     if let Some(analysis) = analysed {
         if let Err(e) = logins.add_frame(&i.id, number, &analysis, ctx.login_request_ttl).await {
             return e.problem();
@@ -129,6 +73,75 @@ pub(super) async fn frame(
         }
     }
     Json(answer).into_response()
+}
+
+/// What admitting a frame to the capture gives: the capture's number, the
+/// frame's time in it, the step this frame's answer reveals, the answer.
+type Admitted = (u32, u32, Option<usize>, serde_json::Value);
+
+/// Admits one frame to the sign-in's capture (planning the capture on its
+/// first frame), or refuses it with the status and reason to answer.
+fn admit(l: &mut Login, face: &FaceConfig, fixed: Option<Challenge>, now: chrono::DateTime<chrono::Utc>) -> Result<Admitted, (StatusCode, &'static str)> {
+    if !l.consents() {
+        return Err((StatusCode::CONFLICT, "consent first"));
+    }
+    // The retry link disappears after the last try; the server holds the line too.
+    if l.tries >= face.max_tries {
+        return Err((StatusCode::CONFLICT, "no attempts left in this sign-in"));
+    }
+    // More than one challenge when the risk is high: any try after a
+    // failed one. Not the first comparison against the registry photo:
+    // the number of steps would tell whoever typed the IIN whether the
+    // person has signed in before.
+    let high_risk = l.tries > 0;
+    let capture = l.capture.get_or_insert_with(|| Capture::plan(face, fixed, high_risk, now));
+    let at_ms = capture.elapsed_ms(now);
+    if capture.received >= face.max_frames || u64::from(at_ms) / 1000 > face.capture_timeout {
+        return Err((StatusCode::CONFLICT, "the capture is complete"));
+    }
+    capture.received += 1;
+    // Each challenge is revealed in the answer to the frame that
+    // completes its count; only frames arriving after that answer can
+    // perform it. Until the answer leaves (below) no frame can: a
+    // verification racing this request finds the step not yet shown.
+    let reveals = capture.plan.get(capture.revealed.len()).filter(|(_, n)| capture.received >= *n).map(|(c, _)| *c);
+    if let Some(challenge) = reveals {
+        capture.revealed.push(Step { challenge, revealed_at_ms: u32::MAX });
+    }
+    let all_revealed = capture.revealed.len() == capture.plan.len();
+    let since_last = capture.plan.last().map_or(0, |(_, n)| capture.received.saturating_sub(*n));
+    let done = (all_revealed && since_last >= face.frames_after_challenge) || capture.received >= face.max_frames;
+    let revealed_step = reveals.map(|_| capture.revealed.len() - 1);
+    Ok((
+        capture.number,
+        at_ms,
+        revealed_step,
+        serde_json::json!({
+            "frames": capture.received,
+            "challenge": capture.revealed.last().map(|s| s.challenge.as_str()),
+            "step": capture.revealed.len(),
+            "steps": capture.plan.len(),
+            "done": done,
+        }),
+    ))
+}
+
+/// Decodes and analyses one frame on a blocking thread (spans `frame` and
+/// `decode`: the stage timings and traces, telemetry.rs); `None` when it
+/// does not decode or analyse.
+async fn analyse(ctx: &Face, state: &FaceState, bytes: bytes::Bytes, at_ms: u32) -> Option<FrameAnalysis> {
+    let limits = frame_limits(ctx);
+    let engine = state.engine.clone();
+    let policy = ctx.config.biometrics.liveness.clone();
+    let request = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        let _frame = tracing::info_span!(target: crate::telemetry::TARGET, parent: &request, "frame").entered();
+        let image = tracing::info_span!(target: crate::telemetry::TARGET, "decode").in_scope(|| decode_image(&bytes, &limits)).ok()?;
+        engine.analyse_frame(&Frame { at_ms, image }, &policy).map_err(|e| tracing::warn!(error = %e, "frame analysis")).ok()
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 impl LoginsError {

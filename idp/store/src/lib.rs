@@ -438,8 +438,9 @@ impl Store {
     }
 }
 
-/// A new client's row, checked, and its secret (shown once).
-pub(crate) fn prepare_client(mut new: NewClient, secrets: &tanu_core::crypto::ClientSecrets) -> Result<(client::ActiveModel, Option<String>), StoreError> {
+/// A new client's name and its URIs' transport: production clients redirect
+/// (and receive logout tokens) over https only.
+fn check_transport(new: &NewClient) -> Result<(), StoreError> {
     if new.name.trim().is_empty() || new.name.len() > 200 {
         return Err(StoreError::Invalid("name must be 1 to 200 characters".into()));
     }
@@ -474,20 +475,12 @@ pub(crate) fn prepare_client(mut new: NewClient, secrets: &tanu_core::crypto::Cl
     if new.backchannel_logout_session_required && new.backchannel_logout_uri.is_none() {
         return Err(StoreError::Invalid("backchannel_logout_session_required needs a backchannel logout URI".into()));
     }
-    // OIDC Core §8.1: the sector of a sector_identifier_uri (checked by
-    // whoever fetched it), else the one sector all redirect URIs share.
-    let sector = match new.sector_identifier.take() {
-        Some(s) => s,
-        None => {
-            let sectors: std::collections::BTreeSet<String> = new.redirect_uris.iter().filter_map(|r| r.sector()).collect();
-            if sectors.len() != 1 {
-                return Err(StoreError::Invalid(
-                    "all redirect URIs must share one host (and port, on loopback): the pairwise sector; or give a sector_identifier_uri".into(),
-                ));
-            }
-            sectors.into_iter().next().unwrap_or_default()
-        }
-    };
+    Ok(())
+}
+
+/// A new client's keys: `private_key_jwt` needs a signature key, each
+/// encrypted response an encryption key for its algorithm.
+fn check_keys(new: &NewClient) -> Result<(), StoreError> {
     if new.auth_method == TokenAuthMethod::PrivateKeyJwt && new.jwks.as_ref().is_none_or(|j| j.signature_keys().next().is_none()) {
         return Err(StoreError::Invalid("private_key_jwt needs a JWKS with at least one signature key".into()));
     }
@@ -509,6 +502,27 @@ pub(crate) fn prepare_client(mut new: NewClient, secrets: &tanu_core::crypto::Cl
     if new.userinfo_encryption.is_some() && new.userinfo_alg.is_none() {
         return Err(StoreError::Invalid("encrypted userinfo responses are nested JWTs: give the userinfo signing algorithm too".into()));
     }
+    Ok(())
+}
+
+/// A new client's row, checked, and its secret (shown once).
+pub(crate) fn prepare_client(mut new: NewClient, secrets: &tanu_core::crypto::ClientSecrets) -> Result<(client::ActiveModel, Option<String>), StoreError> {
+    check_transport(&new)?;
+    // OIDC Core §8.1: the sector of a sector_identifier_uri (checked by
+    // whoever fetched it), else the one sector all redirect URIs share.
+    let sector = match new.sector_identifier.take() {
+        Some(s) => s,
+        None => {
+            let sectors: std::collections::BTreeSet<String> = new.redirect_uris.iter().filter_map(|r| r.sector()).collect();
+            if sectors.len() != 1 {
+                return Err(StoreError::Invalid(
+                    "all redirect URIs must share one host (and port, on loopback): the pairwise sector; or give a sector_identifier_uri".into(),
+                ));
+            }
+            sectors.into_iter().next().unwrap_or_default()
+        }
+    };
+    check_keys(&new)?;
     if new.profile == ClientProfile::Fapi2 {
         check_fapi2(&new)?;
         // The profile implies PAR; stored so that `clients show` says so.
