@@ -52,6 +52,11 @@ pub fn find_onnxruntime(prefix: &std::path::Path) -> Option<PathBuf> {
     libs.pop()
 }
 
+/// A numeric `TANU_*` variable.
+fn num<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Env { name, value, reason: "expected a number".into() })
+}
+
 /// The whole configuration. Durations are in seconds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -390,9 +395,6 @@ impl Config {
     }
 
     fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
-        fn num<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError> {
-            value.parse().map_err(|_| ConfigError::Env { name, value, reason: "expected a number".into() })
-        }
         match name {
             "TANU_ISSUER" => self.issuer = value,
             "TANU_LISTEN" => self.listen = value.parse().map_err(|_| ConfigError::Env { name: "TANU_LISTEN", value, reason: "expected host:port".into() })?,
@@ -444,6 +446,16 @@ impl Config {
                 self.dpop_nonce_required =
                     value.parse().map_err(|_| ConfigError::Env { name: "TANU_DPOP_NONCE_REQUIRED", value, reason: "expected true or false".into() })?
             }
+            // Face sign-in's, the biometrics', onboarding's and the documents' own.
+            _ => self.apply_area_env(name, value)?,
+        }
+        Ok(())
+    }
+
+    /// The `TANU_*` variables of the areas' sections (`[biometrics]`, `[face]`,
+    /// `[onboarding]`, `[documents]`).
+    fn apply_area_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
+        match name {
             "TANU_BIOMETRICS_MODELS_DIR" => self.biometrics.models.dir = value.into(),
             "TANU_BIOMETRICS_THREADS" => self.biometrics.models.threads = num("TANU_BIOMETRICS_THREADS", value)?,
             "TANU_BIOMETRICS_SESSIONS" => self.biometrics.models.sessions = num("TANU_BIOMETRICS_SESSIONS", value)?,

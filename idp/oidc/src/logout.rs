@@ -95,7 +95,9 @@ async fn sign_out(app: &OidcState, req: &Request, cookies: &CookieJar, params: &
     if let Some(session) = browser_session(app, cookies, client.as_ref(), lang).await? {
         let hinted_here = hint.as_ref().and_then(|h| h.sid.as_deref()).is_some_and(|sid| sid == session.id);
         if !hinted_here {
-            confirmed(app, req, params, &session, client.as_ref(), target.as_deref(), lang)?;
+            if let Some(instead) = unconfirmed(app, req, params, &session, client.as_ref(), target.as_deref(), lang) {
+                return Err(instead);
+            }
         }
         crate::interaction::end_session(app, cookies, session.environment).await.map_err(|e| server_error(lang, e))?;
         // Back-Channel Logout 1.0: the session's clients are told. A failure
@@ -153,9 +155,9 @@ async fn browser_session(app: &OidcState, cookies: &CookieJar, client: Option<&C
 }
 
 /// A logout the relying party did not prove to be of this session is
-/// confirmed by the citizen first (a CSRF-bound form); `Err` is the page
+/// confirmed by the citizen first (a CSRF-bound form); `Some` is the page
 /// to show instead of signing out.
-fn confirmed(
+fn unconfirmed(
     app: &OidcState,
     req: &Request,
     params: &Params,
@@ -163,7 +165,7 @@ fn confirmed(
     client: Option<&Client>,
     target: Option<&str>,
     lang: Lang,
-) -> Result<(), Response> {
+) -> Option<Response> {
     let csrf = app.csrf_token("logout", &session.id);
     let posted = req.method() == Method::POST && params.get("csrf").is_some();
     if !posted {
@@ -172,13 +174,13 @@ fn confirmed(
         if let Some(uri) = target {
             crate::web::allow_form_target(&mut page, uri);
         }
-        return Err(page);
+        return Some(page);
     }
     if !crate::crypto::ct_eq(params.get("csrf").unwrap_or_default(), &csrf) {
-        return Err(error_page(StatusCode::FORBIDDEN, lang, Msg::error_expired, None));
+        return Some(error_page(StatusCode::FORBIDDEN, lang, Msg::error_expired, None));
     }
     if params.get("confirm") != Some("yes") {
-        return Err(html(StatusCode::OK, SignedOutPage { lang, message: Msg::still_signed_in }));
+        return Some(html(StatusCode::OK, SignedOutPage { lang, message: Msg::still_signed_in }));
     }
-    Ok(())
+    None
 }
