@@ -669,6 +669,27 @@ fn ready(addr: std::net::SocketAddr) -> bool {
     out.starts_with("HTTP/1.1 200")
 }
 
+/// With face sign-in switched off `tanu serve` runs the authenticator of no
+/// method, which asserts no assurance level: discovery publishes none (the
+/// levels are the method's, `Authenticator::acr_values`).
+#[test]
+fn without_a_sign_in_method_discovery_names_no_assurance_level() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(dir.path(), 5);
+    assert!(ready(addr), "ready");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    write!(s, "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("\"authorization_endpoint\""), "{out}");
+    assert!(!out.contains("acr_values_supported"), "no method, no level: {out}");
+    sigterm(&child);
+    wait_exit(&mut child, std::time::Duration::from_secs(10));
+}
+
 /// SIGTERM: new connections are refused at once, the request in flight is
 /// answered in full, then the process exits 0 (well before the grace period).
 #[test]
