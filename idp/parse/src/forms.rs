@@ -92,3 +92,10 @@ macro_rules! csrf_bound {
     ($($t:ty),*) => { $(impl CsrfBound for $t { fn csrf(&self) -> &str { &self.csrf } })* };
 }
 csrf_bound!(CsrfForm, IinForm, ConsentForm, OpenForm, CodeForm, ConsoleActForm, TestForm);
+
+/// A form of free fields (the act's and the approval's) carries its token as `csrf`.
+impl CsrfBound for std::collections::BTreeMap<String, String> {
+    fn csrf(&self) -> &str {
+        self.get("csrf").map_or("", String::as_str)
+    }
+}

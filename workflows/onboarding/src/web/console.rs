@@ -130,16 +130,9 @@ fn reason(f: &ConsoleActForm) -> Result<Reason, PageError> {
 }
 
 #[handler]
-async fn console_act(
-    req: &Request,
-    Path(id): Path<String>,
-    Form(f): Form<ConsoleActForm>,
-    StaffMember(who): StaffMember,
-    Data(app): Data<&Arc<OnboardingState>>,
-) -> PageResult {
+async fn console_act(Path(id): Path<String>, StaffForm(who, f): StaffForm<ConsoleActForm>, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let back = Area::Console.page(&id);
     let a = visible(app, &who, &id, true).await?;
-    check_form(app, req, &who, &f.csrf)?;
     let command = match f.command.as_str() {
         "approve" => Command::Act { action: Action::Approve },
         "refuse" => Command::Act { action: Action::Refuse { reason: reason(&f)? } },
@@ -179,13 +172,11 @@ fn approval_pairs(act: &str, approver: &str, date: chrono::NaiveDate) -> Vec<(&'
 async fn approval_prepare(
     req: &Request,
     Path(id): Path<String>,
-    Form(f): Form<BTreeMap<String, String>>,
-    StaffMember(who): StaffMember,
+    StaffForm(who, f): StaffForm<BTreeMap<String, String>>,
     Data(app): Data<&Arc<OnboardingState>>,
 ) -> PageResult {
     let lang = lang_of(req);
     let a = visible(app, &who, &id, true).await?;
-    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
     let (act, approver, date) = approval_fields(&f)?;
     let document = approval_document(app, &a, &act, &approver, date);
     Ok(html(
@@ -205,14 +196,11 @@ async fn approval_prepare(
 
 #[handler]
 async fn approval_document_download(
-    req: &Request,
     Path(id): Path<String>,
-    Form(f): Form<BTreeMap<String, String>>,
-    StaffMember(who): StaffMember,
+    StaffForm(who, f): StaffForm<BTreeMap<String, String>>,
     Data(app): Data<&Arc<OnboardingState>>,
 ) -> PageResult {
     let a = visible(app, &who, &id, true).await?;
-    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
     let (act, approver, date) = approval_fields(&f)?;
     Ok(download(&format!("approval-{id}.txt"), approval_document(app, &a, &act, &approver, date)))
 }

@@ -206,6 +206,43 @@ impl<'a> poem::FromRequest<'a> for Signed {
     }
 }
 
+/// A form posted by the signed-in person, as a handler's argument: the
+/// person ([`Signed`]), then the form, within the address's rate limit and
+/// carrying the session's CSRF token ([`check_form`]); else refused.
+pub(crate) struct SignedForm<T>(pub Principal, pub T);
+
+impl<'a, T: serde::de::DeserializeOwned + tanu_parse::forms::CsrfBound> poem::FromRequest<'a> for SignedForm<T> {
+    async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let Signed(who) = Signed::from_request(req, body).await?;
+        let f = checked_form::<T>(req, body, &who).await?;
+        Ok(SignedForm(who, f))
+    }
+}
+
+/// A form posted by a member of the operator's staff ([`StaffMember`]),
+/// checked as [`SignedForm`]'s.
+pub(crate) struct StaffForm<T>(pub Principal, pub T);
+
+impl<'a, T: serde::de::DeserializeOwned + tanu_parse::forms::CsrfBound> poem::FromRequest<'a> for StaffForm<T> {
+    async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let StaffMember(who) = StaffMember::from_request(req, body).await?;
+        let f = checked_form::<T>(req, body, &who).await?;
+        Ok(StaffForm(who, f))
+    }
+}
+
+async fn checked_form<T: serde::de::DeserializeOwned + tanu_parse::forms::CsrfBound>(
+    req: &Request,
+    body: &mut poem::RequestBody,
+    who: &Principal,
+) -> poem::Result<T> {
+    use poem::FromRequest;
+    let app = req.data::<Arc<OnboardingState>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
+    let Form(f) = Form::<T>::from_request(req, body).await?;
+    check_form(app, req, who, tanu_parse::forms::CsrfBound::csrf(&f))?;
+    Ok(f)
+}
+
 /// A signed-in member of the operator's staff, as a handler's argument
 /// (anyone else: forbidden, before anything is looked up).
 pub(crate) struct StaffMember(pub Principal);

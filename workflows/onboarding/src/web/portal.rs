@@ -165,30 +165,16 @@ pub(super) fn test_command(f: &TestForm) -> Result<Command, PageError> {
 }
 
 #[handler]
-async fn portal_test(
-    req: &Request,
-    Path(id): Path<String>,
-    Form(f): Form<TestForm>,
-    Signed(who): Signed,
-    Data(app): Data<&Arc<OnboardingState>>,
-) -> PageResult {
+async fn portal_test(Path(id): Path<String>, SignedForm(who, f): SignedForm<TestForm>, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let back = Area::Portal.page(&id);
     let a = visible(app, &who, &id, false).await?;
-    check_form(app, req, &who, &f.csrf)?;
     take(app, &who, &a, Side::Initiator, test_command(&f)?, &back).await
 }
 
 #[handler]
-async fn portal_contract(
-    req: &Request,
-    Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
-    Signed(who): Signed,
-    Data(app): Data<&Arc<OnboardingState>>,
-) -> PageResult {
+async fn portal_contract(Path(id): Path<String>, SignedForm(who, _): SignedForm<CsrfForm>, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let back = Area::Portal.page(&id);
     let a = visible(app, &who, &id, false).await?;
-    check_form(app, req, &who, &f.csrf)?;
     take(app, &who, &a, Side::Initiator, Command::Act { action: Action::ConcludeContract }, &back).await
 }
 
@@ -212,13 +198,11 @@ fn act_text(app: &OnboardingState, a: &FiledApplication, f: &ActFields) -> Strin
 async fn act_prepare(
     req: &Request,
     Path(id): Path<String>,
-    Form(f): Form<BTreeMap<String, String>>,
-    Signed(who): Signed,
+    SignedForm(who, f): SignedForm<BTreeMap<String, String>>,
     Data(app): Data<&Arc<OnboardingState>>,
 ) -> PageResult {
     let lang = lang_of(req);
     let a = visible(app, &who, &id, false).await?;
-    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
     let fields = act_fields(&f)?;
     let document = act_text(app, &a, &fields);
     Ok(html(
@@ -268,15 +252,8 @@ pub(super) fn download(name: &str, document: String) -> Response {
 }
 
 #[handler]
-async fn act_document(
-    req: &Request,
-    Path(id): Path<String>,
-    Form(f): Form<BTreeMap<String, String>>,
-    Signed(who): Signed,
-    Data(app): Data<&Arc<OnboardingState>>,
-) -> PageResult {
+async fn act_document(Path(id): Path<String>, SignedForm(who, f): SignedForm<BTreeMap<String, String>>, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     let a = visible(app, &who, &id, false).await?;
-    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
     Ok(download(&format!("act-{id}.txt"), act_text(app, &a, &act_fields(&f)?)))
 }
 
@@ -337,13 +314,11 @@ async fn act_sign(req: &Request, Path(id): Path<String>, body: Body, Signed(who)
 async fn reveal_secret(
     req: &Request,
     Path((id, env)): Path<(String, String)>,
-    Form(f): Form<CsrfForm>,
-    Signed(who): Signed,
+    SignedForm(who, _): SignedForm<CsrfForm>,
     Data(app): Data<&Arc<OnboardingState>>,
 ) -> PageResult {
     let lang = lang_of(req);
     visible(app, &who, &id, false).await?;
-    check_form(app, req, &who, &f.csrf)?;
     let credential = app.store.credential(&id, &env).await?.ok_or(PageError::NotFound)?;
     let secret = match app.store.take_sealed_secret(&id, &env).await? {
         Some(sealed) => {

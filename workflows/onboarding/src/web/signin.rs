@@ -148,8 +148,7 @@ async fn redeem(app: &OnboardingState, code: &str, login: &crate::store::onboard
 pub(super) use tanu_parse::forms::CsrfForm;
 
 #[handler]
-async fn signout(req: &Request, cookies: &CookieJar, Form(f): Form<CsrfForm>, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
-    check_form(app, req, &who, &f.csrf)?;
+async fn signout(cookies: &CookieJar, SignedForm(who, _): SignedForm<CsrfForm>, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
     app.store.end_portal_session(&who.session_hash).await?;
     cookies.add(app.cookies.make(SESSION_COOKIE, "", Some(0)));
     Ok(tanu_ui::web::see_other("/onboarding"))

@@ -1,18 +1,22 @@
 //! Client authentication at the endpoints a relying party's backend calls
 //! (`/token`, `/revoke`, `/introspect`): RFC 6749 §2.3.1 secrets (Basic or
 //! form) and RFC 7523 `private_key_jwt` assertions, each client with its
-//! **registered** method only.
-use base64::{engine::general_purpose::STANDARD, Engine};
+//! **registered** method only. One module per method:
+//! [`client_secret_basic`], `client_secret_post` (the form's `client_secret`),
+//! both checked by [`client_secret`], and [`private_key_jwt`].
 use poem::{http::StatusCode, Request};
-use tanu_parse::assertion::{self, Audience, Expected};
+use tanu_parse::assertion;
 
 use super::errors::{OAuthError, Params};
 use crate::{
-    crypto::SecretCheck,
     domain::{ClientId, TokenAuthMethod},
     store::Client,
     OidcState,
 };
+
+mod client_secret;
+mod client_secret_basic;
+mod private_key_jwt;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -57,20 +61,8 @@ pub async fn token_form(app: &OidcState, req: &Request, body: poem::Body) -> Res
     Ok((client, params, token))
 }
 
-/// RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic credentials.
-fn basic_credentials(req: &Request) -> Option<Result<(String, String), ()>> {
-    let h = req.header("authorization")?;
-    let b64 = h.strip_prefix("Basic ").or_else(|| h.strip_prefix("basic "))?;
-    Some((|| {
-        let decoded = String::from_utf8(STANDARD.decode(b64.trim()).map_err(|_| ())?).map_err(|_| ())?;
-        let (id, secret) = decoded.split_once(':').ok_or(())?;
-        let dec = |s: &str| -> Result<String, ()> { Ok(url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().ok_or(())?.1.into_owned()) };
-        Ok((dec(id)?, dec(secret)?))
-    })())
-}
-
 pub async fn authenticate_client(app: &OidcState, req: &Request, params: &Params) -> Result<Client, OAuthError> {
-    let basic = basic_credentials(req);
+    let basic = client_secret_basic::credentials(req);
     let basic_used = basic.is_some();
     let post_secret = params.get("client_secret");
     let assertion = params.get("client_assertion");
@@ -119,21 +111,9 @@ pub async fn authenticate_client(app: &OidcState, req: &Request, params: &Params
                 Some(Ok((_, s))) => s.clone(),
                 _ => post_secret.unwrap_or_default().to_string(),
             };
-            let stored = client.secret_hash.as_deref().unwrap_or_default();
-            // HMAC and a constant-time comparison; a legacy Argon2 hash is
-            // checked (bounded) once and replaced by the HMAC form.
-            match app.client_secrets.verify(&secret, stored).await {
-                SecretCheck::Valid => {}
-                SecretCheck::ValidRehash(new) => {
-                    if let Err(e) = app.store.replace_client_secret_hash(&client.id, stored, &new).await {
-                        tracing::warn!(client = %client.id, error = %e, "client secret not rehashed; it stays in the Argon2 form");
-                    }
-                }
-                SecretCheck::Invalid => return Err(failed(app, &client.id, bad("client authentication failed"))),
-            }
-            Ok(())
+            client_secret::verify(app, &client, &secret, basic_used).await
         }
-        TokenAuthMethod::PrivateKeyJwt => verify_assertion(app, &client, assertion.unwrap_or_default()).await,
+        TokenAuthMethod::PrivateKeyJwt => private_key_jwt::verify(app, &client, assertion.unwrap_or_default()).await,
     };
     verified.map_err(|e| failed(app, &client.id, e))?;
     Ok(client)
@@ -152,33 +132,4 @@ fn failed(app: &OidcState, client: &ClientId, e: OAuthError) -> OAuthError {
             OAuthError::too_many(crate::errors::ErrorCode::InvalidClient, "too many failed authentications of this client", wait)
         }
     }
-}
-
-/// RFC 7523 §3 with OIDC Core §9: iss = sub = client_id, aud = the token
-/// endpoint or the issuer, exp present, jti not seen before. A `fapi2`
-/// client's assertion is PS256 or ES256 and its `aud` is the issuer as a
-/// single string, nothing else (FAPI 2.0 SP §5.3.2.1-8; the same rule as
-/// draft-ietf-oauth-rfc7523bis: a token or PAR endpoint URL, or an array,
-/// is refused). Everything but the replay memory is `tanu_parse::assertion`
-/// (pure, fuzzed); the `jti` is remembered in the store until `exp`.
-async fn verify_assertion(app: &OidcState, client: &Client, jwt: &str) -> Result<(), OAuthError> {
-    let bad = |e: assertion::AssertionError| OAuthError::invalid_client(e.to_string(), false);
-    let token_endpoint = app.config.endpoint("/token");
-    let audiences = [token_endpoint.as_str(), app.config.issuer.as_str()];
-    let expected = Expected {
-        client_id: client.id.as_str(),
-        algs: client.profile.assertion_algs(),
-        audience: if client.profile.requires_issuer_as_assertion_audience() {
-            Audience::IssuerOnly(app.config.issuer.as_str())
-        } else {
-            Audience::AnyOf(&audiences)
-        },
-    };
-    let now = app.clock.now();
-    let verified = assertion::verify(jwt, client.jwks.as_ref().map(|j| j.signature_set()), &expected, now.timestamp()).map_err(bad)?;
-    let until = chrono::DateTime::from_timestamp(verified.exp, 0).unwrap_or(now);
-    if !app.store.remember_client_assertion(&client.id, &verified.jti, until).await.map_err(OAuthError::from)? {
-        return Err(OAuthError::invalid_client("client assertion has been used before", false));
-    }
-    Ok(())
 }
