@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or a measurement: a panic is the failure report
 //! Per-stage and end-to-end timings of the face pipeline.
 //!
 //! `cargo bench -p tanu-biometrics` (or `ops/bench/biometrics.sh`, which also

@@ -111,6 +111,7 @@ pub struct Script {
 }
 
 /// The frames of one presentation of `instrument` against `script`.
+#[allow(clippy::expect_used, reason = "a constant, finite sigma")]
 pub fn present(photo: &RgbImage, face: &PhotoFace, instrument: Instrument, script: &Script, seed: u64) -> Vec<Frame> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let noise = Normal::new(0.0f32, 3.0).expect("finite sigma");
@@ -205,6 +206,7 @@ fn gesture_at(i: usize, script: &Script) -> (Option<Challenge>, f32) {
 /// A plane through the view's centre rotated by `degrees` about its vertical
 /// (or horizontal) axis, seen by a pinhole camera 1000 px away, in coordinates
 /// centred on the view.
+#[allow(clippy::expect_used, reason = "the projection is invertible for |degrees| < 90, all its callers' angles")]
 fn perspective(degrees: f32, vertical: bool) -> Projection {
     let (s, c) = degrees.to_radians().sin_cos();
     let d = 1000.0;
@@ -326,6 +328,7 @@ fn mean_colour(img: &RgbImage, at: [f32; 2], radius: f32) -> [f32; 3] {
 
 /// The frames of a live capture replayed by an attacker in another sign-in:
 /// re-encoded, with fresh noise and a one-pixel shift, so no byte repeats.
+#[allow(clippy::expect_used, reason = "a constant, finite sigma")]
 pub fn replayed(frames: &[Frame], seed: u64) -> Vec<Frame> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let noise = Normal::new(0.0f32, 2.0).expect("finite sigma");

@@ -92,8 +92,8 @@ impl Challenge {
     pub const ALL: [Challenge; 3] = [Challenge::TurnLeft, Challenge::TurnRight, Challenge::Blink];
 
     pub fn random() -> Self {
-        use rand::seq::SliceRandom;
-        *Self::ALL.choose(&mut rand::rngs::OsRng).expect("non-empty")
+        use rand::Rng;
+        Self::ALL[rand::rngs::OsRng.gen_range(0..Self::ALL.len())]
     }
 
     pub fn as_str(self) -> &'static str {

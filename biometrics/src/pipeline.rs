@@ -485,6 +485,7 @@ pub fn scaled_crop(img: &RgbImage, (x, y, bw, bh): (f32, f32, f32, f32), scale_v
 /// rather than taken from a resampling crate because those antialias when
 /// downscaling, which changes what the models see; imageproc's generic warp
 /// does sample this way but is 10× slower here (README, Benchmarks).
+#[allow(clippy::expect_used, reason = "the buffer is built to out_w × out_h × 3 bytes")]
 pub fn resize_region(img: &RgbImage, (x, y, w, h): (f32, f32, f32, f32), out_w: u32, out_h: u32) -> RgbImage {
     let (sx, sy) = (w / out_w as f32, h / out_h as f32);
     let (max_x, max_y) = ((x + w - 1.0).min(img.width() as f32 - 1.0).max(0.0), (y + h - 1.0).min(img.height() as f32 - 1.0).max(0.0));
@@ -521,6 +522,7 @@ pub fn grey_swapped(img: &RgbImage) -> GrayImage {
     })
 }
 
+#[allow(clippy::expect_used, reason = "the vector is built to the shape: 3 planes of w × h")]
 fn nchw(img: &RgbImage, f: impl Fn(&Rgb<u8>, usize) -> f32) -> Array4<f32> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let plane = w * h;
@@ -533,6 +535,7 @@ fn nchw(img: &RgbImage, f: impl Fn(&Rgb<u8>, usize) -> f32) -> Array4<f32> {
     Array4::from_shape_vec((1, 3, h, w), data).expect("3 planes of w×h")
 }
 
+#[allow(clippy::expect_used, reason = "the vector is built to the shape: one plane of w × h")]
 fn grey_input(grey: &GrayImage, scale: f32) -> Array4<f32> {
     let (w, h) = (grey.width() as usize, grey.height() as usize);
     let data = grey.as_raw().iter().map(|v| f32::from(*v) / scale).collect();

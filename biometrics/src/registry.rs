@@ -67,7 +67,8 @@ impl DirectoryRegistry {
         write_atomically(&self.dir.join(&photo_name), photo)?;
         let record = DirectoryRecord { iin: iin.clone(), name: name.to_owned(), photo: photo_name };
         let path = self.dir.join(format!("{iin}.json"));
-        write_atomically(&path, &serde_json::to_vec_pretty(&record).expect("plain record"))?;
+        let json = serde_json::to_vec_pretty(&record).map_err(|e| RegistryError::InvalidRecord(e.to_string()))?;
+        write_atomically(&path, &json)?;
         Ok(path)
     }
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or a measurement: a panic is the failure report
 //! The engine on the real models and the repository's test data.
 //!
 //! Needs `ops/setup/models.sh` (run by `make test`); the data is in `tests/data`.

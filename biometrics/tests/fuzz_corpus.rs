@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or a measurement: a panic is the failure report
 //! Every input the fuzzer kept (`biometrics/fuzz/corpus/decode_image`, grown by
 //! `cargo +nightly fuzz run decode_image`) goes through the decoder on every
 //! `make test`: errors are fine, panics are not.

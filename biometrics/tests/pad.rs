@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or a measurement: a panic is the failure report
 //! Presentation-attack detection on the real models (ISO/IEC 30107-3): attacks
 //! made from single photos of faces-dev, and the live clip with its replays.
 //! `tanu biometrics pad-eval` runs the same evaluation over more photos for the

@@ -422,6 +422,7 @@ impl Calendar {
     /// # Panics
     ///
     /// Only if the embedded files are invalid, which the crate's tests rule out.
+    #[allow(clippy::expect_used, reason = "the embedded files are the crate's own, checked by its tests (# Panics)")]
     pub fn embedded() -> Calendar {
         Self::from_files(EMBEDDED_FILES.iter().copied()).expect("embedded ops/calendar files are valid")
     }
@@ -551,6 +552,7 @@ pub fn end_of_local_day(date: NaiveDate) -> Result<DateTime<Utc>, CalendarError>
 /// # Panics
 ///
 /// Only if the result is outside chrono's date range (year ±262,000).
+#[allow(clippy::expect_used, reason = "within chrono's range for any date of the procedure (# Panics)")]
 pub fn add_calendar_months(received_at: DateTime<Utc>, months: u32) -> DateTime<Utc> {
     let local = received_at.with_timezone(&ALMATY).date_naive();
     let day = local.checked_add_months(Months::new(months)).expect("date within chrono's range");

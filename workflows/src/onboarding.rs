@@ -412,14 +412,17 @@ impl Application {
         let mut effects = Vec::new();
         let Some(d) = self.deadline.clone() else { return effects };
         if !d.reminded && now >= d.remind_at && now < d.due {
-            self.deadline.as_mut().expect("deadline").reminded = true;
+            if let Some(dl) = self.deadline.as_mut() {
+                dl.reminded = true;
+            }
             self.log(now, "reminder", None, Some(format!("{:?} side, due {}", d.side, d.due)), None);
             effects.push(Effect::Remind { to: d.side, step: self.step, due: d.due });
         }
         if !d.overdue && now >= d.due {
-            let dl = self.deadline.as_mut().expect("deadline");
-            dl.overdue = true;
-            dl.reminded = true;
+            if let Some(dl) = self.deadline.as_mut() {
+                dl.overdue = true;
+                dl.reminded = true;
+            }
             match d.side {
                 Side::Operator => {
                     self.breaches.push((self.step, d.due));
@@ -459,6 +462,12 @@ pub enum ApplyError {
 }
 
 /// The deadline of `step` entered at `at`.
+/// Reminders go out at 09:00 Almaty time.
+const NINE_AM: NaiveTime = match NaiveTime::from_hms_opt(9, 0, 0) {
+    Some(t) => t,
+    None => panic!("09:00 is a time"),
+};
+
 pub fn deadline_for(step: Step, at: DateTime<Utc>, calendar: &Calendar) -> Result<Option<Deadline>, CalendarError> {
     let Some((side, limit, rule)) = step.limit() else { return Ok(None) };
     let due = match limit {
@@ -467,7 +476,7 @@ pub fn deadline_for(step: Step, at: DateTime<Utc>, calendar: &Calendar) -> Resul
     };
     let last_day = (due - Duration::seconds(1)).with_timezone(&ALMATY).date_naive();
     let remind_day = calendar.reminder_day(last_day)?;
-    let nine = remind_day.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("09:00"));
+    let nine = remind_day.and_time(NINE_AM);
     let remind_at = ALMATY.from_local_datetime(&nine).earliest().map(|t| t.with_timezone(&Utc)).unwrap_or(due);
     // A reminder before the step began (a 2-day limit entered late in the day) is sent at once.
     let remind_at = remind_at.max(at);

@@ -202,6 +202,7 @@ impl OnboardingWorkflow {
     }
 
     #[run]
+    #[allow(clippy::expect_used, reason = "the application is set before the loop; replayed workflow code keeps its shape")]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Step> {
         let started = ctx.workflow_time();
         let calendar = ctx.state(|s| s.calendar.clone()).ok_or_else(|| ApplicationFailure::new("the workflow's calendar files do not parse"))?;
@@ -291,6 +292,7 @@ fn remember_time(ctx: &WorkflowContext<OnboardingWorkflow>) {
 }
 
 /// Applies the oldest request: creates the client a grant needs, then the action.
+#[allow(clippy::expect_used, reason = "requests are handled only once the application is set (run)")]
 async fn handle_request(ctx: &mut WorkflowContext<OnboardingWorkflow>, calendar: &Calendar) -> WorkflowResult<Vec<Effect>> {
     // The request stays at the head of the inbox until it is applied, so that
     // validators of later requests see it while its client is being created.

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or a measurement: a panic is the failure report
 //! EDS verification against our own test PKI: a CA, signer certificates as the
 //! Kazakh national PKI shapes them (SERIALNUMBER=IIN…, OU=BIN…), a CRL.
 

