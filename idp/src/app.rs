@@ -150,9 +150,13 @@ impl App {
             &master,
         )?);
         let portal = Arc::new(crate::onboarding::state::OnboardingState::new(
-            store.clone(),
-            journal.clone(),
-            limiter.clone(),
+            crate::onboarding::state::Shared {
+                store: store.clone(),
+                journal: journal.clone(),
+                limiter: limiter.clone(),
+                client_secrets: client_secrets.clone(),
+                cookies: oidc.config.cookies(),
+            },
             onboarding.clone(),
             config.issuer.clone(),
             master.clone(),

@@ -33,19 +33,21 @@ pub struct OnboardingState {
     csrf_key: [u8; 32],
 }
 
+/// The handles the composition root shares with the portal and console.
+pub struct Shared {
+    pub store: Store,
+    pub journal: Journal,
+    pub limiter: RateLimiter,
+    pub client_secrets: ClientSecrets,
+    pub cookies: Cookies,
+}
+
 impl OnboardingState {
-    pub fn new(store: Store, journal: Journal, limiter: RateLimiter, onboarding: Arc<Onboarding>, issuer: String, master: MasterKey) -> Self {
-        OnboardingState {
-            client_secrets: ClientSecrets::new(&master),
-            cookies: Cookies { secure: issuer.starts_with("https://") },
-            csrf_key: master.derive("tanu csrf v1"),
-            store,
-            journal,
-            limiter,
-            onboarding,
-            issuer,
-            master,
-        }
+    /// `client_secrets` and `cookies` are the provider's: one secret checker
+    /// (one bound on legacy hashes) and one cookie policy per process.
+    pub fn new(shared: Shared, onboarding: Arc<Onboarding>, issuer: String, master: MasterKey) -> Self {
+        let Shared { store, journal, limiter, client_secrets, cookies } = shared;
+        OnboardingState { client_secrets, cookies, csrf_key: master.derive("tanu csrf v1"), store, journal, limiter, onboarding, issuer, master }
     }
 
     /// The URL of an endpoint under the issuer.
