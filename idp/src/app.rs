@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use poem::{
-    listener::{Acceptor, Listener, TcpListener},
+    listener::{Acceptor, TcpAcceptor},
     EndpointExt, Route,
 };
 
@@ -136,6 +136,7 @@ impl App {
         let journal = crate::audit::Journal::new(store.clone(), master.derive("tanu audit pseudonym v1"));
         let client_secrets = crate::crypto::ClientSecrets::new(&master);
         let clock = tanu_core::Clock::system();
+        let csrf = tanu_ui::csrf::Csrf::derive(&master);
         let oidc = Arc::new(OidcState::new(
             crate::oidc::state::Shared {
                 config: provider,
@@ -146,6 +147,7 @@ impl App {
                 limiter: limiter.clone(),
                 instances: instances.clone(),
                 client_secrets: client_secrets.clone(),
+                csrf: csrf.clone(),
             },
             &master,
         )?);
@@ -156,6 +158,7 @@ impl App {
                 limiter: limiter.clone(),
                 client_secrets: client_secrets.clone(),
                 cookies: oidc.config.cookies(),
+                csrf,
             },
             onboarding.clone(),
             config.issuer.clone(),
@@ -316,7 +319,20 @@ impl App {
     /// address and the running server.
     pub async fn serve(self: Arc<Self>) -> Result<(SocketAddr, impl std::future::Future<Output = std::io::Result<()>>), StartError> {
         let addr = self.config.listen;
-        let acceptor = TcpListener::bind(addr).into_acceptor().await.map_err(|source| StartError::Listen { addr, source })?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+        self.serve_on(listener)
+    }
+
+    /// Serves on a listener already bound: what [`App::serve`] does after
+    /// binding. The test kit binds its port itself before the issuer is
+    /// configured and keeps it bound, so no other process can take it
+    /// between choosing the port and serving on it.
+    pub fn serve_on(
+        self: Arc<Self>,
+        listener: tokio::net::TcpListener,
+    ) -> Result<(SocketAddr, impl std::future::Future<Output = std::io::Result<()>>), StartError> {
+        let addr = self.config.listen;
+        let acceptor = TcpAcceptor::from_tokio(listener).map_err(|source| StartError::Listen { addr, source })?;
         let bound = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(addr);
         crate::metrics::install();
         let app = self.routes();

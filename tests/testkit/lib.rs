@@ -181,7 +181,10 @@ impl Tanu {
         balancer: Option<String>,
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // Bound here and kept: the issuer names the port before the server
+        // exists, and no other test can take it in between.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let port = listener.local_addr().unwrap().port();
         let mut config = Config {
             listen: format!("127.0.0.1:{port}").parse().unwrap(),
             issuer: format!("http://127.0.0.1:{port}"),
@@ -215,7 +218,12 @@ impl Tanu {
             // Only `start_face` enables it, and its authenticator loaded the models.
             app.face_models_loaded();
         }
-        let (addr, server) = app.clone().serve().await.expect("tanu listens");
+        // A test that chose its own address (behind a balancer) binds it.
+        let listener = match listener.local_addr().unwrap() == app.config.listen {
+            true => listener,
+            false => tokio::net::TcpListener::bind(app.config.listen).await.expect("the test's own address"),
+        };
+        let (addr, server) = app.clone().serve_on(listener).expect("tanu listens");
         let server = tokio::spawn(async move {
             let _ = server.await;
         });
