@@ -294,80 +294,9 @@ struct YearTable {
 
 impl YearTable {
     fn build(data: YearData) -> Result<YearTable, CalendarError> {
-        let y = data.year;
-        let inconsistent = |m: String| CalendarError::Inconsistent(format!("{y}: {m}"));
-        let in_year = |what: &str, d: NaiveDate| {
-            if d.year() == y {
-                Ok(())
-            } else {
-                Err(inconsistent(format!("{what} {d} is not in year {y}")))
-            }
-        };
-
-        // Holidays: date -> (name, religious).
-        let mut holidays: BTreeMap<NaiveDate, (&'static str, bool)> = BTreeMap::new();
-        for &(m, d, name, religious) in FIXED_HOLIDAYS {
-            let date = NaiveDate::from_ymd_opt(y, m, d).ok_or(CalendarError::OutOfRange)?;
-            holidays.insert(date, (name, religious));
-        }
-        in_year("kurban_ait", data.kurban_ait)?;
-        // If Kurban Ait coincides with a secular holiday the secular entry is
-        // kept (it still moves when on a weekend). Check such a year by hand.
-        holidays.entry(data.kurban_ait).or_insert((KURBAN_AIT, true));
-
-        // Moved days off for secular holidays on a weekend, in date order.
-        // Computed from the law alone; transfers must not contradict them.
-        let mut moved: BTreeMap<NaiveDate, NaiveDate> = BTreeMap::new();
-        for (&h, &(_, religious)) in &holidays {
-            if religious || !is_weekend(h) {
-                continue;
-            }
-            let mut t = next_day(h)?;
-            while is_weekend(t) || holidays.contains_key(&t) || moved.contains_key(&t) {
-                t = next_day(t)?;
-            }
-            if t.year() != y {
-                return Err(inconsistent(format!("the day off for the holiday on {h} would move into the next year ({t})")));
-            }
-            moved.insert(t, h);
-        }
-
-        // Transfers.
-        let mut off: BTreeSet<NaiveDate> = BTreeSet::new();
-        let mut working: BTreeSet<NaiveDate> = BTreeSet::new();
-        for t in &data.transfers {
-            if t.working.is_none() && t.off.is_none() {
-                return Err(inconsistent("a [[transfer]] has neither `working` nor `off`".into()));
-            }
-            if let Some(w) = t.working {
-                in_year("transfer.working", w)?;
-                if !is_weekend(w) {
-                    return Err(inconsistent(format!("transfer.working {w} is a {}, not a Saturday or Sunday", w.weekday())));
-                }
-                if let Some((name, _)) = holidays.get(&w) {
-                    return Err(inconsistent(format!("transfer.working {w} is a holiday ({name})")));
-                }
-                if off.contains(&w) || !working.insert(w) {
-                    return Err(inconsistent(format!("{w} appears in more than one transfer")));
-                }
-            }
-            if let Some(o) = t.off {
-                in_year("transfer.off", o)?;
-                if is_weekend(o) {
-                    return Err(inconsistent(format!("transfer.off {o} is a {}, already a day off", o.weekday())));
-                }
-                if let Some((name, _)) = holidays.get(&o) {
-                    return Err(inconsistent(format!("transfer.off {o} is already a holiday ({name})")));
-                }
-                if let Some(from) = moved.get(&o) {
-                    return Err(inconsistent(format!("transfer.off {o} is already the moved day off for the holiday on {from}")));
-                }
-                if working.contains(&o) || !off.insert(o) {
-                    return Err(inconsistent(format!("{o} appears in more than one transfer")));
-                }
-            }
-        }
-
+        let holidays = Self::holidays(&data)?;
+        let moved = Self::moved_days_off(data.year, &holidays)?;
+        let (off, working) = Self::transfers(&data, &holidays, &moved)?;
         let mut special = BTreeMap::new();
         for (d, (name, _)) in holidays {
             special.insert(d, DayKind::Holiday(name));
@@ -382,6 +311,102 @@ impl YearTable {
             special.insert(d, DayKind::TransferWorking);
         }
         Ok(YearTable { data, special })
+    }
+
+    /// The year's holidays: date -> (name, religious).
+    fn holidays(data: &YearData) -> Result<Holidays, CalendarError> {
+        let y = data.year;
+        let mut holidays = Holidays::new();
+        for &(m, d, name, religious) in FIXED_HOLIDAYS {
+            let date = NaiveDate::from_ymd_opt(y, m, d).ok_or(CalendarError::OutOfRange)?;
+            holidays.insert(date, (name, religious));
+        }
+        in_year(y, "kurban_ait", data.kurban_ait)?;
+        // If Kurban Ait coincides with a secular holiday the secular entry is
+        // kept (it still moves when on a weekend). Check such a year by hand.
+        holidays.entry(data.kurban_ait).or_insert((KURBAN_AIT, true));
+        Ok(holidays)
+    }
+
+    /// Moved days off for secular holidays on a weekend, in date order
+    /// (moved day -> the holiday). Computed from the law alone; transfers
+    /// must not contradict them.
+    fn moved_days_off(y: i32, holidays: &Holidays) -> Result<BTreeMap<NaiveDate, NaiveDate>, CalendarError> {
+        let mut moved: BTreeMap<NaiveDate, NaiveDate> = BTreeMap::new();
+        for (&h, &(_, religious)) in holidays {
+            if religious || !is_weekend(h) {
+                continue;
+            }
+            let mut t = next_day(h)?;
+            while is_weekend(t) || holidays.contains_key(&t) || moved.contains_key(&t) {
+                t = next_day(t)?;
+            }
+            if t.year() != y {
+                return Err(inconsistent(y, format!("the day off for the holiday on {h} would move into the next year ({t})")));
+            }
+            moved.insert(t, h);
+        }
+        Ok(moved)
+    }
+
+    /// The government's transfers, checked against the holidays and moved
+    /// days: (weekdays made off, weekend days made working).
+    fn transfers(
+        data: &YearData,
+        holidays: &Holidays,
+        moved: &BTreeMap<NaiveDate, NaiveDate>,
+    ) -> Result<(BTreeSet<NaiveDate>, BTreeSet<NaiveDate>), CalendarError> {
+        let y = data.year;
+        let mut off: BTreeSet<NaiveDate> = BTreeSet::new();
+        let mut working: BTreeSet<NaiveDate> = BTreeSet::new();
+        for t in &data.transfers {
+            if t.working.is_none() && t.off.is_none() {
+                return Err(inconsistent(y, "a [[transfer]] has neither `working` nor `off`".into()));
+            }
+            if let Some(w) = t.working {
+                in_year(y, "transfer.working", w)?;
+                if !is_weekend(w) {
+                    return Err(inconsistent(y, format!("transfer.working {w} is a {}, not a Saturday or Sunday", w.weekday())));
+                }
+                if let Some((name, _)) = holidays.get(&w) {
+                    return Err(inconsistent(y, format!("transfer.working {w} is a holiday ({name})")));
+                }
+                if off.contains(&w) || !working.insert(w) {
+                    return Err(inconsistent(y, format!("{w} appears in more than one transfer")));
+                }
+            }
+            if let Some(o) = t.off {
+                in_year(y, "transfer.off", o)?;
+                if is_weekend(o) {
+                    return Err(inconsistent(y, format!("transfer.off {o} is a {}, already a day off", o.weekday())));
+                }
+                if let Some((name, _)) = holidays.get(&o) {
+                    return Err(inconsistent(y, format!("transfer.off {o} is already a holiday ({name})")));
+                }
+                if let Some(from) = moved.get(&o) {
+                    return Err(inconsistent(y, format!("transfer.off {o} is already the moved day off for the holiday on {from}")));
+                }
+                if working.contains(&o) || !off.insert(o) {
+                    return Err(inconsistent(y, format!("{o} appears in more than one transfer")));
+                }
+            }
+        }
+        Ok((off, working))
+    }
+}
+
+/// A year's holidays: date -> (name, religious).
+type Holidays = BTreeMap<NaiveDate, (&'static str, bool)>;
+
+fn inconsistent(y: i32, m: String) -> CalendarError {
+    CalendarError::Inconsistent(format!("{y}: {m}"))
+}
+
+fn in_year(y: i32, what: &str, d: NaiveDate) -> Result<(), CalendarError> {
+    if d.year() == y {
+        Ok(())
+    } else {
+        Err(inconsistent(y, format!("{what} {d} is not in year {y}")))
     }
 }
 

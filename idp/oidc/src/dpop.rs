@@ -199,7 +199,8 @@ fn htu_form(u: &str) -> Option<String> {
     Some(u.to_string())
 }
 
-/// Checks `proof` (the `DPoP` header's value) at `now` (seconds).
+/// Checks `proof` (the `DPoP` header's value) at `now` (seconds): its form,
+/// the key it carries and its signature, then its claims.
 pub fn verify(proof: &str, expected: &Expected, nonces: &Nonces, now: i64) -> Result<Proof, DpopError> {
     if proof.len() > MAX_PROOF_BYTES {
         return Err(DpopError::TooLarge);
@@ -208,10 +209,32 @@ pub fn verify(proof: &str, expected: &Expected, nonces: &Nonces, now: i64) -> Re
     if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
         return Err(DpopError::Malformed);
     }
+    let (alg, jwk) = proof_key(parts[0])?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|_| DpopError::Jwk)?;
+    let mut validation = Validation::new(alg);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims::<&str>(&[]);
+    let claims = jsonwebtoken::decode::<Value>(proof, &key, &validation)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => DpopError::Signature,
+            jsonwebtoken::errors::ErrorKind::Json(_) | jsonwebtoken::errors::ErrorKind::Base64(_) | jsonwebtoken::errors::ErrorKind::Utf8(_) => {
+                DpopError::Malformed
+            }
+            _ => DpopError::Signature,
+        })?
+        .claims;
+    let (jti, iat) = check_claims(&claims, expected, nonces, now)?;
+    Ok(Proof { jkt: Jkt(jwk.thumbprint(ThumbprintHash::SHA256)), jti, iat })
+}
+
+/// The proof's header (base64url): `typ`, an allowed `alg`, and the public
+/// key it is signed with, of that algorithm's kind and size.
+fn proof_key(header: &str) -> Result<(Algorithm, Jwk), DpopError> {
     // The header as JSON first: `jsonwebtoken`'s own header type keeps only
     // the public members of a JWK, and a private key must be seen to be refused.
     let header: Value =
-        URL_SAFE_NO_PAD.decode(parts[0]).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(Value::is_object).ok_or(DpopError::Malformed)?;
+        URL_SAFE_NO_PAD.decode(header).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(Value::is_object).ok_or(DpopError::Malformed)?;
     if header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
         return Err(DpopError::Typ);
     }
@@ -236,20 +259,13 @@ pub fn verify(proof: &str, expected: &Expected, nonces: &Nonces, now: i64) -> Re
     if !fits {
         return Err(DpopError::Jwk);
     }
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| DpopError::Jwk)?;
-    let mut validation = Validation::new(alg);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.set_required_spec_claims::<&str>(&[]);
-    let claims = jsonwebtoken::decode::<Value>(proof, &key, &validation)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => DpopError::Signature,
-            jsonwebtoken::errors::ErrorKind::Json(_) | jsonwebtoken::errors::ErrorKind::Base64(_) | jsonwebtoken::errors::ErrorKind::Utf8(_) => {
-                DpopError::Malformed
-            }
-            _ => DpopError::Signature,
-        })?
-        .claims;
+    Ok((alg, jwk))
+}
+
+/// The signed proof's claims against the request: `jti`, `htm`, `htu`, `iat`
+/// within its window, `ath` for the token sent with it, the nonce. Returns
+/// the `jti` and `iat`.
+fn check_claims(claims: &Value, expected: &Expected, nonces: &Nonces, now: i64) -> Result<(String, i64), DpopError> {
     let text = |name: &'static str| claims.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or(DpopError::Claim(name));
     let jti = text("jti")?;
     if jti.len() > MAX_JTI_LEN {
@@ -280,7 +296,7 @@ pub fn verify(proof: &str, expected: &Expected, nonces: &Nonces, now: i64) -> Re
         Some(n) if !n.as_str().is_some_and(|n| nonces.accepts(n, now)) => return Err(DpopError::UseNonce),
         Some(_) => {}
     }
-    Ok(Proof { jkt: Jkt(jwk.thumbprint(ThumbprintHash::SHA256)), jti: jti.to_string(), iat })
+    Ok((jti.to_string(), iat))
 }
 
 /// Where a proof is checked: the error's form differs (RFC 9449 §5: 400 JSON

@@ -13,6 +13,7 @@ pub mod dpop;
 #[doc(hidden)]
 pub mod entities;
 pub mod face;
+pub mod first_party;
 pub mod grants;
 pub mod journal;
 pub mod keys;
