@@ -36,7 +36,7 @@ pub struct OidcState {
     /// The sandbox's own pairwise key: a `sub` seen by a sandbox client never
     /// equals one a production client sees.
     sandbox_pairwise_key: [u8; 32],
-    csrf_key: [u8; 32],
+    csrf: tanu_ui::csrf::Csrf,
     /// The discovery document, serialised once (it depends on the configuration only).
     pub(crate) discovery_json: bytes::Bytes,
 }
@@ -51,6 +51,8 @@ pub struct Shared {
     pub limiter: RateLimiter,
     pub instances: crate::ratelimit::Instances,
     pub client_secrets: ClientSecrets,
+    /// Every page's CSRF key (derived once by the root).
+    pub csrf: tanu_ui::csrf::Csrf,
 }
 
 /// A state that cannot be built: its discovery document cannot be made.
@@ -66,7 +68,7 @@ impl OidcState {
     /// The protocol's keys are derived here from the master key; the master
     /// key itself is not kept.
     pub fn new(shared: Shared, master: &MasterKey) -> Result<Self, StateError> {
-        let Shared { config, store, keys, journal, clock, limiter, instances, client_secrets } = shared;
+        let Shared { config, store, keys, journal, clock, limiter, instances, client_secrets, csrf } = shared;
         let discovery_json = bytes::Bytes::from(serde_json::to_vec(&crate::metadata(&config)?)?);
         Ok(Self {
             token_limiter: RateLimiter::shared(config.token_rate_limit_per_minute, instances.clone()),
@@ -74,7 +76,7 @@ impl OidcState {
             dpop_nonces: Nonces::new(master.derive("tanu dpop nonce v1"), config.dpop_nonce_required),
             pairwise_key: master.derive("tanu pairwise subject v1"),
             sandbox_pairwise_key: master.derive("tanu sandbox pairwise subject v1"),
-            csrf_key: master.derive("tanu csrf v1"),
+            csrf,
             discovery_json,
             config,
             store,
@@ -104,6 +106,6 @@ impl OidcState {
     /// A CSRF token bound to an interaction (or a signed-in page's session)
     /// and the browser that started it.
     pub fn csrf_token(&self, interaction: &str, browser_binding: &str) -> String {
-        crate::crypto::mac(&self.csrf_key, &["csrf", interaction, browser_binding])
+        self.csrf.token(interaction, browser_binding)
     }
 }

@@ -37,7 +37,7 @@ pub(super) async fn frame(
         Ok(b) => b,
         Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, &format!("a frame is at most {limit} bytes")),
     };
-    let (face, fixed, now) = (&ctx.config.face, state.fixed_challenge, ctx.clock.now());
+    let (face, fixed, now) = (&ctx.config.face, state.fixed_challenge, ctx.oidc.clock.now());
     let logins = Logins::of(ctx);
     let admitted = logins.update(&i.id, |l| admit(l, face, fixed, now)).await;
     let (number, at_ms, revealed_step, answer) = match admitted {
@@ -57,7 +57,7 @@ pub(super) async fn frame(
     }
     // The challenge is shown by this answer: frames after it can perform it.
     if let Some(step) = revealed_step {
-        let shown = ctx.clock.now();
+        let shown = ctx.oidc.clock.now();
         let set = logins
             .update(&i.id, |l| {
                 if let Some(c) = l.capture.as_mut().filter(|c| c.number == number) {
@@ -191,7 +191,7 @@ pub(super) async fn verify(
         return fail(ctx, &i, &iin, &addr, FaceFailure::TooManyAttempts).await;
     }
     // Too late, or not every challenge shown yet.
-    let now = ctx.clock.now();
+    let now = ctx.oidc.clock.now();
     let unfinished = |c: &Capture| u64::from(c.elapsed_ms(now)) / 1000 > ctx.config.face.capture_timeout + 10 || c.revealed.len() < c.plan.len();
     let verdict = match capture {
         None => Verdict::Failed(FaceFailure::NoFace),
@@ -262,7 +262,7 @@ async fn judge(ctx: &Face, state: &Arc<FaceState>, i: &Interaction, iin: &Iin, c
     // §9: the reference template when there is one, else the document photo.
     let master = TemplateMasterKey::from_bytes(ctx.config.template_key);
     let stored = match citizen_id {
-        Some(c) => ctx.store.reference_template(c).await?,
+        Some(c) => ctx.oidc.store.reference_template(c).await?,
         None => None,
     };
     let (reference, first_time) = match stored.map(|s| template::open(&master, citizen_id.unwrap_or_default(), &s)) {
@@ -305,13 +305,13 @@ async fn succeed(ctx: &Face, cookies: &CookieJar, i: &Interaction, iin: &Iin, em
     let (name, consent_now) = (login.name, login.consent_given_now && !login.consented);
     let (family, given) = split_name(&name);
     let result: Result<crate::store::Citizen, crate::store::StoreError> = async {
-        let citizen = ctx.store.upsert_citizen(i.environment(), iin.as_str(), &given, &family, birth_date(iin).as_deref()).await?;
+        let citizen = ctx.oidc.store.upsert_citizen(i.environment(), iin.as_str(), &given, &family, birth_date(iin).as_deref()).await?;
         if consent_now {
-            ctx.store.record_biometric_consent(&citizen.id, CONSENT_TEXT_VERSION).await?;
+            ctx.oidc.store.record_biometric_consent(&citizen.id, CONSENT_TEXT_VERSION).await?;
         }
         if first_time {
             let master = TemplateMasterKey::from_bytes(ctx.config.template_key);
-            ctx.store.save_reference_template(&citizen.id, &template::seal(&master, &citizen.id, &embedding)).await?;
+            ctx.oidc.store.save_reference_template(&citizen.id, &template::seal(&master, &citizen.id, &embedding)).await?;
         }
         Ok(citizen)
     }
@@ -335,7 +335,7 @@ async fn succeed(ctx: &Face, cookies: &CookieJar, i: &Interaction, iin: &Iin, em
 async fn fail(ctx: &Face, i: &Interaction, iin: &Iin, addr: &str, failure: FaceFailure) -> PageResult {
     let lang = i.lang();
     if lockout::recorded(failure) {
-        ctx.store.record_face_failure(&ctx.journal.person(i.environment(), iin.as_str()), addr, failure.code()).await.in_lang(lang)?;
+        ctx.oidc.store.record_face_failure(&ctx.oidc.journal.person(i.environment(), iin.as_str()), addr, failure.code()).await.in_lang(lang)?;
     }
     let max = ctx.config.face.max_tries;
     let locked_now = locked(ctx, i.environment(), iin, addr).await.unwrap_or(true);

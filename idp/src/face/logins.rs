@@ -128,7 +128,7 @@ impl<'a> Logins<'a> {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.ctx.clock.now()
+        self.ctx.oidc.clock.now()
     }
 
     pub fn seal<T: Serialize>(&self, context: &str, value: &T) -> Result<String, StoreError> {
@@ -146,7 +146,7 @@ impl<'a> Logins<'a> {
     }
 
     async fn read(&self, id: &str) -> Result<Option<(Login, i64)>, StoreError> {
-        match self.ctx.store.face_sign_in(id, self.now()).await? {
+        match self.ctx.oidc.store.face_sign_in(id, self.now()).await? {
             Some(row) => Ok(Some((self.open(&format!("state:{id}"), &row.state)?, row.version))),
             None => Ok(None),
         }
@@ -168,7 +168,7 @@ impl<'a> Logins<'a> {
                 return Ok(Some(out));
             }
             let sealed = self.seal(&format!("state:{id}"), &login)?;
-            if self.ctx.store.update_face_sign_in(id, version, &sealed, self.now()).await? {
+            if self.ctx.oidc.store.update_face_sign_in(id, version, &sealed, self.now()).await? {
                 return Ok(Some(out));
             }
         }
@@ -178,7 +178,7 @@ impl<'a> Logins<'a> {
     /// Starts the sign-in, or replaces it with what `f` makes of the one in progress.
     pub async fn start(&self, id: &str, ttl_seconds: u64, mut f: impl FnMut(Option<Login>) -> Login) -> Result<(), LoginsError> {
         let now = self.now();
-        self.ctx.store.purge_face_sign_ins(now).await?;
+        self.ctx.oidc.store.purge_face_sign_ins(now).await?;
         let expires = now + Duration::seconds(i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 1000));
         for _ in 0..ATTEMPTS {
             let (current, version) = match self.read(id).await? {
@@ -187,8 +187,8 @@ impl<'a> Logins<'a> {
             };
             let sealed = self.seal(&format!("state:{id}"), &f(current))?;
             let written = match version {
-                Some(v) => self.ctx.store.update_face_sign_in(id, v, &sealed, now).await?,
-                None => self.ctx.store.create_face_sign_in(id, &sealed, expires, now).await?,
+                Some(v) => self.ctx.oidc.store.update_face_sign_in(id, v, &sealed, now).await?,
+                None => self.ctx.oidc.store.create_face_sign_in(id, &sealed, expires, now).await?,
             };
             if written {
                 return Ok(());
@@ -201,7 +201,7 @@ impl<'a> Logins<'a> {
     pub async fn take(&self, id: &str) -> Result<Option<Login>, LoginsError> {
         for _ in 0..ATTEMPTS {
             let Some((login, version)) = self.read(id).await? else { return Ok(None) };
-            if self.ctx.store.end_face_sign_in(id, version).await? {
+            if self.ctx.oidc.store.end_face_sign_in(id, version).await? {
                 return Ok(Some(login));
             }
         }
@@ -212,14 +212,14 @@ impl<'a> Logins<'a> {
     pub async fn add_frame(&self, id: &str, number: u32, analysis: &FrameAnalysis, ttl_seconds: u64) -> Result<(), LoginsError> {
         let sealed = self.seal(&format!("frame:{id}:{number}"), analysis)?;
         let expires = self.now() + Duration::seconds(i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 1000));
-        Ok(self.ctx.store.add_face_frame(id, number, analysis.at_ms, &sealed, expires).await?)
+        Ok(self.ctx.oidc.store.add_face_frame(id, number, analysis.at_ms, &sealed, expires).await?)
     }
 
     /// The analysed frames of capture `number`, by arrival; they are not
     /// kept after this (the capture is decided once).
     pub async fn take_frames(&self, id: &str, number: u32) -> Result<Vec<FrameAnalysis>, LoginsError> {
         let context = format!("frame:{id}:{number}");
-        let rows = self.ctx.store.take_face_frames(id, number).await?;
+        let rows = self.ctx.oidc.store.take_face_frames(id, number).await?;
         Ok(rows.iter().map(|r| self.open(&context, r)).collect::<Result<_, _>>()?)
     }
 }

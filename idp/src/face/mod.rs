@@ -101,11 +101,9 @@ pub fn template_key(master: &crate::crypto::MasterKey) -> [u8; 32] {
 /// settings. Registered on its routes; no handler of face sign-in takes the
 /// composition root's `App`.
 pub(crate) struct Face {
+    /// The provider's state: the store, journal, clock and address limits
+    /// face sign-in shares with it, and the interaction it finishes.
     pub oidc: Arc<OidcState>,
-    pub store: crate::store::Store,
-    pub journal: crate::audit::Journal,
-    pub clock: tanu_core::Clock,
-    pub limiter: crate::ratelimit::RateLimiter,
     pub config: FaceSettings,
     /// How long a sign-in's state is kept (the interaction's lifetime).
     pub login_request_ttl: u64,
@@ -185,15 +183,7 @@ pub const ACR_FACE_LIVENESS: &str = "urn:kz:tanu:loa:face-liveness";
 
 impl Authenticator for FaceAuthenticator {
     fn routes(&self, provider: Arc<OidcState>) -> poem::Route {
-        let face = Arc::new(Face {
-            store: provider.store.clone(),
-            journal: provider.journal.clone(),
-            clock: provider.clock.clone(),
-            limiter: provider.limiter.clone(),
-            login_request_ttl: provider.config.login_request_ttl,
-            config: self.settings.clone(),
-            oidc: provider,
-        });
+        let face = Arc::new(Face { login_request_ttl: provider.config.login_request_ttl, config: self.settings.clone(), oidc: provider });
         let inner = poem::Route::new()
             .at("/assets/face.js", poem::get(script))
             .at("/:id", poem::get(iin_page).post(iin_submit))
@@ -309,9 +299,10 @@ async fn iin_page(Pending(i): Pending, Data(ctx): Data<&Arc<Face>>) -> Response 
 /// failures of its own ([`lockout`]).
 async fn locked(ctx: &Face, environment: Environment, iin: &Iin, address: &str) -> Result<bool, crate::store::StoreError> {
     let policy = lockout::Policy::from_config(&ctx.config.face);
-    let now = ctx.clock.now();
+    let now = ctx.oidc.clock.now();
     let presented = lockout::FACE_PRESENTED.map(FaceFailure::code);
-    let (pair, by_address) = ctx.store.face_lockout_evidence(&ctx.journal.person(environment, iin.as_str()), address, &presented, policy.since(now)).await?;
+    let (pair, by_address) =
+        ctx.oidc.store.face_lockout_evidence(&ctx.oidc.journal.person(environment, iin.as_str()), address, &presented, policy.since(now)).await?;
     Ok(policy.locked(&pair, by_address, now))
 }
 
@@ -322,7 +313,7 @@ fn address(req: &Request) -> String {
 #[handler]
 async fn iin_submit(PendingForm(i, f): PendingForm<IinForm>, req: &Request, Data(ctx): Data<&Arc<Face>>, Data(state): Data<&Arc<FaceState>>) -> PageResult {
     let lang = i.lang();
-    if ctx.limiter.check(client_ip(req)).is_err() {
+    if ctx.oidc.limiter.check(client_ip(req)).is_err() {
         return Ok(iin_form(ctx, &i, "", Some(Msg::error_rate_limited), StatusCode::TOO_MANY_REQUESTS));
     }
     let shown: String = f.iin.chars().filter(char::is_ascii_digit).take(12).collect();
@@ -348,7 +339,7 @@ async fn iin_submit(PendingForm(i, f): PendingForm<IinForm>, req: &Request, Data
         Ok(Some(p)) => p,
         Ok(None) => {
             // Counted as a failure, so the form cannot be used to probe the registry.
-            let _ = ctx.store.record_face_failure(&ctx.journal.person(environment, iin.as_str()), &addr, "not_in_registry").await;
+            let _ = ctx.oidc.store.record_face_failure(&ctx.oidc.journal.person(environment, iin.as_str()), &addr, "not_in_registry").await;
             journal(ctx, &i, Some(&iin), "registry_lookup", Outcome::Failure, Some("not_in_registry")).await.in_lang(lang)?;
             return Ok(iin_form(ctx, &i, &shown, Some(Msg::face_not_in_registry), StatusCode::UNPROCESSABLE_ENTITY));
         }
@@ -357,9 +348,9 @@ async fn iin_submit(PendingForm(i, f): PendingForm<IinForm>, req: &Request, Data
             return Ok(iin_form(ctx, &i, &shown, Some(Msg::face_registry_unavailable), StatusCode::SERVICE_UNAVAILABLE));
         }
     };
-    let citizen = ctx.store.citizen_by_iin(environment, iin.as_str()).await.in_lang(lang)?;
+    let citizen = ctx.oidc.store.citizen_by_iin(environment, iin.as_str()).await.in_lang(lang)?;
     let consented = match &citizen {
-        Some(c) => ctx.store.biometric_consent(&c.id).await.in_lang(lang)?.is_some(),
+        Some(c) => ctx.oidc.store.biometric_consent(&c.id).await.in_lang(lang)?.is_some(),
         None => false,
     };
     // The same IIN posted again keeps the sign-in's tries and capture: posting
@@ -402,10 +393,10 @@ impl FaceState {
     /// last looked: a capture replayed on another instance is found too.
     async fn replayed(&self, ctx: &Face, capture: Vec<FrameSignature>) -> Result<bool, LoginsError> {
         let logins = Logins::of(ctx);
-        let now = ctx.clock.now();
+        let now = ctx.oidc.clock.now();
         let ttl = chrono::Duration::milliseconds(i64::try_from(self.replay_policy.ttl_ms).unwrap_or(i64::MAX / 2));
         let mut replays = self.replays.lock().await;
-        let newer = ctx.store.captures_seen_since(replays.seen, now - ttl, self.replay_policy.max_captures as u64).await?;
+        let newer = ctx.oidc.store.captures_seen_since(replays.seen, now - ttl, self.replay_policy.max_captures as u64).await?;
         for row in newer {
             replays.seen = row.seq;
             match logins.open::<Vec<FrameSignature>>("replay capture", &row.signatures) {
@@ -416,7 +407,7 @@ impl FaceState {
         replays.index.forget_expired(u64::try_from(now.timestamp_millis()).unwrap_or(0));
         let replayed = replays.index.is_replay(&capture);
         if !capture.is_empty() {
-            ctx.store.remember_capture(now, &logins.seal("replay capture", &capture)?, now - ttl).await?;
+            ctx.oidc.store.remember_capture(now, &logins.seal("replay capture", &capture)?, now - ttl).await?;
         }
         Ok(replayed)
     }
@@ -487,8 +478,9 @@ async fn camera_page(Pending(i): Pending, Data(ctx): Data<&Arc<Face>>) -> PageRe
 /// Journals a step of face sign-in before its effect; a failed write refuses
 /// the step (the journal policy, `audit.rs`).
 async fn journal(ctx: &Face, i: &Interaction, iin: Option<&Iin>, step: &str, outcome: Outcome, reason: Option<&str>) -> Result<(), crate::store::StoreError> {
-    let event = Event { client_id: Some(i.client.id.as_str()), subject: iin.map(|x| ctx.journal.person(i.environment(), x.as_str())), step, outcome, reason };
-    ctx.journal.append(event).await.map(|_| ())
+    let event =
+        Event { client_id: Some(i.client.id.as_str()), subject: iin.map(|x| ctx.oidc.journal.person(i.environment(), x.as_str())), step, outcome, reason };
+    ctx.oidc.journal.append(event).await.map(|_| ())
 }
 
 /// Registry names are "Family Given [Patronymic]".

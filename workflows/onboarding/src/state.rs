@@ -30,7 +30,7 @@ pub struct OnboardingState {
     pub issuer: String,
     /// Opens the client secrets sealed for one display; derives the portal's own client secret.
     master: MasterKey,
-    csrf_key: [u8; 32],
+    csrf: tanu_ui::csrf::Csrf,
 }
 
 /// The handles the composition root shares with the portal and console.
@@ -40,14 +40,16 @@ pub struct Shared {
     pub limiter: RateLimiter,
     pub client_secrets: ClientSecrets,
     pub cookies: Cookies,
+    /// Every page's CSRF key (derived once by the root).
+    pub csrf: tanu_ui::csrf::Csrf,
 }
 
 impl OnboardingState {
     /// `client_secrets` and `cookies` are the provider's: one secret checker
     /// (one bound on legacy hashes) and one cookie policy per process.
     pub fn new(shared: Shared, onboarding: Arc<Onboarding>, issuer: String, master: MasterKey) -> Self {
-        let Shared { store, journal, limiter, client_secrets, cookies } = shared;
-        OnboardingState { client_secrets, cookies, csrf_key: master.derive("tanu csrf v1"), store, journal, limiter, onboarding, issuer, master }
+        let Shared { store, journal, limiter, client_secrets, cookies, csrf } = shared;
+        OnboardingState { client_secrets, cookies, csrf, store, journal, limiter, onboarding, issuer, master }
     }
 
     /// The URL of an endpoint under the issuer.
@@ -68,6 +70,6 @@ impl OnboardingState {
 
     /// A CSRF token bound to a portal session and its purpose.
     pub fn csrf_token(&self, purpose: &str, session_hash: &str) -> String {
-        crate::crypto::mac(&self.csrf_key, &["csrf", purpose, session_hash])
+        self.csrf.token(purpose, session_hash)
     }
 }
