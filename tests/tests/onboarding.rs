@@ -125,6 +125,11 @@ fn act_fields(csrf: &str) -> Vec<(&'static str, String)> {
 /// Prepares the act, downloads the exact document, signs it as `signer`
 /// and uploads the signature. Returns the upload's status and page.
 async fn submit_act(tanu: &Tanu, initiator: &Browser, kit: &OnboardingKit, id: &str, signer: &str) -> (u16, String) {
+    submit_act_with_csrf(tanu, initiator, kit, id, signer, None).await
+}
+
+/// [`submit_act`], the upload carrying `upload_csrf` instead of the page's token when given.
+async fn submit_act_with_csrf(tanu: &Tanu, initiator: &Browser, kit: &OnboardingKit, id: &str, signer: &str, upload_csrf: Option<&str>) -> (u16, String) {
     let (_, page) = get(initiator, &tanu.url(&format!("/portal/applications/{id}"))).await;
     let fields = act_fields(&csrf(&page));
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -136,7 +141,11 @@ async fn submit_act(tanu: &Tanu, initiator: &Browser, kit: &OnboardingKit, id: &
     let signature = kit.pki.sign(signer, &document);
     let mut form = reqwest::multipart::Form::new();
     for (k, v) in &fields {
-        form = form.text(*k, v.clone());
+        let v = match (*k, upload_csrf) {
+            ("csrf", Some(forged)) => forged.to_owned(),
+            _ => v.clone(),
+        };
+        form = form.text(*k, v);
     }
     form = form.part("signature", reqwest::multipart::Part::bytes(signature).file_name("act.p7s"));
     let (status, body, _) = post_multipart(initiator, &tanu.url(&format!("/portal/applications/{id}/act/sign")), form).await;
@@ -227,6 +236,13 @@ async fn an_application_goes_from_filing_to_production_through_portal_and_consol
     assert_eq!(step(&tanu, &initiator, &format!("/portal/applications/{id}")).await, "testing");
     post(&initiator, &test_url, &[("csrf", &csrf(&page)), ("result", "positive"), ("note", "all scenarios pass")]).await;
 
+    // The act, correctly signed but uploaded without the session's CSRF
+    // token (a cross-site post), is refused before anything is looked at.
+    for forged in ["", "forged"] {
+        let (status, body) = submit_act_with_csrf(&tanu, &initiator, &kit, &id, "initiator", Some(forged)).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(step(&tanu, &initiator, &format!("/portal/applications/{id}")).await, "testing", "nothing moved");
+    }
     // The act, signed by someone else's EDS, is refused; by the initiator's, accepted.
     let (status, body) = submit_act(&tanu, &initiator, &kit, &id, "stranger").await;
     assert_eq!(status, 422, "{body}");
@@ -257,11 +273,25 @@ async fn an_application_goes_from_filing_to_production_through_portal_and_consol
         .bytes()
         .await
         .unwrap();
-    let mut form = reqwest::multipart::Form::new();
-    for (k, v) in &approval {
-        form = form.text(*k, v.clone());
-    }
-    let signed = form.part("signature", reqwest::multipart::Part::bytes(kit.pki.sign("reviewer", &document)));
+    let signature = kit.pki.sign("reviewer", &document);
+    let approval_upload = |csrf: &str| {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in &approval {
+            form = form.text(*k, if *k == "csrf" { csrf.to_owned() } else { v.clone() });
+        }
+        form.part("signature", reqwest::multipart::Part::bytes(signature.clone()))
+    };
+    // The approval is the operator's: the initiator posting one (with their
+    // own session's token) is forbidden; the reviewer's with a forged token
+    // is refused; nothing moves.
+    let (_, initiator_page) = get(&initiator, &tanu.url(&format!("/portal/applications/{id}"))).await;
+    let (status, _, _) =
+        post_multipart(&initiator, &tanu.url(&format!("/console/applications/{id}/approval/sign")), approval_upload(&csrf(&initiator_page))).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = post_multipart(&reviewer, &tanu.url(&format!("/console/applications/{id}/approval/sign")), approval_upload("forged")).await;
+    assert_eq!(status, 400);
+    assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "act_re_review", "nothing moved");
+    let signed = approval_upload(&approval[0].1);
     let (status, _, _) = post_multipart(&reviewer, &tanu.url(&format!("/console/applications/{id}/approval/sign")), signed).await;
     assert_eq!(status, 303);
     assert_eq!(step(&tanu, &reviewer, &format!("/console/applications/{id}")).await, "draft_contract");

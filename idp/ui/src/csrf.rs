@@ -3,7 +3,7 @@
 //! provider's interaction pages, the cabinet, the portal and console); each
 //! binds its tokens to its own purpose and session, so a token of one page
 //! is never one of another.
-use tanu_core::crypto::{ct_eq, mac, MasterKey};
+use tanu_core::crypto::{mac, MasterKey};
 
 #[derive(Clone)]
 pub struct Csrf([u8; 32]);
@@ -18,10 +18,5 @@ impl Csrf {
     /// `binding` (the browser's session or binding).
     pub fn token(&self, purpose: &str, binding: &str) -> String {
         mac(&self.0, &["csrf", purpose, binding])
-    }
-
-    /// Whether `presented` is that token (constant time).
-    pub fn check(&self, purpose: &str, binding: &str, presented: &str) -> bool {
-        ct_eq(&self.token(purpose, binding), presented)
     }
 }

@@ -206,43 +206,30 @@ async fn approval_document_download(
 }
 
 #[handler]
-async fn approval_sign(req: &Request, Path(id): Path<String>, body: Body, StaffMember(who): StaffMember, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
-    let lang = lang_of(req);
-    let back = Area::Console.page(&id);
+async fn approval_sign(
+    req: &Request,
+    Path(id): Path<String>,
+    StaffMultipart(who, upload): StaffMultipart<tanu_parse::multipart::SignedUpload>,
+    Data(app): Data<&Arc<OnboardingState>>,
+) -> PageResult {
     let a = visible(app, &who, &id, true).await?;
-    let (f, signature) = read_signed(req, body, app.onboarding.config.max_upload_bytes).await?;
-    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let (act, approver, date) = approval_fields(&f)?;
-    let document = approval_document(app, &a, &act, &approver, date);
-    let refuse = |error: String| {
-        let page = SignPage {
-            lang,
-            nav: Nav::of(app, &who),
-            id: id.clone(),
-            document: document.clone(),
-            fields: approval_pairs(&act, &approver, date),
-            action: "approval".into(),
-            operator: true,
-            error: Some(error),
-        };
-        Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+    let (act, approver, date) = approval_fields(&upload.fields)?;
+    let document = ToSign {
+        id: &id,
+        text: approval_document(app, &a, &act, &approver, date),
+        fields: approval_pairs(&act, &approver, date),
+        action: "approval",
+        operator: true,
     };
     let operator_bin = app.onboarding.config.operator_bin.parse::<Bin>().ok();
-    let signer = match app.onboarding.verify(document.as_bytes(), &signature, operator_bin.as_ref()) {
-        Ok(s) => s,
-        Err(e) => {
-            audit(app, &who, "onboarding.approval_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
-            return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
-        }
+    let signer = match document.signer(app, req, &who, &upload.signature, operator_bin.as_ref()).await {
+        Ok(signer) => signer,
+        Err(page) => return Ok(page),
     };
-    if signer.iin != who.iin {
-        return refuse(Msg::onb_err_signer.text(lang).to_owned());
-    }
-    let sha = sha256_hex(document.as_bytes());
+    let sha = sha256_hex(document.text.as_bytes());
     let signer_name = signer.common_name.clone().unwrap_or_else(|| approver.clone());
-    let response =
-        take(app, &who, &a, Side::Operator, Command::Act { action: Action::ApproveAct { document_sha256: sha.clone(), signer: signer_name.clone() } }, &back)
-            .await?;
-    app.store.insert_document(&id, "approval", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
+    let action = Action::ApproveAct { document_sha256: sha.clone(), signer: signer_name.clone() };
+    let response = take(app, &who, &a, Side::Operator, Command::Act { action }, &Area::Console.page(&id)).await?;
+    app.store.insert_document(&id, "approval", &document.text, &sha, STANDARD.encode(&upload.signature), &signer.iin, &signer_name, &who.name).await?;
     Ok(response)
 }

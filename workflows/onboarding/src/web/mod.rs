@@ -19,7 +19,7 @@ use poem::{
     handler,
     http::StatusCode,
     web::{cookie::CookieJar, Data, Form, Path, Query},
-    Body, IntoResponse, Request, Response, Route,
+    IntoResponse, Request, Response, Route,
 };
 use serde::Deserialize;
 use tanu_workflows::onboarding::{Action, Actor, Application, Reason, Side, Step};
@@ -37,6 +37,7 @@ use crate::i18n::{Lang, Msg};
 use crate::state::OnboardingState;
 use crate::store::onboarding::{ApplicationFilter, FiledApplication, Staff};
 use crate::store::StoreError;
+use tanu_parse::multipart;
 use tanu_ui::{page, web::html};
 
 mod console;
@@ -241,6 +242,134 @@ async fn checked_form<T: serde::de::DeserializeOwned + tanu_parse::forms::CsrfBo
     let Form(f) = Form::<T>::from_request(req, body).await?;
     check_form(app, req, who, tanu_parse::forms::CsrfBound::csrf(&f))?;
     Ok(f)
+}
+
+/// A `multipart/form-data` upload posted by the signed-in person, as a
+/// handler's argument: the person ([`Signed`]), then the upload read within
+/// the configured size (`onboarding.max_upload_bytes`), within the address's
+/// rate limit and carrying the session's CSRF token ([`check_form`]).
+pub(crate) struct SignedMultipart<U>(pub Principal, pub U);
+
+impl<'a, U: Upload> poem::FromRequest<'a> for SignedMultipart<U> {
+    async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let Signed(who) = Signed::from_request(req, body).await?;
+        let upload = checked_upload::<U>(req, body, &who).await?;
+        Ok(SignedMultipart(who, upload))
+    }
+}
+
+/// An upload posted by a member of the operator's staff ([`StaffMember`]),
+/// checked as [`SignedMultipart`]'s.
+pub(crate) struct StaffMultipart<U>(pub Principal, pub U);
+
+impl<'a, U: Upload> poem::FromRequest<'a> for StaffMultipart<U> {
+    async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let StaffMember(who) = StaffMember::from_request(req, body).await?;
+        let upload = checked_upload::<U>(req, body, &who).await?;
+        Ok(StaffMultipart(who, upload))
+    }
+}
+
+/// What a multipart upload is read into (`tanu_parse::multipart`'s forms).
+pub(crate) trait Upload: Sized {
+    /// What an upload over the size is told.
+    const TOO_LARGE: Msg;
+    fn from_parts(parts: Vec<multipart::Part>) -> Self;
+    fn csrf(&self) -> &str;
+}
+
+/// The portal's application form (its fields, the logo).
+impl Upload for multipart::ApplicationUpload {
+    const TOO_LARGE: Msg = Msg::onb_err_logo_size;
+    fn from_parts(parts: Vec<multipart::Part>) -> Self {
+        multipart::application(parts, &form::FIELDS)
+    }
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A signed document's form (the act, the approval): its fields again and the signature file.
+impl Upload for multipart::SignedUpload {
+    const TOO_LARGE: Msg = Msg::error_too_large;
+    fn from_parts(parts: Vec<multipart::Part>) -> Self {
+        multipart::signed(parts)
+    }
+    fn csrf(&self) -> &str {
+        self.fields.get("csrf").map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Reads the upload with `tanu_parse::multipart` (the reader its fuzz
+/// target drives): every part bounded while it is read, the parts together
+/// by the configured size; past it, `U::TOO_LARGE`. Another content type, a
+/// malformed body or too many parts is a bad request. Then the form's check.
+async fn checked_upload<U: Upload>(req: &Request, body: &mut poem::RequestBody, who: &Principal) -> poem::Result<U> {
+    let app = req.data::<Arc<OnboardingState>>().ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
+    let bad = || PageError::BadRequest(Msg::error_bad_request);
+    let boundary = multipart::boundary(req.content_type()).map_err(|_| bad())?;
+    let limits = multipart::Limits::upload(app.onboarding.config.max_upload_bytes);
+    let parts = multipart::read_parts(body.take()?.into_bytes_stream(), boundary, limits).await.map_err(|e| match e {
+        multipart::MultipartError::TooLarge(_) => PageError::BadRequest(U::TOO_LARGE),
+        _ => bad(),
+    })?;
+    let upload = U::from_parts(parts);
+    check_form(app, req, who, upload.csrf())?;
+    Ok(upload)
+}
+
+/// A document to be signed with EDS by the person signed in (the
+/// initiator's act, the operator's approval): its text and the fields it
+/// was made of, shown again on its signing page.
+pub(super) struct ToSign<'a> {
+    pub id: &'a str,
+    pub text: String,
+    pub fields: Vec<(&'static str, String)>,
+    /// The signing page's action (`act`, `approval`) and side.
+    pub action: &'static str,
+    pub operator: bool,
+}
+
+impl ToSign<'_> {
+    /// Who signed `signature` over the text: a certificate under the trusted
+    /// roots (of `bin`'s organisation when given), issued to the person
+    /// signed in (Rules §16). Else the signing page again with the reason
+    /// (422), a bad signature journalled.
+    pub(super) async fn signer(
+        &self,
+        app: &OnboardingState,
+        req: &Request,
+        who: &Principal,
+        signature: &[u8],
+        bin: Option<&Bin>,
+    ) -> Result<tanu_workflows::eds::Signer, Response> {
+        let lang = lang_of(req);
+        let refuse = |error: String| {
+            let page = SignPage {
+                lang,
+                nav: Nav::of(app, who),
+                id: self.id.to_owned(),
+                document: self.text.clone(),
+                fields: self.fields.clone(),
+                action: self.action.into(),
+                operator: self.operator,
+                error: Some(error),
+            };
+            html(StatusCode::UNPROCESSABLE_ENTITY, page)
+        };
+        let signer = match app.onboarding.verify(self.text.as_bytes(), signature, bin) {
+            Ok(s) => s,
+            Err(e) => {
+                let step = format!("onboarding.{}_signature", self.action);
+                audit(app, who, &step, Outcome::Failure, &format!("application {}: {e}", self.id)).await;
+                return Err(refuse(format!("{} {e}", Msg::onb_err_signature.text(lang))));
+            }
+        };
+        if signer.iin != who.iin {
+            return Err(refuse(Msg::onb_err_signer.text(lang).to_owned()));
+        }
+        Ok(signer)
+    }
 }
 
 /// A signed-in member of the operator's staff, as a handler's argument

@@ -1,6 +1,5 @@
 //! The initiator portal (`/portal`): filing, tests, the act, the contract, secrets.
 use super::*;
-use tanu_parse::multipart;
 
 // ----------------------------------------------------------------- portal
 
@@ -68,31 +67,14 @@ async fn new_form(req: &Request, Query(q): Query<NewQuery>, Signed(who): Signed,
     Ok(html(StatusCode::OK, FormPage { lang, nav: Nav::of(app, &who), values, errors: FieldErrors::new(), previous, problem: None }))
 }
 
-/// Reads a `multipart/form-data` upload with `tanu_parse::multipart` (the
-/// reader its fuzz target drives): every part bounded while it is read, the
-/// parts together by `limit`; past it, `too_large`. Another content type,
-/// a malformed body or too many parts is a bad request.
-async fn read_upload(req: &Request, body: Body, limit: usize, too_large: Msg) -> Result<Vec<multipart::Part>, PageError> {
-    let boundary = multipart::boundary(req.content_type()).map_err(|_| PageError::BadRequest(Msg::error_bad_request))?;
-    multipart::read_parts(body.into_bytes_stream(), boundary, multipart::Limits::upload(limit)).await.map_err(|e| match e {
-        multipart::MultipartError::TooLarge(_) => PageError::BadRequest(too_large),
-        _ => PageError::BadRequest(Msg::error_bad_request),
-    })
-}
-
-/// Reads the multipart form: text fields and the logo, bounded together by
-/// `limit` while they are read.
-async fn read_form(req: &Request, body: Body, limit: usize) -> Result<(RawApplication, String, Option<String>), PageError> {
-    let upload = multipart::application(read_upload(req, body, limit, Msg::onb_err_logo_size).await?, &form::FIELDS);
-    let raw = RawApplication { fields: upload.fields, logo: upload.logo };
-    Ok((raw, upload.csrf, upload.previous))
-}
-
 #[handler]
-async fn file_application(req: &Request, body: Body, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
+async fn file_application(
+    req: &Request,
+    SignedMultipart(who, upload): SignedMultipart<multipart::ApplicationUpload>,
+    Data(app): Data<&Arc<OnboardingState>>,
+) -> PageResult {
     let lang = lang_of(req);
-    let (raw, csrf, previous) = read_form(req, body, app.onboarding.config.max_upload_bytes).await?;
-    check_form(app, req, &who, &csrf)?;
+    let (raw, previous) = (RawApplication { fields: upload.fields, logo: upload.logo }, upload.previous);
     let again = |errors: FieldErrors, problem: Option<Msg>| {
         // The form comes back with what was typed: nothing is lost.
         let page = FormPage { lang, nav: Nav::of(app, &who), values: raw.fields.clone(), errors, previous: previous.clone(), problem };
@@ -257,47 +239,22 @@ async fn act_document(Path(id): Path<String>, SignedForm(who, f): SignedForm<BTr
     Ok(download(&format!("act-{id}.txt"), act_text(app, &a, &act_fields(&f)?)))
 }
 
-/// Multipart: the fields again and the signature file.
-pub(super) async fn read_signed(req: &Request, body: Body, limit: usize) -> Result<(BTreeMap<String, String>, Vec<u8>), PageError> {
-    let upload = multipart::signed(read_upload(req, body, limit, Msg::error_too_large).await?);
-    Ok((upload.fields, upload.signature))
-}
-
 #[handler]
-async fn act_sign(req: &Request, Path(id): Path<String>, body: Body, Signed(who): Signed, Data(app): Data<&Arc<OnboardingState>>) -> PageResult {
-    let lang = lang_of(req);
-    let back = Area::Portal.page(&id);
+async fn act_sign(
+    req: &Request,
+    Path(id): Path<String>,
+    SignedMultipart(who, upload): SignedMultipart<multipart::SignedUpload>,
+    Data(app): Data<&Arc<OnboardingState>>,
+) -> PageResult {
     let a = visible(app, &who, &id, false).await?;
-    let (f, signature) = read_signed(req, body, app.onboarding.config.max_upload_bytes).await?;
-    check_form(app, req, &who, f.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let fields = act_fields(&f)?;
-    let document = act_text(app, &a, &fields);
+    let fields = act_fields(&upload.fields)?;
     let bin: Bin = a.bin()?;
-    let refuse = |error: String| {
-        let page = SignPage {
-            lang,
-            nav: Nav::of(app, &who),
-            id: id.clone(),
-            document: document.clone(),
-            fields: fields.pairs(),
-            action: "act".into(),
-            operator: false,
-            error: Some(error),
-        };
-        Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+    let document = ToSign { id: &id, text: act_text(app, &a, &fields), fields: fields.pairs(), action: "act", operator: false };
+    let signer = match document.signer(app, req, &who, &upload.signature, Some(&bin)).await {
+        Ok(signer) => signer,
+        Err(page) => return Ok(page),
     };
-    let signer = match app.onboarding.verify(document.as_bytes(), &signature, Some(&bin)) {
-        Ok(s) => s,
-        Err(e) => {
-            audit(app, &who, "onboarding.act_signature", Outcome::Failure, &format!("application {id}: {e}")).await;
-            return refuse(format!("{} {e}", Msg::onb_err_signature.text(lang)));
-        }
-    };
-    // §16: signed by the authorised person, who is the one signed in.
-    if signer.iin != who.iin {
-        return refuse(Msg::onb_err_signer.text(lang).to_owned());
-    }
-    let sha = sha256_hex(document.as_bytes());
+    let sha = sha256_hex(document.text.as_bytes());
     let signer_name = signer.common_name.clone().unwrap_or_else(|| fields.authorised_person.clone());
     let resubmit = a.step() == Some(Step::Rework) || app.onboarding.live(&id).await.is_some_and(|p| p.step == Step::Rework);
     let action = if resubmit {
@@ -305,8 +262,8 @@ async fn act_sign(req: &Request, Path(id): Path<String>, body: Body, Signed(who)
     } else {
         Action::SubmitAct { document_sha256: sha.clone(), signer: signer_name.clone() }
     };
-    let response = take(app, &who, &a, Side::Initiator, Command::Act { action }, &back).await?;
-    app.store.insert_document(&id, "act", &document, &sha, STANDARD.encode(&signature), &signer.iin, &signer_name, &who.name).await?;
+    let response = take(app, &who, &a, Side::Initiator, Command::Act { action }, &Area::Portal.page(&id)).await?;
+    app.store.insert_document(&id, "act", &document.text, &sha, STANDARD.encode(&upload.signature), &signer.iin, &signer_name, &who.name).await?;
     Ok(response)
 }
 
