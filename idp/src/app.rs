@@ -262,6 +262,12 @@ impl App {
         crate::onboarding::worker::WorkerState::new(self.store.clone(), registrar, self.onboarding.clone(), self.config.issuer.clone(), stop)
     }
 
+    /// The documents the cabinet shares, from the registry face sign-in reads.
+    pub fn documents(&self) -> crate::cabinet::documents::Documents {
+        let biometrics = &self.config.biometrics;
+        crate::cabinet::documents::Documents::new(biometrics.registry_http.as_ref(), &biometrics.registry_dir)
+    }
+
     pub fn routes(self: &Arc<Self>) -> impl poem::Endpoint + 'static {
         Route::new()
             .at("/.well-known/openid-configuration", poem::get(crate::oidc::discovery))
@@ -282,7 +288,7 @@ impl App {
             .nest("/onboarding", crate::onboarding::web::auth_routes())
             .nest("/portal", crate::onboarding::web::portal_routes())
             .nest("/console", crate::onboarding::web::console_routes())
-            .nest("/me", crate::cabinet::web::routes(&self.config).data(self.cabinet.clone()))
+            .nest("/me", crate::cabinet::web::routes(&self.cabinet.config, self.documents()).data(self.cabinet.clone()))
             // Before any handler: the client's address, the body budget.
             .around({
                 let app = self.clone();

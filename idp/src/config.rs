@@ -136,30 +136,7 @@ pub struct Config {
     pub documents: DocumentsConfig,
 }
 
-/// `[documents]`: the cabinet's documents shared by a short code (issue 14).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DocumentsConfig {
-    /// Seconds a code is valid from the moment the citizen opens access.
-    pub code_ttl: u64,
-    /// Redemption requests per minute of one verifier (a client or an
-    /// organisation user), right or wrong.
-    pub redeem_per_minute: u32,
-    /// Redemption requests per minute of all verifiers together: the whole
-    /// code space's budget.
-    pub redeem_per_minute_total: u32,
-    /// Wrong codes one verifier may type within `lockout_window` seconds;
-    /// the next attempt is refused until the oldest of them is that old.
-    pub lockout_failures: u32,
-    pub lockout_window: u64,
-}
-
-impl Default for DocumentsConfig {
-    fn default() -> Self {
-        DocumentsConfig { code_ttl: 300, redeem_per_minute: 10, redeem_per_minute_total: 600, lockout_failures: 5, lockout_window: 900 }
-    }
-}
-
+pub use tanu_cabinet::DocumentsConfig;
 pub use tanu_onboarding::config::OnboardingConfig;
 
 /// An address or a network (CIDR) of a trusted proxy: `10.0.0.5`, `10.0.0.0/8`, `2001:db8::/32`.

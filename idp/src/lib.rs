@@ -1,13 +1,12 @@
 //! Tanu: the national biometric sign-in service, an OpenID Connect provider.
 //!
 //! This crate is the composition root (`app`: the shared handles, each area's
-//! state, the routes) and the CLI, with the areas not yet crates of their
-//! own: `face` (the face authenticator), `cabinet` (the citizen's cabinet),
-//! `onboarding` (portal, console, Temporal worker). The protocol is
-//! `tanu-oidc`, the pages' common parts `tanu-ui`, persistence `tanu-store`,
-//! the domain types `tanu-core`.
+//! state, the routes), the CLI and face sign-in (`face`, the authenticator
+//! of `tanu-oidc`'s `Authenticator` interface). The protocol is `tanu-oidc`,
+//! the citizen's cabinet `tanu-cabinet`, the onboarding service (portal,
+//! console, Temporal worker) `tanu-onboarding`, the pages' common parts
+//! `tanu-ui`, persistence `tanu-store`, the domain types `tanu-core`.
 pub mod app;
-pub mod cabinet;
 pub mod cli;
 pub mod config;
 pub mod edge;
@@ -19,6 +18,8 @@ pub mod telemetry;
 pub mod web;
 
 // The core's modules, under the paths the rest of this crate uses.
+/// The citizen's cabinet, its own crate.
+pub use tanu_cabinet as cabinet;
 pub use tanu_core::{crypto, domain};
 /// The protocol, its own crate: endpoints, interaction, keys, journal.
 pub use tanu_oidc as oidc;

@@ -443,7 +443,7 @@ async fn revoking_in_the_cabinet_sends_a_back_channel_logout() {
 /// the user, and the citizen's history has the view.
 #[tokio::test]
 async fn the_verifier_page_in_chromium_in_each_language() {
-    use tanu_idp::cabinet::documents::{DocumentKind, Documents};
+    use tanu_idp::cabinet::documents::DocumentKind;
     let mut s = Scenario::production(
         CB,
         |c| {
@@ -463,7 +463,7 @@ async fn the_verifier_page_in_chromium_in_each_language() {
     s.tanu.app.store.add_document_verifier(&officer.iin, "Kaspi Bank", "Dana Officer").await.unwrap();
     // The browser signs in as the officer; the citizen opens access as the cabinet does.
     s.tanu.sign_in_as(Some(&officer));
-    let docs = Documents::new(&s.tanu.app.config);
+    let docs = s.tanu.app.documents();
     let shots = workspace_root().join("target/browser-artifacts");
     std::fs::create_dir_all(&shots).unwrap();
     for lang in ["kk", "ru", "en"] {

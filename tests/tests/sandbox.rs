@@ -201,14 +201,14 @@ async fn the_cabinet_and_the_portal_are_production_clients() {
 /// code, which the production client then redeems.
 #[tokio::test]
 async fn a_sandbox_client_redeems_no_citizens_document() {
-    use tanu_idp::cabinet::documents::{DocumentKind, Documents};
+    use tanu_idp::cabinet::documents::DocumentKind;
     const HOLDER: &str = "900517300128";
     let mut s = Scenario::production(PRODUCTION, |c| c.biometrics.registry_dir = c.data_dir.join("registry"), |_| {}).await;
     s.citizen = s.person(HOLDER, "Aigerim", "Seitkali").await;
     DirectoryRegistry::new(&s.tanu.app.config.biometrics.registry_dir)
         .add(&HOLDER.parse().unwrap(), "Seitkali Aigerim", b"\x89PNG\r\n\x1a\nphoto", "png")
         .unwrap();
-    let (_, code) = Documents::new(&s.tanu.app.config).open(&s.tanu.app.cabinet, &s.citizen, DocumentKind::IdentityCard).await.unwrap();
+    let (_, code) = s.tanu.app.documents().open(&s.tanu.app.cabinet, &s.citizen, DocumentKind::IdentityCard).await.unwrap();
     let (sandbox, sandbox_secret) = s.tanu.client(REDIRECT, |_| {}).await;
     let redeem = |client: String, secret: String| {
         let url = s.tanu.url("/me/verify/redeem");

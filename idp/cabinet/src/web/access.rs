@@ -231,10 +231,10 @@ pub(crate) async fn withdraw(
     finish(
         lang,
         async {
-            crate::cabinet::withdraw_biometrics(&app.store, &app.journal, &who.citizen, "citizen (cabinet)").await?;
+            crate::withdraw_biometrics(&app.store, &app.journal, &who.citizen, "citizen (cabinet)").await?;
             // Every session of the citizen has ended, this one too.
             cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, "", Some(0)));
-            Ok(crate::web::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())))
+            Ok(tanu_ui::web::see_other(format!("/me?notice=withdrawn&lang={}", lang.code())))
         }
         .await,
     )

@@ -78,7 +78,7 @@ pub(crate) async fn verify_page(req: &Request, cookies: &CookieJar, Query(q): Qu
         lang,
         async {
             // The QR code's address fills the form; redeeming is the user's press (a GET changes nothing).
-            let code = q.code.as_deref().and_then(crate::cabinet::documents::ShortCode::parse).map(|c| c.as_str().to_string());
+            let code = q.code.as_deref().and_then(crate::documents::ShortCode::parse).map(|c| c.as_str().to_string());
             let Some((verifier, organisation, csrf)) = verifier_user(app, cookies, code.as_deref()).await? else {
                 return Ok(html(StatusCode::FORBIDDEN, VerifyRefusedPage { lang }));
             };

@@ -12,14 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use super::documents::{DocumentError, DocumentKind, DocumentView, Documents, Verifier};
 use super::CABINET_CLIENT_ID;
-use crate::cabinet::CabinetState;
 use crate::crypto::{ct_eq, random_token, token_hash};
 use crate::domain::{ClientId, RedirectUri, Scope};
 use crate::i18n::{Lang, Msg};
 use crate::interaction::{cookie, cookie_value};
 use crate::store::cabinet::{CabinetLogin, Channel};
 use crate::store::{Citizen, StoreError};
-use crate::web::{html, page};
+use crate::CabinetState;
+use tanu_ui::web::{html, page};
 
 mod access;
 mod shares;
@@ -54,7 +54,8 @@ pub async fn ensure_cabinet_client(app: &CabinetState) -> Result<(), StoreError>
     app.store.ensure_first_party_client(&cabinet_client_id()?, "Tanu — citizen's cabinet", &client_secret(app), &redirect, &app.client_secrets).await
 }
 
-pub fn routes(config: &crate::config::Config) -> impl poem::Endpoint {
+/// The cabinet's pages and API; `registry` reads the documents shared from the person registry.
+pub fn routes(config: &crate::CabinetConfig, registry: Documents) -> impl poem::Endpoint {
     Route::new()
         .at("/", poem::get(home))
         .at("/signin", poem::get(signin))
@@ -72,8 +73,8 @@ pub fn routes(config: &crate::config::Config) -> impl poem::Endpoint {
         .at("/verify", poem::get(verify_page).post(verify_submit))
         .at("/verify/redeem", poem::post(api_redeem))
         .at("/verify/redemptions", poem::post(api_redemptions))
-        .nest("/api", super::api::routes(config))
-        .data(Arc::new(Documents::new(config)))
+        .nest("/api", super::api::routes(config.endpoint("/me/api")))
+        .data(Arc::new(registry))
 }
 
 // ---------------------------------------------------------------- session
@@ -117,20 +118,20 @@ impl From<StoreError> for PageError {
 impl PageError {
     fn respond(self, lang: Lang) -> Response {
         let (status, message) = match self {
-            PageError::SignIn => return crate::web::see_other(format!("/me?lang={}", lang.code())),
+            PageError::SignIn => return tanu_ui::web::see_other(format!("/me?lang={}", lang.code())),
             PageError::VerifierSignIn(code) => {
                 let next = match code {
                     Some(c) => format!("%2Fme%2Fverify%3Fcode%3D{c}"),
                     None => "%2Fme%2Fverify".into(),
                 };
-                return crate::web::see_other(format!("/onboarding/signin?next={next}"));
+                return tanu_ui::web::see_other(format!("/onboarding/signin?next={next}"));
             }
             PageError::NotFound => (StatusCode::NOT_FOUND, Msg::me_not_found),
             PageError::Csrf => (StatusCode::FORBIDDEN, Msg::error_expired),
             PageError::TooMany => (StatusCode::TOO_MANY_REQUESTS, Msg::error_rate_limited),
-            PageError::Store(e) => return crate::web::store_failure_page(lang, &e, "cabinet"),
+            PageError::Store(e) => return tanu_ui::web::store_failure_page(lang, &e, "cabinet"),
         };
-        crate::web::error_page(status, lang, message, None)
+        tanu_ui::web::error_page(status, lang, message, None)
     }
 }
 
@@ -309,7 +310,7 @@ async fn signin(req: &Request, cookies: &CookieJar, Data(app): Data<&Arc<Cabinet
                 lang,
             }
             .url(&app.config.endpoint("/authorize"));
-            Ok(crate::web::see_other(url))
+            Ok(tanu_ui::web::see_other(url))
         }
         .await,
     )
@@ -350,7 +351,7 @@ async fn callback(req: &Request, cookies: &CookieJar, Query(q): Query<CallbackQu
             let ttl = chrono::Duration::seconds(app.config.session_ttl.min(i64::MAX as u64 / 2_000) as i64);
             app.store.insert_cabinet_session(&token_hash(&token), &citizen.id, ttl).await?;
             cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, &token, Some(ttl.num_seconds())));
-            Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
+            Ok(tanu_ui::web::see_other(format!("/me?lang={}", lang.code())))
         }
         .await,
     )
@@ -383,7 +384,7 @@ async fn signout(req: &Request, cookies: &CookieJar, SignedInForm(who, _): Signe
         async {
             app.store.end_cabinet_session(&who.session_hash).await?;
             cookies.add(cookie(&app.oidc.config, SESSION_COOKIE, "", Some(0)));
-            Ok(crate::web::see_other(format!("/me?lang={}", lang.code())))
+            Ok(tanu_ui::web::see_other(format!("/me?lang={}", lang.code())))
         }
         .await,
     )
@@ -403,7 +404,7 @@ async fn revoke(req: &Request, Path(client): Path<String>, SignedInForm(who, _):
             if !revoke_consent(app, &who.citizen, &client).await? {
                 return Err(PageError::NotFound);
             }
-            Ok(crate::web::see_other(format!("/me?notice=revoked&lang={}", lang.code())))
+            Ok(tanu_ui::web::see_other(format!("/me?notice=revoked&lang={}", lang.code())))
         }
         .await,
     )

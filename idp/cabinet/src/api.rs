@@ -27,7 +27,6 @@ use poem_openapi::{
 use super::documents::{DocumentError, DocumentKind, Documents};
 use super::web::{entries, revoke_consent, MAX_PAGE, PAGE_SIZE};
 use super::CABINET_CLIENT_ID;
-use crate::cabinet::CabinetState;
 use crate::crypto::token_hash;
 use crate::domain::ClientId;
 use crate::oidc::{
@@ -35,10 +34,12 @@ use crate::oidc::{
     errors::{ErrorCode, OAuthError},
 };
 use crate::store::{tokens::TokenKind, Citizen, StoreError};
+use crate::CabinetState;
 
 /// The API and its OpenAPI document.
-pub fn routes(config: &crate::config::Config) -> impl Endpoint {
-    let service = OpenApiService::new(CabinetApi, "Tanu — citizen's cabinet API", env!("CARGO_PKG_VERSION")).server(config.endpoint("/me/api"));
+/// The API under `/me/api`, its OpenAPI document naming `server` (that address).
+pub fn routes(server: String) -> impl Endpoint {
+    let service = OpenApiService::new(CabinetApi, "Tanu — citizen's cabinet API", env!("CARGO_PKG_VERSION")).server(server);
     let spec = service.spec_endpoint();
     Route::new().at("/openapi.json", spec).nest("/", service).after(|r| async move { Ok(one_error_form(r)) })
 }

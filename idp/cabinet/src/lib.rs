@@ -12,6 +12,14 @@ pub mod api;
 pub mod documents;
 pub mod web;
 
+// The shared crates under the names the cabinet's modules use.
+use tanu_core::{crypto, domain};
+use tanu_oidc as oidc;
+use tanu_oidc::{audit, interaction, notify, ratelimit};
+use tanu_onboarding as onboarding;
+use tanu_store as store;
+use tanu_ui::i18n;
+
 use crate::{
     audit::{Event, Journal, Outcome},
     store::{Citizen, Store, StoreError},
@@ -69,12 +77,36 @@ pub struct CabinetConfig {
     pub issuer: String,
     /// The provider's browser session lifetime: the cabinet's session lasts as long.
     pub session_ttl: u64,
-    pub documents: crate::config::DocumentsConfig,
+    pub documents: DocumentsConfig,
 }
 
 impl CabinetConfig {
     /// The URL of an endpoint under the issuer.
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
+    }
+}
+
+/// `[documents]`: the cabinet's documents shared by a short code (issue 14).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// Seconds a code is valid from the moment the citizen opens access.
+    pub code_ttl: u64,
+    /// Redemption requests per minute of one verifier (a client or an
+    /// organisation user), right or wrong.
+    pub redeem_per_minute: u32,
+    /// Redemption requests per minute of all verifiers together: the whole
+    /// code space's budget.
+    pub redeem_per_minute_total: u32,
+    /// Wrong codes one verifier may type within `lockout_window` seconds;
+    /// the next attempt is refused until the oldest of them is that old.
+    pub lockout_failures: u32,
+    pub lockout_window: u64,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        DocumentsConfig { code_ttl: 300, redeem_per_minute: 10, redeem_per_minute_total: 600, lockout_failures: 5, lockout_window: 900 }
     }
 }

@@ -20,10 +20,9 @@ use rand::Rng;
 use tanu_biometrics::registry::{DirectoryRegistry, HttpRegistry, Person, PersonRegistry, RegistryError};
 
 use crate::audit::{Event, Outcome};
-use crate::cabinet::CabinetState;
-use crate::config::Config;
 use crate::store::documents::{BudgetSpent, DocumentShare, RedeemBudgets};
 use crate::store::{Citizen, StoreError};
+use crate::CabinetState;
 
 /// Digits of a short code.
 pub const CODE_DIGITS: usize = 8;
@@ -140,9 +139,10 @@ impl PersonRegistry for Unavailable {
 }
 
 impl Documents {
-    /// The registry the face sign-in reads (directory or HTTP), and the budgets.
-    pub fn new(config: &Config) -> Self {
-        let registry: Arc<dyn PersonRegistry> = match &config.biometrics.registry_http {
+    /// The registry the face sign-in reads (`http` when configured, else
+    /// the directory `dir`).
+    pub fn new(http: Option<&tanu_biometrics::registry::HttpRegistryConfig>, dir: &std::path::Path) -> Self {
+        let registry: Arc<dyn PersonRegistry> = match http {
             Some(http) if !http.base_url.is_empty() => match HttpRegistry::new(http.clone()) {
                 Ok(r) => Arc::new(r),
                 Err(e) => {
@@ -150,7 +150,7 @@ impl Documents {
                     Arc::new(Unavailable(e.to_string()))
                 }
             },
-            _ => Arc::new(DirectoryRegistry::new(&config.biometrics.registry_dir)),
+            _ => Arc::new(DirectoryRegistry::new(dir)),
         };
         Documents { registry, last_prune: AtomicI64::new(0) }
     }

@@ -116,8 +116,8 @@ pub(crate) async fn open_document(
                     return documents_page(app, docs, &who, lang, None, Some(Msg::me_doc_registry_down)).await;
                 }
             };
-            let url = crate::cabinet::documents::verify_url(app, &code);
-            let opened = Opened { qr_svg: crate::cabinet::documents::qr_svg(&url), code: code.as_str().to_string(), expires: when(share.expires_at) };
+            let url = crate::documents::verify_url(app, &code);
+            let opened = Opened { qr_svg: crate::documents::qr_svg(&url), code: code.as_str().to_string(), expires: when(share.expires_at) };
             documents_page(app, docs, &who, lang, Some(opened), None).await
         }
         .await,
@@ -139,7 +139,7 @@ pub(crate) async fn revoke_share(
             if !app.store.revoke_document_share(&who.citizen.id, &id, Utc::now()).await? {
                 return Err(PageError::NotFound);
             }
-            Ok(crate::web::see_other(format!("/me/documents?notice=share_revoked&lang={}", lang.code())))
+            Ok(tanu_ui::web::see_other(format!("/me/documents?notice=share_revoked&lang={}", lang.code())))
         }
         .await,
     )
