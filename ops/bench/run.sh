@@ -9,7 +9,9 @@
 # Then complete face sign-ins over HTTP (tests/examples/face_bench.rs) on
 # PostgreSQL at FACE_CONCURRENCY (default "1 4"), FACE_SIGN_INS each (default
 # 20): sign-ins per second, the server's CPU per sign-in, verify's latency
-# after the last frame. BENCH_FACE=0 skips them.
+# after the last frame. BENCH_FACE=0 skips them. Each HTTP cell also gives
+# the server's CPU per request and PostgreSQL's (all its processes, during
+# the cell; a PostgreSQL target only), from /proc/<pid>/stat.
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
@@ -45,6 +47,10 @@ trap cleanup EXIT
 
 wait_up() { for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port$1" >/dev/null && return 0; sleep 0.1; done; echo "server did not start" >&2; return 1; }
 rss_kb() { awk "/^$1:/ {print \$2}" "/proc/$server_pid/status"; }
+# CPU time (clock ticks, user + system) of the server, and of every
+# PostgreSQL process (the database's share of an operation; 0 without one).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() { local n=0 p; for p in $(pgrep -x postgres); do n=$((n + $(ticks "$p"))); done; echo "$n"; }
 
 start_tanu() { # $1 = database url
   local dir=$OUT/$2
@@ -85,8 +91,11 @@ measure() { # $1 = target name
     local out
     out=$(taskset -c "$LOAD_CPU" node load.mjs "http://127.0.0.1:$port" "$s" 8 2 "$creds" 2>&1 | tail -1)
     for c in $levels; do
+      local cpu0 db0
+      cpu0=$(ticks "$server_pid"); db0=$(pg_ticks)
       out=$(taskset -c "$LOAD_CPU" node load.mjs "http://127.0.0.1:$port" "$s" "$c" "$seconds" "$creds" 2>&1 | tail -1)
-      echo "{\"target\":\"$1\",\"result\":$out}" >> "$results"
+      local cpu=$(( $(ticks "$server_pid") - cpu0 )) db=$(( $(pg_ticks) - db0 ))
+      echo "{\"target\":\"$1\",\"result\":$out,\"server_ticks\":$cpu,\"db_ticks\":$db,\"hz\":$(getconf CLK_TCK)}" >> "$results"
       echo "  $1 $s c=$c: $out" >&2
     done
   done

@@ -1,6 +1,7 @@
 """The benchmark's table from results.jsonl: one row per scenario and
 concurrency, req/s and p50/p99 (ms) per server, and Tanu's ratio to node
-oidc-provider; then idle and peak RSS per server."""
+oidc-provider; then each server's CPU per request (and PostgreSQL's); then
+idle and peak RSS per server."""
 import json
 import sys
 
@@ -20,6 +21,9 @@ for line in open(sys.argv[1]):
     if x["mode"] == "face":
         face.append(x)
         continue
+    if "server_ticks" in r and x.get("requests"):
+        x["cpu_us"] = r["server_ticks"] / r["hz"] / x["requests"] * 1e6
+        x["db_us"] = r["db_ticks"] / r["hz"] / x["requests"] * 1e6
     rows.setdefault((x["mode"], x["concurrency"]), {})[t] = x
 
 order_http = [t for t in order if t != "tanu-face"]
@@ -45,6 +49,22 @@ for (mode, c), by in rows.items():
             cells.append(f"{a['rps'] / b['rps']:.2f}×" if a and b and b["rps"] else "—")
     print("| " + " | ".join(cells) + " |")
 if rows:
+    print()
+if any("cpu_us" in x for by in rows.values() for x in by.values()):
+    head = ["scenario", "conc"] + [f"{t} CPU µs per request (server / PostgreSQL)" for t in order_http]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for (mode, c), by in rows.items():
+        cells = [mode, str(c)]
+        for t in order_http:
+            x = by.get(t)
+            if not x or "cpu_us" not in x:
+                cells.append("—")
+            elif t == "tanu-postgres":
+                cells.append(f"{x['cpu_us']:.0f} / {x['db_us']:.0f}")
+            else:
+                cells.append(f"{x['cpu_us']:.0f}")
+        print("| " + " | ".join(cells) + " |")
     print()
 if face:
     print("| face sign-ins (PostgreSQL) | conc | sign-ins/s | server CPU per sign-in | verify after the last frame p50/p99 | whole sign-in p50/p99 |")

@@ -131,7 +131,7 @@ async fn inner(req: &Request, body: Body, app: &OidcState) -> Result<Response, O
     let claims = UserInfoClaims::new(standard, IinClaim { iin });
     // Formed before the release is recorded: nothing is recorded that is not sent.
     let body = answer(app, &client, claims.clone()).await?;
-    app.store.record_release(at.parties(), Channel::Userinfo, claim_names(&claims)).await.map_err(OAuthError::from)?;
+    app.store.record_release(at.parties(), Channel::Userinfo, claim_names(&claims), Utc::now()).await.map_err(OAuthError::from)?;
     Ok(dpop::with_fresh_nonce(app, proof.as_ref(), body.with_header("Cache-Control", "no-store").into_response()))
 }
 

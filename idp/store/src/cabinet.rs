@@ -2,7 +2,7 @@
 //! of the citizen's data (recorded at the moment they happen), the consents
 //! and grants the citizen holds, the cabinet's own sign-ins and sessions.
 use chrono::{DateTime, Utc};
-use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait};
 
 use super::entities::{browser_session, consent, grant, reference_template};
 use super::WriteRow;
@@ -141,25 +141,25 @@ pub struct BiometricHolding {
     pub template_formed_at: Option<DateTime<Utc>>,
 }
 
-/// A release row, on a connection or in a token exchange's transaction.
-pub(super) async fn insert_release<S: AsRef<str>>(
-    db: &impl sea_orm::ConnectionTrait,
+/// The insertion of a release row at `at`: run on a connection by
+/// [`Store::record_release`], or with a token exchange's other writes at its
+/// commit ([`super::grants::GrantTx::record_release`]).
+pub(super) fn release_insert<S: AsRef<str>>(
     grant: GrantParties<'_>,
     channel: Channel,
     claims: impl IntoIterator<Item = S>,
-) -> Result<(), StoreError> {
-    data_release::ActiveModel {
+    at: DateTime<Utc>,
+) -> sea_orm::sea_query::InsertStatement {
+    data_release::Entity::insert(data_release::ActiveModel {
         id: Set(uuid_like()),
         citizen_id: Set(grant.citizen_id.into()),
         client_id: Set(grant.client_id.into()),
         grant_id: Set(grant.grant_id.into()),
         claims: Set(claim_names(claims)),
         channel: Set(channel.as_str().into()),
-        at: Set(super::stored_time(Utc::now())),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+        at: Set(super::stored_time(at)),
+    })
+    .into_query()
 }
 
 fn claim_names<S: AsRef<str>>(claims: impl IntoIterator<Item = S>) -> String {
@@ -176,8 +176,10 @@ impl Store {
         grant: GrantParties<'_>,
         channel: Channel,
         claims: impl IntoIterator<Item = S>,
+        at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        insert_release(&self.db, grant, channel, claims).await
+        self.db.execute(&release_insert(grant, channel, claims, at)).await?;
+        Ok(())
     }
 
     /// The citizen's releases, newest first, at most `limit`.

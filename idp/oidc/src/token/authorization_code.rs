@@ -22,7 +22,7 @@ pub(super) async fn grant(x: Exchange<'_>) -> Result<Response, OAuthError> {
     if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)) {
         return Err(OAuthError::invalid_request("code_verifier is malformed"));
     }
-    let tx = x.app.store.begin_exchange().await.map_err(db_err)?;
+    let mut tx = x.app.store.begin_exchange().await.map_err(db_err)?;
     let Some((row, g)) = tx.code(&token_hash(code)).await.map_err(db_err)? else {
         return reject(tx, OAuthError::invalid_grant("the authorization code is invalid")).await;
     };
@@ -49,7 +49,7 @@ pub(super) async fn grant(x: Exchange<'_>) -> Result<Response, OAuthError> {
     let Some(g) = g.filter(|g| !g.revoked) else {
         return refuse(tx, OAuthError::invalid_grant("the grant has been revoked")).await;
     };
-    tx.record_release(g.parties(), Channel::IdToken, ID_TOKEN_CLAIMS).await.map_err(db_err)?;
+    tx.record_release(g.parties(), Channel::IdToken, ID_TOKEN_CLAIMS, x.now);
     // The refresh tokens of a DPoP code exchange are bound to its key too.
     let jkt = x.jkt.map(|j| j.as_str());
     let bound = issue::Binding { access: jkt, refresh: jkt };

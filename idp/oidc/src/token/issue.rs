@@ -52,7 +52,7 @@ pub(super) struct Binding<'a> {
 /// The tokens are stored in the exchange's transaction `tx`, which this commits.
 pub(super) async fn tokens(
     x: Exchange<'_>,
-    tx: GrantTx,
+    mut tx: GrantTx,
     g: &Grant,
     scope: &str,
     nonce: Option<&str>,
@@ -63,13 +63,13 @@ pub(super) async fn tokens(
     let access = random_token(32);
     let ttl = |secs: u64| now + Duration::seconds(secs as i64);
     let new_access = NewToken { hash: token_hash(&access), grant_id: &g.id, expires_at: ttl(cfg.access_token_ttl), dpop_jkt: bound.access };
-    tx.add_access_token(new_access, scope).await.map_err(db_err)?;
+    tx.add_access_token(new_access, scope);
     let refresh = if let Some(kept) = kept {
         Some(kept.to_string())
     } else if ScopeSet::parse_lenient(&g.scope).contains(Scope::OfflineAccess) {
         let refresh = random_token(32);
         let expires_at = ttl(cfg.refresh_token_ttl).min(grant_ends(app, g));
-        tx.add_refresh_token(NewToken { hash: token_hash(&refresh), grant_id: &g.id, expires_at, dpop_jkt: bound.refresh }).await.map_err(db_err)?;
+        tx.add_refresh_token(NewToken { hash: token_hash(&refresh), grant_id: &g.id, expires_at, dpop_jkt: bound.refresh });
         Some(refresh)
     } else {
         None

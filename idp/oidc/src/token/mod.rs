@@ -5,11 +5,13 @@
 //! Each exchange is one store transaction ([`GrantTx`]): the code or refresh
 //! token is read with its grant, consumed (a conditional update only one
 //! request can win), and the new tokens and the data release are stored
-//! before the commit, so a token is never consumed without its successors
-//! stored, nor issued twice. A request refused after the consumption still
-//! commits it (a wrong PKCE verifier burns the code). The ID token is signed
-//! after the commit, from keys in memory, so no connection is held while
-//! signing. The clock (`App::clock`) is read once, here, and passed down.
+//! with the commit (sent together, one statement on PostgreSQL), so a token
+//! is never consumed without its successors stored, nor issued twice. A
+//! request refused after the consumption still commits it (a wrong PKCE
+//! verifier burns the code). The ID token is signed (and encrypted) before
+//! the commit, with a key read from memory before the transaction opened, so
+//! a failure there leaves the code or refresh token unused. The clock
+//! (`App::clock`) is read once, here, and passed down.
 mod authorization_code;
 mod issue;
 mod refresh_token;

@@ -17,7 +17,7 @@ use crate::{
 
 pub(super) async fn grant(x: Exchange<'_>) -> Result<Response, OAuthError> {
     let presented = x.required("refresh_token")?;
-    let tx = x.app.store.begin_exchange().await.map_err(db_err)?;
+    let mut tx = x.app.store.begin_exchange().await.map_err(db_err)?;
     let Some((row, g)) = tx.refresh_token(&token_hash(presented)).await.map_err(db_err)? else {
         return reject(tx, OAuthError::invalid_grant("the refresh token is invalid")).await;
     };
@@ -68,7 +68,7 @@ pub(super) async fn grant(x: Exchange<'_>) -> Result<Response, OAuthError> {
         }
         None => g.scope.clone(),
     };
-    tx.record_release(g.parties(), Channel::Refresh, ID_TOKEN_CLAIMS).await.map_err(db_err)?;
+    tx.record_release(g.parties(), Channel::Refresh, ID_TOKEN_CLAIMS, x.now);
     let kept = (!rotate).then_some(presented);
     // The new access token is bound to this request's proof; the new (or
     // kept) refresh token keeps the binding its predecessor had.
