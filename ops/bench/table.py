@@ -51,7 +51,7 @@ for (mode, c), by in rows.items():
 if rows:
     print()
 if any("cpu_us" in x for by in rows.values() for x in by.values()):
-    head = ["scenario", "conc"] + [f"{t} CPU µs per request (server / PostgreSQL)" for t in order_http]
+    head = ["scenario", "conc"] + [f"{t} CPU µs per request" + (" (server / PostgreSQL)" if t == "tanu-postgres" else "") for t in order_http]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for (mode, c), by in rows.items():
