@@ -29,43 +29,37 @@ for line in open(sys.argv[1]):
 order_http = [t for t in order if t != "tanu-face"]
 tanus = [t for t in order_http if t.startswith("tanu")]
 ref = "oidc-provider" if "oidc-provider" in order else None
-head = ["scenario", "conc"] + [f"{t} req/s (p50/p99 ms)" for t in order_http] + ([f"{t} ÷ oidc-provider" for t in tanus] if ref else [])
-if rows:
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-for (mode, c), by in rows.items():
-    cells = [mode, str(c)]
-    for t in order_http:
-        x = by.get(t)
-        if not x:
-            cells.append("—")
-            continue
-        bad = f", {x['errors']} errors ({x['firstError']})" if x["errors"] else ""
-        gen = " ⚠gen" if x.get("gen_cpu", 0) > 0.9 else ""
-        cells.append(f"{x['rps']:.0f} ({x['p50']:.1f}/{x['p99']:.1f}){bad}{gen}")
-    if ref:
-        for t in tanus:
-            a, b = by.get(t), by.get(ref)
-            cells.append(f"{a['rps'] / b['rps']:.2f}×" if a and b and b["rps"] else "—")
-    print("| " + " | ".join(cells) + " |")
-if rows:
-    print()
-if any("cpu_us" in x for by in rows.values() for x in by.values()):
-    head = ["scenario", "conc"] + [f"{t} CPU µs per request" + (" (server / PostgreSQL)" if t == "tanu-postgres" else "") for t in order_http]
+def table(head, cell):
+    """One row per scenario and concurrency; `cell(t, x)` for each server's result."""
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for (mode, c), by in rows.items():
-        cells = [mode, str(c)]
-        for t in order_http:
-            x = by.get(t)
-            if not x or "cpu_us" not in x:
-                cells.append("—")
-            elif t == "tanu-postgres":
-                cells.append(f"{x['cpu_us']:.0f} / {x['db_us']:.0f}")
-            else:
-                cells.append(f"{x['cpu_us']:.0f}")
+        cells = [mode, str(c)] + [cell(t, by[t]) if t in by else "—" for t in order_http]
+        if ref and len(head) > len(cells):
+            for t in tanus:
+                a, b = by.get(t), by.get(ref)
+                cells.append(f"{a['rps'] / b['rps']:.2f}×" if a and b and b["rps"] else "—")
         print("| " + " | ".join(cells) + " |")
     print()
+
+
+def throughput(t, x):
+    bad = f", {x['errors']} errors ({x['firstError']})" if x["errors"] else ""
+    gen = " ⚠gen" if x.get("gen_cpu", 0) > 0.9 else ""
+    return f"{x['rps']:.0f} ({x['p50']:.1f}/{x['p99']:.1f}){bad}{gen}"
+
+
+def cpu(t, x):
+    if "cpu_us" not in x:
+        return "—"
+    return f"{x['cpu_us']:.0f} / {x['db_us']:.0f}" if t == "tanu-postgres" else f"{x['cpu_us']:.0f}"
+
+
+if rows:
+    head = ["scenario", "conc"] + [f"{t} req/s (p50/p99 ms)" for t in order_http] + ([f"{t} ÷ oidc-provider" for t in tanus] if ref else [])
+    table(head, throughput)
+if any("cpu_us" in x for by in rows.values() for x in by.values()):
+    table(["scenario", "conc"] + [f"{t} CPU µs per request" + (" (server / PostgreSQL)" if t == "tanu-postgres" else "") for t in order_http], cpu)
 if face:
     print("| face sign-ins (PostgreSQL) | conc | sign-ins/s | server CPU per sign-in | verify after the last frame p50/p99 | whole sign-in p50/p99 |")
     print("|---|---|---|---|---|---|")
