@@ -2,7 +2,7 @@
 //! a grant is issued with its code in one transaction; the token endpoint
 //! runs each exchange in one [`GrantTx`], where a code or refresh token is
 //! read with its grant, consumed by a conditional update only one request
-//! can win, and its successors are stored before the commit. Nothing above
+//! can win, and its successors are stored with the commit. Nothing above
 //! this module sees a row or writes SQL; the clock is the caller's.
 use chrono::{DateTime, Utc};
 use sea_orm::{
